@@ -1,0 +1,10 @@
+//! The `warden._core` extension module: the only place pyo3 appears.
+//! Each submodule wraps one core area and registers its classes here.
+use pyo3::prelude::*;
+
+#[pymodule]
+#[pyo3(name = "_core")]
+fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
