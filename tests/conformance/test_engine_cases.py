@@ -105,7 +105,18 @@ def _validation_errors(out: dict) -> list[tuple[str, str, str]]:
     )
 
 
+def _proto_json_names(message: dict) -> dict:
+    """protojson also accepts proto field names (``effective_derived_roles``); some cases use them."""
+    return {_camel(key): value for key, value in message.items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def _compare(want: dict, have: dict) -> list[str]:
+    want = _proto_json_names(want)
     problems = []
     for key in ("requestId", "resourceId"):
         if want.get(key, "") != have.get(key, ""):
