@@ -54,7 +54,6 @@ enum Binding<'t> {
 
 struct Synthetic<'t> {
     origin_fqn: String,
-    scope: &'t str,
     name: &'t str,
     effect: Option<Effect>,
     condition: Option<Cond>,
@@ -370,7 +369,6 @@ fn role_policy_denies<'t>(table: &'t RuleTable, version: &str, resource: &str, s
             .collect();
         let no_match = |rep: &Row| Synthetic {
             origin_fqn: role_policy_fqn(role, &rep.version, &rep.scope),
-            scope,
             name: "",
             effect: Some(Effect::Deny),
             condition: None,
@@ -395,7 +393,6 @@ fn role_policy_denies<'t>(table: &'t RuleTable, version: &str, resource: &str, s
                     if let Some(o) = &mb.output {
                         out.push(Binding::Synthetic(Synthetic {
                             origin_fqn: fqn,
-                            scope,
                             name: &mb.name,
                             effect: None,
                             condition: None,
@@ -407,7 +404,6 @@ fn role_policy_denies<'t>(table: &'t RuleTable, version: &str, resource: &str, s
                 }
                 Some(c) => out.push(Binding::Synthetic(Synthetic {
                     origin_fqn: fqn,
-                    scope,
                     name: &mb.name,
                     effect: Some(Effect::Deny),
                     condition: Some(Cond::None(vec![(**c).clone()])),
