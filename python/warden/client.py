@@ -43,16 +43,27 @@ __all__ = ["AsyncClient", "AsyncPrincipalContext", "Client", "PrincipalContext"]
 
 _ALLOW = "EFFECT_ALLOW"
 _EFFECTS = {"EFFECT_ALLOW": Effect.ALLOW, "EFFECT_DENY": Effect.DENY}
+_COLLECTIONS = frozenset({list, set, frozenset, tuple})
 
 # Request ids: the SDK uses uuid4() per call, which alone costs over a
 # microsecond. A per-process random prefix plus a counter is as unique for
-# correlating logs and keeps the UUID text form.
+# correlating logs.
 _ID_PREFIX = str(uuid.uuid4())[:24]
 _id_counter = itertools.count(1)
 
 
 def _new_request_id() -> str:
-    return "%s%012x" % (_ID_PREFIX, next(_id_counter) & 0xFFFFFFFFFFFF)
+    return _ID_PREFIX + str(next(_id_counter))
+
+
+# --------------------------------------------------------------------------- #
+# Conversion to the engine's CheckInput dicts.
+#
+# The fast paths (exact model types with set/list roles and actions) only do
+# the checks that keep a wrong input from being silently misread (a role given
+# as a string would become a list of characters); the engine validates the
+# rest. When the engine rejects an input, the slow validators below run to
+# raise an error naming the exact field (``resources[1].resource.kind``).
 
 
 def _type_name(value: Any) -> str:
@@ -62,7 +73,7 @@ def _type_name(value: Any) -> str:
 def _name_list(value: Any, where: str) -> List[str]:
     """Roles or actions as a list of non-empty strings (sets, lists, tuples accepted)."""
     if type(value) is not list:
-        if isinstance(value, (str, bytes)) or value is None or isinstance(value, Mapping):
+        if isinstance(value, (str, bytes, Mapping)) or value is None:
             raise TypeError(f"{where}: expected a set or list of strings, got {_type_name(value)}")
         try:
             value = list(value)
@@ -71,16 +82,15 @@ def _name_list(value: Any, where: str) -> List[str]:
     if not value:
         raise ValueError(f"{where}: at least one entry is required")
     for i, item in enumerate(value):
-        if type(item) is not str:
-            if not isinstance(item, str):
-                raise TypeError(f"{where}[{i}]: expected str, got {_type_name(item)}")
-        elif not item:
+        if not isinstance(item, str):
+            raise TypeError(f"{where}[{i}]: expected str, got {_type_name(item)}")
+        if not item:
             raise ValueError(f"{where}[{i}]: must not be empty")
     return value
 
 
 def _check_str(value: Any, where: str) -> None:
-    if type(value) is not str and not isinstance(value, str):
+    if not isinstance(value, str):
         raise TypeError(f"{where}: expected str, got {_type_name(value)}")
     if not value:
         raise ValueError(f"{where}: must not be empty")
@@ -99,13 +109,23 @@ def _check_attr(attr: Any, where: str) -> Any:
 def _opt_str(value: Any, default: str, where: str) -> str:
     if value is None:
         return default
-    if type(value) is not str and not isinstance(value, str):
+    if not isinstance(value, str):
         raise TypeError(f"{where}: expected str, got {_type_name(value)}")
     return value
 
 
 def _principal_input(p: Any) -> Dict[str, Any]:
     """A ``Principal`` (or dict) as the engine's ``principal`` dict."""
+    if type(p) is Principal:
+        pid, roles = p.id, p.roles
+        if type(roles) is not list:
+            roles = list(roles) if type(roles) in _COLLECTIONS else _name_list(roles, "principal.roles")
+        if type(pid) is str and pid and roles and type(p.attr) is dict:
+            return {"id": pid, "roles": roles, "attr": p.attr, "policyVersion": p.policy_version, "scope": p.scope}
+    return _principal_input_checked(p)
+
+
+def _principal_input_checked(p: Any) -> Dict[str, Any]:
     if isinstance(p, Principal):
         pid, roles, attr, version, scope = p.id, p.roles, p.attr, p.policy_version, p.scope
     elif isinstance(p, Mapping):
@@ -124,8 +144,16 @@ def _principal_input(p: Any) -> Dict[str, Any]:
     }
 
 
-def _resource_input(r: Any, where: str) -> Dict[str, Any]:
-    """A ``Resource`` (or dict) as the engine's ``resource`` dict."""
+def _resource_input(r: Any, index: Optional[int]) -> Dict[str, Any]:
+    """A ``Resource`` (or dict) as the engine's ``resource`` dict (``index``: its place in a batch)."""
+    if type(r) is Resource:
+        rid, kind = r.id, r.kind
+        if type(rid) is str and rid and type(kind) is str and kind and type(r.attr) is dict:
+            return {"kind": kind, "id": rid, "attr": r.attr, "policyVersion": r.policy_version, "scope": r.scope}
+    return _resource_input_checked(r, "resource" if index is None else f"resources[{index}].resource")
+
+
+def _resource_input_checked(r: Any, where: str) -> Dict[str, Any]:
     if isinstance(r, Resource):
         rid, kind, attr, version, scope = r.id, r.kind, r.attr, r.policy_version, r.scope
     elif isinstance(r, Mapping):
@@ -143,6 +171,15 @@ def _resource_input(r: Any, where: str) -> Dict[str, Any]:
         "policyVersion": _opt_str(version, "default", where + ".policy_version"),
         "scope": _opt_str(scope, "", where + ".scope"),
     }
+
+
+def _diagnose(principal: Any, entries: list) -> None:
+    """After the engine rejected an input: raise the precise error, if Python can name it."""
+    _principal_input_checked(principal)
+    for i, (resource, actions) in enumerate(entries):
+        _resource_input_checked(resource, "resource" if actions is None else f"resources[{i}].resource")
+        if actions is not None:
+            _name_list(actions, f"resources[{i}].actions")
 
 
 def _aux_input(aux: Any) -> Optional[Dict[str, Any]]:
@@ -176,6 +213,8 @@ def _aux_input(aux: Any) -> Optional[Dict[str, Any]]:
 
 
 def _resource_entries(resources: Any) -> list:
+    if type(resources) is ResourceList:
+        return resources.resources
     if isinstance(resources, ResourceList):
         return resources.resources
     if isinstance(resources, (list, tuple)):
@@ -185,11 +224,17 @@ def _resource_entries(resources: Any) -> list:
     raise TypeError(f"resources: expected warden.ResourceList or a list, got {_type_name(resources)}")
 
 
-def _result(out: Dict[str, Any], res: Dict[str, Any]) -> CheckResourcesResult:
-    actions = {}
-    for name, decision in out["actions"].items():
-        effect = decision["effect"]
-        actions[name] = _EFFECTS.get(effect) or Effect(effect)
+def _result(out: Dict[str, Any], resource: Any, res: Dict[str, Any]) -> CheckResourcesResult:
+    """One CheckOutput as a CheckResourcesResult.
+
+    The result's ``resource`` is the request's ``Resource`` object itself when
+    one was given (it carries the same id, kind, policy_version and scope the
+    PDP echoes; building a copy would cost more than the decision).
+    """
+    try:
+        actions = {name: _EFFECTS[decision["effect"]] for name, decision in out["actions"].items()}
+    except KeyError:
+        actions = {name: Effect(decision["effect"]) for name, decision in out["actions"].items()}
     validation_errors = out.get("validationErrors")
     if validation_errors:
         validation_errors = [
@@ -202,7 +247,8 @@ def _result(out: Dict[str, Any], res: Dict[str, Any]) -> CheckResourcesResult:
         outputs = [OutputEntry(o["src"], o.get("val"), o.get("action", ""), o.get("error")) for o in outputs]
     else:
         outputs = None
-    resource = Resource(res["id"], res["kind"], {}, res["policyVersion"], res["scope"])
+    if not isinstance(resource, Resource):
+        resource = Resource(res["id"], res["kind"], {}, res["policyVersion"], res["scope"])
     return CheckResourcesResult(resource, actions, validation_errors, outputs)
 
 
@@ -305,14 +351,16 @@ class Client:
 
 
 def _is_allowed(engine: Any, action: Any, principal: Dict[str, Any], resource: Any, aux: Any) -> bool:
-    if type(action) is not str:
+    if type(action) is not str or not action:
         _check_str(action, "action")
-    elif not action:
-        raise ValueError("action: must not be empty")
-    check_input = {"principal": principal, "resource": _resource_input(resource, "resource"), "actions": [action]}
+    check_input = {"principal": principal, "resource": _resource_input(resource, None), "actions": [action]}
     if aux is not None:
         check_input["auxData"] = aux
-    decision = engine.check([check_input])[0]["actions"].get(action)
+    try:
+        decision = engine.check([check_input])[0]["actions"].get(action)
+    except (TypeError, ValueError):
+        _diagnose(principal, [(resource, None)])
+        raise
     return decision is not None and decision["effect"] == _ALLOW
 
 
@@ -323,26 +371,30 @@ def _check_resources(
     if not entries:
         raise ValueError("resources: at least one resource is required")
     inputs = []
+    objects = []
     for i, entry in enumerate(entries):
-        if isinstance(entry, ResourceAction):
+        if type(entry) is ResourceAction or isinstance(entry, ResourceAction):
             resource, actions = entry.resource, entry.actions
         elif isinstance(entry, Mapping):
             resource, actions = entry.get("resource"), entry.get("actions")
         else:
             raise TypeError(f"resources[{i}]: expected warden.ResourceAction or dict, got {_type_name(entry)}")
-        check_input = {
-            "principal": principal,
-            "resource": _resource_input(resource, f"resources[{i}].resource"),
-            "actions": _name_list(actions, f"resources[{i}].actions"),
-        }
+        if type(actions) is not list:
+            actions = list(actions) if type(actions) in _COLLECTIONS else _name_list(actions, f"resources[{i}].actions")
+        if not actions:
+            raise ValueError(f"resources[{i}].actions: at least one entry is required")
+        check_input = {"principal": principal, "resource": _resource_input(resource, i), "actions": actions}
         if aux is not None:
             check_input["auxData"] = aux
         inputs.append(check_input)
-    outputs = engine.check(inputs)
-    results = [_result(out, check_input["resource"]) for out, check_input in zip(outputs, inputs)]
-    if request_id is None:
-        request_id = _new_request_id()
-    return CheckResourcesResponse(request_id, results)
+        objects.append(resource)
+    try:
+        outputs = engine.check(inputs)
+    except (TypeError, ValueError):
+        _diagnose(principal, [(r, i["actions"]) for r, i in zip(objects, inputs)])
+        raise
+    results = [_result(out, obj, inp["resource"]) for out, obj, inp in zip(outputs, objects, inputs)]
+    return CheckResourcesResponse(_new_request_id() if request_id is None else request_id, results)
 
 
 class PrincipalContext:
