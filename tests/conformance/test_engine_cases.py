@@ -15,7 +15,7 @@ effect/policy/scope, effectiveDerivedRoles as a set, outputs (sorted by src),
 validationErrors (sorted by source and path) and evaluationErrors exactly.
 ``wantDecisionLogs`` (audit entries) are not compared.
 
-One pytest item per case and mode, e.g. ``engine/case_00@lenient``.
+One pytest item per case and mode, e.g. ``engine/case_00:lenient``.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import pytest
 from tests.conformance.cerbos_data import TESTDATA, case_files, load_case, require_testdata
 
 # Cases expected to fail until the named feature lands, keyed by case name
-# ("engine/case_24") or by case name and mode ("engine/case_24@lenient").
+# ("engine/case_24") or by case name and mode ("engine/case_24:lenient").
 # The value is the reason shown by pytest; name the missing feature.
 XFAIL: dict[str, str] = {}
 
@@ -56,7 +56,7 @@ def _params() -> list:
     for subdir, modes in SUITES:
         for name, path in case_files(subdir):
             for mode in modes:
-                case_id = f"{name}@{mode}"
+                case_id = f"{name}:{mode}"
                 reason = XFAIL.get(case_id) or XFAIL.get(name)
                 marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
                 params.append(pytest.param(name, path, mode, id=case_id, marks=marks))
