@@ -47,8 +47,15 @@ impl CompiledExpr {
     pub fn uses_now(&self) -> bool { self.uses_now }
 }
 
+const DECLARED: &[&str] = &["request", "P", "R", "V", "variables", "C", "constants", "G", "globals", "runtime"];
+
 pub fn compile(source: &str) -> Result<CompiledExpr, CompileError> {
     let program = ENV.compile(source).map_err(|e| CompileError { message: e.to_string() })?;
+    let mut undeclared: Vec<String> = program.references().variables().into_iter().filter(|v| !DECLARED.contains(v)).map(|v| v.to_string()).collect();
+    undeclared.sort();
+    if let Some(v) = undeclared.first() {
+        return Err(CompileError { message: format!("undeclared reference to '{v}' (in container '')") });
+    }
     let (mut v, mut c, mut g) = (vec![], vec![], vec![]);
     for cap in REF_RE.captures_iter(source) {
         let name = cap[2].to_string();
