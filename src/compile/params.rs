@@ -145,6 +145,7 @@ impl ParamScope {
                 let cites: Vec<String> = defs.iter().map(|(_, o)| o.cite()).collect();
                 let at = defs.iter().find(|(_, o)| o.file == file).map(|(_, o)| o.at).unwrap_or((0, 0));
                 problems.push(Problem::of("variable redefined", file, at, format!("Variable '{name}' has multiple definitions in {}", join_and(&cites))));
+                scope.broken.insert(name);
                 continue;
             }
             match defs.into_iter().next() {

@@ -81,10 +81,25 @@ impl PyEngine {
     /// Loads every policy under `path` (YAML and JSON, recursively, skipping tests, hidden files,
     /// `testdata/` and disabled policies). Raises `PolicyError` listing every problem.
     #[staticmethod]
-    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none"))]
-    fn from_directory(py: Python<'_>, path: PathBuf, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str) -> PyResult<PyEngine> {
+    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false))]
+    fn from_directory(py: Python<'_>, path: PathBuf, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str, watch: bool) -> PyResult<PyEngine> {
         let c = config(py, globals, lenient_scope_search, schema_enforcement)?;
-        build(py, PolicySource::Directory(path), c)
+        let engine = build(py, PolicySource::Directory(path.clone()), c)?;
+        if watch {
+            let logger: Py<PyAny> = py.import("logging")?.call_method1("getLogger", ("warden",))?.unbind();
+            let dir = path.display().to_string();
+            let listener = Box::new(move |result: Result<(), &crate::policy::PolicyErrors>| {
+                Python::attach(|py| {
+                    let logger = logger.bind(py);
+                    let _ = match result {
+                        Ok(()) => logger.call_method1("info", ("reloaded policies from %s", &dir)),
+                        Err(e) => logger.call_method1("error", ("policies in %s failed to compile; the last good set keeps serving:\n%s", &dir, e.to_string())),
+                    };
+                });
+            });
+            engine.inner.watch(listener).map_err(PyValueError::new_err)?;
+        }
+        Ok(engine)
     }
 
     /// Loads policies given as YAML/JSON strings or dicts.
