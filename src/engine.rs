@@ -156,6 +156,12 @@ impl Engine {
         Ok(())
     }
 
+    /// Decides one input and explains the decision (rules reached, condition values, derived roles).
+    pub fn explain(&self, input: &CheckInput, now: Option<DateTime<FixedOffset>>) -> (CheckOutput, eval::Explanation) {
+        let now = now.unwrap_or_else(|| Utc::now().fixed_offset());
+        eval::check_explained(&self.table(), &self.conf, input, now)
+    }
+
     /// Decides each input. `now` is fixed once for the whole batch, as Cerbos does.
     pub fn check(&self, inputs: &[CheckInput], now: Option<DateTime<FixedOffset>>) -> Vec<CheckOutput> {
         let now = now.unwrap_or_else(|| Utc::now().fixed_offset());

@@ -1,5 +1,6 @@
 //! Evaluating conditions for one request: the request converted to CEL values once,
 //! variables evaluated once per policy, each rule's condition once, CEL errors collected.
+use super::explain::ConditionResult;
 use super::request::{CelError, CheckInput, EvaluationError, OutputEntry};
 use crate::cel::{self, Activation, CompiledExpr};
 use crate::compile::table::{Cond, Params};
@@ -65,13 +66,24 @@ pub struct CondEvaluator<'a> {
     variables: HashMap<usize, Value>,
     conditions: HashMap<usize, bool>,
     errors: BTreeSet<(String, String)>,
+    /// Condition leaves evaluated since the last `take_leaves`, when explaining.
+    leaves: Option<Vec<ConditionResult>>,
 }
 
 impl<'a> CondEvaluator<'a> {
+    /// Starts recording each evaluated condition leaf (for explanations).
+    pub fn record_leaves(&mut self) {
+        self.leaves = Some(Vec::new());
+    }
+
+    pub fn take_leaves(&mut self) -> Vec<ConditionResult> {
+        self.leaves.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     pub fn new(values: &'a RequestValues, globals: &'a Value, now: DateTime<FixedOffset>) -> Self {
         let empty = cel::map_value(std::iter::empty());
         let runtime = runtime_value(&BTreeSet::new());
-        CondEvaluator { values, globals, now, empty, runtime, variables: HashMap::new(), conditions: HashMap::new(), errors: BTreeSet::new() }
+        CondEvaluator { values, globals, now, empty, runtime, variables: HashMap::new(), conditions: HashMap::new(), errors: BTreeSet::new(), leaves: None }
     }
 
     pub fn set_effective_derived_roles(&mut self, roles: &BTreeSet<String>) {
@@ -134,14 +146,23 @@ impl<'a> CondEvaluator<'a> {
 
     fn satisfies_with(&mut self, c: &Cond, constants: &Value, variables: &Value) -> bool {
         match c {
-            Cond::Expr(e) => match self.eval_raw(e, constants, variables) {
-                Ok(Value::Bool(b)) => b,
-                Ok(_) => false,
-                Err(msg) => {
-                    self.errors.insert((e.source().to_string(), msg));
-                    false
+            Cond::Expr(e) => {
+                let result = self.eval_raw(e, constants, variables);
+                if let Some(leaves) = self.leaves.as_mut() {
+                    leaves.push(match &result {
+                        Ok(v) => ConditionResult { expr: e.source().to_string(), value: Some(cel::value_to_json(v).unwrap_or(serde_json::Value::Null)), error: None },
+                        Err(m) => ConditionResult { expr: e.source().to_string(), value: None, error: Some(m.clone()) },
+                    });
                 }
-            },
+                match result {
+                    Ok(Value::Bool(b)) => b,
+                    Ok(_) => false,
+                    Err(msg) => {
+                        self.errors.insert((e.source().to_string(), msg));
+                        false
+                    }
+                }
+            }
             Cond::All(cs) => cs.iter().all(|c| self.satisfies_with(c, constants, variables)),
             Cond::Any(cs) => cs.iter().any(|c| self.satisfies_with(c, constants, variables)),
             Cond::None(cs) => !cs.iter().any(|c| self.satisfies_with(c, constants, variables)),

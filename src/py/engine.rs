@@ -133,6 +133,26 @@ impl PyEngine {
         outputs_to_py(py, &outputs)
     }
 
+    /// Decides one `CheckInput` dict and explains it: `{"output": CheckOutput, "actions": [...], "derivedRoles": [...]}`
+    /// where each action lists, in order, the rules evaluated with the value of each condition.
+    #[pyo3(signature = (input, *, now=None))]
+    fn explain<'py>(&self, py: Python<'py>, input: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let list = PyList::new(py, [input])?;
+        let mut inputs = inputs_from_py(list.as_any())?;
+        let input = inputs.remove(0);
+        let now = parse_now(now)?;
+        let engine = self.inner.clone();
+        let (output, explanation) = py.detach(move || engine.explain(&input, now));
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Explained {
+            output: CheckOutput,
+            #[serde(flatten)]
+            explanation: crate::eval::Explanation,
+        }
+        pythonize::pythonize(py, &Explained { output, explanation }).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
     /// Reads and compiles the policies again; on failure raises `PolicyError` and keeps the current set.
     fn reload(&self, py: Python<'_>) -> PyResult<()> {
         let engine = self.inner.clone();
