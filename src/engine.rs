@@ -60,6 +60,8 @@ pub struct Engine {
     conf: EvalConf,
     config: EngineConfig,
     table: RwLock<Arc<RuleTable>>,
+    /// Verifies `auxData` tokens of `check_resources` requests (the engine's JWT key sets).
+    token_verifier: Option<Box<dyn crate::api::TokenVerifier>>,
     /// Kept alive while the engine watches its directory; dropping it stops the watch thread.
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
 }
@@ -99,7 +101,18 @@ impl Engine {
             lenient_scope_search: config.lenient_scope_search,
             globals: crate::cel::json_to_value(&serde_json::Value::Object(config.globals.clone())),
         };
-        Ok(Engine { source, conf, config, table: RwLock::new(Arc::new(table)), watcher: Mutex::new(None) })
+        Ok(Engine { source, conf, config, table: RwLock::new(Arc::new(table)), token_verifier: None, watcher: Mutex::new(None) })
+    }
+
+    /// Sets what verifies `auxData` JWTs in `check_resources` requests.
+    pub fn set_token_verifier(&mut self, v: Box<dyn crate::api::TokenVerifier>) {
+        self.token_verifier = Some(v);
+    }
+
+    /// Answers a Cerbos `CheckResourcesRequest` as Cerbos's API would.
+    pub fn check_resources(&self, req: &crate::api::CheckResourcesRequest, now: Option<DateTime<FixedOffset>>) -> Result<crate::api::CheckResourcesResponse, String> {
+        let inputs = req.to_inputs(self.token_verifier.as_deref())?;
+        Ok(req.response(self.check(&inputs, now)))
     }
 
     pub fn config(&self) -> &EngineConfig {

@@ -1,6 +1,7 @@
 //! warden's Rust core: Cerbos-format policies and bearer-token verification.
 //! The core is plain Rust; pyo3 lives only in `py`, behind the `python` feature.
 
+pub mod api;
 pub mod cel;
 pub mod compile;
 pub mod engine;

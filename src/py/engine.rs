@@ -153,6 +153,17 @@ impl PyEngine {
         pythonize::pythonize(py, &Explained { output, explanation }).map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
+    /// Answers a Cerbos public `CheckResourcesRequest` (the JSON body of `POST /api/check/resources`,
+    /// camelCase) with the `CheckResourcesResponse` JSON Cerbos would return.
+    #[pyo3(signature = (request, *, now=None))]
+    fn check_resources_json<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let req: crate::api::CheckResourcesRequest = pythonize::depythonize(request).map_err(|e| PyValueError::new_err(format!("request: {e}")))?;
+        let now = parse_now(now)?;
+        let engine = self.inner.clone();
+        let resp = py.detach(move || engine.check_resources(&req, now)).map_err(PyValueError::new_err)?;
+        pythonize::pythonize(py, &resp).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
     /// Reads and compiles the policies again; on failure raises `PolicyError` and keeps the current set.
     fn reload(&self, py: Python<'_>) -> PyResult<()> {
         let engine = self.inner.clone();
