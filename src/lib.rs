@@ -1,1 +1,3 @@
+pub mod cel;
+
 pub fn placeholder() {}
