@@ -548,6 +548,13 @@ pub(crate) fn compile(env: &Arc<Env>, source: &str) -> Result<(IdedExpr, Analysi
 
 /// cel-go prefixes parser errors with `Syntax error: `.
 fn syntax_message(msg: &str) -> String {
+    // Go's ANTLR runtime reports a stray token after a complete expression as
+    // "expecting <EOF>"; the Rust runtime lists the whole follow set. Print it as cel-go does.
+    let msg = match msg.find("expecting {<EOF>,") {
+        Some(i) if msg.ends_with('}') => format!("{}expecting <EOF>", &msg[..i]),
+        _ => msg.to_owned(),
+    };
+    let msg = msg.as_str();
     if msg.starts_with("Syntax error") {
         msg.to_owned()
     } else if msg.contains("token recognition error")

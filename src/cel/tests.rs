@@ -351,3 +351,40 @@ fn never_panics_on_odd_input() {
         }
     }
 }
+
+#[test]
+fn syntax_errors_read_like_cel_go() {
+    let err = compile("resource.attr.dev_record ^^ true").unwrap_err();
+    assert_eq!(
+        err.messages(),
+        [
+            "Syntax error: token recognition error at: '^'",
+            "Syntax error: token recognition error at: '^'",
+            "Syntax error: extraneous input 'true' expecting <EOF>"
+        ]
+    );
+    assert_eq!((err.issues[0].line, err.issues[0].column), (Some(1), Some(26)));
+    let err = compile("# YAML comment\nrequest.resource.attr.status == \"PENDING_APPROVAL\"").unwrap_err();
+    assert_eq!(
+        err.messages(),
+        ["Syntax error: token recognition error at: '#'", "Syntax error: mismatched input 'comment' expecting <EOF>"]
+    );
+}
+
+/// Rough cost of one evaluation (run with `--ignored --nocapture`, ideally optimised).
+#[test]
+#[ignore]
+fn bench_simple_condition() {
+    let r = req();
+    let vars = Vars::new();
+    for src in ["R.attr.tags[0] == \"a\"", "P.attr.department == \"marketing\" && \"employee\" in P.roles", "true"] {
+        let c = compile(src).unwrap();
+        let act = Activation::new(&r).with_variables(&vars);
+        let n = 200_000;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            assert!(eval_bool(&c, &act).unwrap());
+        }
+        println!("{src}: {:?} per eval", t.elapsed() / n);
+    }
+}
