@@ -388,3 +388,65 @@ fn bench_simple_condition() {
         println!("{src}: {:?} per eval", t.elapsed() / n);
     }
 }
+
+/// Compiles every CEL expression found in Cerbos's test data and prints the failures
+/// (some are meant to fail). Run with `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn compile_all_testdata_expressions() {
+    fn walk_dir(p: &std::path::Path, out: &mut Vec<PathBuf>) {
+        if let Ok(rd) = std::fs::read_dir(p) {
+            for e in rd.flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    walk_dir(&path, out);
+                } else if path.to_string_lossy().ends_with(".yaml") || path.to_string_lossy().ends_with(".yml") || path.to_string_lossy().ends_with(".yaml.input") {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    fn collect(v: &Value, key: &str, parent: &str, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) if matches!(key, "expr" | "ruleActivated" | "conditionNotMet") => out.push(s.clone()),
+            Value::String(s) if parent == "local" || parent == "variables" => out.push(s.clone()),
+            Value::Object(m) => {
+                for (k, c) in m {
+                    if key == "constants" {
+                        continue;
+                    }
+                    collect(c, k, key, out);
+                }
+            }
+            Value::Array(a) => {
+                for c in a {
+                    collect(c, key, parent, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/cerbos/internal/test/testdata");
+    let mut files = Vec::new();
+    walk_dir(&root, &mut files);
+    files.sort();
+    let (mut ok, mut bad) = (0, 0);
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        for doc in text.split("\n---") {
+            let Ok(v) = serde_saphyr::from_str::<Value>(doc) else { continue };
+            let mut exprs = Vec::new();
+            collect(&v, "", "", &mut exprs);
+            for e in exprs {
+                match compile(&e) {
+                    Ok(_) => ok += 1,
+                    Err(err) => {
+                        bad += 1;
+                        println!("{}: {err}", f.strip_prefix(&root).unwrap().display());
+                    }
+                }
+            }
+        }
+    }
+    println!("compiled {ok}, failed {bad}");
+}
