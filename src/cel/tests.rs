@@ -330,6 +330,11 @@ fn value_conversions() {
     assert_eq!(tests_util::run("b'hi'"), Ok(json!("aGk=")));
     assert_eq!(tests_util::run("{1: 2}").map_err(|e| e.starts_with("to_json")), Err(true));
     assert!(tests_util::run("hierarchy('a.b')").is_err());
+    // A message converts as protojson does: JSON names, zero values omitted.
+    assert_eq!(
+        tests_util::run("R"),
+        Ok(json!({"kind": "leave_request", "id": "XX125", "attr": {"bad": "1.2.3", "tags": ["a", "b"]}}))
+    );
     let c = CelValue::from_cel_value(cel::Value::Int(3)).unwrap();
     assert_eq!(c.to_cel_value(), Ok(cel::Value::Int(3)));
 }
@@ -449,4 +454,16 @@ fn compile_all_testdata_expressions() {
         }
     }
     println!("compiled {ok}, failed {bad}");
+}
+
+#[test]
+fn public_types_are_thread_safe() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<CompiledExpr>();
+    assert_send_sync::<Request>();
+    assert_send_sync::<Vars>();
+    assert_send_sync::<CelValue>();
+    assert_send_sync::<Activation<'static>>();
+    assert_send_sync::<CompileError>();
+    assert_send_sync::<EvalError>();
 }

@@ -210,6 +210,17 @@ pub(crate) fn val_to_json(v: &dyn Val) -> Result<serde_json::Value, String> {
     if let Some(d) = v.downcast_ref::<CelDuration>() {
         return Ok(J::String(format_duration(d.inner())));
     }
+    if let Some(m) = v.downcast_ref::<MsgVal>() {
+        // protojson: JSON field names, in field order, zero values left out.
+        let mut out = serde_json::Map::new();
+        for f in &m.fields {
+            if f.value.downcast_ref::<UnsetMsg>().is_some() || is_zero(f.value.as_ref()) {
+                continue;
+            }
+            out.insert(f.json.to_owned(), val_to_json(f.value.as_ref())?);
+        }
+        return Ok(J::Object(out));
+    }
     if let Some(o) = v.downcast_ref::<CelOptional>() {
         // cel-go cannot convert an optional to JSON either.
         let _ = o;
@@ -696,7 +707,6 @@ impl Indexer for FailedRuntime {
 }
 
 /// Whether a value is the zero value of its type (used for proto3 presence).
-#[allow(dead_code)]
 pub(crate) fn is_zero(v: &dyn Val) -> bool {
     v.as_zeroer().is_some_and(|z: &dyn Zeroer| z.is_zero_value())
 }
