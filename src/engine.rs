@@ -99,7 +99,7 @@ impl Engine {
             default_policy_version: config.default_policy_version.clone(),
             default_scope: config.default_scope.clone(),
             lenient_scope_search: config.lenient_scope_search,
-            globals: crate::cel::json_to_value(&serde_json::Value::Object(config.globals.clone())),
+            globals: crate::cel::Vars::from_json_map(&config.globals),
         };
         Ok(Engine { source, conf, config, table: RwLock::new(Arc::new(table)), token_verifier: None, watcher: Mutex::new(None) })
     }

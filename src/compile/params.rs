@@ -79,7 +79,7 @@ pub fn compile_expr(file: &str, src: &Spanned<String>, problems: &mut Vec<Proble
     match cel::compile(&src.value) {
         Ok(e) => Some(Arc::new(e)),
         Err(e) => {
-            problems.push(Problem::of("invalid expression", file, pos(src), format!("Invalid expression `{}`: [{}]", src.value.trim(), e.message)));
+            problems.push(Problem::of("invalid expression", file, pos(src), e.to_string()));
             None
         }
     }
@@ -306,7 +306,7 @@ impl ParamScope {
             remaining.remove(&next);
             order.push((next.clone(), self.variables[&next].expr.clone()));
         }
-        let constants = cel::json_to_value(&Json::Object(self.constants.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+        let constants = cel::Vars::from_json_map(&self.constants.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
         Params { key, constants, variables: order }
     }
 }

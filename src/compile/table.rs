@@ -47,7 +47,7 @@ pub enum Cond {
 pub struct Params {
     /// Identity for the per-request variable cache.
     pub key: usize,
-    pub constants: cel::Value,
+    pub constants: crate::cel::Vars,
     pub variables: Vec<(String, Arc<CompiledExpr>)>,
 }
 

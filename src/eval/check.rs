@@ -19,7 +19,7 @@ pub struct EvalConf {
     pub default_policy_version: String,
     pub default_scope: String,
     pub lenient_scope_search: bool,
-    pub globals: cel::Value,
+    pub globals: crate::cel::Vars,
 }
 
 impl Default for EvalConf {
@@ -28,7 +28,7 @@ impl Default for EvalConf {
             default_policy_version: "default".into(),
             default_scope: String::new(),
             lenient_scope_search: false,
-            globals: crate::cel::json_to_value(&serde_json::json!({})),
+            globals: crate::cel::Vars::new(),
         }
     }
 }
@@ -130,8 +130,8 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
     let r_key = policy_key(&r_fqn).to_string();
 
     let mut edr: BTreeSet<String> = BTreeSet::new();
-    let values = RequestValues::new(input, &p_scope, &r_scope);
-    let mut ev = CondEvaluator::new(&values, &conf.globals, now);
+    let values = RequestValues::new(input, &p_scope, &r_scope, now);
+    let mut ev = CondEvaluator::new(&values, &conf.globals);
     if explain.is_some() {
         ev.record_leaves();
     }
