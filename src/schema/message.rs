@@ -1,0 +1,447 @@
+//! Turns `boon` validation errors into the leaf errors that Cerbos reports, with the message text of
+//! santhosh-tekuri/jsonschema **v5** (the Go library Cerbos uses), not boon's own wording.
+//!
+//! Cerbos (`internal/schema/error.go`) flattens v5's error tree to its leaves; wrapper errors
+//! (`allOf failed`, `doesn't validate with ...`, groups) only show when they have no causes. The
+//! same is done here over boon's tree.
+
+use std::fmt::Write as _;
+
+use boon::{ErrorKind, InstanceLocation, InstanceToken, Type, ValidationError};
+use serde_json::{Number, Value};
+
+/// One leaf error: JSON-pointer instance location (v5 escaping, "" for the root) and v5 message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Leaf {
+    pub location: String,
+    pub message: String,
+    /// The keyword that failed (`required`, `type`, ...), for filters such as plan-resources'.
+    pub keyword: Option<&'static str>,
+}
+
+/// Flattens `err` (validated against `instance`) to v5-style leaves.
+///
+/// `schema_at` returns the schema object at an absolute schema location (`url#/json/pointer`),
+/// when known: v5 prints `type` lists in the schema's order (boon keeps a set) and `pattern` as
+/// written (boon may hold a translated regex).
+pub(crate) fn leaves(
+    err: &ValidationError,
+    instance: &Value,
+    schema_at: &dyn Fn(&str) -> Option<Value>,
+) -> Vec<Leaf> {
+    let mut out = Vec::new();
+    collect(err, instance, None, schema_at, &mut out);
+    out
+}
+
+/// `rebase`: boon validates `propertyNames` and `contentSchema` as separate documents, so their
+/// causes carry locations relative to the property name / decoded content; v5 appends them to the
+/// location of the property / string. `rebase` is that prefix when inside such a wrapper.
+fn collect(
+    err: &ValidationError,
+    instance: &Value,
+    rebase: Option<&str>,
+    schema_at: &dyn Fn(&str) -> Option<Value>,
+    out: &mut Vec<Leaf>,
+) {
+    let loc = match rebase {
+        Some(base) => format!("{base}{}", pointer(&err.instance_location)),
+        None => pointer(&err.instance_location),
+    };
+    match &err.kind {
+        ErrorKind::PropertyName { prop } => {
+            // The wrapper's own location is not the object's (boon leaves it empty); use the
+            // enclosing location we were given, else the root.
+            let base = format!("{}/{}", rebase.unwrap_or(""), escape_token(prop));
+            for c in &err.causes {
+                collect(c, instance, Some(&base), schema_at, out);
+            }
+            return;
+        }
+        ErrorKind::ContentSchema => {
+            let base = rebase.unwrap_or("").to_owned();
+            for c in &err.causes {
+                collect(c, instance, Some(&base), schema_at, out);
+            }
+            return;
+        }
+        _ => {}
+    }
+    if !err.causes.is_empty() {
+        for c in &err.causes {
+            collect(c, instance, rebase, schema_at, out);
+        }
+        return;
+    }
+    let value = if rebase.is_none() {
+        lookup(instance, &err.instance_location)
+    } else {
+        None
+    };
+    let schema = match &err.kind {
+        ErrorKind::Type { .. } | ErrorKind::Pattern { .. } => schema_at(err.schema_url),
+        _ => None,
+    };
+    for (message, keyword) in messages(&err.kind, value, schema.as_ref()) {
+        out.push(Leaf {
+            location: loc.clone(),
+            message,
+            keyword,
+        });
+    }
+}
+
+/// v5's message(s) for one leaf error kind. Most kinds give one message; `dependencies` and
+/// `dependentRequired` give one per missing property, as v5 does.
+/// `schema` is the schema object holding the failed keyword, if known (see [`leaves`]).
+pub(crate) fn messages(
+    kind: &ErrorKind,
+    value: Option<&Value>,
+    schema: Option<&Value>,
+) -> Vec<(String, Option<&'static str>)> {
+    let one = |m: String, kw: &'static str| vec![(m, Some(kw))];
+    match kind {
+        ErrorKind::Group | ErrorKind::Schema { .. } | ErrorKind::Reference { .. } => {
+            // Only reached without causes, which boon does not produce; keep v5's wrapper text.
+            let url = match kind {
+                ErrorKind::Schema { url } | ErrorKind::Reference { url, .. } => *url,
+                _ => "",
+            };
+            vec![(format!("doesn't validate with {}", quote(url)), None)]
+        }
+        ErrorKind::ContentSchema => one("value is not valid json".into(), "contentSchema"),
+        ErrorKind::PropertyName { prop } => one(format!("invalid property {}", quote(prop)), "propertyNames"),
+        ErrorKind::RefCycle { url, kw_loc1, kw_loc2 } => vec![(
+            format!("jsonschema: infinite loop {url}: {kw_loc1} and {kw_loc2} resolve to the same schema"),
+            None,
+        )],
+        ErrorKind::FalseSchema => vec![("not allowed".into(), None)],
+        ErrorKind::Type { got, want } => {
+            let want = type_order(want, schema.and_then(|s| s.get("type")));
+            // v5 has no "integer" instance type: a non-integral number is a "number".
+            let got = if *got == Type::Integer { Type::Number } else { *got };
+            one(format!("expected {}, but got {}", want.join(" or "), got), "type")
+        }
+        ErrorKind::Enum { want } => one(enum_message(want), "enum"),
+        ErrorKind::Const { want } => {
+            let m = match want {
+                Value::Array(_) | Value::Object(_) => "const failed".to_owned(),
+                v => format!("value must be {}", go_sharp_v(v)),
+            };
+            one(m, "const")
+        }
+        ErrorKind::Format { got, want, .. } => {
+            let val = match got.as_ref() {
+                Value::String(s) => quote(s),
+                v => go_v(v),
+            };
+            one(format!("{val} is not valid {}", quote(want)), "format")
+        }
+        ErrorKind::MinProperties { got, want } => {
+            one(format!("minimum {want} properties allowed, but found {got} properties"), "minProperties")
+        }
+        ErrorKind::MaxProperties { got, want } => {
+            one(format!("maximum {want} properties allowed, but found {got} properties"), "maxProperties")
+        }
+        ErrorKind::AdditionalProperties { got } => {
+            let names: Vec<String> = got.iter().map(|p| quote(p)).collect();
+            one(format!("additionalProperties {} not allowed", names.join(", ")), "additionalProperties")
+        }
+        ErrorKind::Required { want } => {
+            let names: Vec<String> = want.iter().map(|p| quote(p)).collect();
+            one(format!("missing properties: {}", names.join(", ")), "required")
+        }
+        ErrorKind::Dependency { prop, missing } => missing
+            .iter()
+            .map(|m| {
+                (format!("property {} is required, if {} property exists", quote(m), quote(prop)), Some("dependencies"))
+            })
+            .collect(),
+        ErrorKind::DependentRequired { prop, missing } => missing
+            .iter()
+            .map(|m| {
+                (
+                    format!("property {} is required, if {} property exists", quote(m), quote(prop)),
+                    Some("dependentRequired"),
+                )
+            })
+            .collect(),
+        ErrorKind::MinItems { got, want } => {
+            one(format!("minimum {want} items required, but found {got} items"), "minItems")
+        }
+        ErrorKind::MaxItems { got, want } => {
+            one(format!("maximum {want} items required, but found {got} items"), "maxItems")
+        }
+        // Without causes the array was empty: v5's minContains (default 1) message.
+        ErrorKind::Contains => one("valid must be >= 1, but got 0".into(), "minContains"),
+        ErrorKind::MinContains { got, want } => {
+            one(format!("valid must be >= {want}, but got {}", got.len()), "minContains")
+        }
+        ErrorKind::MaxContains { got, want } => {
+            one(format!("valid must be <= {want}, but got {}", got.len()), "maxContains")
+        }
+        ErrorKind::UniqueItems { got: [i, j] } => {
+            let (a, b) = if i <= j { (i, j) } else { (j, i) };
+            one(format!("items at index {a} and {b} are equal"), "uniqueItems")
+        }
+        ErrorKind::AdditionalItems { got } => {
+            // v5: "only <len(items)> items are allowed, but found <len> items".
+            let len = match value {
+                Some(Value::Array(a)) => a.len(),
+                _ => *got,
+            };
+            one(format!("only {} items are allowed, but found {len} items", len.saturating_sub(*got)), "additionalItems")
+        }
+        ErrorKind::MinLength { got, want } => one(format!("length must be >= {want}, but got {got}"), "minLength"),
+        ErrorKind::MaxLength { got, want } => one(format!("length must be <= {want}, but got {got}"), "maxLength"),
+        ErrorKind::Pattern { want, .. } => {
+            let want = schema.and_then(|s| s.get("pattern")).and_then(Value::as_str).unwrap_or(want);
+            one(format!("does not match pattern {}", quote(want)), "pattern")
+        }
+        ErrorKind::ContentEncoding { want, .. } => one(format!("value is not {want} encoded"), "contentEncoding"),
+        ErrorKind::ContentMediaType { want, .. } => {
+            one(format!("value is not of mediatype {}", quote(want)), "contentMediaType")
+        }
+        ErrorKind::Minimum { got, want } => {
+            one(format!("must be >= {} but found {}", go_num(want), go_num(got)), "minimum")
+        }
+        ErrorKind::Maximum { got, want } => {
+            one(format!("must be <= {} but found {}", go_num(want), go_num(got)), "maximum")
+        }
+        ErrorKind::ExclusiveMinimum { got, want } => {
+            one(format!("must be > {} but found {}", go_num(want), go_num(got)), "exclusiveMinimum")
+        }
+        ErrorKind::ExclusiveMaximum { got, want } => {
+            one(format!("must be < {} but found {}", go_num(want), go_num(got)), "exclusiveMaximum")
+        }
+        ErrorKind::MultipleOf { got, want } => {
+            one(format!("{} not multipleOf {}", go_num(got), go_num(want)), "multipleOf")
+        }
+        ErrorKind::Not => one("not failed".into(), "not"),
+        ErrorKind::AllOf => one("allOf failed".into(), "allOf"),
+        ErrorKind::AnyOf => one("anyOf failed".into(), "anyOf"),
+        ErrorKind::OneOf(None) => one("oneOf failed".into(), "oneOf"),
+        ErrorKind::OneOf(Some((i, j))) => {
+            one(format!("valid against schemas at indexes {i} and {j}"), "oneOf")
+        }
+    }
+}
+
+/// The wanted types in the order the schema lists them (v5 joins `s.Types`); without the schema,
+/// boon's order with `object` first (the metaschemas' `["object", "boolean"]`).
+fn type_order(want: &boon::Types, listed: Option<&Value>) -> Vec<String> {
+    let set: Vec<String> = want.iter().map(|t| t.to_string()).collect();
+    match listed {
+        Some(Value::String(t)) if set.len() == 1 && set[0] == *t => vec![t.clone()],
+        Some(Value::Array(a)) => {
+            let listed: Vec<String> = a
+                .iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect();
+            let mut sorted_listed = listed.clone();
+            sorted_listed.sort();
+            let mut sorted_set = set.clone();
+            sorted_set.sort();
+            if sorted_listed == sorted_set {
+                listed
+            } else {
+                set
+            }
+        }
+        _ => {
+            let (mut first, rest): (Vec<String>, Vec<String>) =
+                set.into_iter().partition(|t| t == "object");
+            first.extend(rest);
+            first
+        }
+    }
+}
+
+/// v5's `enumError`: `value must be <x>` / `value must be one of <x>, <y>` when every value is a
+/// primitive (each printed with Go's `%#v`; numbers are `json.Number`, so quoted), else `enum failed`.
+pub(crate) fn enum_message(want: &[Value]) -> String {
+    if !want
+        .iter()
+        .all(|v| !matches!(v, Value::Array(_) | Value::Object(_)))
+    {
+        return "enum failed".into();
+    }
+    if want.len() == 1 {
+        return format!("value must be {}", go_sharp_v(&want[0]));
+    }
+    let items: Vec<String> = want.iter().map(go_sharp_v).collect();
+    format!("value must be one of {}", items.join(", "))
+}
+
+/// Go's `%#v` of a schema value decoded with `UseNumber`: strings and numbers (`json.Number`) are
+/// Go-quoted, booleans bare, null `<nil>`.
+pub(crate) fn go_sharp_v(v: &Value) -> String {
+    match v {
+        Value::Null => "<nil>".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => go_quote(&n.to_string()),
+        Value::String(s) => go_quote(s),
+        other => other.to_string(),
+    }
+}
+
+/// Go's `%v` of an instance value as Cerbos passes it (numbers are float64, from structpb).
+pub(crate) fn go_v(v: &Value) -> String {
+    match v {
+        Value::Null => "<nil>".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => go_num(n),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => format!("[{}]", a.iter().map(go_v).collect::<Vec<_>>().join(" ")),
+        Value::Object(_) => "map[...]".into(),
+    }
+}
+
+fn go_num(n: &Number) -> String {
+    go_float(n.as_f64().unwrap_or(f64::NAN))
+}
+
+/// Go's `%v` for a float64 (`strconv.FormatFloat(f, 'g', -1, 64)`): shortest round-trip digits,
+/// exponent form when the decimal exponent is < -4 or >= 6 (`1e+06`, `1.5e-05`).
+pub(crate) fn go_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: "1.2345e8", "5e-7".
+    let e = format!("{f:e}");
+    let (mant, exp) = e.split_once('e').expect("exponent");
+    let exp: i32 = exp.parse().expect("exponent digits");
+    let (neg, mant) = match mant.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mant),
+    };
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let mut s = String::new();
+    if neg {
+        s.push('-');
+    }
+    if !(-4..6).contains(&exp) {
+        s.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            s.push('.');
+            s.push_str(&digits[1..]);
+        }
+        let _ = write!(s, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+        return s;
+    }
+    if exp < 0 {
+        s.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            s.push('0');
+        }
+        s.push_str(&digits);
+    } else {
+        let int_len = (exp + 1) as usize;
+        if digits.len() <= int_len {
+            s.push_str(&digits);
+            for _ in digits.len()..int_len {
+                s.push('0');
+            }
+        } else {
+            s.push_str(&digits[..int_len]);
+            s.push('.');
+            s.push_str(&digits[int_len..]);
+        }
+    }
+    s
+}
+
+/// v5's `quote`: Go `%q`, then `\"` → `"` and `'` → `\'`, wrapped in single quotes.
+pub(crate) fn quote(s: &str) -> String {
+    let q = go_quote(s);
+    let inner = &q[1..q.len() - 1];
+    format!("'{}'", inner.replace("\\\"", "\"").replace('\'', "\\'"))
+}
+
+/// Go's `strconv.Quote` (close enough: printable runes kept, the usual escapes, `\x`/`\u` else).
+pub(crate) fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// JSON pointer as v5 builds instance locations: `/` + escaped tokens, `""` for the root.
+pub(crate) fn pointer(loc: &InstanceLocation) -> String {
+    let mut s = String::new();
+    for t in &loc.tokens {
+        s.push('/');
+        match t {
+            InstanceToken::Prop(p) => s.push_str(&escape_token(p)),
+            InstanceToken::Item(i) => {
+                let _ = write!(s, "{i}");
+            }
+        }
+    }
+    s
+}
+
+/// v5's `escape`: `~` → `~0`, `/` → `~1`, then Go's `url.PathEscape`.
+pub(crate) fn escape_token(token: &str) -> String {
+    let t = token.replace('~', "~0").replace('/', "~1");
+    let mut out = String::with_capacity(t.len());
+    for b in t.bytes() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'_' | b'.' | b'~' | b'$' | b'&' | b'+' | b':' | b'=' | b'@'
+            );
+        if keep {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn lookup<'a>(root: &'a Value, loc: &InstanceLocation) -> Option<&'a Value> {
+    let mut v = root;
+    for t in &loc.tokens {
+        v = match (t, v) {
+            (InstanceToken::Prop(p), Value::Object(m)) => m.get(p.as_ref())?,
+            (InstanceToken::Item(i), Value::Array(a)) => a.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
