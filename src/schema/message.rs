@@ -30,38 +30,98 @@ pub(crate) fn leaves(
     schema_at: &dyn Fn(&str) -> Option<Value>,
 ) -> Vec<Leaf> {
     let mut out = Vec::new();
-    collect(err, instance, None, schema_at, &mut out);
+    let cx = Cx {
+        instance,
+        schema_at,
+    };
+    collect(err, &cx, None, &[], &[], &mut out);
     out
 }
 
-/// `rebase`: boon validates `propertyNames` and `contentSchema` as separate documents, so their
-/// causes carry locations relative to the property name / decoded content; v5 appends them to the
-/// location of the property / string. `rebase` is that prefix when inside such a wrapper.
+struct Cx<'a> {
+    instance: &'a Value,
+    schema_at: &'a dyn Fn(&str) -> Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Prop(String),
+    Item(usize),
+}
+
+fn owned(loc: &InstanceLocation) -> Vec<Tok> {
+    loc.tokens
+        .iter()
+        .map(|t| match t {
+            InstanceToken::Prop(p) => Tok::Prop(p.to_string()),
+            InstanceToken::Item(i) => Tok::Item(*i),
+        })
+        .collect()
+}
+
+fn render(tokens: &[Tok]) -> String {
+    let mut s = String::new();
+    for t in tokens {
+        s.push('/');
+        match t {
+            Tok::Prop(p) => s.push_str(&escape_token(p)),
+            Tok::Item(i) => {
+                let _ = write!(s, "{i}");
+            }
+        }
+    }
+    s
+}
+
+/// * `base`: boon validates `propertyNames` and `contentSchema` as separate documents, so their
+///   causes carry locations relative to the property name / decoded content; v5 appends them to
+///   the location of the property / string, which is `base` inside such a wrapper.
+/// * `ancestor`: the location of the nearest enclosing error (a prefix of this one's).
+/// * `fixes`: (depth, offset) corrections of array indexes. boon 0.6.1 numbers the items that
+///   `items` (after `prefixItems`) and `additionalItems` (after an `items` array) validate from 0
+///   instead of from the first index they apply to; v5 uses the real index.
 fn collect(
     err: &ValidationError,
-    instance: &Value,
-    rebase: Option<&str>,
-    schema_at: &dyn Fn(&str) -> Option<Value>,
+    cx: &Cx,
+    base: Option<&[Tok]>,
+    ancestor: &[Tok],
+    fixes: &[(usize, usize)],
     out: &mut Vec<Leaf>,
 ) {
-    let loc = match rebase {
-        Some(base) => format!("{base}{}", pointer(&err.instance_location)),
-        None => pointer(&err.instance_location),
+    let mut tokens = owned(&err.instance_location);
+    for &(depth, offset) in fixes {
+        if let Some(Tok::Item(i)) = tokens.get_mut(depth) {
+            *i += offset;
+        }
+    }
+    let mut fixes = fixes.to_vec();
+    if base.is_none() {
+        if let Some(offset) = item_offset(err.schema_url, cx) {
+            if let Some(Tok::Item(i)) = tokens.last_mut() {
+                *i += offset;
+                fixes.push((err.instance_location.tokens.len() - 1, offset));
+            }
+        }
+    }
+    let tokens = match base {
+        Some(b) => b.iter().cloned().chain(tokens).collect(),
+        None => tokens,
     };
     match &err.kind {
         ErrorKind::PropertyName { prop } => {
-            // The wrapper's own location is not the object's (boon leaves it empty); use the
-            // enclosing location we were given, else the root.
-            let base = format!("{}/{}", rebase.unwrap_or(""), escape_token(prop));
+            // boon gives this wrapper no usable location: find the object holding `prop` under
+            // the nearest enclosing location (the first one, in document order).
+            let mut obj = ancestor.to_vec();
+            find_object_with(cx.instance, ancestor, prop, &mut obj);
+            obj.push(Tok::Prop(prop.clone()));
             for c in &err.causes {
-                collect(c, instance, Some(&base), schema_at, out);
+                collect(c, cx, Some(&obj), &obj, &[], out);
             }
             return;
         }
         ErrorKind::ContentSchema => {
-            let base = rebase.unwrap_or("").to_owned();
             for c in &err.causes {
-                collect(c, instance, Some(&base), schema_at, out);
+                collect(c, cx, Some(ancestor), ancestor, &[], out);
             }
             return;
         }
@@ -69,19 +129,20 @@ fn collect(
     }
     if !err.causes.is_empty() {
         for c in &err.causes {
-            collect(c, instance, rebase, schema_at, out);
+            collect(c, cx, base, &tokens, &fixes, out);
         }
         return;
     }
-    let value = if rebase.is_none() {
-        lookup(instance, &err.instance_location)
+    let value = if base.is_none() {
+        lookup(cx.instance, &tokens)
     } else {
         None
     };
     let schema = match &err.kind {
-        ErrorKind::Type { .. } | ErrorKind::Pattern { .. } => schema_at(err.schema_url),
+        ErrorKind::Type { .. } | ErrorKind::Pattern { .. } => (cx.schema_at)(err.schema_url),
         _ => None,
     };
+    let loc = render(&tokens);
     for (message, keyword) in messages(&err.kind, value, schema.as_ref()) {
         out.push(Leaf {
             location: loc.clone(),
@@ -89,6 +150,58 @@ fn collect(
             keyword,
         });
     }
+}
+
+/// For an error of the schema at `<S>/items` or `<S>/additionalItems`: how many items `S`'s
+/// `prefixItems` / `items` array covers (see `fixes` in [`collect`]).
+fn item_offset(schema_url: &str, cx: &Cx) -> Option<usize> {
+    let (parent, array_kw) = if let Some(p) = schema_url.strip_suffix("/items") {
+        (p, "prefixItems")
+    } else if let Some(p) = schema_url.strip_suffix("/additionalItems") {
+        (p, "items")
+    } else {
+        return None;
+    };
+    let parent = (cx.schema_at)(parent)?;
+    let n = parent.get(array_kw)?.as_array()?.len();
+    (n > 0).then_some(n)
+}
+
+/// Depth-first (document order) search under `at` for an object with key `prop`; its location
+/// is left in `path`. Returns whether one was found.
+fn find_object_with(root: &Value, at: &[Tok], prop: &str, path: &mut Vec<Tok>) -> bool {
+    let Some(v) = lookup(root, at) else {
+        return false;
+    };
+    fn dfs(v: &Value, prop: &str, path: &mut Vec<Tok>) -> bool {
+        match v {
+            Value::Object(m) => {
+                if m.contains_key(prop) {
+                    return true;
+                }
+                for (k, c) in m {
+                    path.push(Tok::Prop(k.clone()));
+                    if dfs(c, prop, path) {
+                        return true;
+                    }
+                    path.pop();
+                }
+                false
+            }
+            Value::Array(a) => {
+                for (i, c) in a.iter().enumerate() {
+                    path.push(Tok::Item(i));
+                    if dfs(c, prop, path) {
+                        return true;
+                    }
+                    path.pop();
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+    dfs(v, prop, path)
 }
 
 /// v5's message(s) for one leaf error kind. Most kinds give one message; `dependencies` and
@@ -181,7 +294,11 @@ pub(crate) fn messages(
             one(format!("valid must be <= {want}, but got {}", got.len()), "maxContains")
         }
         ErrorKind::UniqueItems { got: [i, j] } => {
-            let (a, b) = if i <= j { (i, j) } else { (j, i) };
+            // v5 reports the duplicate pair with the smallest second index (boon: first index).
+            let (a, b) = match value {
+                Some(Value::Array(arr)) => first_duplicate(arr).unwrap_or((*i.min(j), *i.max(j))),
+                _ => (*i.min(j), *i.max(j)),
+            };
             one(format!("items at index {a} and {b} are equal"), "uniqueItems")
         }
         ErrorKind::AdditionalItems { got } => {
@@ -224,6 +341,30 @@ pub(crate) fn messages(
         ErrorKind::OneOf(Some((i, j))) => {
             one(format!("valid against schemas at indexes {i} and {j}"), "oneOf")
         }
+    }
+}
+
+fn first_duplicate(arr: &[Value]) -> Option<(usize, usize)> {
+    (1..arr.len()).find_map(|i| {
+        (0..i)
+            .find(|&j| json_equal(&arr[i], &arr[j]))
+            .map(|j| (j, i))
+    })
+}
+
+/// v5's `equals`: numbers by value, objects regardless of key order.
+pub(crate) fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => a == b,
     }
 }
 
@@ -434,12 +575,12 @@ pub(crate) fn escape_token(token: &str) -> String {
     out
 }
 
-fn lookup<'a>(root: &'a Value, loc: &InstanceLocation) -> Option<&'a Value> {
+fn lookup<'a>(root: &'a Value, loc: &[Tok]) -> Option<&'a Value> {
     let mut v = root;
-    for t in &loc.tokens {
+    for t in loc {
         v = match (t, v) {
-            (InstanceToken::Prop(p), Value::Object(m)) => m.get(p.as_ref())?,
-            (InstanceToken::Item(i), Value::Array(a)) => a.get(*i)?,
+            (Tok::Prop(p), Value::Object(m)) => m.get(p)?,
+            (Tok::Item(i), Value::Array(a)) => a.get(*i)?,
             _ => return None,
         };
     }

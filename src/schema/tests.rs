@@ -516,3 +516,74 @@ fn store_is_send_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<SchemaStore>();
 }
+
+#[test]
+fn prefix_items_then_items_locations() {
+    let e = errs(
+        json!({"properties": {"x": {"prefixItems": [{"type": "string"}], "items": {"type": "string"}}}}),
+        json!({"x": ["a", "b", 1]}),
+    );
+    assert_eq!(
+        e,
+        vec![(
+            "/x/2".to_owned(),
+            "expected string, but got number".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn additional_items_locations_and_message() {
+    let e = errs(
+        json!({"$schema": "http://json-schema.org/draft-07/schema#", "properties": {"x": {"items": [{"type": "string"}], "additionalItems": {"type": "string"}}}}),
+        json!({"x": ["a", "b", 1]}),
+    );
+    assert_eq!(
+        e,
+        vec![(
+            "/x/2".to_owned(),
+            "expected string, but got number".to_owned()
+        )]
+    );
+    let e = errs(
+        json!({"$schema": "http://json-schema.org/draft-07/schema#", "properties": {"x": {"items": [{"type": "string"}], "additionalItems": false}}}),
+        json!({"x": ["a", "b", 1]}),
+    );
+    assert_eq!(
+        e,
+        vec![(
+            "/x".to_owned(),
+            "only 1 items are allowed, but found 3 items".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn unique_items_reports_v5_pair() {
+    assert_eq!(
+        one(json!({"uniqueItems": true}), json!([1, 2, 2, 1])),
+        "items at index 1 and 2 are equal"
+    );
+    assert_eq!(
+        one(
+            json!({"uniqueItems": true}),
+            json!([{"a": 1, "b": 2}, {"b": 2, "a": 1.0}])
+        ),
+        "items at index 0 and 1 are equal"
+    );
+}
+
+#[test]
+fn nested_property_names() {
+    let e = errs(
+        json!({"properties": {"o": {"properties": {"p": {"propertyNames": {"maxLength": 1}}}}}}),
+        json!({"o": {"p": {"a": 1, "bc": 2}}}),
+    );
+    assert_eq!(
+        e,
+        vec![(
+            "/o/p/bc".to_owned(),
+            "length must be <= 1, but got 2".to_owned()
+        )]
+    );
+}
