@@ -345,7 +345,8 @@ struct Loader {
 
 impl UrlLoader for Loader {
     fn load(&self, url: &str) -> Result<Value, Box<dyn Error>> {
-        let doc = self.read(url)?;
+        let mut doc = self.read(url)?;
+        defer_const_enum(&mut doc);
         let mut docs = self.docs.lock().expect("schema docs poisoned");
         if let Some(id) = doc.get("$id").and_then(Value::as_str) {
             if let Ok(abs) = url::Url::parse(url).and_then(|base| base.join(id)) {
@@ -401,6 +402,71 @@ impl Loader {
             }
             _ => Err(Box::new(Plain(format!("no Loader found for {url}")))),
         }
+    }
+}
+
+/// boon stops at a failed `const` or `enum`; v5 goes on with the schema's other keywords and
+/// reports their errors too. Moving `const`/`enum` into an appended `allOf` entry gives boon v5's
+/// behaviour (same leaf messages and locations; Cerbos reports no keyword locations).
+fn defer_const_enum(schema: &mut Value) {
+    const MAPS: &[&str] = &[
+        "properties",
+        "patternProperties",
+        "$defs",
+        "definitions",
+        "dependentSchemas",
+        "dependencies",
+    ];
+    const ONE: &[&str] = &[
+        "additionalProperties",
+        "not",
+        "if",
+        "then",
+        "else",
+        "contains",
+        "propertyNames",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "contentSchema",
+        "additionalItems",
+        "items",
+    ];
+    const LISTS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems", "items"];
+    let Value::Object(obj) = schema else { return };
+    for (k, v) in obj.iter_mut() {
+        let k = k.as_str();
+        if MAPS.contains(&k) {
+            if let Value::Object(m) = v {
+                m.values_mut().for_each(defer_const_enum);
+            }
+        } else if ONE.contains(&k) && v.is_object() {
+            defer_const_enum(v);
+        } else if LISTS.contains(&k) {
+            if let Value::Array(a) = v {
+                a.iter_mut().for_each(defer_const_enum);
+            }
+        }
+    }
+    if !matches!(obj.get("allOf"), None | Some(Value::Array(_))) {
+        return;
+    }
+    let mut moved = Vec::new();
+    if let Some(c) = obj.remove("const") {
+        moved.push(Value::Object(Map::from_iter([("const".to_owned(), c)])));
+    }
+    if matches!(obj.get("enum"), Some(Value::Array(_))) {
+        let e = obj.remove("enum").expect("enum present");
+        moved.push(Value::Object(Map::from_iter([("enum".to_owned(), e)])));
+    }
+    if moved.is_empty() {
+        return;
+    }
+    match obj
+        .entry("allOf")
+        .or_insert_with(|| Value::Array(Vec::new()))
+    {
+        Value::Array(a) => a.extend(moved),
+        _ => unreachable!("allOf checked above"),
     }
 }
 

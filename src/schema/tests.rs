@@ -587,3 +587,42 @@ fn nested_property_names() {
         )]
     );
 }
+
+#[test]
+fn const_and_enum_do_not_stop_other_keywords() {
+    let e = errs(
+        json!({"properties": {"x": {"const": "a", "minLength": 5}}}),
+        json!({"x": "b"}),
+    );
+    assert_eq!(
+        e,
+        vec![
+            ("/x".to_owned(), "length must be >= 5, but got 1".to_owned()),
+            ("/x".to_owned(), "value must be \"a\"".to_owned()),
+        ]
+    );
+    let e = errs(
+        json!({"properties": {"x": {"enum": ["a", "bb"], "maxLength": 1, "allOf": [{"pattern": "^z"}]}}}),
+        json!({"x": "cc"}),
+    );
+    assert_eq!(
+        e,
+        vec![
+            ("/x".to_owned(), "does not match pattern '^z'".to_owned()),
+            ("/x".to_owned(), "length must be <= 1, but got 2".to_owned()),
+            (
+                "/x".to_owned(),
+                "value must be one of \"a\", \"bb\"".to_owned()
+            ),
+        ]
+    );
+    // type still stops everything, as in v5
+    assert_eq!(
+        errs(
+            json!({"properties": {"x": {"type": "string", "const": "a"}}}),
+            json!({"x": 1})
+        )
+        .len(),
+        1
+    );
+}
