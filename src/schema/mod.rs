@@ -256,6 +256,9 @@ impl SchemaStore {
         compiler.set_default_draft(Draft::V2020_12);
         compiler.enable_format_assertions();
         compiler.enable_content_assertions();
+        for format in V5_FORMATS {
+            compiler.register_format(*format);
+        }
         let docs: Docs = Arc::default();
         compiler.use_loader(Box::new(Loader {
             dir: self.dir.clone(),
@@ -274,6 +277,37 @@ impl SchemaStore {
             Err(e) => Err(compile_error_message(uri, &e)),
         }
     }
+}
+
+/// Aligns boon's `format` registry with v5's (`format.go` `Formats`): v5 has no `idn-hostname`
+/// or `idn-email` (so they always pass), and has the old aliases `ip-address` (ipv4) and `uriref`
+/// (uri-reference). The formats both know keep boon's checks.
+const V5_FORMATS: &[boon::Format] = &[
+    boon::Format { name: "idn-hostname", func: format_any },
+    boon::Format { name: "idn-email", func: format_any },
+    boon::Format { name: "ip-address", func: format_ipv4 },
+    boon::Format { name: "uriref", func: format_uri_reference },
+];
+
+fn format_any(_: &Value) -> Result<(), Box<dyn Error>> {
+    Ok(())
+}
+
+fn format_ipv4(v: &Value) -> Result<(), Box<dyn Error>> {
+    if let Value::String(s) = v {
+        s.parse::<std::net::Ipv4Addr>()?;
+    }
+    Ok(())
+}
+
+fn format_uri_reference(v: &Value) -> Result<(), Box<dyn Error>> {
+    if let Value::String(s) = v {
+        if s.contains('\\') {
+            return Err("contains \\\\".into());
+        }
+        url::Url::parse("http://example.com/")?.join(s)?;
+    }
+    Ok(())
 }
 
 /// `filterActionsToValidate`: the actions that match none of the ignore globs.

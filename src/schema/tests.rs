@@ -626,3 +626,13 @@ fn const_and_enum_do_not_stop_other_keywords() {
         1
     );
 }
+
+#[test]
+fn v5_format_registry() {
+    assert!(errs(json!({"properties": {"x": {"format": "idn-email"}}}), json!({"x": "nope"})).is_empty());
+    assert_eq!(one(json!({"format": "ip-address"}), json!("1.2.3")), "'1.2.3' is not valid 'ip-address'");
+    assert_eq!(one(json!({"format": "ipv4"}), json!("1.2.3")), "'1.2.3' is not valid 'ipv4'");
+    assert!(errs(json!({"properties": {"x": {"format": "uriref"}}}), json!({"x": "a/b"})).is_empty());
+    assert!(errs(json!({"properties": {"x": {"format": "date-time"}}}), json!({"x": "2021-12-01T12:11:13+00:00"})).is_empty());
+    assert!(errs(json!({"properties": {"x": {"format": "unknown-format"}}}), json!({"x": "zz"})).is_empty());
+}
