@@ -283,10 +283,22 @@ impl SchemaStore {
 /// or `idn-email` (so they always pass), and has the old aliases `ip-address` (ipv4) and `uriref`
 /// (uri-reference). The formats both know keep boon's checks.
 const V5_FORMATS: &[boon::Format] = &[
-    boon::Format { name: "idn-hostname", func: format_any },
-    boon::Format { name: "idn-email", func: format_any },
-    boon::Format { name: "ip-address", func: format_ipv4 },
-    boon::Format { name: "uriref", func: format_uri_reference },
+    boon::Format {
+        name: "idn-hostname",
+        func: format_any,
+    },
+    boon::Format {
+        name: "idn-email",
+        func: format_any,
+    },
+    boon::Format {
+        name: "ip-address",
+        func: format_ipv4,
+    },
+    boon::Format {
+        name: "uriref",
+        func: format_uri_reference,
+    },
 ];
 
 fn format_any(_: &Value) -> Result<(), Box<dyn Error>> {
@@ -580,31 +592,28 @@ fn compile_error_message(uri: &str, err: &CompileError) -> String {
 /// first leaf.
 fn metaschema_error(err: &boon::ValidationError) -> String {
     let meta = err.schema_url.split('#').next().unwrap_or_default();
+    // v5 prints the leaf reached by following the first cause at each level.
+    let mut leaf = err;
+    while let Some(first) = leaf.causes.first() {
+        leaf = first;
+    }
     let out = err.basic_output();
-    let mut leaf = None;
+    let mut unit = None;
     if let boon::OutputError::Branch(units) = &out.error {
-        leaf = units
+        unit = units
             .iter()
-            .find(|u| matches!(u.error, boon::OutputError::Leaf(_)));
+            .find(|u| matches!(u.error, boon::OutputError::Leaf(k) if std::ptr::eq(k, &leaf.kind)));
     }
-    match leaf {
-        Some(u) => {
-            let boon::OutputError::Leaf(kind) = &u.error else {
-                unreachable!()
-            };
-            let msg = message::messages(kind, None, None)
-                .into_iter()
-                .next()
-                .map(|m| m.0)
-                .unwrap_or_default();
-            format!(
-                "{} does not validate with {meta}#{}: {msg}",
-                message::quote(&message::pointer(u.instance_location)),
-                u.keyword_location
-            )
-        }
-        None => err.to_string(),
-    }
+    let keyword_location = unit.map(|u| u.keyword_location.clone()).unwrap_or_default();
+    let msg = message::messages(&leaf.kind, None, None)
+        .into_iter()
+        .next()
+        .map(|m| m.0)
+        .unwrap_or_default();
+    format!(
+        "{} does not validate with {meta}#{keyword_location}: {msg}",
+        message::quote(&message::pointer(&leaf.instance_location)),
+    )
 }
 
 /// Go's `filepath.Abs` (cleaned, not resolving symlinks).

@@ -629,10 +629,58 @@ fn const_and_enum_do_not_stop_other_keywords() {
 
 #[test]
 fn v5_format_registry() {
-    assert!(errs(json!({"properties": {"x": {"format": "idn-email"}}}), json!({"x": "nope"})).is_empty());
-    assert_eq!(one(json!({"format": "ip-address"}), json!("1.2.3")), "'1.2.3' is not valid 'ip-address'");
-    assert_eq!(one(json!({"format": "ipv4"}), json!("1.2.3")), "'1.2.3' is not valid 'ipv4'");
-    assert!(errs(json!({"properties": {"x": {"format": "uriref"}}}), json!({"x": "a/b"})).is_empty());
-    assert!(errs(json!({"properties": {"x": {"format": "date-time"}}}), json!({"x": "2021-12-01T12:11:13+00:00"})).is_empty());
-    assert!(errs(json!({"properties": {"x": {"format": "unknown-format"}}}), json!({"x": "zz"})).is_empty());
+    assert!(errs(
+        json!({"properties": {"x": {"format": "idn-email"}}}),
+        json!({"x": "nope"})
+    )
+    .is_empty());
+    assert_eq!(
+        one(json!({"format": "ip-address"}), json!("1.2.3")),
+        "'1.2.3' is not valid 'ip-address'"
+    );
+    assert_eq!(
+        one(json!({"format": "ipv4"}), json!("1.2.3")),
+        "'1.2.3' is not valid 'ipv4'"
+    );
+    assert!(errs(
+        json!({"properties": {"x": {"format": "uriref"}}}),
+        json!({"x": "a/b"})
+    )
+    .is_empty());
+    assert!(errs(
+        json!({"properties": {"x": {"format": "date-time"}}}),
+        json!({"x": "2021-12-01T12:11:13+00:00"})
+    )
+    .is_empty());
+    assert!(errs(
+        json!({"properties": {"x": {"format": "unknown-format"}}}),
+        json!({"x": "zz"})
+    )
+    .is_empty());
+}
+
+#[test]
+fn compile_error_messages() {
+    let check = |schema: Value| {
+        let dir = std::env::temp_dir().join(format!(
+            "warden-schema-ce-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("s.json"), schema.to_string()).unwrap();
+        let r = SchemaStore::from_dir(&dir).check_ref("cerbos:///s.json");
+        std::fs::remove_dir_all(&dir).ok();
+        r.unwrap_err()
+    };
+    let meta = "jsonschema cerbos:///s.json compilation failed: ";
+    assert_eq!(
+        check(json!({"type": 5})),
+        format!("{meta}'/type' does not validate with https://json-schema.org/draft/2020-12/schema#/allOf/3/$ref/properties/type/anyOf/0/$ref/enum: value must be one of \"array\", \"boolean\", \"integer\", \"null\", \"number\", \"object\", \"string\"")
+    );
+    assert!(check(json!({"properties": {"a": {"minLength": -1}}}))
+        .ends_with("'/properties/a/minLength' does not validate with https://json-schema.org/draft/2020-12/schema#/allOf/1/$ref/properties/properties/additionalProperties/$dynamicRef/allOf/3/$ref/properties/minLength/$ref/$ref/minimum: must be >= 0 but found -1"));
+    assert!(check(json!({"pattern": "("}))
+        .ends_with("/properties/pattern/format: '(' is not valid 'regex'"));
+    assert!(check(json!({"$ref": "#/$defs/nope"})).starts_with(meta));
 }
