@@ -144,6 +144,12 @@ impl SchemaStore {
         }
     }
 
+    /// Forgets every compiled schema and cached load error (Cerbos purges its cache on a store
+    /// reload); the next use of a ref reads it again.
+    pub fn clear(&self) {
+        self.cache.lock().expect("schema cache poisoned").clear();
+    }
+
     /// Checks that `uri` loads and compiles (for policy-load time). The error is Cerbos's reason,
     /// e.g. `schema _schemas/x.json doesn't exist`; wrap it with [`load_failure_message`] for the
     /// full `Failed to load principal schema "…": …` text.

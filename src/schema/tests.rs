@@ -684,3 +684,111 @@ fn compile_error_messages() {
         .ends_with("/properties/pattern/format: '(' is not valid 'regex'"));
     assert!(check(json!({"$ref": "#/$defs/nope"})).starts_with(meta));
 }
+
+#[test]
+fn v5_messages_applicators() {
+    let e = errs(
+        json!({"properties": {"x": {"properties": {"a": true}, "unevaluatedProperties": false}}}),
+        json!({"x": {"a": 1, "b": 2}}),
+    );
+    assert_eq!(e, vec![("/x/b".to_owned(), "not allowed".to_owned())]);
+    assert_eq!(
+        one(
+            json!({"if": {"type": "string"}, "then": {"minLength": 3}, "else": {"minimum": 0}}),
+            json!("ab")
+        ),
+        "length must be >= 3, but got 2"
+    );
+    assert_eq!(
+        one(
+            json!({"if": {"type": "string"}, "then": {"minLength": 3}, "else": {"minimum": 0}}),
+            json!(-1)
+        ),
+        "must be >= 0 but found -1"
+    );
+    assert_eq!(
+        one(
+            json!({"dependentSchemas": {"a": {"required": ["b"]}}}),
+            json!({"a": 1})
+        ),
+        "missing properties: 'b'"
+    );
+    let e = errs(
+        json!({"properties": {"x": {"oneOf": [{"type": "string"}, {"type": "boolean"}]}}}),
+        json!({"x": 1}),
+    );
+    assert_eq!(
+        e,
+        vec![
+            (
+                "/x".to_owned(),
+                "expected boolean, but got number".to_owned()
+            ),
+            (
+                "/x".to_owned(),
+                "expected string, but got number".to_owned()
+            ),
+        ]
+    );
+    let e = errs(
+        json!({"properties": {"x": {"contains": {"type": "string"}, "minContains": 2}}}),
+        json!({"x": ["a", 1, 2]}),
+    );
+    assert_eq!(
+        e,
+        vec![
+            (
+                "/x/1".to_owned(),
+                "expected string, but got number".to_owned()
+            ),
+            (
+                "/x/2".to_owned(),
+                "expected string, but got number".to_owned()
+            ),
+        ]
+    );
+    let e = errs(
+        json!({"$defs": {"s": {"type": "string"}}, "properties": {"x": {"$ref": "#/$defs/s"}}}),
+        json!({"x": 1}),
+    );
+    assert_eq!(
+        e,
+        vec![(
+            "/x".to_owned(),
+            "expected string, but got number".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn numbers_are_float64_like_structpb() {
+    assert!(errs(
+        json!({"properties": {"x": {"type": "integer"}}}),
+        json!({"x": 1.0})
+    )
+    .is_empty());
+    assert_eq!(
+        one(json!({"maximum": 10}), json!(9007199254740993_u64)),
+        "must be <= 10 but found 9.007199254740992e+15"
+    );
+}
+
+#[test]
+fn cache_and_clear() {
+    let dir = std::env::temp_dir().join(format!(
+        "warden-schema-cache-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SchemaStore::from_dir(&dir);
+    assert!(store.check_ref("cerbos:///a.json").is_err());
+    std::fs::write(dir.join("a.json"), r#"{"type": "object"}"#).unwrap();
+    assert!(
+        store.check_ref("cerbos:///a.json").is_err(),
+        "load errors are cached, as in Cerbos"
+    );
+    store.clear();
+    assert_eq!(store.check_ref("cerbos:///a.json"), Ok(()));
+    std::fs::remove_dir_all(&dir).ok();
+}
