@@ -33,6 +33,7 @@ pub(crate) fn leaves(
     let cx = Cx {
         instance,
         schema_at,
+        root_doc: err.schema_url.split('#').next().unwrap_or_default(),
     };
     collect(err, &cx, None, &[], &[], &mut out);
     out
@@ -41,6 +42,31 @@ pub(crate) fn leaves(
 struct Cx<'a> {
     instance: &'a Value,
     schema_at: &'a dyn Fn(&str) -> Option<Value>,
+    /// URL of the document of the schema validated against.
+    root_doc: &'a str,
+}
+
+impl Cx<'_> {
+    /// The instance location a schema location implies, when the schema sits in the root
+    /// document under nothing but `properties` (no `$ref` jumps can be involved then), and the
+    /// result lies under `ancestor`.
+    fn instance_for_schema(&self, schema_url: &str, ancestor: &[Tok]) -> Option<Vec<Tok>> {
+        let (doc, frag) = schema_url.split_once('#').unwrap_or((schema_url, ""));
+        if doc != self.root_doc {
+            return None;
+        }
+        let frag = crate::schema::percent_decode(frag);
+        let mut toks = Vec::new();
+        let mut parts = frag.split('/').skip(1);
+        while let Some(kw) = parts.next() {
+            if kw != "properties" {
+                return None;
+            }
+            let name = parts.next()?.replace("~1", "/").replace("~0", "~");
+            toks.push(Tok::Prop(name));
+        }
+        toks.starts_with(ancestor).then_some(toks)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,8 +137,16 @@ fn collect(
         ErrorKind::PropertyName { prop } => {
             // boon gives this wrapper no usable location: find the object holding `prop` under
             // the nearest enclosing location (the first one, in document order).
-            let mut obj = ancestor.to_vec();
-            find_object_with(cx.instance, ancestor, prop, &mut obj);
+            let mut obj = match cx.instance_for_schema(err.schema_url, ancestor) {
+                Some(t) if matches!(lookup(cx.instance, &t), Some(Value::Object(m)) if m.contains_key(prop)) => {
+                    t
+                }
+                _ => {
+                    let mut obj = ancestor.to_vec();
+                    find_object_with(cx.instance, ancestor, prop, &mut obj);
+                    obj
+                }
+            };
             obj.push(Tok::Prop(prop.clone()));
             for c in &err.causes {
                 collect(c, cx, Some(&obj), &obj, &[], out);
@@ -120,8 +154,14 @@ fn collect(
             return;
         }
         ErrorKind::ContentSchema => {
+            // As for propertyNames, the string's location is not in the error; derive it from
+            // the schema's location when that is unambiguous, else use the enclosing location.
+            let at = match cx.instance_for_schema(err.schema_url, ancestor) {
+                Some(t) if matches!(lookup(cx.instance, &t), Some(Value::String(_))) => t,
+                _ => ancestor.to_vec(),
+            };
             for c in &err.causes {
-                collect(c, cx, Some(ancestor), ancestor, &[], out);
+                collect(c, cx, Some(&at), &at, &[], out);
             }
             return;
         }
@@ -139,7 +179,9 @@ fn collect(
         None
     };
     let schema = match &err.kind {
-        ErrorKind::Type { .. } | ErrorKind::Pattern { .. } => (cx.schema_at)(err.schema_url),
+        ErrorKind::Type { .. } | ErrorKind::Pattern { .. } | ErrorKind::ContentMediaType { .. } => {
+            (cx.schema_at)(err.schema_url)
+        }
         _ => None,
     };
     let loc = render(&tokens);
@@ -317,7 +359,12 @@ pub(crate) fn messages(
         }
         ErrorKind::ContentEncoding { want, .. } => one(format!("value is not {want} encoded"), "contentEncoding"),
         ErrorKind::ContentMediaType { want, .. } => {
-            one(format!("value is not of mediatype {}", quote(want)), "contentMediaType")
+            let mut v = one(format!("value is not of mediatype {}", quote(want)), "contentMediaType");
+            // v5 then still tries `contentSchema` on the undecodable content.
+            if *want == "application/json" && schema.is_some_and(|s| s.get("contentSchema").is_some()) {
+                v.push(("value is not valid json".into(), Some("contentSchema")));
+            }
+            v
         }
         ErrorKind::Minimum { got, want } => {
             one(format!("must be >= {} but found {}", go_num(want), go_num(got)), "minimum")

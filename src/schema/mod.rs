@@ -544,7 +544,7 @@ fn parse_json(url: &str, bytes: &[u8]) -> Result<Value, Box<dyn Error>> {
     Ok(doc)
 }
 
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -792,3 +792,44 @@ fn cache_and_clear() {
     assert_eq!(store.check_ref("cerbos:///a.json"), Ok(()));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn content_schema_on_bad_json_gives_both_v5_errors() {
+    let e = errs(
+        json!({"properties": {"x": {"contentMediaType": "application/json", "contentSchema": {"type": "object"}}}}),
+        json!({"x": "{"}),
+    );
+    assert_eq!(
+        e,
+        vec![
+            (
+                "/x".to_owned(),
+                "value is not of mediatype 'application/json'".to_owned()
+            ),
+            ("/x".to_owned(), "value is not valid json".to_owned()),
+        ]
+    );
+    let e = errs(
+        json!({"contentMediaType": "application/json", "contentSchema": {"type": "object"}}),
+        json!({}),
+    );
+    assert!(e.is_empty());
+}
+
+#[test]
+fn content_schema_errors_are_located_at_the_string() {
+    let e = errs(
+        json!({"properties": {"o": {"properties": {"x": {"contentMediaType": "application/json", "contentSchema": {"required": ["a"], "properties": {"b": {"type": "string"}}}}}}}}),
+        json!({"o": {"x": "{\"b\": 1}"}}),
+    );
+    assert_eq!(
+        e,
+        vec![
+            ("/o/x".to_owned(), "missing properties: 'a'".to_owned()),
+            (
+                "/o/x/b".to_owned(),
+                "expected string, but got number".to_owned()
+            ),
+        ]
+    );
+}
