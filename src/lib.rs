@@ -7,6 +7,7 @@ pub mod compile;
 pub mod engine;
 pub mod eval;
 pub mod policy;
+pub mod schema;
 
 pub use engine::{Engine, EngineConfig, PolicySource, SchemaEnforcement};
 
