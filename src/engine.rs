@@ -74,9 +74,12 @@ const WATCH_DEBOUNCE: Duration = Duration::from_millis(250);
 
 /// Parses and compiles a whole policy set; every problem of every file is reported together.
 pub fn load(source: &PolicySource) -> Result<RuleTable, PolicyErrors> {
-    let docs = match source {
-        PolicySource::Directory(dir) => policy::store::read_policy_dir(dir).map_err(PolicyErrors)?,
-        PolicySource::Documents(d) => d.clone(),
+    let (docs, schemas) = match source {
+        PolicySource::Directory(dir) => (
+            policy::store::read_policy_dir(dir).map_err(PolicyErrors)?,
+            crate::schema::SchemaStore::from_dir(&dir.join("_schemas")),
+        ),
+        PolicySource::Documents(d) => (d.clone(), crate::schema::SchemaStore::empty()),
     };
     let mut parsed = Vec::with_capacity(docs.len());
     let mut problems: Vec<Problem> = Vec::new();
@@ -89,13 +92,14 @@ pub fn load(source: &PolicySource) -> Result<RuleTable, PolicyErrors> {
     if !problems.is_empty() {
         return Err(PolicyErrors(problems));
     }
-    compile::compile(parsed)
+    compile::compile(parsed, schemas)
 }
 
 impl Engine {
     pub fn new(source: PolicySource, config: EngineConfig) -> Result<Engine, PolicyErrors> {
         let table = load(&source)?;
         let conf = EvalConf {
+            schema_enforcement: config.schema_enforcement,
             default_policy_version: config.default_policy_version.clone(),
             default_scope: config.default_scope.clone(),
             lenient_scope_search: config.lenient_scope_search,

@@ -66,8 +66,9 @@ struct Compiler {
     direct_parent_roles: HashMap<String, HashMap<String, Vec<String>>>,
 }
 
-pub fn compile(policies: Vec<SourcePolicy>) -> Result<RuleTable, PolicyErrors> {
-    let mut c = Compiler { problems: Vec::new(), table: RuleTable::default(), eval_keys: HashMap::new(), next_params: 0, direct_parent_roles: HashMap::new() };
+pub fn compile(policies: Vec<SourcePolicy>, schema_store: crate::schema::SchemaStore) -> Result<RuleTable, PolicyErrors> {
+    let table = RuleTable { schema_store, ..Default::default() };
+    let mut c = Compiler { problems: Vec::new(), table, eval_keys: HashMap::new(), next_params: 0, direct_parent_roles: HashMap::new() };
     let policies: Vec<SourcePolicy> = policies.into_iter().filter(|p| !p.is_disabled()).collect();
     c.check_duplicates(&policies);
 
@@ -308,13 +309,21 @@ impl Compiler {
         let params = Arc::new(params_scope.params_for(exprs.iter().map(|e| e.as_ref()), key));
 
         if let Some(s) = &rp.schemas {
-            let conv = |r: &Option<model::SchemaRef>| {
-                r.as_ref().map(|r| SchemaRef {
-                    uri: r.r#ref.value.clone(),
-                    ignore_actions: r.ignore_when.as_ref().map(|w| w.actions.iter().filter_map(|a| Pattern::new(a).ok()).collect()).unwrap_or_default(),
+            use crate::schema::{load_failure_message, SchemaRefSpec, Source};
+            let conv = |this: &mut Self, r: &Option<model::SchemaRef>, source: Source| {
+                r.as_ref().map(|r| {
+                    if let Err(reason) = this.table.schema_store.check_ref(&r.r#ref.value) {
+                        this.problems.push(Problem::of("invalid schema", file, pos(&r.r#ref), load_failure_message(source, &r.r#ref.value, &reason)));
+                    }
+                    SchemaRefSpec {
+                        uri: r.r#ref.value.clone(),
+                        ignore_actions: r.ignore_when.as_ref().map(|w| w.actions.clone()).unwrap_or_default(),
+                    }
                 })
             };
-            self.table.schemas.insert(fqn.clone(), PolicySchemas { principal: conv(&s.principal_schema), resource: conv(&s.resource_schema) });
+            let principal = conv(self, &s.principal_schema, Source::Principal);
+            let resource = conv(self, &s.resource_schema, Source::Resource);
+            self.table.schemas.insert(fqn.clone(), PolicySchemas { principal, resource });
         }
         if !referenced.is_empty() {
             self.table.derived_roles.insert(fqn.clone(), referenced.into_values().collect());

@@ -16,6 +16,7 @@ const NO_MATCH_FOR_SCOPE_PERMISSIONS: &str = "NO_MATCH_FOR_SCOPE_PERMISSIONS";
 
 #[derive(Debug, Clone)]
 pub struct EvalConf {
+    pub schema_enforcement: crate::engine::SchemaEnforcement,
     pub default_policy_version: String,
     pub default_scope: String,
     pub lenient_scope_search: bool,
@@ -25,6 +26,7 @@ pub struct EvalConf {
 impl Default for EvalConf {
     fn default() -> Self {
         EvalConf {
+            schema_enforcement: crate::engine::SchemaEnforcement::None,
             default_policy_version: "default".into(),
             default_scope: String::new(),
             lenient_scope_search: false,
@@ -129,6 +131,24 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
     let p_key = policy_key(&p_fqn).to_string();
     let r_key = policy_key(&r_fqn).to_string();
 
+    // Attributes are validated against the schemas of the root of the matched resource policy's chain.
+    let any_scope = !(p_scopes.is_empty() && r_scopes.is_empty());
+    if any_scope && conf.schema_enforcement != crate::engine::SchemaEnforcement::None {
+        let root = resource_policy_fqn(&input.resource.kind, r_version, "");
+        if let Some(s) = table.schemas.get(&root).filter(|_| !r_fqn.is_empty()) {
+            let errors = table.schema_store.validate(s.principal.as_ref(), s.resource.as_ref(), &input.principal.attr, &input.resource.attr, &input.actions);
+            if !errors.is_empty() {
+                out.validation_errors = errors.into_iter().map(|e| ValidationError { path: e.path, message: e.message, source: e.source }).collect();
+                if conf.schema_enforcement == crate::engine::SchemaEnforcement::Reject {
+                    for action in &input.actions {
+                        effects.insert(action.as_str(), EffectInfo { effect: Outcome::Deny, policy: r_key.clone(), scope: String::new() });
+                    }
+                }
+            }
+        }
+    }
+    let rejected = !effects.is_empty();
+
     let mut edr: BTreeSet<String> = BTreeSet::new();
     let values = RequestValues::new(input, &p_scope, &r_scope, now);
     let mut ev = CondEvaluator::new(&values, &conf.globals);
@@ -144,7 +164,7 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
         && p_scopes.iter().any(|s| table.bucket_exists(PolicyKind::Principal, p_version, s));
     let resource_exists = !(p_scopes.is_empty() && r_scopes.is_empty()) && scoped_resource_exists(table, r_version, &resource, &r_scopes);
 
-    if principal_exists || resource_exists {
+    if !rejected && (principal_exists || resource_exists) {
         let all_roles = table.add_parent_roles(&r_scope, &input.principal.roles);
         let mut scoped_drs: HashMap<String, BTreeSet<String>> = HashMap::new();
         let mut candidates = Vec::new();
