@@ -58,6 +58,20 @@ pub fn parse_now(now: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<Fix
         .map_err(|e| PyValueError::new_err(format!("now: invalid timestamp {text:?}: {e}")))
 }
 
+/// Converts a Python value to a core type; errors name the offending field (`principal.roles: ...`).
+pub fn from_py<T: serde::de::DeserializeOwned>(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
+    let mut de = pythonize::Depythonizer::from_object(obj);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path.is_empty() || path == "." {
+            PyValueError::new_err(format!("{what}: {inner}"))
+        } else {
+            PyValueError::new_err(format!("{what}.{path}: {inner}"))
+        }
+    })
+}
+
 pub fn inputs_from_py(inputs: &Bound<'_, PyAny>) -> PyResult<Vec<CheckInput>> {
     let list = inputs.cast::<PyList>().map_err(|_| PyTypeError::new_err("inputs must be a list of CheckInput dicts"))?;
     let mut out = Vec::with_capacity(list.len());
@@ -65,7 +79,7 @@ pub fn inputs_from_py(inputs: &Bound<'_, PyAny>) -> PyResult<Vec<CheckInput>> {
         if !item.is_instance_of::<PyDict>() {
             return Err(PyTypeError::new_err(format!("inputs[{i}] must be a dict, not {}", item.get_type().name()?)));
         }
-        let input: CheckInput = pythonize::depythonize(&item).map_err(|e| PyValueError::new_err(format!("inputs[{i}]: {e}")))?;
+        let input: CheckInput = from_py(&item, &format!("inputs[{i}]"))?;
         input.validate().map_err(|e| PyValueError::new_err(format!("inputs[{i}]: {e}")))?;
         out.push(input);
     }
@@ -157,7 +171,7 @@ impl PyEngine {
     /// camelCase) with the `CheckResourcesResponse` JSON Cerbos would return.
     #[pyo3(signature = (request, *, now=None))]
     fn check_resources_json<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let req: crate::api::CheckResourcesRequest = pythonize::depythonize(request).map_err(|e| PyValueError::new_err(format!("request: {e}")))?;
+        let req: crate::api::CheckResourcesRequest = from_py(request, "request")?;
         let now = parse_now(now)?;
         let engine = self.inner.clone();
         let resp = py.detach(move || engine.check_resources(&req, now)).map_err(PyValueError::new_err)?;
