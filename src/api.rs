@@ -24,6 +24,7 @@ pub struct CheckResourcesRequest {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceEntry {
+    #[serde(deserialize_with = "crate::eval::request::string_list")]
     pub actions: Vec<String>,
     pub resource: ResourceInput,
 }
