@@ -332,3 +332,26 @@ def test_the_stytch_demo_user_page_code_runs_unchanged(contacts_client):
     assert [r["resource"]["id"] for r in as_json["results"]] == ["abc123", "def456"]
     assert as_json["results"][1]["actions"]["update"] == Effect.DENY
     assert resp.get_resource("def456").is_allowed("read")
+
+
+def test_engine_results_behave_as_plain_results(contacts_client):
+    import copy
+    import pickle
+
+    resp = contacts_client.check_resources(
+        Principal("bob", {"user"}), ResourceList().add(contact("abc123", "bob"), ["read", "update"])
+    )
+    result = resp.results[0]
+    assert isinstance(result, CheckResourcesResult)
+    assert result.is_allowed("update") and not result.is_allowed("nope")
+    plain = CheckResourcesResult(result.resource, {"read": Effect.ALLOW, "update": Effect.ALLOW})
+    assert result == plain and plain == result
+    assert repr(result) == repr(plain)
+    assert result.to_dict() == plain.to_dict()
+    assert dataclasses.replace(result, outputs=[]).outputs == []
+    assert pickle.loads(pickle.dumps(result)) == plain
+    assert copy.deepcopy(result) == plain
+    result.actions["update"] = Effect.DENY  # mutations are seen by is_allowed
+    assert not result.is_allowed("update")
+    result.actions = {"read": Effect.DENY}
+    assert not result.is_allowed("read") and result.validation_errors is None and result.outputs is None
