@@ -11,7 +11,8 @@ constructor::
 Every decision is taken in-process by the native engine (``warden._core``).
 The conversion between the models and the engine's ``CheckInput`` /
 ``CheckOutput`` dicts is kept lean on purpose (no ``asdict``, no copies of
-attribute dicts): a single decision costs a few microseconds.
+attribute dicts, results converted lazily): it adds one to a few microseconds
+to the engine's time (see benchmarks/README.md).
 """
 from __future__ import annotations
 
