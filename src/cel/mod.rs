@@ -402,9 +402,9 @@ impl<'a> Activation<'a> {
     }
 }
 
-impl VariableResolver for Activation<'_> {
-    fn resolve<'b>(&'b self, name: &str) -> Option<CowVal<'b, 'b>> {
-        let v: &'b (dyn Val + 'b) = match name {
+impl<'a> Activation<'a> {
+    fn root<'b>(&'b self, name: &str) -> Option<&'b (dyn Val + 'b)> {
+        Some(match name {
             "R" => self.request.part("resource")?,
             "P" => self.request.part("principal")?,
             "request" => &self.request.msg,
@@ -414,7 +414,47 @@ impl VariableResolver for Activation<'_> {
             "runtime" => self.runtime_val(),
             compile::NOW_IDENT => self.now.as_ref().unwrap_or(&self.request.now),
             _ => return None,
+        })
+    }
+}
+
+/// One field selection done by the resolver itself: a message field or a present map /
+/// variable key. Anything else (missing key, other types) is left to the interpreter,
+/// which then reports the proper error.
+fn select_step<'b>(v: &'b (dyn Val + 'b), field: &str) -> Option<&'b (dyn Val + 'b)> {
+    use cel::common::types::CelMap;
+    if let Some(m) = v.downcast_ref::<MsgVal>() {
+        let f = m.field(field)?;
+        return Some(match f.downcast_ref::<UnsetMsg>() {
+            Some(unset) => unset.default.as_ref(),
+            None => f,
+        });
+    }
+    let map = v.downcast_ref::<CelMap>()?;
+    match cel::common::traits::Indexer::get(map, &cel::common::types::CelString::from(field)).ok()? {
+        CowVal::Borrowed(r) => Some(r),
+        CowVal::Owned(_) => None,
+    }
+}
+
+impl VariableResolver for Activation<'_> {
+    /// The interpreter asks for the longest dotted prefix of a name first (`R.attr.x`,
+    /// then `R.attr`, then `R`), so resolving whole paths here saves it the walk.
+    fn resolve<'b>(&'b self, name: &str) -> Option<CowVal<'b, 'b>> {
+        if let Some(v) = self.root(name) {
+            return Some(CowVal::Borrowed(v));
+        }
+        let (root, rest) = name.split_once('.')?;
+        let mut segs = rest.split('.');
+        let mut v = match root {
+            "V" | "variables" => self.variables.0.map.get(segs.next()?)?.as_ref(),
+            "C" | "constants" => self.constants.0.map.get(segs.next()?)?.as_ref(),
+            "G" | "globals" => self.globals.0.map.get(segs.next()?)?.as_ref(),
+            _ => self.root(root)?,
         };
+        for seg in segs {
+            v = select_step(v, seg)?;
+        }
         Some(CowVal::Borrowed(v))
     }
 }
