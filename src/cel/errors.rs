@@ -103,16 +103,7 @@ pub(crate) fn message_of(e: &ExecutionError) -> String {
             Some(text) => text.to_owned(),
             None => format!("no such key: {k}"),
         },
-        E::FunctionError { function, message } => {
-            if function.is_empty() {
-                message.clone()
-            } else if message.starts_with("no such overload") {
-                message.clone()
-            } else {
-                // The crate's own functions: cel-go reports just the cause as well.
-                message.clone()
-            }
-        }
+        E::FunctionError { function, message } => function_message(function, message),
         E::NoSuchOverload(o) => {
             if is_operator(o.function()) {
                 "no such overload".to_owned()
@@ -133,6 +124,28 @@ pub(crate) fn message_of(e: &ExecutionError) -> String {
         E::DuplicateKey(v) => format!("insert failed: key {} already exists", value_text(v)),
         E::InvalidArgumentCount { .. } | E::MissingArgumentOrTarget => "no such overload".to_owned(),
         other => other.to_string(),
+    }
+}
+
+/// The standard library's conversion and decoding errors, as cel-go words them.
+fn function_message(function: &str, message: &str) -> String {
+    let conversion = |to: &str| format!("type conversion error from 'string' to '{to}'");
+    match function {
+        "int" | "uint" | "double" if message.starts_with("string parse error") => conversion(function),
+        "bool" if message.starts_with("Type conversion error") => conversion("bool"),
+        "timestamp" if message.contains("range") => "timestamp overflow".to_owned(),
+        "timestamp" => conversion("google.protobuf.Timestamp"),
+        "duration" => conversion("google.protobuf.Duration"),
+        _ => {
+            // base64: "Invalid symbol 33, offset 0." -> Go's "illegal base64 data at input byte 0"
+            if let Some(rest) = message.strip_prefix("Invalid ") {
+                if let Some(off) = rest.split("offset ").nth(1) {
+                    let off = off.trim_end_matches('.');
+                    return format!("illegal base64 data at input byte {off}");
+                }
+            }
+            message.to_owned()
+        }
     }
 }
 

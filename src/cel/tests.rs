@@ -178,6 +178,15 @@ fn error_messages() {
         ("P.attr.n + 1", "no such overload"),
         ("P.attr.department < 1", "no such overload"),
         ("R.attr.tags.startsWith('a')", "no such overload: startsWith(list, string)"),
+        ("int(P.id)", "type conversion error from 'string' to 'int'"),
+        ("double(P.id)", "type conversion error from 'string' to 'double'"),
+        ("bool(P.id)", "type conversion error from 'string' to 'bool'"),
+        ("duration(P.id)", "type conversion error from 'string' to 'google.protobuf.Duration'"),
+        ("timestamp(P.id)", "type conversion error from 'string' to 'google.protobuf.Timestamp'"),
+        ("timestamp(P.id + '10000-01-01T00:00:00Z')", "type conversion error from 'string' to 'google.protobuf.Timestamp'"),
+        ("int(1e100)", "integer overflow"),
+        ("base64.decode(P.id + '!')", "illegal base64 data at input byte 4"),
+        ("[1][5]", "index out of bounds: 5"),
     ] {
         assert_eq!(eval_with(src, &act), Err(want.to_owned()), "{src}");
     }
@@ -480,3 +489,4 @@ fn public_types_are_thread_safe() {
     assert_send_sync::<CompileError>();
     assert_send_sync::<EvalError>();
 }
+
