@@ -18,6 +18,7 @@
 //!     .with_now(DateTime<FixedOffset>)
 //! eval(&CompiledExpr, &Activation) -> Result<CelValue, EvalError>
 //! eval_bool(&CompiledExpr, &Activation) -> Result<bool, EvalError>
+//! eval_json(&CompiledExpr, &Activation) -> Result<serde_json::Value, EvalError>   // outputs
 //! CelValue::{from_json, to_json, as_bool, as_str, type_name, to_cel_value, from_cel_value}
 //! json_to_value(&serde_json::Value) -> CelValue
 //! value_to_json(&CelValue) -> Result<serde_json::Value, String>
@@ -26,6 +27,9 @@
 //! * Build one [`Request`] per `CheckInput` (this is where attributes are converted, once),
 //!   one [`Vars`] per policy for variables, and an [`Activation`] (a few pointers) per
 //!   evaluation context. Evaluating a condition then converts nothing.
+//! * Variables that use earlier variables: evaluate them in order, each with an
+//!   `Activation` over the `Vars` built so far, then `vars.insert(name, value)`; a failed
+//!   variable is simply left out, so reading it later is `undefined field 'x'` (as in Cerbos).
 //! * Errors: [`EvalError::message`] is worded as cel-go words it (`no such key: x`,
 //!   `undefined field 'x'`, `no such overload`, `division by zero`, ...), because Cerbos
 //!   reports those texts in `evaluationErrors`.
@@ -477,6 +481,12 @@ fn run<T>(expr: &CompiledExpr, act: &Activation<'_>, f: impl FnOnce(&dyn Val) ->
 /// Evaluates `expr`, returning its value (owned, independent of the activation).
 pub fn eval(expr: &CompiledExpr, act: &Activation<'_>) -> Result<CelValue, EvalError> {
     run(expr, act, |v| CelValue::from_val(v).map_err(|e| errors::to_eval_error(&e)))
+}
+
+/// Evaluates `expr` straight to JSON (for outputs), as [`value_to_json`] would convert its
+/// value; a value JSON cannot hold is an error carrying cel-go's conversion message.
+pub fn eval_json(expr: &CompiledExpr, act: &Activation<'_>) -> Result<serde_json::Value, EvalError> {
+    run(expr, act, |v| values::val_to_json(v).map_err(|message| EvalError { message }))
 }
 
 /// Evaluates a condition as Cerbos does: a boolean result is returned, any other result is

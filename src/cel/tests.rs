@@ -490,3 +490,33 @@ fn public_types_are_thread_safe() {
     assert_send_sync::<EvalError>();
 }
 
+
+
+#[test]
+fn eval_json_converts_in_place() {
+    let r = req();
+    let act = Activation::new(&r);
+    let c = compile(r#"{"id": P.id, "n": P.attr.n, "when": now(), "l": [1, 2.5]}"#).unwrap();
+    assert_eq!(eval_json(&c, &act), Ok(json!({"id": "john", "n": 42, "when": "2021-04-22T10:05:20.021-05:00", "l": [1, 2.5]})));
+    let c = compile("hierarchy('a.b')").unwrap();
+    assert_eq!(
+        eval_json(&c, &act).unwrap_err().message,
+        "type conversion error from 'cerbos.lib.hierarchy' to 'google.protobuf.Value'"
+    );
+}
+
+#[test]
+fn variables_can_build_on_each_other() {
+    let r = req();
+    let mut vars = Vars::new();
+    for (name, src) in [("a", "P.attr.n + 1.0"), ("b", "V.a * 2.0"), ("c", "V.missing")] {
+        let expr = compile(src).unwrap();
+        let result = eval(&expr, &Activation::new(&r).with_variables(&vars));
+        if let Ok(v) = result {
+            vars.insert(name, v);
+        }
+    }
+    let act = Activation::new(&r).with_variables(&vars);
+    assert_eq!(eval_with("V.b", &act), Ok(json!(86)));
+    assert_eq!(eval_with("V.c", &act), Err("undefined field 'c'".into()));
+}
