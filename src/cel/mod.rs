@@ -51,6 +51,8 @@ mod spiffe;
 mod values;
 
 #[cfg(test)]
+mod cerbos_lib_cases;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 pub(crate) mod tests_util;

@@ -520,3 +520,22 @@ fn variables_can_build_on_each_other() {
     assert_eq!(eval_with("V.b", &act), Ok(json!(86)));
     assert_eq!(eval_with("V.c", &act), Err("undefined field 'c'".into()));
 }
+
+/// Cerbos's own `TestCerbosLib` table: each expression must evaluate to true, or fail
+/// (at compile or evaluation time) when marked.
+#[test]
+fn cerbos_lib_table() {
+    // As in Cerbos's test, now() is the current time.
+    let r = Request::from_json(&json!({})).unwrap();
+    let act = Activation::new(&r);
+    let mut failures = Vec::new();
+    for (src, want_err) in super::cerbos_lib_cases::CERBOS_LIB_CASES {
+        let got = compile(src).map_err(|e| e.to_string()).and_then(|c| eval(&c, &act).map_err(|e| e.message));
+        match (got, want_err) {
+            (Err(_), true) => {}
+            (Ok(v), false) if v.as_bool() == Some(true) => {}
+            (got, _) => failures.push(format!("{src}: {got:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
