@@ -20,6 +20,7 @@
 //! eval_bool(&CompiledExpr, &Activation) -> Result<bool, EvalError>
 //! eval_json(&CompiledExpr, &Activation) -> Result<serde_json::Value, EvalError>   // outputs
 //! CelValue::{from_json, to_json, as_bool, as_str, type_name, to_cel_value, from_cel_value}
+//! validate_identifier(&str) -> Result<(), String>   // names of variables/constants/globals
 //! json_to_value(&serde_json::Value) -> CelValue
 //! value_to_json(&CelValue) -> Result<serde_json::Value, String>
 //! ```
@@ -121,6 +122,21 @@ pub fn compile(source: &str) -> Result<CompiledExpr, CompileError> {
     let (expr, analysis) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compile::compile(env, source)))
         .unwrap_or_else(|_| Err(CompileError::single(source, "internal error while compiling the expression")))?;
     Ok(CompiledExpr { source: source.into(), expr: Arc::new(expr), analysis: Arc::new(analysis) })
+}
+
+/// Cerbos's rule for variable, constant and global names (`conditions.ValidateIdentifier`),
+/// with its error wording.
+pub fn validate_identifier(name: &str) -> Result<(), String> {
+    if matches!(name, "false" | "in" | "null" | "true") {
+        return Err(format!("{name:?} is a reserved keyword and can't be used as an identifier"));
+    }
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
+    if !valid {
+        return Err(format!("{name:?} is not a valid identifier"));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

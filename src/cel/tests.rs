@@ -539,3 +539,15 @@ fn cerbos_lib_table() {
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[test]
+fn identifiers_follow_cerbos_rules() {
+    for ok in ["_", "_0", "_x", "foo", "foo_bar", "foo42bar", "fooBar", "no", "x_", "x0", "yes"] {
+        assert!(validate_identifier(ok).is_ok(), "{ok}");
+    }
+    for bad in ["", "0", "123", "false", "foo?", "in", "null", "true", "é"] {
+        assert!(validate_identifier(bad).is_err(), "{bad}");
+    }
+    assert_eq!(validate_identifier("in"), Err("\"in\" is a reserved keyword and can't be used as an identifier".into()));
+    assert_eq!(validate_identifier("foo?"), Err("\"foo?\" is not a valid identifier".into()));
+}
