@@ -105,13 +105,26 @@ pub(crate) fn message_of(e: &ExecutionError) -> String {
         },
         E::FunctionError { function, message } => function_message(function, message),
         E::NoSuchOverload(o) => {
-            if is_operator(o.function()) {
-                "no such overload".to_owned()
+            let f = o.function();
+            if is_operator(f) {
+                let lhs = o.argument_types().first().map(String::as_str).unwrap_or_default();
+                operator_message(f, lhs_has_trait(f, lhs))
             } else {
-                format!("no such overload: {}({})", o.function(), o.argument_types().join(", "))
+                format!("no such overload: {f}({})", o.argument_types().join(", "))
             }
         }
-        E::UnsupportedBinaryOperator(..) | E::ValuesNotComparable(..) => "no such overload".to_owned(),
+        E::UnsupportedBinaryOperator(op, lhs, _) => {
+            let f = match *op {
+                "add" => "_+_",
+                "sub" => "_-_",
+                "mul" => "_*_",
+                "div" => "_/_",
+                "rem" => "_%_",
+                _ => "",
+            };
+            operator_message(f, lhs_has_trait(f, value_type_name(lhs)))
+        }
+        E::ValuesNotComparable(..) => "no such overload".to_owned(),
         E::UnexpectedType { .. } | E::UnsupportedTargetType { .. } => "no such overload".to_owned(),
         E::NotSupportedAsMethod { method, .. } => format!("no such overload: {method}"),
         E::DivisionByZero(_) => "division by zero".to_owned(),
@@ -124,6 +137,51 @@ pub(crate) fn message_of(e: &ExecutionError) -> String {
         E::DuplicateKey(v) => format!("insert failed: key {} already exists", value_text(v)),
         E::InvalidArgumentCount { .. } | E::MissingArgumentOrTarget => "no such overload".to_owned(),
         other => other.to_string(),
+    }
+}
+
+/// cel-go dispatches operators on a trait of the left operand: without it the error names the
+/// operator (`no such overload: _+_`), with it the operand's own method fails (`no such
+/// overload`).
+fn operator_message(function: &str, has_trait: bool) -> String {
+    if has_trait || function.is_empty() {
+        "no such overload".to_owned()
+    } else {
+        format!("no such overload: {function}")
+    }
+}
+
+fn lhs_has_trait(function: &str, lhs: &str) -> bool {
+    const NUMBERS: &[&str] = &["int", "uint", "double"];
+    const TIME: &[&str] = &["google.protobuf.Duration", "google.protobuf.Timestamp"];
+    match function {
+        "_+_" => NUMBERS.contains(&lhs) || TIME.contains(&lhs) || matches!(lhs, "string" | "bytes" | "list"),
+        "_-_" => NUMBERS.contains(&lhs) || TIME.contains(&lhs),
+        "_*_" | "_/_" => NUMBERS.contains(&lhs),
+        "_%_" => matches!(lhs, "int" | "uint"),
+        "_<_" | "_<=_" | "_>_" | "_>=_" => {
+            NUMBERS.contains(&lhs) || TIME.contains(&lhs) || matches!(lhs, "bool" | "string" | "bytes")
+        }
+        "-_" => matches!(lhs, "int" | "double" | "google.protobuf.Duration"),
+        "_[_]" => matches!(lhs, "list" | "map" | "cerbos.lib.hierarchy") || lhs.starts_with("cerbos.engine.v1."),
+        _ => true,
+    }
+}
+
+fn value_type_name(v: &cel::Value) -> &'static str {
+    match v {
+        cel::Value::Int(_) => "int",
+        cel::Value::UInt(_) => "uint",
+        cel::Value::Float(_) => "double",
+        cel::Value::String(_) => "string",
+        cel::Value::Bytes(_) => "bytes",
+        cel::Value::Bool(_) => "bool",
+        cel::Value::List(_) => "list",
+        cel::Value::Map(_) => "map",
+        cel::Value::Duration(_) => "google.protobuf.Duration",
+        cel::Value::Timestamp(_) => "google.protobuf.Timestamp",
+        cel::Value::Null => "null_type",
+        _ => "",
     }
 }
 
