@@ -21,7 +21,7 @@ use cel::common::types::{CelBool, CelInt, CelString};
 use cel::{Context, Env, Value};
 
 use super::errors::{CompileError, CompileIssue};
-use super::lib_misc::{cached_regex, HAS_FIELD, MAP_INSERT, PAIRS, TIME_SINCE};
+use super::lib_misc::{cached_regex, HAS_FIELD, MAP_INSERT, PAIRS, TIME_SINCE, TO_STRING};
 
 /// The identifier `now()` is rewritten to.
 pub(crate) const NOW_IDENT: &str = "@now";
@@ -220,6 +220,10 @@ impl<'e> State<'e> {
                     None => c.args.remove(0),
                 };
                 *e = IdedExpr { id, expr: Expr::Call(CallExpr { func_name: TIME_SINCE.to_owned(), target: None, args: vec![arg, ident(NOW_IDENT)] }) };
+                true
+            }
+            Expr::Call(c) if c.target.is_none() && c.func_name == "string" && c.args.len() == 1 => {
+                c.func_name = TO_STRING.to_owned();
                 true
             }
             Expr::Call(c)

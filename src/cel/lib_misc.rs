@@ -20,6 +20,7 @@ pub(crate) const HAS_FIELD: &str = "@has_field";
 pub(crate) const TIME_SINCE: &str = "@timeSince";
 pub(crate) const PAIRS: &str = "@pairs";
 pub(crate) const MAP_INSERT: &str = "@mapInsert";
+pub(crate) const TO_STRING: &str = "@string";
 
 pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     env.add_overload("id", "id_overload", vec![DYN_TYPE], identity)?;
@@ -35,6 +36,7 @@ pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     env.add_overload("regex.extract", "regex_extract_string_string", vec![STRING_TYPE, STRING_TYPE], regex_extract)?;
     env.add_overload("regex.extractAll", "regex_extractAll_string_string", vec![STRING_TYPE, STRING_TYPE], regex_extract_all)?;
     env.add_overload(HAS_FIELD, "has_field", vec![DYN_TYPE, STRING_TYPE], has_field)?;
+    env.add_overload(TO_STRING, "to_string", vec![DYN_TYPE], to_string)?;
     env.add_overload(PAIRS, "pairs", vec![DYN_TYPE], pairs)?;
     env.add_overload(MAP_INSERT, "@mapInsert_map_key_value", vec![MAP_TYPE, DYN_TYPE, DYN_TYPE], map_insert)?;
     env.add_overload(MAP_INSERT, "@mapInsert_map_map", vec![MAP_TYPE, MAP_TYPE], map_insert)?;
@@ -53,6 +55,22 @@ fn time_since<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     match (ts, now) {
         (Some(ts), Some(now)) => Ok(CowVal::owned(CelDuration::from(now.signed_duration_since(ts)))),
         _ => Err(fn_error("no such overload")),
+    }
+}
+
+/// `string(x)`, rewritten to `@string(x)`: doubles and timestamps print as Go prints them
+/// (`%g`, RFC 3339 in the timestamp's own offset); everything else goes to the standard
+/// `string` overloads.
+fn to_string<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
+    if let Some(d) = args[0].downcast_ref::<cel::common::types::CelDouble>() {
+        return Ok(string_val(super::values::go_g_format(*d.inner())));
+    }
+    if let Some(t) = args[0].downcast_ref::<CelTimestamp>() {
+        return Ok(string_val(super::values::format_timestamp(t.inner())));
+    }
+    match super::env::env().find_overload("string", &args) {
+        Some(f) => f(args),
+        None => Err(ExecutionError::no_such_overload("string", type_names(&args).into_iter().map(str::to_owned).collect())),
     }
 }
 
@@ -287,6 +305,22 @@ mod tests {
         check(r#"regex.extractAll("id:1 id:22", "id:(\\d+)")"#, json!(["1", "22"]));
         check(r#"regex.extractAll("a bb a cc", "x")"#, json!([]));
         check_err(r#"regex.extract("a", "(a)(b)")"#, r#"regular expression has more than one capturing group: "(a)(b)""#);
+    }
+
+    #[test]
+    fn string_conversion_like_go() {
+        check("string(1.0)", json!("1"));
+        check("string(123456.0)", json!("123456"));
+        check("string(1e6)", json!("1e+06"));
+        check("string(1234567.0)", json!("1.234567e+06"));
+        check("string(0.0001)", json!("0.0001"));
+        check("string(0.00001)", json!("1e-05"));
+        check("string(-2.5)", json!("-2.5"));
+        check("string(1.0/0.0)", json!("+Inf"));
+        check("string(P.attr.n)", json!("42"));
+        check("string(timestamp('2021-04-20T10:00:20.021-05:00'))", json!("2021-04-20T10:00:20.021-05:00"));
+        check("string(1) + string(true) + string(b'x') + string('s') + string(duration('1m'))", json!("1truexs60s"));
+        check("string(hierarchy('a.b'))", json!("a.b"));
     }
 
     #[test]

@@ -562,3 +562,4 @@ fn identifiers_follow_cerbos_rules() {
     assert_eq!(validate_identifier("in"), Err("\"in\" is a reserved keyword and can't be used as an identifier".into()));
     assert_eq!(validate_identifier("foo?"), Err("\"foo?\" is not a valid identifier".into()));
 }
+
