@@ -182,10 +182,8 @@ impl<'e> State<'e> {
                     self.issue(format!("invalid {} argument", c.func_name), arg_id);
                 }
             }
-            ("matches", _) => {
-                if cached_regex(&first).is_err() {
-                    self.issue("invalid matches argument", arg_id);
-                }
+            ("matches", _) if cached_regex(&first).is_err() => {
+                self.issue("invalid matches argument", arg_id);
             }
             ("ip", false) => {
                 if let Err(e) = super::network::check_ip_literal(&first) {

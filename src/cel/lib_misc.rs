@@ -155,9 +155,8 @@ fn regex_replace<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     let groups = re.captures_len() - 1;
     let mut out = String::with_capacity(target.len());
     let mut last = 0;
-    let mut done = 0i64;
-    for caps in re.captures_iter(target) {
-        if count != -1 && done >= count {
+    for (done, caps) in re.captures_iter(target).enumerate() {
+        if count != -1 && done as i64 >= count {
             break;
         }
         let m = caps.get(0).expect("group 0 always matches");
@@ -165,7 +164,6 @@ fn regex_replace<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
         out.push_str(&target[last..m.start()]);
         out.push_str(&r);
         last = m.end();
-        done += 1;
     }
     out.push_str(&target[last..]);
     Ok(string_val(out))
