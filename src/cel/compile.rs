@@ -18,10 +18,11 @@ use std::sync::Arc;
 
 use cel::common::ast::{operators, CallExpr, ComprehensionExpr, Expr, IdedExpr, ListExpr, LiteralValue, SelectExpr};
 use cel::common::types::{CelBool, CelInt, CelString};
-use cel::{Context, Env, Value};
+use cel::{Context, Env};
 
 use super::errors::{CompileError, CompileIssue};
 use super::lib_misc::{cached_regex, HAS_FIELD, MAP_INSERT, PAIRS, TIME_SINCE, TO_STRING};
+use super::time_parse::{TO_DURATION, TO_TIMESTAMP};
 
 /// The identifier `now()` is rewritten to.
 pub(crate) const NOW_IDENT: &str = "@now";
@@ -175,12 +176,11 @@ impl<'e> State<'e> {
         let arg_id = c.args[0].id;
         let _ = id;
         match (c.func_name.as_str(), c.target.is_some()) {
-            ("duration" | "timestamp", false) => {
-                let ctx = Context::with_env(self.env.clone());
-                let probe = call(&c.func_name, vec![lit_str(&first)]);
-                if Value::resolve_val(&probe, &ctx).is_err() {
-                    self.issue(format!("invalid {} argument", c.func_name), arg_id);
-                }
+            ("duration", false) if super::time_parse::parse_go_duration(&first).is_err() => {
+                self.issue("invalid duration argument", arg_id);
+            }
+            ("timestamp", false) if super::time_parse::parse_go_timestamp(&first).is_err() => {
+                self.issue("invalid timestamp argument", arg_id);
             }
             ("matches", _) if cached_regex(&first).is_err() => {
                 self.issue("invalid matches argument", arg_id);
@@ -220,8 +220,15 @@ impl<'e> State<'e> {
                 *e = IdedExpr { id, expr: Expr::Call(CallExpr { func_name: TIME_SINCE.to_owned(), target: None, args: vec![arg, ident(NOW_IDENT)] }) };
                 true
             }
-            Expr::Call(c) if c.target.is_none() && c.func_name == "string" && c.args.len() == 1 => {
-                c.func_name = TO_STRING.to_owned();
+            Expr::Call(c) if c.target.is_none() && c.args.len() == 1 && matches!(c.func_name.as_str(), "string" | "duration" | "timestamp") => {
+                // Checked before renaming: the literal validators look for these names.
+                self.validate_literal_call(c, id);
+                c.func_name = match c.func_name.as_str() {
+                    "string" => TO_STRING,
+                    "duration" => TO_DURATION,
+                    _ => TO_TIMESTAMP,
+                }
+                .to_owned();
                 true
             }
             Expr::Call(c)

@@ -49,6 +49,7 @@ mod lib_sets;
 mod network;
 mod paths;
 mod spiffe;
+mod time_parse;
 mod values;
 
 #[cfg(test)]
