@@ -21,7 +21,7 @@ use cel::common::types::{CelBool, CelInt, CelString};
 use cel::{Context, Env};
 
 use super::errors::{CompileError, CompileIssue};
-use super::lib_misc::{cached_regex, HAS_FIELD, MAP_INSERT, PAIRS, TIME_SINCE, TO_STRING};
+use super::lib_misc::{cached_regex, HAS_FIELD, MAP_INSERT, MATCHES, PAIRS, TIME_SINCE, TO_STRING};
 use super::time_parse::{TO_DURATION, TO_TIMESTAMP};
 
 /// The identifier `now()` is rewritten to.
@@ -229,6 +229,19 @@ impl<'e> State<'e> {
                     _ => TO_TIMESTAMP,
                 }
                 .to_owned();
+                true
+            }
+            Expr::Call(c)
+                if c.func_name == "matches"
+                    && ((c.target.is_none() && c.args.len() == 2) || (c.target.is_some() && c.args.len() == 1)) =>
+            {
+                self.validate_literal_call(c, id);
+                let mut args = Vec::with_capacity(2);
+                if let Some(t) = c.target.take() {
+                    args.push(*t);
+                }
+                args.append(&mut c.args);
+                *e = IdedExpr { id, expr: Expr::Call(CallExpr { func_name: MATCHES.to_owned(), target: None, args }) };
                 true
             }
             Expr::Call(c)

@@ -21,6 +21,7 @@ pub(crate) const TIME_SINCE: &str = "@timeSince";
 pub(crate) const PAIRS: &str = "@pairs";
 pub(crate) const MAP_INSERT: &str = "@mapInsert";
 pub(crate) const TO_STRING: &str = "@string";
+pub(crate) const MATCHES: &str = "@matches";
 
 pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     env.add_overload("id", "id_overload", vec![DYN_TYPE], identity)?;
@@ -37,6 +38,7 @@ pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     env.add_overload("regex.extractAll", "regex_extractAll_string_string", vec![STRING_TYPE, STRING_TYPE], regex_extract_all)?;
     env.add_overload(HAS_FIELD, "has_field", vec![DYN_TYPE, STRING_TYPE], has_field)?;
     env.add_overload(TO_STRING, "to_string", vec![DYN_TYPE], to_string)?;
+    env.add_overload(MATCHES, "matches_cached", vec![DYN_TYPE, DYN_TYPE], matches)?;
     env.add_overload(PAIRS, "pairs", vec![DYN_TYPE], pairs)?;
     env.add_overload(MAP_INSERT, "@mapInsert_map_key_value", vec![MAP_TYPE, DYN_TYPE, DYN_TYPE], map_insert)?;
     env.add_overload(MAP_INSERT, "@mapInsert_map_map", vec![MAP_TYPE, MAP_TYPE], map_insert)?;
@@ -71,6 +73,18 @@ fn to_string<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     match super::env::env().find_overload("string", &args) {
         Some(f) => f(args),
         None => Err(ExecutionError::no_such_overload("string", type_names(&args).into_iter().map(str::to_owned).collect())),
+    }
+}
+
+/// `s.matches(re)` / `matches(s, re)`, rewritten to `@matches(s, re)` so that the pattern is
+/// compiled once, not on every evaluation.
+fn matches<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
+    match (str_arg(args[0].as_ref()), str_arg(args[1].as_ref())) {
+        (Some(text), Some(pattern)) => {
+            let re = cached_regex(pattern).map_err(fn_error)?;
+            Ok(bool_val(re.is_match(text)))
+        }
+        _ => Err(ExecutionError::no_such_overload("matches", type_names(&args).into_iter().map(str::to_owned).collect())),
     }
 }
 

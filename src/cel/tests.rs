@@ -188,6 +188,7 @@ fn error_messages() {
         ("P.attr.n ? 1 : 2", "no such overload"),
         ("P.attr.n && true", "no such overload"),
         ("1 in P.attr.n", "no such overload"),
+        ("P.attr.n.matches('x')", "no such overload: matches(double, string)"),
         ("R.attr.tags.startsWith('a')", "no such overload: startsWith(list, string)"),
         ("int(P.id)", "type conversion error from 'string' to 'int'"),
         ("double(P.id)", "type conversion error from 'string' to 'double'"),
@@ -276,6 +277,7 @@ fn compile_errors() {
         ("duration('1x')", "invalid duration argument"),
         ("timestamp('yesterday')", "invalid timestamp argument"),
         ("P.id.matches('[')", "invalid matches argument"),
+        ("matches('[', P.id)", "invalid matches argument"),
     ] {
         let err = compile(src).expect_err(src);
         assert_eq!(err.messages(), [want], "{src}");
