@@ -3,7 +3,7 @@
 //! internal helpers the compile-time rewrites call (`@has_field`, `@pairs`, `@mapInsert`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use cel::common::types::{
     CelDuration, CelInt, CelList, CelMap, CelMapKey, CelOptional, CelString, CelTimestamp, DYN_TYPE,
@@ -100,9 +100,9 @@ fn json_encode<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
 
 /// Compiles `pattern`, caching the result process-wide (bounded, cleared when full).
 pub(crate) fn cached_regex(pattern: &str) -> Result<Arc<regex::Regex>, String> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<regex::Regex>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Ok(c) = cache.lock() {
+    static CACHE: OnceLock<RwLock<HashMap<String, Arc<regex::Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| RwLock::new(HashMap::new()));
+    if let Ok(c) = cache.read() {
         if let Some(r) = c.get(pattern) {
             return Ok(r.clone());
         }
@@ -113,7 +113,7 @@ pub(crate) fn cached_regex(pattern: &str) -> Result<Arc<regex::Regex>, String> {
             .build()
             .map_err(|e| format!("error parsing regexp: {e}"))?,
     );
-    if let Ok(mut c) = cache.lock() {
+    if let Ok(mut c) = cache.write() {
         if c.len() >= 512 {
             c.clear();
         }
