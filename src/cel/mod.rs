@@ -25,6 +25,31 @@
 //! value_to_json(&CelValue) -> Result<serde_json::Value, String>
 //! ```
 //!
+//! # Example
+//!
+//! ```
+//! use _core::cel::{compile, eval_bool, Activation, Request, Vars};
+//! use serde_json::json;
+//!
+//! // At policy load.
+//! let cond = compile(r#"R.attr.owner == P.id && "employee" in P.roles && V.active"#).unwrap();
+//! assert_eq!(cond.variable_refs(), ["active"]);
+//!
+//! // Per check input.
+//! let request = Request::from_json(&json!({
+//!     "principal": {"id": "john", "roles": ["employee"]},
+//!     "resource": {"kind": "leave_request", "id": "XX125", "attr": {"owner": "john"}},
+//! }))
+//! .unwrap();
+//! let mut vars = Vars::new();
+//! vars.insert("active", true.into());
+//! let act = Activation::new(&request).with_variables(&vars);
+//! assert_eq!(eval_bool(&cond, &act), Ok(true));
+//!
+//! let missing = compile("R.attr.nope == 1").unwrap();
+//! assert_eq!(eval_bool(&missing, &act).unwrap_err().message, "no such key: nope");
+//! ```
+//!
 //! * Build one [`Request`] per `CheckInput` (this is where attributes are converted, once),
 //!   one [`Vars`] per policy for variables, and an [`Activation`] (a few pointers) per
 //!   evaluation context. Evaluating a condition then converts nothing.
