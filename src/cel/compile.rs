@@ -49,6 +49,16 @@ enum Msg {
 }
 
 impl Msg {
+    fn type_name(self) -> &'static str {
+        match self {
+            Msg::Request => "cerbos.engine.v1.Request",
+            Msg::Principal => "cerbos.engine.v1.Request.Principal",
+            Msg::Resource => "cerbos.engine.v1.Request.Resource",
+            Msg::AuxData => "cerbos.engine.v1.AuxData",
+            Msg::Runtime => "cerbos.engine.v1.Runtime",
+        }
+    }
+
     /// The field's own message type, `Some(None)` for a non-message field, `None` if unknown.
     fn field(self, f: &str) -> Option<Option<Msg>> {
         match (self, f) {
@@ -411,19 +421,24 @@ impl<'e> State<'e> {
     fn check_call(&mut self, c: &CallExpr, id: u64, scope: &[String]) {
         let f = c.func_name.as_str();
         if f.starts_with('_') || f.starts_with('@') || f == operators::LOGICAL_NOT || f == operators::NEGATE {
-            if f == operators::INDEX {
-                if let Some(Expr::Ident(n)) = c.args.first().map(|a| &a.expr) {
-                    if matches!(n.as_str(), "V" | "variables" | "C" | "constants" | "G" | "globals") && !scope.contains(n) {
-                        let ty = match c.args.get(1).map(|a| &a.expr) {
-                            Some(Expr::Literal(LiteralValue::String(_))) => "string",
-                            Some(Expr::Literal(LiteralValue::Int(_))) => "int",
-                            Some(Expr::Literal(LiteralValue::UInt(_))) => "uint",
-                            Some(Expr::Literal(LiteralValue::Double(_))) => "double",
-                            Some(Expr::Literal(LiteralValue::Boolean(_))) => "bool",
-                            _ => "dyn",
-                        };
-                        self.issue(format!("found no matching overload for '_[_]' applied to '(cerbos.Variables, {ty})'"), id);
+            if f == operators::INDEX && c.args.len() == 2 {
+                // `V["x"]` and `R["kind"]`: the checker has no index overload for these types.
+                let target = match &c.args[0].expr {
+                    Expr::Ident(n) if matches!(n.as_str(), "V" | "variables" | "C" | "constants" | "G" | "globals") && !scope.contains(n) => {
+                        Some("cerbos.Variables")
                     }
+                    _ => self.msg_of(&c.args[0], scope).map(Msg::type_name),
+                };
+                if let Some(target) = target {
+                    let ty = match &c.args[1].expr {
+                        Expr::Literal(LiteralValue::String(_)) => "string",
+                        Expr::Literal(LiteralValue::Int(_)) => "int",
+                        Expr::Literal(LiteralValue::UInt(_)) => "uint",
+                        Expr::Literal(LiteralValue::Double(_)) => "double",
+                        Expr::Literal(LiteralValue::Boolean(_)) => "bool",
+                        _ => "dyn",
+                    };
+                    self.issue(format!("found no matching overload for '_[_]' applied to '({target}, {ty})'"), id);
                 }
             }
             return;

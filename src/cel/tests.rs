@@ -270,6 +270,7 @@ fn compile_errors() {
         ("wat", "undeclared reference to 'wat' (in container '')"),
         ("C.foo > V[\"bar\"]", "found no matching overload for '_[_]' applied to '(cerbos.Variables, string)'"),
         ("foo(1)", "undeclared reference to 'foo' (in container '')"),
+        ("R['kind'] == 'x'", "found no matching overload for '_[_]' applied to '(cerbos.engine.v1.Request.Resource, string)'"),
         ("P.attr.x.frobnicate()", "undeclared reference to 'frobnicate' (in container '')"),
         ("P.nope == 1", "undefined field 'nope'"),
         ("request.auxData.nope", "undefined field 'nope'"),
