@@ -6,9 +6,15 @@
 //! ```text
 //! compile(source: &str) -> Result<CompiledExpr, CompileError>
 //! CompiledExpr::{source, variable_refs, constant_refs, global_refs, uses_runtime, uses_now}
+//! CompileError { source, issues: Vec<CompileIssue { message, line, column }> }
+//!     .messages() -> Vec<&str>; Display = "Invalid expression `src`: [msg1, msg2]"
+//! EvalError { message }
 //!
 //! Request::from_json(&serde_json::Value) -> Result<Request, String>   // engine.Request JSON
 //! Request::new(&PrincipalInput, &ResourceInput, Option<&AuxDataInput>) -> Request
+//!     PrincipalInput { id, roles, attr, policy_version, scope }   (borrowed)
+//!     ResourceInput { kind, id, attr, policy_version, scope }
+//!     AuxDataInput { jwt: Option<&Map>, jwts: Option<&Map> }      (None = unset auxData)
 //! Request::set_now / now
 //! Vars (variables, constants, globals): new, insert(name, CelValue), insert_json, from_json_map, ...
 //! Activation::new(&Request)
