@@ -339,6 +339,15 @@ impl<'e> State<'e> {
                 }
             }
             Expr::Select(s) => {
+                // A qualified type name, e.g. `google.protobuf.Timestamp` in `type(t) == ...`.
+                if let Some(mut segs) = qualified(&s.operand) {
+                    if !scope.contains(&segs[0]) {
+                        segs.push(s.field.clone());
+                        if self.is_type_name(&segs.join(".")) {
+                            return;
+                        }
+                    }
+                }
                 if let Expr::Ident(root) = &s.operand.expr {
                     if !scope.contains(root) {
                         let (root, field) = (root.clone(), s.field.clone());

@@ -304,6 +304,7 @@ fn compile_errors() {
         "cel.bind(x, 1, x + 1) == 2",
         "{'a': 1}.all(k, v, k == 'a' && v == 1)",
         "dyn(1) == 1",
+        "type(now()) == google.protobuf.Timestamp && type(P) != int",
         "P.attr.?missing.orValue(1) == 1",
         "[1, 2, 3].sortBy(x, -x) == [3, 2, 1]",
     ] {
