@@ -108,7 +108,7 @@ pub(crate) fn cached_regex(pattern: &str) -> Result<Arc<regex::Regex>, String> {
         }
     }
     let re = Arc::new(
-        regex::RegexBuilder::new(pattern)
+        regex::RegexBuilder::new(&re2_to_rust(pattern))
             .size_limit(1 << 22)
             .build()
             .map_err(|e| format!("error parsing regexp: {e}"))?,
@@ -120,6 +120,94 @@ pub(crate) fn cached_regex(pattern: &str) -> Result<Arc<regex::Regex>, String> {
         c.insert(pattern.to_owned(), re.clone());
     }
     Ok(re)
+}
+
+/// Rewrites the few places where RE2 (Go's `regexp`, what cel-go uses) and the `regex`
+/// crate read the same pattern differently: RE2's `\d \w \s \b` are ASCII-only, and inside a
+/// character class RE2 takes `[`, `&&` and `~~` literally where the crate nests or combines
+/// classes.
+pub(crate) fn re2_to_rust(p: &str) -> String {
+    let chars: Vec<char> = p.chars().collect();
+    let mut out = String::with_capacity(p.len() + 8);
+    let mut in_class = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' {
+            let Some(&n) = chars.get(i + 1) else {
+                out.push(c);
+                break;
+            };
+            let repl = match (in_class, n) {
+                (false, 'd') => Some("[0-9]"),
+                (false, 'D') => Some("[^0-9]"),
+                (false, 'w') => Some("[0-9A-Za-z_]"),
+                (false, 'W') => Some("[^0-9A-Za-z_]"),
+                (false, 's') => Some("[\\t\\n\\f\\r ]"),
+                (false, 'S') => Some("[^\\t\\n\\f\\r ]"),
+                (false, 'b') => Some("(?-u:\\b)"),
+                (false, 'B') => Some("(?-u:\\B)"),
+                (true, 'd') => Some("0-9"),
+                (true, 'D') => Some("[^0-9]"),
+                (true, 'w') => Some("0-9A-Za-z_"),
+                (true, 'W') => Some("[^0-9A-Za-z_]"),
+                (true, 's') => Some("\\t\\n\\f\\r "),
+                (true, 'S') => Some("[^\\t\\n\\f\\r ]"),
+                _ => None,
+            };
+            match repl {
+                Some(r) => out.push_str(r),
+                None => {
+                    out.push(c);
+                    out.push(n);
+                }
+            }
+            i += 2;
+            continue;
+        }
+        if !in_class {
+            out.push(c);
+            if c == '[' {
+                in_class = true;
+                // A leading `^` and then a leading `]` are part of the class.
+                if chars.get(i + 1) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                if chars.get(i + 1) == Some(&']') {
+                    out.push_str("\\]");
+                    i += 1;
+                }
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            ']' => {
+                in_class = false;
+                out.push(c);
+            }
+            '[' if chars.get(i + 1) == Some(&':') => {
+                // A POSIX class such as `[:alpha:]`: copy it whole.
+                let end = (i + 2..chars.len().saturating_sub(1)).find(|&j| chars[j] == ':' && chars[j + 1] == ']');
+                match end {
+                    Some(j) => {
+                        out.extend(&chars[i..=j + 1]);
+                        i = j + 2;
+                        continue;
+                    }
+                    None => out.push_str("\\["),
+                }
+            }
+            '[' | '&' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
 }
 
 fn s<'a>(v: &'a CowVal<'_, '_>) -> &'a str {
@@ -301,6 +389,21 @@ fn map_insert<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
 mod tests {
     use crate::cel::tests_util::{check, check_err};
     use serde_json::json;
+
+    #[test]
+    fn re2_semantics() {
+        check(r#"'\u0663'.matches('\\d')"#, json!(false));
+        check(r#"'a1'.matches('^\\w\\d$')"#, json!(true));
+        check(r#"'x-y_z'.matches('^[\\w-]+$')"#, json!(true));
+        check(r#"'é'.matches('^\\w$')"#, json!(false));
+        check(r#"'é'.matches('^.$')"#, json!(true));
+        check(r#"'['.matches('^[[]$')"#, json!(true));
+        check(r#"'&'.matches('^[a&&b]$')"#, json!(true));
+        check(r#"']'.matches('^[]a]$') && 'b'.matches('^[^]a]$')"#, json!(true));
+        check(r#"'x'.matches('^[[:alpha:]]$') && !'1'.matches('^[[:alpha:]]$')"#, json!(true));
+        check(r#"'a b'.matches('a\\sb') && 'ab'.matches('\\bab\\b') && 'a'.matches('\\D')"#, json!(true));
+        check(r#"regex.replace('a1b22', '\\d+', '#')"#, json!("a#b#"));
+    }
 
     #[test]
     fn regex_functions() {
