@@ -291,22 +291,26 @@ impl<'e> State<'e> {
                 true
             }
             Expr::Select(s) if s.test => {
-                if self.msg_of(&s.operand, scope).is_some() {
-                    let operand = std::mem::take(&mut *s.operand);
-                    let field = std::mem::take(&mut s.field);
-                    *e = IdedExpr { id, expr: Expr::Call(CallExpr { func_name: HAS_FIELD.to_owned(), target: None, args: vec![operand, lit_str(&field)] }) };
-                    // The field still has to exist.
-                    if let Expr::Call(c) = &e.expr {
-                        let m = self.msg_of(&c.args[0], scope);
-                        if let Some(m) = m {
-                            if m.field(&field).is_none() {
-                                self.issue(format!("undefined field '{field}'"), id);
-                            }
-                        }
+                // A message field must exist; its presence is proto3 presence.
+                if let Some(m) = self.msg_of(&s.operand, scope) {
+                    if m.field(&s.field).is_none() {
+                        self.issue(format!("undefined field '{}'", s.field), id);
                     }
-                    return true;
                 }
-                false
+                // Record `has(V.x)` as a use of `x` before the select disappears.
+                if let Expr::Ident(root) = &s.operand.expr {
+                    if !scope.contains(root) {
+                        let (root, field) = (root.clone(), s.field.clone());
+                        self.record_var_ref(&root, &field);
+                    }
+                }
+                let operand = std::mem::take(&mut *s.operand);
+                let field = std::mem::take(&mut s.field);
+                *e = IdedExpr {
+                    id,
+                    expr: Expr::Call(CallExpr { func_name: HAS_FIELD.to_owned(), target: None, args: vec![operand, lit_str(&field)] }),
+                };
+                true
             }
             _ => false,
         }

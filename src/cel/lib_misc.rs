@@ -312,24 +312,35 @@ fn regex_extract_all<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
 // ---------------------------------------------------------------------------------------------
 // Helpers behind the compile-time rewrites
 
-/// `has(msg.f)` on a protobuf message: proto3 presence, not mere field existence.
+/// `has(x.f)`, as cel-go evaluates it for Cerbos: proto3 presence on a protobuf message,
+/// key presence on a map or on `V`/`C`/`G`, the inner value of a present optional, and
+/// `false` on anything else (cel-go's default, without `errorOnBadPresenceTest`).
 fn has_field<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
-    let field = s(&args[1]);
-    if let Some(m) = args[0].downcast_ref::<MsgVal>() {
-        return match m.has_field(field) {
-            Some(b) => Ok(bool_val(b)),
-            None => Err(fn_error(format!("no such field '{field}'"))),
+    Ok(bool_val(has_in(args[0].as_ref(), s(&args[1]))?))
+}
+
+fn has_in(v: &dyn Val, field: &str) -> Result<bool, ExecutionError> {
+    if let Some(m) = v.downcast_ref::<MsgVal>() {
+        return m.has_field(field).ok_or_else(|| fn_error(format!("no such field '{field}'")));
+    }
+    if let Some(o) = v.downcast_ref::<CelOptional>() {
+        return match o.option() {
+            Some(inner) => has_in(inner, field),
+            None => Ok(false),
         };
     }
-    // Not a message after all (e.g. shadowed by a comprehension variable): `has()` as usual.
+    if v.downcast_ref::<CelList>().is_some() {
+        // A list cannot be indexed by a field name.
+        return Err(fn_error("no such overload"));
+    }
     let key = CelString::from(field);
-    match args[0].as_indexer() {
+    match v.as_indexer() {
         Some(ix) => match ix.get(&key) {
-            Ok(_) => Ok(bool_val(true)),
-            Err(ExecutionError::NoSuchKey(_)) => Ok(bool_val(false)),
+            Ok(_) => Ok(true),
+            Err(ExecutionError::NoSuchKey(_)) => Ok(false),
             Err(e) => Err(fn_error(message_of(&e))),
         },
-        None => Err(fn_error(format!("no such overload: has({})", type_names(&args)[0]))),
+        None => Ok(false),
     }
 }
 

@@ -203,6 +203,13 @@ fn error_messages() {
         assert_eq!(eval_with(src, &act), Err(want.to_owned()), "{src}");
     }
     assert_eq!(eval_with("has(V.missing)", &act), Ok(json!(false)));
+    // cel-go (as Cerbos configures it) answers false for a field of a non-container.
+    assert_eq!(eval_with("has(P.attr.department.x)", &act), Ok(json!(false)));
+    assert_eq!(eval_with("!has(P.attr.n.x)", &act), Ok(json!(true)));
+    assert_eq!(eval_with("has(P.attr.missing.x)", &act), Err("no such key: missing".into()));
+    assert_eq!(eval_with("has({'a': {'b': 1}}.a.b) && !has({'a': {}}.a.b)", &act), Ok(json!(true)));
+    assert_eq!(eval_with("has(optional.of({'a': 1}).a) && !has(optional.none().a)", &act), Ok(json!(true)));
+    assert_eq!(eval_with("[{'a': 1}].exists(x, has(x.a))", &act), Ok(json!(true)));
 }
 
 #[test]
