@@ -178,6 +178,32 @@ impl<'e> State<'e> {
         }
     }
 
+    /// cel-go's compile-time check of `'...'.format([...])` with literal format and list.
+    fn validate_format_call(&mut self, c: &CallExpr, id: u64) {
+        let (Some(target), [arg]) = (c.target.as_deref(), c.args.as_slice()) else { return };
+        let (Expr::Literal(LiteralValue::String(fmt)), Expr::List(list)) = (&target.expr, &arg.expr) else { return };
+        if !list.optional_indices.is_empty() {
+            return;
+        }
+        let mut clauses = 0;
+        let mut chars = fmt.inner().chars().peekable();
+        while let Some(ch) = chars.next() {
+            if ch == '%' {
+                if chars.peek() == Some(&'%') {
+                    chars.next();
+                } else {
+                    clauses += 1;
+                }
+            }
+        }
+        if list.elements.len() > clauses {
+            self.issue(
+                format!("too many arguments supplied to string.format (expected {clauses}, got {})", list.elements.len()),
+                id,
+            );
+        }
+    }
+
     fn validate_literal_call(&mut self, c: &CallExpr, id: u64) {
         let first = match c.args.first().map(|a| &a.expr) {
             Some(Expr::Literal(LiteralValue::String(s))) => s.inner().to_owned(),
@@ -457,6 +483,9 @@ impl<'e> State<'e> {
             return;
         }
         self.validate_literal_call(c, id);
+        if f == "format" {
+            self.validate_format_call(c, id);
+        }
         if let Some(t) = c.target.as_deref() {
             if self.is_namespace_call(t, f, scope) {
                 return;

@@ -285,6 +285,7 @@ fn compile_errors() {
         ("duration('1x')", "invalid duration argument"),
         ("timestamp('yesterday')", "invalid timestamp argument"),
         ("P.id.matches('[')", "invalid matches argument"),
+        ("'%s %s'.format(['abc', 'def', 'ghi'])", "too many arguments supplied to string.format (expected 2, got 3)"),
         ("matches('[', P.id)", "invalid matches argument"),
     ] {
         let err = compile(src).expect_err(src);
@@ -621,3 +622,4 @@ fn random_expressions_never_panic() {
     }
     assert!(internal.is_empty(), "panics inside the interpreter:\n{}", internal.join("\n"));
 }
+
