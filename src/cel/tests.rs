@@ -623,3 +623,4 @@ fn random_expressions_never_panic() {
     assert!(internal.is_empty(), "panics inside the interpreter:\n{}", internal.join("\n"));
 }
 
+
