@@ -21,7 +21,7 @@ use cel::common::types::{CelBool, CelInt, CelString};
 use cel::{Context, Env};
 
 use super::errors::{CompileError, CompileIssue};
-use super::lib_misc::{cached_regex, HAS_FIELD, MAP_INSERT, MATCHES, PAIRS, TIME_SINCE, TO_STRING};
+use super::lib_misc::{cached_regex, HAS_FIELD, INDEX_OF, LAST_INDEX_OF, MAP_INSERT, MATCHES, PAIRS, TIME_SINCE, TO_STRING};
 use super::time_parse::{TO_DURATION, TO_TIMESTAMP};
 
 /// The identifier `now()` is rewritten to.
@@ -265,6 +265,13 @@ impl<'e> State<'e> {
                     _ => TO_TIMESTAMP,
                 }
                 .to_owned();
+                true
+            }
+            Expr::Call(c) if c.target.is_some() && c.args.len() == 2 && matches!(c.func_name.as_str(), "indexOf" | "lastIndexOf") => {
+                let name = if c.func_name == "indexOf" { INDEX_OF } else { LAST_INDEX_OF };
+                let mut args = vec![*c.target.take().unwrap_or_default()];
+                args.append(&mut c.args);
+                *e = IdedExpr { id, expr: Expr::Call(CallExpr { func_name: name.to_owned(), target: None, args }) };
                 true
             }
             Expr::Call(c)

@@ -22,6 +22,8 @@ pub(crate) const PAIRS: &str = "@pairs";
 pub(crate) const MAP_INSERT: &str = "@mapInsert";
 pub(crate) const TO_STRING: &str = "@string";
 pub(crate) const MATCHES: &str = "@matches";
+pub(crate) const INDEX_OF: &str = "@indexOf";
+pub(crate) const LAST_INDEX_OF: &str = "@lastIndexOf";
 
 pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     env.add_overload("id", "id_overload", vec![DYN_TYPE], identity)?;
@@ -39,6 +41,8 @@ pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     env.add_overload(HAS_FIELD, "has_field", vec![DYN_TYPE, STRING_TYPE], has_field)?;
     env.add_overload(TO_STRING, "to_string", vec![DYN_TYPE], to_string)?;
     env.add_overload(MATCHES, "matches_cached", vec![DYN_TYPE, DYN_TYPE], matches)?;
+    env.add_overload(INDEX_OF, "index_of_offset", vec![STRING_TYPE, STRING_TYPE, INT_TYPE], index_of_offset)?;
+    env.add_overload(LAST_INDEX_OF, "last_index_of_offset", vec![STRING_TYPE, STRING_TYPE, INT_TYPE], last_index_of_offset)?;
     env.add_overload(PAIRS, "pairs", vec![DYN_TYPE], pairs)?;
     env.add_overload(MAP_INSERT, "@mapInsert_map_key_value", vec![MAP_TYPE, DYN_TYPE, DYN_TYPE], map_insert)?;
     env.add_overload(MAP_INSERT, "@mapInsert_map_map", vec![MAP_TYPE, MAP_TYPE], map_insert)?;
@@ -86,6 +90,54 @@ fn matches<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
         }
         _ => Err(ExecutionError::no_such_overload("matches", type_names(&args).into_iter().map(str::to_owned).collect())),
     }
+}
+
+/// `s.indexOf(sub, offset)` as cel-go (since v0.22): an offset past the end finds nothing
+/// rather than failing.
+fn index_of_offset<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
+    let (text, sub) = (s(&args[0]), s(&args[1]));
+    let off = int_arg(args[2].as_ref()).unwrap_or_default();
+    if off < 0 {
+        return Err(fn_error(format!("index out of range: {off}")));
+    }
+    let runes: Vec<char> = text.chars().collect();
+    let subr: Vec<char> = sub.chars().collect();
+    let n = runes.len() as i64;
+    if subr.is_empty() {
+        return Ok(CowVal::owned(CelInt::from(off.min(n))));
+    }
+    if off >= n {
+        return Ok(CowVal::owned(CelInt::from(-1)));
+    }
+    let found = (off as usize..runes.len().saturating_sub(subr.len() - 1))
+        .find(|&i| runes[i..i + subr.len()] == subr[..])
+        .map_or(-1, |i| i as i64);
+    Ok(CowVal::owned(CelInt::from(found)))
+}
+
+/// `s.lastIndexOf(sub, offset)` as cel-go: searches backwards from `offset`.
+fn last_index_of_offset<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
+    let (text, sub) = (s(&args[0]), s(&args[1]));
+    let off = int_arg(args[2].as_ref()).unwrap_or_default();
+    if off < 0 {
+        return Err(fn_error(format!("index out of range: {off}")));
+    }
+    let runes: Vec<char> = text.chars().collect();
+    let subr: Vec<char> = sub.chars().collect();
+    let n = runes.len() as i64;
+    if subr.is_empty() {
+        return Ok(CowVal::owned(CelInt::from(off.min(n))));
+    }
+    if off >= n {
+        return Ok(CowVal::owned(CelInt::from(-1)));
+    }
+    let start = off.min(n - subr.len() as i64);
+    let found = (0..=start.max(-1))
+        .rev()
+        .filter(|&i| i >= 0)
+        .find(|&i| runes[i as usize..i as usize + subr.len()] == subr[..])
+        .unwrap_or(-1);
+    Ok(CowVal::owned(CelInt::from(found)))
 }
 
 fn json_encode<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
@@ -414,6 +466,19 @@ mod tests {
         check(r#"'x'.matches('^[[:alpha:]]$') && !'1'.matches('^[[:alpha:]]$')"#, json!(true));
         check(r#"'a b'.matches('a\\sb') && 'ab'.matches('\\bab\\b') && 'a'.matches('\\D')"#, json!(true));
         check(r#"regex.replace('a1b22', '\\d+', '#')"#, json!("a#b#"));
+    }
+
+    #[test]
+    fn index_of_with_offset() {
+        check("'tacocat'.indexOf('a', 30)", json!(-1));
+        check("'tacocat'.indexOf('a', 2)", json!(5));
+        check("'tacocat'.indexOf('', 30)", json!(7));
+        check("'tacocat'.lastIndexOf('a', 30)", json!(-1));
+        check("'tacocat'.lastIndexOf('a', 4)", json!(1));
+        check("'tacocat'.lastIndexOf('cat', 6)", json!(4));
+        check("'ab'.lastIndexOf('abc', 1)", json!(-1));
+        check("'tacocat'.indexOf('a')", json!(1));
+        check_err("'tacocat'.indexOf('a', -1)", "index out of range: -1");
     }
 
     #[test]
