@@ -106,9 +106,13 @@ pub(crate) fn message_of(e: &ExecutionError) -> String {
         E::FunctionError { function, message } => function_message(function, message),
         E::NoSuchOverload(o) => {
             let f = o.function();
+            let lhs = o.argument_types().first().map(String::as_str).unwrap_or_default();
             if is_operator(f) {
-                let lhs = o.argument_types().first().map(String::as_str).unwrap_or_default();
                 operator_message(f, lhs_has_trait(f, lhs))
+            } else if f == "size" {
+                // cel-go's `size` dispatches on the Sizer trait, then on receiver types.
+                let receiver = matches!(lhs, "google.protobuf.Timestamp" | "google.protobuf.Duration");
+                if receiver { "no such overload".to_owned() } else { "no such overload: size".to_owned() }
             } else {
                 format!("no such overload: {f}({})", o.argument_types().join(", "))
             }
