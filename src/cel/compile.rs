@@ -358,11 +358,19 @@ impl<'e> State<'e> {
             }
         }
         let id = e.id;
+        // A field path into the request (`R.attr.x`, `request.auxData.jwt.iss`) becomes one
+        // dotted identifier that the activation resolves in a single step; the interpreter
+        // would otherwise re-resolve it segment by segment. See `Activation::path_error`.
+        let collapse = match &e.expr {
+            Expr::Select(s) if !s.test => qualified(e)
+                .filter(|segs| matches!(segs[0].as_str(), "request" | "P" | "R" | "runtime") && !scope.contains(&segs[0])),
+            _ => None,
+        };
         match &mut e.expr {
             Expr::Unspecified => self.issue("invalid expression", id),
             Expr::Literal(_) => {}
             Expr::Ident(name) => {
-                if scope.iter().any(|s| s == name) || name.starts_with('@') {
+                if scope.iter().any(|s| s == name) || name.starts_with('@') || name.contains('.') {
                     return;
                 }
                 match name.as_str() {
@@ -450,6 +458,9 @@ impl<'e> State<'e> {
                 let n = pushed + usize::from(comp.iter_var2.is_some());
                 scope.truncate(scope.len() - n);
             }
+        }
+        if let Some(segs) = collapse {
+            *e = IdedExpr { id, expr: Expr::Ident(segs.join(".")) };
         }
     }
 

@@ -472,6 +472,47 @@ impl<'a> Activation<'a> {
     }
 }
 
+impl Activation<'_> {
+    /// Why the request path `name` (a collapsed `R.attr.x.y`) does not resolve, in cel-go's
+    /// words: a missing map key, a field of a non-container, or a failed `runtime`.
+    fn path_error(&self, name: &str) -> String {
+        use cel::common::types::{CelList, CelMap};
+        let mut segs = name.split('.');
+        let Some(mut v) = segs.next().and_then(|r| self.root(r)) else {
+            return format!("no such attribute(s): {name}");
+        };
+        for seg in segs {
+            if let Some(f) = v.downcast_ref::<values::FailedRuntime>() {
+                return f.0.clone();
+            }
+            if let Some(m) = v.downcast_ref::<MsgVal>() {
+                match m.field(seg) {
+                    Some(f) => {
+                        v = f.downcast_ref::<UnsetMsg>().map(|u| u.default.as_ref()).unwrap_or(f);
+                        continue;
+                    }
+                    None => return format!("no such field '{seg}'"),
+                }
+            }
+            if v.downcast_ref::<CelList>().is_some() {
+                return "unsupported index type 'string' in list".to_owned();
+            }
+            if v.downcast_ref::<CelMap>().is_some() {
+                match select_step(v, seg) {
+                    Some(next) => {
+                        v = next;
+                        continue;
+                    }
+                    None => return format!("no such key: {seg}"),
+                }
+            }
+            // cel-go's qualifier on anything else (string, number, bool, null).
+            return format!("no such key: {seg}");
+        }
+        format!("no such attribute(s): {name}")
+    }
+}
+
 /// One field selection done by the resolver itself: a message field or a present map /
 /// variable key. Anything else (missing key, other types) is left to the interpreter,
 /// which then reports the proper error.
@@ -522,6 +563,9 @@ fn run<T>(expr: &CompiledExpr, act: &Activation<'_>, f: impl FnOnce(&dyn Val) ->
         ctx.set_variable_resolver(act);
         match cel::Value::resolve_val(&expr.expr, &ctx) {
             Ok(v) => f(v.as_ref()),
+            Err(cel::ExecutionError::UndeclaredReference(name)) if name.contains('.') => {
+                Err(EvalError { message: act.path_error(&name) })
+            }
             Err(e) => Err(errors::to_eval_error(&e)),
         }
     }));

@@ -169,6 +169,10 @@ fn error_messages() {
     let act = Activation::new(&r).with_variables(&vars);
     for (src, want) in [
         ("P.attr.ip_address", "no such key: ip_address"),
+        ("P.attr.department.x", "no such key: x"),
+        ("request.principal.attr.n.x.y", "no such key: x"),
+        ("R.attr.tags.x", "unsupported index type 'string' in list"),
+        ("request.aux_data.jwts.t.claims", "no such key: t"),
         ("V.missing", "undefined field 'missing'"),
         ("variables.missing", "undefined field 'missing'"),
         ("C.missing", "undefined field 'missing'"),
