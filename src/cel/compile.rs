@@ -362,8 +362,15 @@ impl<'e> State<'e> {
         // dotted identifier that the activation resolves in a single step; the interpreter
         // would otherwise re-resolve it segment by segment. See `Activation::path_error`.
         let collapse = match &e.expr {
-            Expr::Select(s) if !s.test => qualified(e)
-                .filter(|segs| matches!(segs[0].as_str(), "request" | "P" | "R" | "runtime") && !scope.contains(&segs[0])),
+            Expr::Select(s) if !s.test => qualified(e).filter(|segs| {
+                !scope.contains(&segs[0])
+                    && match segs[0].as_str() {
+                        "request" | "P" | "R" | "runtime" => true,
+                        // Only `V.x` itself: what a variable holds can be anything.
+                        "V" | "variables" | "C" | "constants" | "G" | "globals" => segs.len() == 2,
+                        _ => false,
+                    }
+            }),
             _ => None,
         };
         match &mut e.expr {

@@ -478,6 +478,9 @@ impl Activation<'_> {
     fn path_error(&self, name: &str) -> String {
         use cel::common::types::{CelList, CelMap};
         let mut segs = name.split('.');
+        if let Some(("V" | "variables" | "C" | "constants" | "G" | "globals", rest)) = name.split_once('.') {
+            return format!("undefined field '{rest}'");
+        }
         let Some(mut v) = segs.next().and_then(|r| self.root(r)) else {
             return format!("no such attribute(s): {name}");
         };
