@@ -41,8 +41,8 @@ pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     env.add_overload(HAS_FIELD, "has_field", vec![DYN_TYPE, STRING_TYPE], has_field)?;
     env.add_overload(TO_STRING, "to_string", vec![DYN_TYPE], to_string)?;
     env.add_overload(MATCHES, "matches_cached", vec![DYN_TYPE, DYN_TYPE], matches)?;
-    env.add_overload(INDEX_OF, "index_of_offset", vec![STRING_TYPE, STRING_TYPE, INT_TYPE], index_of_offset)?;
-    env.add_overload(LAST_INDEX_OF, "last_index_of_offset", vec![STRING_TYPE, STRING_TYPE, INT_TYPE], last_index_of_offset)?;
+    env.add_overload(INDEX_OF, "index_of_offset", vec![DYN_TYPE, DYN_TYPE, DYN_TYPE], index_of_offset)?;
+    env.add_overload(LAST_INDEX_OF, "last_index_of_offset", vec![DYN_TYPE, DYN_TYPE, DYN_TYPE], last_index_of_offset)?;
     env.add_overload(PAIRS, "pairs", vec![DYN_TYPE], pairs)?;
     env.add_overload(MAP_INSERT, "@mapInsert_map_key_value", vec![MAP_TYPE, DYN_TYPE, DYN_TYPE], map_insert)?;
     env.add_overload(MAP_INSERT, "@mapInsert_map_map", vec![MAP_TYPE, MAP_TYPE], map_insert)?;
@@ -94,8 +94,16 @@ fn matches<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
 
 /// `s.indexOf(sub, offset)` as cel-go (since v0.22): an offset past the end finds nothing
 /// rather than failing.
+/// The string, substring and offset of `indexOf`/`lastIndexOf`, or cel-go's overload error.
+fn offset_args<'a>(name: &str, args: &'a [CowVal<'_, '_>]) -> Result<(&'a str, &'a str, i64), ExecutionError> {
+    match (str_arg(args[0].as_ref()), str_arg(args[1].as_ref()), int_arg(args[2].as_ref())) {
+        (Some(t), Some(s), Some(o)) => Ok((t, s, o)),
+        _ => Err(super::errors::no_such_overload_fn(name, &type_names(args))),
+    }
+}
+
 fn index_of_offset<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
-    let (text, sub) = (s(&args[0]), s(&args[1]));
+    let (text, sub, _) = offset_args("indexOf", &args)?;
     let off = int_arg(args[2].as_ref()).unwrap_or_default();
     if off < 0 {
         return Err(fn_error(format!("index out of range: {off}")));
@@ -117,7 +125,7 @@ fn index_of_offset<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
 
 /// `s.lastIndexOf(sub, offset)` as cel-go: searches backwards from `offset`.
 fn last_index_of_offset<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
-    let (text, sub) = (s(&args[0]), s(&args[1]));
+    let (text, sub, _) = offset_args("lastIndexOf", &args)?;
     let off = int_arg(args[2].as_ref()).unwrap_or_default();
     if off < 0 {
         return Err(fn_error(format!("index out of range: {off}")));
@@ -479,6 +487,7 @@ mod tests {
         check("'ab'.lastIndexOf('abc', 1)", json!(-1));
         check("'tacocat'.indexOf('a')", json!(1));
         check_err("'tacocat'.indexOf('a', -1)", "index out of range: -1");
+        check_err("P.attr.n.indexOf('a', 1)", "no such overload: indexOf(double, string, int)");
     }
 
     #[test]
