@@ -129,6 +129,9 @@ pub(crate) fn message_of(e: &ExecutionError) -> String {
             operator_message(f, lhs_has_trait(f, value_type_name(lhs)))
         }
         E::ValuesNotComparable(..) => "no such overload".to_owned(),
+        E::UnexpectedType { got, want } if want == "iterable" => {
+            format!("got '{}', expected iterable type", go_type_of(got))
+        }
         E::UnexpectedType { .. } | E::UnsupportedTargetType { .. } => "no such overload".to_owned(),
         E::NotSupportedAsMethod { method, .. } => format!("no such overload: {method}"),
         E::DivisionByZero(_) => "division by zero".to_owned(),
@@ -170,6 +173,26 @@ fn lhs_has_trait(function: &str, lhs: &str) -> bool {
         "_[_]" => matches!(lhs, "list" | "map" | "cerbos.lib.hierarchy") || lhs.starts_with("cerbos.engine.v1."),
         _ => true,
     }
+}
+
+/// Go's `%T` of the cel-go value of a CEL type (for messages cel-go prints verbatim).
+pub(crate) fn go_type_of(cel_type: &str) -> String {
+    match cel_type {
+        "double" => "types.Double",
+        "int" => "types.Int",
+        "uint" => "types.Uint",
+        "string" => "types.String",
+        "bool" => "types.Bool",
+        "bytes" => "types.Bytes",
+        "null_type" => "types.Null",
+        "google.protobuf.Timestamp" => "types.Timestamp",
+        "google.protobuf.Duration" => "types.Duration",
+        "optional_type" => "*types.Optional",
+        "cerbos.lib.hierarchy" => "types.Hierarchy",
+        "type" => "*types.Type",
+        other => other,
+    }
+    .to_owned()
 }
 
 fn value_type_name(v: &cel::Value) -> &'static str {

@@ -421,7 +421,10 @@ fn pairs<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
             out.push(Box::new(CelList::from(vec![k.inner().clone_as_boxed(), v.clone_as_boxed()])));
         }
     } else {
-        return Err(fn_error(format!("cannot iterate over {}", a.get_type().name())));
+        return Err(fn_error(format!(
+            "unsupported comprehension range type: {}",
+            super::errors::go_type_of(a.get_type().name())
+        )));
     }
     Ok(CowVal::owned(CelList::from(out)))
 }

@@ -196,6 +196,8 @@ fn error_messages() {
         ("size(P.attr.n)", "no such overload: size"),
         ("P.attr.n.size()", "no such overload: size"),
         ("size(now())", "no such overload"),
+        ("P.attr.n.all(x, x)", "got 'types.Double', expected iterable type"),
+        ("P.id.exists(k, v, true)", "unsupported comprehension range type: types.String"),
         ("R.attr.tags.startsWith('a')", "no such overload: startsWith(list, string)"),
         ("int(P.id)", "type conversion error from 'string' to 'int'"),
         ("double(P.id)", "type conversion error from 'string' to 'double'"),
