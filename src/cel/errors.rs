@@ -136,7 +136,16 @@ pub(crate) fn message_of(e: &ExecutionError) -> String {
         E::NotSupportedAsMethod { method, .. } => format!("no such overload: {method}"),
         E::DivisionByZero(_) => "division by zero".to_owned(),
         E::RemainderByZero(_) => "modulus by zero".to_owned(),
-        E::Overflow(..) => "integer overflow".to_owned(),
+        E::Overflow(_, lhs, rhs) => match (lhs, rhs) {
+            (cel::Value::Timestamp(_), cel::Value::Duration(_)) | (cel::Value::Duration(_), cel::Value::Timestamp(_)) => {
+                "timestamp overflow".to_owned()
+            }
+            (cel::Value::Timestamp(_), cel::Value::Timestamp(_)) | (cel::Value::Duration(_), cel::Value::Duration(_)) => {
+                "duration overflow".to_owned()
+            }
+            (cel::Value::UInt(_), _) => "unsigned integer overflow".to_owned(),
+            _ => "integer overflow".to_owned(),
+        },
         E::IndexOutOfBounds(v) => format!("index out of bounds: {}", value_text(v)),
         E::UndeclaredReference(name) => format!("no such attribute(s): {name}"),
         E::UnsupportedKeyType(v) => format!("unsupported key type: {}", value_text(v)),

@@ -196,6 +196,10 @@ fn error_messages() {
         ("size(P.attr.n)", "no such overload: size"),
         ("P.attr.n.size()", "no such overload: size"),
         ("size(now())", "no such overload"),
+        ("timestamp('9999-12-31T23:59:59Z') + duration('24h')", "timestamp overflow"),
+        ("duration('2562047h') + duration('2562047h')", "duration overflow"),
+        ("18446744073709551615u + 1u", "unsigned integer overflow"),
+        ("9223372036854775807 * 2", "integer overflow"),
         ("P.attr.n.all(x, x)", "got 'types.Double', expected iterable type"),
         ("P.id.exists(k, v, true)", "unsupported comprehension range type: types.String"),
         ("R.attr.tags.startsWith('a')", "no such overload: startsWith(list, string)"),
@@ -631,5 +635,6 @@ fn random_expressions_never_panic() {
     }
     assert!(internal.is_empty(), "panics inside the interpreter:\n{}", internal.join("\n"));
 }
+
 
 
