@@ -391,7 +391,7 @@ fn has_in(v: &dyn Val, field: &str) -> Result<bool, ExecutionError> {
     }
     if v.downcast_ref::<CelList>().is_some() {
         // A list cannot be indexed by a field name.
-        return Err(fn_error("no such overload"));
+        return Err(fn_error("unsupported index type 'string' in list"));
     }
     let key = CelString::from(field);
     match v.as_indexer() {

@@ -220,6 +220,7 @@ fn error_messages() {
     assert_eq!(eval_with("has(P.attr.department.x)", &act), Ok(json!(false)));
     assert_eq!(eval_with("!has(P.attr.n.x)", &act), Ok(json!(true)));
     assert_eq!(eval_with("has(P.attr.missing.x)", &act), Err("no such key: missing".into()));
+    assert_eq!(eval_with("has(R.attr.tags.x)", &act), Err("unsupported index type 'string' in list".into()));
     assert_eq!(eval_with("has({'a': {'b': 1}}.a.b) && !has({'a': {}}.a.b)", &act), Ok(json!(true)));
     assert_eq!(eval_with("has(optional.of({'a': 1}).a) && !has(optional.none().a)", &act), Ok(json!(true)));
     assert_eq!(eval_with("[{'a': 1}].exists(x, has(x.a))", &act), Ok(json!(true)));
