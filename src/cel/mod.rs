@@ -68,6 +68,19 @@
 //! * [`eval_bool`] follows Cerbos's `evaluateBoolCELExpr`: a non-boolean result is
 //!   `Ok(false)` (no error); a runtime error is `Err` (the caller records it and treats the
 //!   condition as false, or denies in strict mode).
+//!
+//! # Known differences from Cerbos (cel-go)
+//!
+//! * No static type checker: an expression that is ill-typed on statically known types
+//!   (`P.id + 1`, `size(1, 2)`) compiles here and fails when evaluated, where Cerbos
+//!   rejects the policy. Undeclared names and functions, unknown request fields, `V["x"]`,
+//!   and invalid literals are compile errors as in Cerbos.
+//! * Runtime error texts follow cel-go for the common shapes (`no such key`, `undefined
+//!   field`, `no such overload[: f(types)]`, conversions, overflows, division); rarer ones
+//!   may be worded differently.
+//! * Comparing an int beyond 2^53 with a double goes through `f64` (cel-go is exact).
+//! * Regexes run on the `regex` crate with RE2's ASCII `\d \w \s \b` and class syntax
+//!   patched in; exotic RE2-only syntax (`\C`, octal escapes) is not.
 
 mod compile;
 mod custom_types;
