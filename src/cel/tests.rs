@@ -22,7 +22,7 @@ fn satisfies(m: &Value, act: &Activation<'_>) -> Result<bool, String> {
         return Ok(eval_bool(&compiled, act).unwrap_or(false));
     }
     let children = |k: &str| -> Result<Vec<Value>, String> {
-        Ok(obj[k].get("of").and_then(|o| o.as_array()).cloned().ok_or(format!("{k}.of must be a list"))?)
+        obj[k].get("of").and_then(|o| o.as_array()).cloned().ok_or(format!("{k}.of must be a list"))
     };
     if obj.contains_key("all") {
         for c in children("all")? {
