@@ -579,13 +579,30 @@ fn run<T>(expr: &CompiledExpr, act: &Activation<'_>, f: impl FnOnce(&dyn Val) ->
         ctx.set_variable_resolver(act);
         match cel::Value::resolve_val(&expr.expr, &ctx) {
             Ok(v) => f(v.as_ref()),
-            Err(cel::ExecutionError::UndeclaredReference(name)) if name.contains('.') => {
-                Err(EvalError { message: act.path_error(&name) })
-            }
-            Err(e) => Err(errors::to_eval_error(&e)),
+            Err(e) => match first_operand_error(&expr.expr, &ctx).unwrap_or(e) {
+                cel::ExecutionError::UndeclaredReference(name) if name.contains('.') => Err(EvalError { message: act.path_error(&name) }),
+                e => Err(errors::to_eval_error(&e)),
+            },
         }
     }));
     outcome.unwrap_or_else(|_| Err(EvalError { message: "internal error while evaluating the expression".into() }))
+}
+
+/// cel-go's `&&` and `||` report the first failing operand, left to right, when no operand decides
+/// the result; the `cel` crate reports the right one. Only on the error path, the operands are
+/// evaluated again one by one to find the error cel-go would report.
+fn first_operand_error(e: &IdedExpr, ctx: &Context<'_, '_>) -> Option<cel::ExecutionError> {
+    use cel::common::ast::{operators, Expr};
+    let Expr::Call(call) = &e.expr else { return None };
+    if call.target.is_some() || call.args.len() != 2 || (call.func_name != operators::LOGICAL_AND && call.func_name != operators::LOGICAL_OR) {
+        return None;
+    }
+    for arg in &call.args {
+        if let Err(err) = cel::Value::resolve_val(arg, ctx) {
+            return Some(first_operand_error(arg, ctx).unwrap_or(err));
+        }
+    }
+    None
 }
 
 /// Evaluates `expr`, returning its value (owned, independent of the activation).
