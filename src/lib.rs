@@ -3,3 +3,5 @@
 
 #[cfg(feature = "python")]
 mod py;
+
+pub mod jwt;
