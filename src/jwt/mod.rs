@@ -35,3 +35,6 @@ pub use jwks::{CachePolicy, JwksSource, RemoteKeySet};
 pub use keys::{Key, KeySet};
 
 pub use verify::{FetchMode, KeySource, Verifier, VerifierConfig};
+
+#[cfg(test)]
+mod vector_tests;

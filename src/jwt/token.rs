@@ -101,9 +101,7 @@ pub fn parse<'a>(token: &'a str, rules: &HeaderRules) -> Result<CompactJws<'a>, 
     if header_b64.is_empty() {
         return Err(VerifyError::malformed("header segment is empty"));
     }
-    if payload_b64.is_empty() {
-        return Err(VerifyError::malformed("payload segment is empty (detached payloads are not accepted)"));
-    }
+    // An empty payload is a valid JWS (RFC 7515); it fails later as "not a JSON object".
     if signature_b64.is_empty() {
         return Err(VerifyError::malformed("signature segment is empty"));
     }
