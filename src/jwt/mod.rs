@@ -31,6 +31,8 @@ pub use claims::ClaimRules;
 pub use error::{ConfigError, ErrorKind, VerifyError};
 pub use http::HttpOptions;
 
+pub use introspect::{Introspector, IntrospectorConfig};
+pub use tokeninfo::{TokenInfo, TokenInfoConfig};
 pub use jwks::{CachePolicy, JwksSource, RemoteKeySet};
 pub use keys::{Key, KeySet};
 

@@ -2,9 +2,12 @@
 //! Each submodule wraps one core area and registers its classes here.
 use pyo3::prelude::*;
 
+pub mod jwt;
+
 #[pymodule]
 #[pyo3(name = "_core")]
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    jwt::register(m)?;
     Ok(())
 }
