@@ -1,6 +1,14 @@
 //! warden's Rust core: Cerbos-format policies and bearer-token verification.
 //! The core is plain Rust; pyo3 lives only in `py`, behind the `python` feature.
 
+pub mod cel;
+pub mod compile;
+pub mod engine;
+pub mod eval;
+pub mod policy;
+
+pub use engine::{Engine, EngineConfig, PolicySource, SchemaEnforcement};
+
 #[cfg(feature = "python")]
 mod py;
 

@@ -2,12 +2,16 @@
 //! Each submodule wraps one core area and registers its classes here.
 use pyo3::prelude::*;
 
+pub mod engine;
+pub mod errors;
 pub mod jwt;
 
 #[pymodule]
 #[pyo3(name = "_core")]
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<engine::PyEngine>()?;
+    m.add("PolicyError", m.py().get_type::<errors::PolicyError>())?;
     jwt::register(m)?;
     Ok(())
 }

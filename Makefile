@@ -1,0 +1,80 @@
+# warden developer entry points. On a fresh clone only these are needed:
+#   make demo    .venv + release build of the extension, then the contacts demo
+#   make test    .venv + test deps + debug build of the extension, then cargo test and pytest
+#   make bench   .venv + release build, then the decision benchmarks
+# Needs: python3 (>= 3.10, with venv/pip), rustup's cargo, a C compiler.
+#
+# Why `make test` builds the extension in *debug*: `cargo test` already compiles
+# every dependency in the dev profile into target/debug, and `maturin develop`
+# (debug) reuses those artifacts, so only the warden crate is compiled again.
+# A release build (fat LTO, one codegen unit) recompiles everything and takes
+# several times longer on a 2-core machine; the tests do not need the speed.
+# Switching between demo (release) and test (debug) re-links nothing: cargo
+# keeps both profiles in target/, so the switch only reinstalls (a few seconds).
+
+SHELL := bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+MATURIN := VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin
+CARGO ?= cargo
+CARGO_FLAGS := $(if $(filter true 1,$(CI)),--locked,)
+PYTEST_FLAGS ?=
+# pyproject.toml registers warden.pytest_plugin as a pytest11 entry point; until
+# that module exists, keep pytest from failing at start-up trying to load it.
+PYTEST_PLUGIN_FLAGS := $(if $(wildcard python/warden/pytest_plugin.py),,-p no:warden)
+
+# what the native extension is built from
+NATIVE_INPUTS := $(shell find src -name '*.rs' 2>/dev/null) Cargo.toml Cargo.lock pyproject.toml
+
+.PHONY: all demo test cargo-test pytest bench build build-release venv test-deps clean
+
+all: test
+
+# --- environment -----------------------------------------------------------
+$(VENV)/.stamp-venv:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet 'maturin>=1.9.4,<2'
+	@touch $@
+
+# the `test` extra of pyproject.toml (read with tomllib, so the list lives in one place)
+$(VENV)/.stamp-test-deps: pyproject.toml $(VENV)/.stamp-venv
+	$(PY) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["test"]))' > $(VENV)/test-requirements.txt
+	$(PIP) install --quiet -r $(VENV)/test-requirements.txt
+	@touch $@
+
+venv: $(VENV)/.stamp-venv
+test-deps: $(VENV)/.stamp-test-deps
+
+# --- native extension (maturin develop installs warden editable into .venv) --
+$(VENV)/.stamp-ext-debug: $(NATIVE_INPUTS) $(VENV)/.stamp-venv
+	@rm -f $(VENV)/.stamp-ext-release
+	$(MATURIN) develop
+	@touch $@
+
+$(VENV)/.stamp-ext-release: $(NATIVE_INPUTS) $(VENV)/.stamp-venv
+	@rm -f $(VENV)/.stamp-ext-debug
+	$(MATURIN) develop --release
+	@touch $@
+
+build: $(VENV)/.stamp-ext-debug
+build-release: $(VENV)/.stamp-ext-release
+
+# --- entry points ------------------------------------------------------------
+demo: $(VENV)/.stamp-ext-release
+	$(PY) examples/contacts/demo.py
+
+cargo-test:
+	$(CARGO) test $(CARGO_FLAGS)
+
+pytest: $(VENV)/.stamp-test-deps $(VENV)/.stamp-ext-debug
+	$(PY) -m pytest $(PYTEST_PLUGIN_FLAGS) $(PYTEST_FLAGS)
+
+test: cargo-test pytest
+
+bench: $(VENV)/.stamp-ext-release
+	$(PY) benchmarks/bench_decisions.py
+
+clean:
+	rm -rf $(VENV) python/warden/_core*.so

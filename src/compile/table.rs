@@ -1,0 +1,216 @@
+//! The compiled rule table: one row per (rule, action, role) as in Cerbos's rule table,
+//! plus what evaluation needs beside rows (derived roles, parent roles, scope permissions).
+use crate::cel::CompiledExpr;
+use crate::eval::glob::Pattern;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "EFFECT_ALLOW",
+            Effect::Deny => "EFFECT_DENY",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyKind {
+    Principal,
+    Resource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopePermissions {
+    Unspecified,
+    OverrideParent,
+    RequireParentalConsentForAllows,
+}
+
+/// A compiled `match` tree.
+#[derive(Debug, Clone)]
+pub enum Cond {
+    Expr(Arc<CompiledExpr>),
+    All(Vec<Cond>),
+    Any(Vec<Cond>),
+    None(Vec<Cond>),
+}
+
+/// Constants and the used variables (in evaluation order) of one policy or derived role.
+#[derive(Debug)]
+pub struct Params {
+    /// Identity for the per-request variable cache.
+    pub key: usize,
+    pub constants: cel::Value,
+    pub variables: Vec<(String, Arc<CompiledExpr>)>,
+}
+
+#[derive(Debug, Default)]
+pub struct OutputExprs {
+    pub rule_activated: Option<Arc<CompiledExpr>>,
+    pub condition_not_met: Option<Arc<CompiledExpr>>,
+}
+
+impl OutputExprs {
+    /// Role-policy allows become synthetic denies with swapped outputs.
+    pub fn swapped(&self) -> OutputExprs {
+        OutputExprs { rule_activated: self.condition_not_met.clone(), condition_not_met: self.rule_activated.clone() }
+    }
+}
+
+/// Identity and source of a compiled policy.
+#[derive(Debug)]
+pub struct PolicyMeta {
+    pub fqn: String,
+    /// The FQN without `cerbos.`, as reported in decisions.
+    pub key: String,
+    pub file: String,
+}
+
+#[derive(Debug)]
+pub struct Row {
+    pub kind: PolicyKind,
+    pub origin: usize,
+    pub version: String,
+    pub scope: String,
+    pub resource: Pattern,
+    pub role: Pattern,
+    /// The action of an ordinary row; role-policy rows carry `allow_actions` instead.
+    pub action: Option<Pattern>,
+    pub allow_actions: Vec<Pattern>,
+    pub principal: Option<String>,
+    pub condition: Option<Arc<Cond>>,
+    pub derived_role_condition: Option<Arc<Cond>>,
+    pub origin_derived_role: Option<String>,
+    /// None for the stub row of a policy without rules.
+    pub effect: Option<Effect>,
+    pub scope_permissions: ScopePermissions,
+    pub output: Option<Arc<OutputExprs>>,
+    pub name: String,
+    pub params: Option<Arc<Params>>,
+    pub derived_role_params: Option<Arc<Params>>,
+    /// Rows of one rule share a key so a condition is evaluated once per request.
+    pub eval_key: usize,
+    pub from_role_policy: bool,
+}
+
+/// A derived role as imported by one resource policy.
+#[derive(Debug)]
+pub struct DerivedRoleDef {
+    pub name: String,
+    pub parent_roles: Vec<String>,
+    pub condition: Option<Arc<Cond>>,
+    pub params: Arc<Params>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SchemaRef {
+    pub uri: String,
+    pub ignore_actions: Vec<Pattern>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PolicySchemas {
+    pub principal: Option<SchemaRef>,
+    pub resource: Option<SchemaRef>,
+}
+
+/// Rows of one (policy kind, version, scope), split so a lookup by resource kind is a hash probe.
+#[derive(Debug, Default)]
+pub struct Bucket {
+    pub by_resource: HashMap<String, Vec<u32>>,
+    /// Rows whose resource is a wildcard, in row order.
+    pub wildcard_resource: Vec<u32>,
+}
+
+#[derive(Debug, Default)]
+pub struct RuleTable {
+    pub rows: Vec<Row>,
+    pub meta: Vec<PolicyMeta>,
+    pub principal_scopes: HashSet<String>,
+    pub resource_scopes: HashSet<String>,
+    pub scope_permissions: HashMap<String, ScopePermissions>,
+    /// Keyed by resource-policy FQN: the derived roles its rules reference.
+    pub derived_roles: HashMap<String, Vec<Arc<DerivedRoleDef>>>,
+    /// scope -> role -> every ancestor role through role policies.
+    pub parent_roles: HashMap<String, HashMap<String, Vec<String>>>,
+    /// Keyed by resource-policy FQN.
+    pub schemas: HashMap<String, PolicySchemas>,
+    pub buckets: HashMap<(PolicyKind, String, String), Bucket>,
+    /// (version, scope) -> role-policy rows (their resource is matched per query).
+    pub role_policy_rows: HashMap<(String, String), Vec<u32>>,
+    pub eval_key_count: usize,
+}
+
+impl RuleTable {
+    pub(crate) fn index(&mut self) {
+        for (i, row) in self.rows.iter().enumerate() {
+            let i = i as u32;
+            if row.from_role_policy {
+                self.role_policy_rows.entry((row.version.clone(), row.scope.clone())).or_default().push(i);
+                continue;
+            }
+            let bucket = self.buckets.entry((row.kind, row.version.clone(), row.scope.clone())).or_default();
+            match row.resource.literal() {
+                Some(r) => bucket.by_resource.entry(r.to_string()).or_default().push(i),
+                None if row.resource.as_str().is_empty() => bucket.by_resource.entry(String::new()).or_default().push(i),
+                None => bucket.wildcard_resource.push(i),
+            }
+        }
+    }
+
+    /// Rows of a kind in (version, scope) whose resource matches, in row order.
+    pub fn candidate_rows(&self, kind: PolicyKind, version: &str, scope: &str, resource: &str, out: &mut Vec<u32>) {
+        out.clear();
+        // Avoid allocating a key tuple on the hot path for the common no-bucket case.
+        let Some(bucket) = self.bucket(kind, version, scope) else { return };
+        let lit = bucket.by_resource.get(resource).map(|v| v.as_slice()).unwrap_or(&[]);
+        if bucket.wildcard_resource.is_empty() {
+            out.extend_from_slice(lit);
+            return;
+        }
+        let globs = bucket.wildcard_resource.iter().copied().filter(|&i| self.rows[i as usize].resource.matches(resource));
+        // Merge the two sorted id lists to keep row order.
+        let mut a = lit.iter().copied().peekable();
+        let mut b = globs.peekable();
+        loop {
+            match (a.peek(), b.peek()) {
+                (Some(&x), Some(&y)) => {
+                    if x < y { out.push(x); a.next(); } else { out.push(y); b.next(); }
+                }
+                (Some(_), None) => { out.extend(a); break; }
+                (None, Some(_)) => { out.extend(b); break; }
+                (None, None) => break,
+            }
+        }
+    }
+
+    fn bucket(&self, kind: PolicyKind, version: &str, scope: &str) -> Option<&Bucket> {
+        // HashMap lookups with tuple keys need owned Strings; the number of buckets is small
+        // relative to requests, so a borrowed lookup through a linear probe would be worse.
+        self.buckets.get(&(kind, version.to_string(), scope.to_string()))
+    }
+
+    pub fn bucket_exists(&self, kind: PolicyKind, version: &str, scope: &str) -> bool {
+        self.bucket(kind, version, scope).is_some()
+    }
+
+    /// Roles plus their role-policy ancestors for the given scope (Cerbos's `AddParentRoles`).
+    pub fn add_parent_roles(&self, scope: &str, roles: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = roles.to_vec();
+        if let Some(by_role) = self.parent_roles.get(scope) {
+            for r in roles {
+                if let Some(parents) = by_role.get(r) {
+                    out.extend(parents.iter().cloned());
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,417 @@
+//! One check, decided exactly as Cerbos's rule table decides it (internal/ruletable/check.go):
+//! principal policies first, then resource policies; per role, scopes from most specific to root;
+//! DENY beats ALLOW within a role, any role's ALLOW wins, anything undecided is DENY.
+use super::conditions::{CondEvaluator, RequestValues};
+use super::request::*;
+use crate::compile::table::*;
+use crate::compile::{policy_key, principal_policy_fqn, resource_policy_fqn, role_policy_fqn, sanitize, scope_parents};
+use crate::eval::glob::Pattern;
+use chrono::{DateTime, FixedOffset};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+pub const NO_MATCH: &str = "NO_MATCH";
+const NO_MATCH_FOR_SCOPE_PERMISSIONS: &str = "NO_MATCH_FOR_SCOPE_PERMISSIONS";
+
+#[derive(Debug, Clone)]
+pub struct EvalConf {
+    pub default_policy_version: String,
+    pub default_scope: String,
+    pub lenient_scope_search: bool,
+    pub globals: cel::Value,
+}
+
+impl Default for EvalConf {
+    fn default() -> Self {
+        EvalConf {
+            default_policy_version: "default".into(),
+            default_scope: String::new(),
+            lenient_scope_search: false,
+            globals: crate::cel::json_to_value(&serde_json::json!({})),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    NoMatch,
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone)]
+struct EffectInfo {
+    effect: Outcome,
+    policy: String,
+    scope: String,
+}
+
+/// A row as the evaluator sees it: an indexed row, or one synthesised from a role policy.
+enum Binding<'t> {
+    Row(&'t Row),
+    Synthetic(Synthetic<'t>),
+}
+
+struct Synthetic<'t> {
+    origin_fqn: String,
+    name: &'t str,
+    effect: Option<Effect>,
+    condition: Option<Cond>,
+    output: Option<OutputExprs>,
+    params: Option<&'t Arc<Params>>,
+    /// None: no condition, nothing to cache.
+    eval_key: Option<usize>,
+}
+
+impl Binding<'_> {
+    fn effect(&self) -> Option<Effect> {
+        match self { Binding::Row(r) => r.effect, Binding::Synthetic(s) => s.effect }
+    }
+}
+
+fn scope_value(scope: &str, default: &str) -> String {
+    let s = if scope.is_empty() { default } else { scope };
+    s.strip_prefix('.').unwrap_or(s).to_string()
+}
+
+fn all_scopes(set: &std::collections::HashSet<String>, scope: &str, lenient: bool, fqn: impl Fn(&str) -> String) -> (Vec<String>, String) {
+    let mut scopes = Vec::new();
+    let mut first = String::new();
+    if set.contains(scope) {
+        first = fqn(scope);
+        scopes.push(scope.to_string());
+    } else if !lenient {
+        return (scopes, first);
+    }
+    for s in scope_parents(scope) {
+        if set.contains(s) {
+            scopes.push(s.to_string());
+            if first.is_empty() {
+                first = fqn(s);
+            }
+        }
+    }
+    (scopes, first)
+}
+
+/// Decides one input.
+pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<FixedOffset>) -> CheckOutput {
+    let p_scope = scope_value(&input.principal.scope, &conf.default_scope);
+    let r_scope = scope_value(&input.resource.scope, &conf.default_scope);
+    let p_version = if input.principal.policy_version.is_empty() { conf.default_policy_version.as_str() } else { &input.principal.policy_version };
+    let r_version = if input.resource.policy_version.is_empty() { conf.default_policy_version.as_str() } else { &input.resource.policy_version };
+
+    let mut out = CheckOutput { request_id: input.request_id.clone(), resource_id: input.resource.id.clone(), ..Default::default() };
+    let mut effects: HashMap<&str, EffectInfo> = HashMap::new();
+
+    let lenient = conf.lenient_scope_search;
+    let (p_scopes, p_fqn) = all_scopes(&table.principal_scopes, &p_scope, lenient, |s| principal_policy_fqn(&input.principal.id, p_version, s));
+    let (r_scopes, r_fqn) = all_scopes(&table.resource_scopes, &r_scope, lenient, |s| resource_policy_fqn(&input.resource.kind, r_version, s));
+    let p_key = policy_key(&p_fqn).to_string();
+    let r_key = policy_key(&r_fqn).to_string();
+
+    let mut edr: BTreeSet<String> = BTreeSet::new();
+    let values = RequestValues::new(input, &p_scope, &r_scope);
+    let mut ev = CondEvaluator::new(&values, &conf.globals, now);
+
+    let resource = sanitize(&input.resource.kind);
+    let principal_exists = !(p_scopes.is_empty() && r_scopes.is_empty())
+        && p_scopes.iter().any(|s| table.bucket_exists(PolicyKind::Principal, p_version, s));
+    let resource_exists = !(p_scopes.is_empty() && r_scopes.is_empty()) && scoped_resource_exists(table, r_version, &resource, &r_scopes);
+
+    if principal_exists || resource_exists {
+        let all_roles = table.add_parent_roles(&r_scope, &input.principal.roles);
+        let mut scoped_drs: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut candidates = Vec::new();
+
+        for action in &input.actions {
+            if effects.contains_key(action.as_str()) {
+                continue; // a repeated action is decided once, as Cerbos resolves each action once
+            }
+            let mut action_effect = EffectInfo { effect: Outcome::NoMatch, policy: String::new(), scope: String::new() };
+            for kind in [PolicyKind::Principal, PolicyKind::Resource] {
+                let (main_key, scopes, exists) = match kind {
+                    PolicyKind::Principal => (&p_key, &p_scopes, principal_exists),
+                    PolicyKind::Resource => (&r_key, &r_scopes, resource_exists),
+                };
+                action_effect.effect = Outcome::NoMatch;
+                for (i, role) in input.principal.roles.iter().enumerate() {
+                    if i > 0 && kind == PolicyKind::Principal {
+                        break; // principal rows match any role: one pass covers them all
+                    }
+                    let mut has_allow = false;
+                    let mut role_effect = EffectInfo {
+                        effect: Outcome::NoMatch,
+                        policy: if exists { main_key.clone() } else { NO_MATCH.to_string() },
+                        scope: String::new(),
+                    };
+                    let parent_roles = table.add_parent_roles(&r_scope, std::slice::from_ref(role));
+
+                    'scopes: for scope in scopes.iter() {
+                        if kind == PolicyKind::Resource {
+                            let roles = scoped_drs.entry(scope.clone()).or_insert_with(|| {
+                                active_derived_roles(table, &mut ev, &input.resource.kind, r_version, scope, &all_roles)
+                            });
+                            edr.extend(roles.iter().cloned());
+                            ev.set_effective_derived_roles(roles);
+                        }
+                        if role_effect.effect != Outcome::NoMatch {
+                            break;
+                        }
+                        let bindings = query(table, kind, r_version, &resource, scope, action, &parent_roles, &input.principal.id, p_version, &mut candidates);
+                        for b in &bindings {
+                            let (params, dr_cond, dr_params, eval_key) = match b {
+                                Binding::Row(r) => (r.params.as_ref(), r.derived_role_condition.as_deref(), r.derived_role_params.as_ref(), Some(r.eval_key)),
+                                Binding::Synthetic(s) => (s.params, None, None, s.eval_key),
+                            };
+                            if let Some(p) = params {
+                                ev.ensure_variables(p);
+                            }
+                            let cached = eval_key.and_then(|k| ev.cached_condition(k));
+                            let satisfied = match cached {
+                                Some(v) => v,
+                                None => {
+                                    let dr_ok = match dr_cond {
+                                        Some(c) => {
+                                            let p = dr_params.expect("derived-role rows carry their params");
+                                            ev.ensure_variables(p);
+                                            ev.satisfies(c, Some(p))
+                                        }
+                                        None => true,
+                                    };
+                                    if !dr_ok {
+                                        if let Some(k) = eval_key { ev.cache_condition(k, false); }
+                                        continue;
+                                    }
+                                    let cond = match b { Binding::Row(r) => r.condition.as_deref(), Binding::Synthetic(s) => s.condition.as_ref() };
+                                    let v = match cond { Some(c) => ev.satisfies(c, params), None => true };
+                                    if let Some(k) = eval_key { ev.cache_condition(k, v); }
+                                    v
+                                }
+                            };
+                            let output = match b { Binding::Row(r) => r.output.as_deref(), Binding::Synthetic(s) => s.output.as_ref() };
+                            let (origin_key, rule_name, from_role_policy) = match b {
+                                Binding::Row(r) => (table.meta[r.origin].key.as_str(), r.name.as_str(), r.from_role_policy),
+                                Binding::Synthetic(s) => (policy_key(&s.origin_fqn), s.name, true),
+                            };
+                            let emit = |which: Option<&Arc<crate::cel::CompiledExpr>>, ev: &mut CondEvaluator, out: &mut CheckOutput| {
+                                if let Some(e) = which {
+                                    let src = format!("{origin_key}#{rule_name}");
+                                    out.outputs.push(ev.output(e, params, src, action));
+                                }
+                            };
+                            if satisfied {
+                                emit(output.and_then(|o| o.rule_activated.as_ref()), &mut ev, &mut out);
+                                match b.effect() {
+                                    Some(Effect::Allow) => has_allow = true,
+                                    Some(Effect::Deny) => {
+                                        role_effect.effect = Outcome::Deny;
+                                        role_effect.scope = scope.clone();
+                                        if from_role_policy {
+                                            role_effect.policy = origin_key.to_string();
+                                        }
+                                        break 'scopes;
+                                    }
+                                    None => {}
+                                }
+                            } else {
+                                emit(output.and_then(|o| o.condition_not_met.as_ref()), &mut ev, &mut out);
+                            }
+                        }
+                        if has_allow {
+                            match table.scope_permissions.get(scope.as_str()) {
+                                Some(ScopePermissions::RequireParentalConsentForAllows) => has_allow = false,
+                                Some(ScopePermissions::OverrideParent) => {
+                                    role_effect.effect = Outcome::Allow;
+                                    role_effect.scope = scope.clone();
+                                    break 'scopes;
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+
+                    if action_effect.effect == Outcome::NoMatch {
+                        action_effect = role_effect.clone();
+                    }
+                    if role_effect.effect == Outcome::Allow {
+                        action_effect = role_effect;
+                        break;
+                    } else if role_effect.effect == Outcome::Deny
+                        && action_effect.policy == NO_MATCH_FOR_SCOPE_PERMISSIONS
+                        && role_effect.policy != NO_MATCH_FOR_SCOPE_PERMISSIONS
+                    {
+                        action_effect = role_effect;
+                    }
+                }
+                if matches!(action_effect.effect, Outcome::Allow | Outcome::Deny) {
+                    break;
+                }
+            }
+            if action_effect.effect == Outcome::NoMatch {
+                action_effect.effect = Outcome::Deny;
+            }
+            effects.insert(action.as_str(), action_effect);
+        }
+    }
+
+    for action in &input.actions {
+        if out.actions.0.iter().any(|(a, _)| a == action) {
+            continue;
+        }
+        let e = match effects.get(action.as_str()) {
+            Some(info) => ActionEffect {
+                effect: if info.effect == Outcome::Allow { "EFFECT_ALLOW" } else { "EFFECT_DENY" },
+                policy: info.policy.clone(),
+                scope: info.scope.clone(),
+            },
+            None => ActionEffect { effect: "EFFECT_DENY", policy: NO_MATCH.to_string(), scope: String::new() },
+        };
+        out.actions.0.push((action.clone(), e));
+    }
+    out.effective_derived_roles = edr.into_iter().collect();
+    out.outputs.sort_by(|a, b| a.src.cmp(&b.src));
+    out.evaluation_errors = ev.take_errors();
+    out
+}
+
+fn scoped_resource_exists(table: &RuleTable, version: &str, resource: &str, scopes: &[String]) -> bool {
+    let mut buf = Vec::new();
+    scopes.iter().any(|s| {
+        table.candidate_rows(PolicyKind::Resource, version, s, resource, &mut buf);
+        !buf.is_empty()
+            || table.role_policy_rows.get(&(version.to_string(), s.clone())).is_some_and(|rows| {
+                rows.iter().any(|&i| table.rows[i as usize].resource.matches(resource))
+            })
+    })
+}
+
+/// Derived roles imported by the resource policy at `scope` that are active for this request.
+fn active_derived_roles(table: &RuleTable, ev: &mut CondEvaluator, kind: &str, version: &str, scope: &str, all_roles: &[String]) -> BTreeSet<String> {
+    let mut active = BTreeSet::new();
+    let Some(defs) = table.derived_roles.get(&resource_policy_fqn(kind, version, scope)) else { return active };
+    for dr in defs {
+        let intersects = dr.parent_roles.iter().any(|p| p == "*" || all_roles.iter().any(|r| r == p));
+        if !intersects {
+            continue;
+        }
+        ev.ensure_variables(&dr.params);
+        let ok = match &dr.condition {
+            Some(c) => ev.satisfies(c, Some(&dr.params)),
+            None => true,
+        };
+        if ok {
+            active.insert(dr.name.clone());
+        }
+    }
+    active
+}
+
+/// Rows for one (kind, version, scope, action, roles), with role-policy denies first (Cerbos's `Index.Query`).
+#[allow(clippy::too_many_arguments)]
+fn query<'t>(
+    table: &'t RuleTable,
+    kind: PolicyKind,
+    r_version: &str,
+    resource: &str,
+    scope: &'t str,
+    action: &str,
+    roles: &[String],
+    principal_id: &str,
+    p_version: &str,
+    buf: &mut Vec<u32>,
+) -> Vec<Binding<'t>> {
+    let mut out = Vec::new();
+    // Cerbos queries principal rows with the resource version too: the index has one version dimension.
+    let version = r_version;
+    let _ = p_version;
+    if kind == PolicyKind::Resource {
+        role_policy_denies(table, version, resource, scope, action, roles, &mut out);
+    }
+    table.candidate_rows(kind, version, scope, resource, buf);
+    for &i in buf.iter() {
+        let row = &table.rows[i as usize];
+        let Some(a) = &row.action else { continue };
+        if !a.matches(action) {
+            continue;
+        }
+        if kind == PolicyKind::Principal && row.principal.as_deref() != Some(principal_id) {
+            continue;
+        }
+        if !roles.iter().any(|r| row.role.matches(r)) {
+            continue;
+        }
+        out.push(Binding::Row(row));
+    }
+    out
+}
+
+fn role_policy_denies<'t>(table: &'t RuleTable, version: &str, resource: &str, scope: &'t str, action: &str, roles: &[String], out: &mut Vec<Binding<'t>>) {
+    let Some(rows) = table.role_policy_rows.get(&(version.to_string(), scope.to_string())) else { return };
+    // First row per role, in row order: the role's representative.
+    let mut reps: Vec<(&str, &Row)> = Vec::new();
+    for &i in rows {
+        let r = &table.rows[i as usize];
+        let Pattern::Literal(role) = &r.role else { continue };
+        if !roles.iter().any(|q| q == role) {
+            continue;
+        }
+        if !reps.iter().any(|(x, _)| x == role) {
+            reps.push((role.as_str(), r));
+        }
+    }
+    for role in roles {
+        let Some((_, rep)) = reps.iter().find(|(x, _)| x == role) else { continue };
+        let role_rows: Vec<&Row> = rows
+            .iter()
+            .map(|&i| &table.rows[i as usize])
+            .filter(|r| matches!(&r.role, Pattern::Literal(x) if x == role) && r.resource.matches(resource))
+            .collect();
+        let no_match = |rep: &Row| Synthetic {
+            origin_fqn: role_policy_fqn(role, &rep.version, &rep.scope),
+            name: "",
+            effect: Some(Effect::Deny),
+            condition: None,
+            output: None,
+            params: None,
+            eval_key: None,
+        };
+        if role_rows.is_empty() {
+            out.push(Binding::Synthetic(no_match(rep)));
+            continue;
+        }
+        let matched: Vec<&Row> = role_rows.iter().copied().filter(|r| r.allow_actions.iter().any(|a| a.as_str() == action || a.matches(action))).collect();
+        if matched.is_empty() {
+            out.push(Binding::Synthetic(no_match(role_rows[0])));
+            continue;
+        }
+        for mb in matched {
+            let fqn = table.meta[mb.origin].fqn.clone();
+            match &mb.condition {
+                None => {
+                    // A pure allow falls through; only its output, if any, is emitted.
+                    if let Some(o) = &mb.output {
+                        out.push(Binding::Synthetic(Synthetic {
+                            origin_fqn: fqn,
+                            name: &mb.name,
+                            effect: None,
+                            condition: None,
+                            output: Some(OutputExprs { rule_activated: o.rule_activated.clone(), condition_not_met: o.condition_not_met.clone() }),
+                            params: mb.params.as_ref(),
+                            eval_key: Some(mb.eval_key),
+                        }));
+                    }
+                }
+                Some(c) => out.push(Binding::Synthetic(Synthetic {
+                    origin_fqn: fqn,
+                    name: &mb.name,
+                    effect: Some(Effect::Deny),
+                    condition: Some(Cond::None(vec![(**c).clone()])),
+                    output: mb.output.as_ref().map(|o| o.swapped()),
+                    params: mb.params.as_ref(),
+                    eval_key: Some(mb.eval_key),
+                })),
+            }
+        }
+    }
+}

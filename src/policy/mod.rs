@@ -1,0 +1,8 @@
+//! Policy documents: the model, parsing with positions, and the directory walk.
+pub mod err;
+pub mod model;
+pub mod parse;
+pub mod store;
+
+pub use err::{PolicyErrors, Problem};
+pub use parse::{parse_policy, SourcePolicy};
