@@ -101,14 +101,15 @@ pub fn parse<'a>(token: &'a str, rules: &HeaderRules) -> Result<CompactJws<'a>, 
     if header_b64.is_empty() {
         return Err(VerifyError::malformed("header segment is empty"));
     }
+    let header_bytes = decode_segment(header_b64, "header")?;
+    let header_json = strict_json::parse_object(&header_bytes)
+        .map_err(|e| VerifyError::malformed(format!("header is not a valid JSON object: {e}")))?;
+    // Header first, so `alg: none` is reported as such whatever the signature segment holds.
+    let header = check_header(&header_json, rules)?;
     // An empty payload is a valid JWS (RFC 7515); it fails later as "not a JSON object".
     if signature_b64.is_empty() {
         return Err(VerifyError::malformed("signature segment is empty"));
     }
-    let header_bytes = decode_segment(header_b64, "header")?;
-    let header_json = strict_json::parse_object(&header_bytes)
-        .map_err(|e| VerifyError::malformed(format!("header is not a valid JSON object: {e}")))?;
-    let header = check_header(&header_json, rules)?;
     Ok(CompactJws { header, signing_input: &token[..second], payload_b64, signature_b64 })
 }
 
