@@ -4,21 +4,21 @@ from __future__ import annotations
 import pytest
 
 from .idp import IdP
-from .signing import AUDIENCE, HMAC_SECRET, ISSUER, TestKey, ec_key, ed_key, rsa_key
+from .signing import AUDIENCE, HMAC_SECRET, ISSUER, SigningKey, ec_key, ed_key, rsa_key
 
 
 @pytest.fixture(scope="session")
 def keys():
     """One key per algorithm family, each with its kid and alg."""
     return {
-        "rs": TestKey("rsa-1", "RS256", rsa_key(2048)),
-        "ps": TestKey("ps-1", "PS256", rsa_key(2048, 1)),
-        "es": TestKey("ec-1", "ES256", ec_key("P-256")),
-        "es384": TestKey("ec384-1", "ES384", ec_key("P-384")),
-        "ed": TestKey("ed-1", "EdDSA", ed_key()),
-        "other_rs": TestKey("rsa-1", "RS256", rsa_key(2048, 2)),  # same kid, different key
-        "attacker": TestKey("attacker", "RS256", rsa_key(2048, 3)),
-        "hs": TestKey("hs-1", "HS256", HMAC_SECRET),
+        "rs": SigningKey("rsa-1", "RS256", rsa_key(2048)),
+        "ps": SigningKey("ps-1", "PS256", rsa_key(2048, 1)),
+        "es": SigningKey("ec-1", "ES256", ec_key("P-256")),
+        "es384": SigningKey("ec384-1", "ES384", ec_key("P-384")),
+        "ed": SigningKey("ed-1", "EdDSA", ed_key()),
+        "other_rs": SigningKey("rsa-1", "RS256", rsa_key(2048, 2)),  # same kid, different key
+        "attacker": SigningKey("attacker", "RS256", rsa_key(2048, 3)),
+        "hs": SigningKey("hs-1", "HS256", HMAC_SECRET),
     }
 
 

@@ -14,16 +14,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional
 from urllib.parse import parse_qs, urlparse
 
-from .signing import TestKey
+from .signing import SigningKey
 
 # Longest a "hanging" answer waits; tests release it earlier with `release()`.
 MAX_HANG_SECONDS = 5.0
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timeout tests) leaves a broken pipe: expected, not news.
+        pass
+
+
 class IdP:
     """The server's state and controls. Use as a context manager."""
 
-    def __init__(self, keys: List[TestKey], max_age: Optional[int] = 300) -> None:
+    def __init__(self, keys: List[SigningKey], max_age: Optional[int] = 300) -> None:
         self.keys = list(keys)
         self.extra_jwks: List[Dict[str, Any]] = []
         self.max_age = max_age
@@ -38,9 +46,8 @@ class IdP:
         self.introspection_forms: List[Dict[str, List[str]]] = []
         self._released = threading.Event()
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="test-idp", daemon=True)
+        self.server = _Server(("127.0.0.1", 0), _handler(self))
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="test-idp", daemon=True)
 
     @property
     def url(self) -> str:
@@ -67,7 +74,7 @@ class IdP:
 
     # --- controls ---------------------------------------------------------------
 
-    def rotate(self, new: TestKey, keep_old: bool = True) -> None:
+    def rotate(self, new: SigningKey, keep_old: bool = True) -> None:
         """Publish ``new``; drop the other keys unless ``keep_old``."""
         with self._lock:
             self.keys = (self.keys if keep_old else []) + [new]

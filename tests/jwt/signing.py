@@ -39,7 +39,7 @@ def to_bytes(value: Union[bytes, str, Dict[str, Any]]) -> bytes:
 
 
 @dataclass
-class TestKey:
+class SigningKey:
     """A private key with its kid and JWS algorithm."""
 
     kid: str
@@ -139,7 +139,7 @@ def claims(**overrides: Any) -> Dict[str, Any]:
     return base
 
 
-def token(key: TestKey, payload: Optional[Dict[str, Any]] = None, **header: Any) -> str:
+def token(key: SigningKey, payload: Optional[Dict[str, Any]] = None, **header: Any) -> str:
     """A token signed by ``key`` with header ``{"alg", "kid", "typ": "JWT"}`` plus ``header``."""
     h: Dict[str, Any] = {"alg": key.alg, "kid": key.kid, "typ": "JWT"}
     for name, value in header.items():

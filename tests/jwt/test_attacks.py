@@ -208,9 +208,9 @@ def test_A8_high_s_twin_is_accepted_and_not_a_cache_key(verifier, keys):
 
 
 def test_A10_rsa_1024_in_local_jwks_is_refused(keys):
-    from .signing import TestKey, rsa_key
+    from .signing import SigningKey, rsa_key
 
-    weak = TestKey("weak", "RS256", rsa_key(1024))
+    weak = SigningKey("weak", "RS256", rsa_key(1024))
     with pytest.raises(ValueError, match=r"jwk.n: RSA key is 1024 bits; at least 2048"):
         warden.JWTVerifier(jwks=weak.public_jwk(), issuer=ISSUER, audience=AUDIENCE)
     with pytest.raises(ValueError, match=r"key: RSA key is 1024 bits"):
