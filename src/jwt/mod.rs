@@ -32,9 +32,9 @@ pub use error::{ConfigError, ErrorKind, VerifyError};
 pub use http::HttpOptions;
 
 pub use introspect::{Introspector, IntrospectorConfig};
-pub use tokeninfo::{TokenInfo, TokenInfoConfig};
 pub use jwks::{CachePolicy, JwksSource, RemoteKeySet};
 pub use keys::{Key, KeySet};
+pub use tokeninfo::{TokenInfo, TokenInfoConfig};
 
 pub use verify::{FetchMode, KeySource, Verifier, VerifierConfig};
 

@@ -26,7 +26,10 @@ pub struct HeaderRules {
 impl Default for HeaderRules {
     fn default() -> Self {
         HeaderRules {
-            allowed_typ: ["JWT", "at+jwt", "application/at+jwt"].iter().map(|t| normalize_typ(t)).collect(),
+            allowed_typ: ["JWT", "at+jwt", "application/at+jwt"]
+                .iter()
+                .map(|t| normalize_typ(t))
+                .collect(),
             max_token_bytes: 16 * 1024,
         }
     }
@@ -82,7 +85,9 @@ pub fn parse<'a>(token: &'a str, rules: &HeaderRules) -> Result<CompactJws<'a>, 
     let (first, second) = match (dots.next(), dots.next(), dots.next()) {
         (Some(a), Some(b), None) => (a, b),
         (Some(_), Some(_), Some(_)) if token.matches('.').count() == 4 => {
-            return Err(VerifyError::malformed("token has 5 segments (JWE); only signed JWTs are accepted"));
+            return Err(VerifyError::malformed(
+                "token has 5 segments (JWE); only signed JWTs are accepted",
+            ));
         }
         _ => {
             let hint = if token.starts_with("Bearer ") || token.starts_with("bearer ") {
@@ -110,7 +115,12 @@ pub fn parse<'a>(token: &'a str, rules: &HeaderRules) -> Result<CompactJws<'a>, 
     if signature_b64.is_empty() {
         return Err(VerifyError::malformed("signature segment is empty"));
     }
-    Ok(CompactJws { header, signing_input: &token[..second], payload_b64, signature_b64 })
+    Ok(CompactJws {
+        header,
+        signing_input: &token[..second],
+        payload_b64,
+        signature_b64,
+    })
 }
 
 fn check_header(h: &Map<String, Value>, rules: &HeaderRules) -> Result<Header, VerifyError> {
@@ -119,15 +129,20 @@ fn check_header(h: &Map<String, Value>, rules: &HeaderRules) -> Result<Header, V
         Some(Value::String(s)) if s.eq_ignore_ascii_case("none") => {
             return Err(VerifyError::alg("alg \"none\" is never accepted"));
         }
-        Some(Value::String(s)) if s.is_empty() => return Err(VerifyError::alg("header \"alg\" is empty")),
-        Some(Value::String(s)) => algorithms::parse(s)
-            .ok_or_else(|| VerifyError::alg(format!("unsupported algorithm {:?}", truncate(s, 32))))?,
+        Some(Value::String(s)) if s.is_empty() => {
+            return Err(VerifyError::alg("header \"alg\" is empty"))
+        }
+        Some(Value::String(s)) => algorithms::parse(s).ok_or_else(|| {
+            VerifyError::alg(format!("unsupported algorithm {:?}", truncate(s, 32)))
+        })?,
         Some(_) => return Err(VerifyError::malformed("header \"alg\" is not a string")),
     };
     let kid = match h.get("kid") {
         None => None,
         Some(Value::String(s)) if s.len() > MAX_KID_BYTES => {
-            return Err(VerifyError::malformed(format!("header \"kid\" is longer than {MAX_KID_BYTES} bytes")));
+            return Err(VerifyError::malformed(format!(
+                "header \"kid\" is longer than {MAX_KID_BYTES} bytes"
+            )));
         }
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(VerifyError::malformed("header \"kid\" is not a string")),
@@ -136,27 +151,36 @@ fn check_header(h: &Map<String, Value>, rules: &HeaderRules) -> Result<Header, V
     // extensions it does not understand; warden implements none, and an empty
     // or malformed `crit` is invalid too.
     if h.contains_key("crit") {
-        return Err(VerifyError::header("header \"crit\" lists extensions this verifier does not implement"));
+        return Err(VerifyError::header(
+            "header \"crit\" lists extensions this verifier does not implement",
+        ));
     }
     // RFC 7797 unencoded payloads change what is signed; only b64=true is the normal form.
     if let Some(b64) = h.get("b64") {
         if b64 != &Value::Bool(true) {
-            return Err(VerifyError::header("header \"b64\" (unencoded payload) is not accepted"));
+            return Err(VerifyError::header(
+                "header \"b64\" (unencoded payload) is not accepted",
+            ));
         }
     }
     if h.contains_key("cty") {
-        return Err(VerifyError::header("header \"cty\" (nested token) is not accepted"));
+        return Err(VerifyError::header(
+            "header \"cty\" (nested token) is not accepted",
+        ));
     }
     if h.contains_key("zip") || h.contains_key("enc") {
-        return Err(VerifyError::header("compressed or encrypted tokens (\"zip\"/\"enc\") are not accepted"));
+        return Err(VerifyError::header(
+            "compressed or encrypted tokens (\"zip\"/\"enc\") are not accepted",
+        ));
     }
     match h.get("typ") {
-        None => {}
-        Some(Value::String(t)) => {
-            if !rules.allowed_typ.contains(&normalize_typ(t)) {
-                return Err(VerifyError::header(format!("header \"typ\" {:?} is not accepted", truncate(t, 64))));
-            }
+        Some(Value::String(t)) if !rules.allowed_typ.contains(&normalize_typ(t)) => {
+            return Err(VerifyError::header(format!(
+                "header \"typ\" {:?} is not accepted",
+                truncate(t, 64)
+            )));
         }
+        Some(Value::String(_)) | None => {}
         Some(_) => return Err(VerifyError::malformed("header \"typ\" is not a string")),
     }
     // `jku`, `x5u`, `jwk`, `x5c` are ignored on purpose: keys come only from
@@ -194,17 +218,52 @@ mod tests {
 
     #[test]
     fn header_rules() {
-        assert!(parse(&tok(r#"{"alg":"RS256","kid":"k"}"#), &HeaderRules::default()).is_ok());
-        assert_eq!(kind(&tok(r#"{"alg":"none"}"#)), ErrorKind::UnsupportedAlgorithm);
-        assert_eq!(kind(&tok(r#"{"alg":"nOnE"}"#)), ErrorKind::UnsupportedAlgorithm);
-        assert_eq!(kind(&tok(r#"{"typ":"JWT"}"#)), ErrorKind::UnsupportedAlgorithm);
-        assert_eq!(kind(&tok(r#"{"alg":"HS1"}"#)), ErrorKind::UnsupportedAlgorithm);
-        assert_eq!(kind(&tok(r#"{"alg":"RS256","crit":[]}"#)), ErrorKind::InvalidHeader);
-        assert_eq!(kind(&tok(r#"{"alg":"RS256","typ":"dpop+jwt"}"#)), ErrorKind::InvalidHeader);
-        assert!(parse(&tok(r#"{"alg":"RS256","typ":"application/AT+JWT"}"#), &HeaderRules::default()).is_ok());
-        assert_eq!(kind(&tok(r#"{"alg":"RS256","cty":"JWT"}"#)), ErrorKind::InvalidHeader);
-        assert_eq!(kind(&tok(r#"{"alg":"RS256","kid":7}"#)), ErrorKind::Malformed);
-        assert_eq!(kind(&tok(r#"{"alg":"none","alg":"RS256"}"#)), ErrorKind::Malformed);
+        assert!(parse(
+            &tok(r#"{"alg":"RS256","kid":"k"}"#),
+            &HeaderRules::default()
+        )
+        .is_ok());
+        assert_eq!(
+            kind(&tok(r#"{"alg":"none"}"#)),
+            ErrorKind::UnsupportedAlgorithm
+        );
+        assert_eq!(
+            kind(&tok(r#"{"alg":"nOnE"}"#)),
+            ErrorKind::UnsupportedAlgorithm
+        );
+        assert_eq!(
+            kind(&tok(r#"{"typ":"JWT"}"#)),
+            ErrorKind::UnsupportedAlgorithm
+        );
+        assert_eq!(
+            kind(&tok(r#"{"alg":"HS1"}"#)),
+            ErrorKind::UnsupportedAlgorithm
+        );
+        assert_eq!(
+            kind(&tok(r#"{"alg":"RS256","crit":[]}"#)),
+            ErrorKind::InvalidHeader
+        );
+        assert_eq!(
+            kind(&tok(r#"{"alg":"RS256","typ":"dpop+jwt"}"#)),
+            ErrorKind::InvalidHeader
+        );
+        assert!(parse(
+            &tok(r#"{"alg":"RS256","typ":"application/AT+JWT"}"#),
+            &HeaderRules::default()
+        )
+        .is_ok());
+        assert_eq!(
+            kind(&tok(r#"{"alg":"RS256","cty":"JWT"}"#)),
+            ErrorKind::InvalidHeader
+        );
+        assert_eq!(
+            kind(&tok(r#"{"alg":"RS256","kid":7}"#)),
+            ErrorKind::Malformed
+        );
+        assert_eq!(
+            kind(&tok(r#"{"alg":"none","alg":"RS256"}"#)),
+            ErrorKind::Malformed
+        );
     }
 
     #[test]
@@ -217,6 +276,9 @@ mod tests {
         let padded = format!("{}=.{}", b64(r#"{"alg":"RS256"}"#), "e30.c2ln");
         assert_eq!(kind(&padded), ErrorKind::Malformed);
         let big = "a".repeat(16 * 1024 + 1);
-        assert!(parse(&big, &HeaderRules::default()).unwrap_err().description.contains("limit"));
+        assert!(parse(&big, &HeaderRules::default())
+            .unwrap_err()
+            .description
+            .contains("limit"));
     }
 }

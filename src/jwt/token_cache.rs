@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 type Digest = [u8; 32];
+type Entry = (Instant, Arc<Map<String, Value>>);
 
 pub struct TokenCache {
-    entries: Mutex<HashMap<Digest, (Instant, Arc<Map<String, Value>>)>>,
+    entries: Mutex<HashMap<Digest, Entry>>,
     capacity: usize,
 }
 
@@ -22,7 +23,10 @@ fn digest(token: &str) -> Digest {
 
 impl TokenCache {
     pub fn new(capacity: usize) -> Self {
-        TokenCache { entries: Mutex::new(HashMap::new()), capacity }
+        TokenCache {
+            entries: Mutex::new(HashMap::new()),
+            capacity,
+        }
     }
 
     pub fn get(&self, token: &str) -> Option<Arc<Map<String, Value>>> {

@@ -34,7 +34,12 @@ pub struct VerifierConfig {
 
 impl VerifierConfig {
     pub fn new(keys: KeySource) -> Self {
-        VerifierConfig { keys, algorithms: None, claims: ClaimRules::default(), header: HeaderRules::default() }
+        VerifierConfig {
+            keys,
+            algorithms: None,
+            claims: ClaimRules::default(),
+            header: HeaderRules::default(),
+        }
     }
 }
 
@@ -56,42 +61,69 @@ pub struct VerifiedJws {
 }
 
 fn now_secs() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 impl Verifier {
     /// Check the configuration and build the verifier.
     pub fn new(config: VerifierConfig) -> Result<Verifier, ConfigError> {
-        let VerifierConfig { mut keys, algorithms, claims, header } = config;
+        let VerifierConfig {
+            mut keys,
+            algorithms,
+            claims,
+            header,
+        } = config;
         if claims.leeway > MAX_LEEWAY_SECS {
-            return Err(ConfigError::new(format!("leeway: {} s is more than the {MAX_LEEWAY_SECS} s allowed", claims.leeway)));
+            return Err(ConfigError::new(format!(
+                "leeway: {} s is more than the {MAX_LEEWAY_SECS} s allowed",
+                claims.leeway
+            )));
         }
         if header.max_token_bytes == 0 {
             return Err(ConfigError::new("max_token_bytes: must be positive"));
         }
         if let Some(allowed) = algorithms {
             if allowed.is_empty() {
-                return Err(ConfigError::new("algorithms: must name at least one algorithm"));
+                return Err(ConfigError::new(
+                    "algorithms: must name at least one algorithm",
+                ));
             }
             check_algorithm_mix(allowed)?;
             if let KeySource::Static(set) = &keys {
                 let restricted = (**set).clone().restrict(allowed)?;
                 if restricted.is_empty() {
-                    return Err(ConfigError::new(format!("algorithms: no configured key can verify any of {}", allowed.names())));
+                    return Err(ConfigError::new(format!(
+                        "algorithms: no configured key can verify any of {}",
+                        allowed.names()
+                    )));
                 }
                 keys = KeySource::Static(Arc::new(restricted));
             }
         }
         if let KeySource::Static(set) = &keys {
-            let hmac = set.keys().iter().any(|k| k.algs.iter().any(algorithms::is_hmac));
-            let public = set.keys().iter().any(|k| k.algs.iter().any(|a| !algorithms::is_hmac(a)));
+            let hmac = set
+                .keys()
+                .iter()
+                .any(|k| k.algs.iter().any(algorithms::is_hmac));
+            let public = set
+                .keys()
+                .iter()
+                .any(|k| k.algs.iter().any(|a| !algorithms::is_hmac(a)));
             if hmac && public && algorithms.is_none() {
                 return Err(ConfigError::new(
                     "jwks: mixes HMAC secrets and public keys; pass `algorithms` to choose one kind, or use two verifiers",
                 ));
             }
         }
-        Ok(Verifier { keys, algorithms, claims, header })
+        Ok(Verifier {
+            keys,
+            algorithms,
+            claims,
+            header,
+        })
     }
 
     /// Verify a compact JWT and return its claims. May fetch keys (blocking).
@@ -100,7 +132,11 @@ impl Verifier {
     }
 
     /// As [`Verifier::verify`], choosing whether the network may be used.
-    pub fn verify_with(&self, token: &str, mode: FetchMode) -> Result<Map<String, Value>, VerifyError> {
+    pub fn verify_with(
+        &self,
+        token: &str,
+        mode: FetchMode,
+    ) -> Result<Map<String, Value>, VerifyError> {
         let jws = self.verify_signature(token, mode)?;
         let claims = token::decode_claims_bytes(&jws.payload)?;
         self.claims.check(&claims, now_secs())?;
@@ -109,12 +145,19 @@ impl Verifier {
 
     /// Check the header and the signature only; the payload is returned undecoded.
     /// Used for JWS test vectors whose payload is not a claims set.
-    pub fn verify_signature(&self, token: &str, mode: FetchMode) -> Result<VerifiedJws, VerifyError> {
+    pub fn verify_signature(
+        &self,
+        token: &str,
+        mode: FetchMode,
+    ) -> Result<VerifiedJws, VerifyError> {
         let jws = token::parse(token, &self.header)?;
         let alg = jws.header.alg;
         if let Some(allowed) = self.algorithms {
             if !allowed.contains(alg) {
-                return Err(VerifyError::alg(format!("algorithm {} is not allowed", algorithms::name(alg))));
+                return Err(VerifyError::alg(format!(
+                    "algorithm {} is not allowed",
+                    algorithms::name(alg)
+                )));
             }
         }
         let kid = jws.header.kid.as_deref();
@@ -128,11 +171,19 @@ impl Verifier {
         };
         let key = match set.select(kid) {
             Selection::Found(key) => key,
-            Selection::UnknownKid => return Err(VerifyError::unknown_key("no signing key matches the token's kid")),
-            Selection::KidRequired => {
-                return Err(VerifyError::unknown_key("token has no kid and several signing keys are configured"));
+            Selection::UnknownKid => {
+                return Err(VerifyError::unknown_key(
+                    "no signing key matches the token's kid",
+                ))
             }
-            Selection::Empty => return Err(VerifyError::unavailable("no signing keys are available")),
+            Selection::KidRequired => {
+                return Err(VerifyError::unknown_key(
+                    "token has no kid and several signing keys are configured",
+                ));
+            }
+            Selection::Empty => {
+                return Err(VerifyError::unavailable("no signing keys are available"))
+            }
         };
         // The algorithm is bound to the key: the header only chooses among the key's own.
         if !key.algs.contains(alg) {
@@ -142,16 +193,30 @@ impl Verifier {
                 key.algs.names()
             )));
         }
-        let verifies = jsonwebtoken::crypto::verify(jws.signature_b64, jws.signing_input.as_bytes(), &key.decoding, alg)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::Base64(_) => VerifyError::malformed("signature is not valid unpadded base64url"),
-                _ => VerifyError::new(ErrorKind::InvalidSignature, "signature is not valid"),
-            })?;
+        let verifies = jsonwebtoken::crypto::verify(
+            jws.signature_b64,
+            jws.signing_input.as_bytes(),
+            &key.decoding,
+            alg,
+        )
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::Base64(_) => {
+                VerifyError::malformed("signature is not valid unpadded base64url")
+            }
+            _ => VerifyError::new(ErrorKind::InvalidSignature, "signature is not valid"),
+        })?;
         if !verifies {
-            return Err(VerifyError::new(ErrorKind::InvalidSignature, "signature is not valid"));
+            return Err(VerifyError::new(
+                ErrorKind::InvalidSignature,
+                "signature is not valid",
+            ));
         }
         let payload = token::decode_segment(jws.payload_b64, "payload")?;
-        Ok(VerifiedJws { alg, kid: jws.header.kid, payload })
+        Ok(VerifiedJws {
+            alg,
+            kid: jws.header.kid,
+            payload,
+        })
     }
 
     /// The remote key set, when keys come from the network.
