@@ -24,6 +24,7 @@ from warden._core import (
     ExpiredToken,
     InactiveToken,
     IntrospectorCore,
+    discover_provider,
     InvalidClaims,
     InvalidHeader,
     InvalidSignature,
@@ -542,6 +543,20 @@ class Introspector(_PrincipalMixin):
     def cached_entries(self) -> int:
         """Number of cached introspection answers."""
         return self._core.cached_entries
+
+    @classmethod
+    def discover(cls, issuer: str, client_id: str, client_secret: str, **options: Any) -> "Introspector":
+        """An introspector for the ``introspection_endpoint`` of ``issuer``'s OIDC discovery document.
+
+        Fetches the document now (blocking); raises ``ProviderUnavailable`` when it cannot, and
+        ``ValueError`` when the provider does not publish an introspection endpoint.
+        """
+        metadata = discover_provider(issuer, http_timeout=options.get("http_timeout", 5.0))
+        url = metadata["introspection_endpoint"]
+        if not url:
+            raise ValueError(f"issuer: {issuer!r} publishes no introspection_endpoint")
+        options.setdefault("issuer", issuer)
+        return cls(url, client_id, client_secret, **options)
 
 
 class TokenInfo(_PrincipalMixin):

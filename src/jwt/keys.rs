@@ -10,6 +10,8 @@ use base64::engine::general_purpose::GeneralPurpose;
 use base64::engine::{DecodePaddingMode, GeneralPurposeConfig};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey};
+
+use super::signature::{self, Material, SignatureCheck};
 use serde_json::{Map, Value};
 
 use super::algorithms::{self, AlgSet};
@@ -70,7 +72,55 @@ pub struct Key {
     pub key_type: KeyType,
     /// The algorithms this key may verify.
     pub algs: AlgSet,
+    /// The key parsed once per allowed algorithm.
+    checks: Vec<(Algorithm, SignatureCheck)>,
+    /// The same key for `jsonwebtoken`, kept to cross-check in tests.
+    #[allow(dead_code)]
     pub(crate) decoding: DecodingKey,
+}
+
+impl Key {
+    /// A key bound to `algs`, parsed for each of them now.
+    pub fn new(
+        kid: Option<String>,
+        key_type: KeyType,
+        algs: AlgSet,
+        material: Material,
+    ) -> Result<Key, String> {
+        let mut checks = Vec::new();
+        for alg in algs.iter() {
+            checks.push((alg, signature::prepare(&material, alg)?));
+        }
+        Ok(Key {
+            kid,
+            key_type,
+            algs,
+            checks,
+            decoding: material.decoding_key(),
+        })
+    }
+
+    /// Verify `signature` over `message` with `alg`; false when `alg` is not bound to this key.
+    #[inline]
+    pub fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        self.checks
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .is_some_and(|(_, check)| check.verify(message, signature))
+    }
+
+    fn restricted(self, algs: AlgSet) -> Key {
+        let checks = self
+            .checks
+            .into_iter()
+            .filter(|(a, _)| algs.contains(*a))
+            .collect();
+        Key {
+            algs,
+            checks,
+            ..self
+        }
+    }
 }
 
 impl std::fmt::Debug for Key {
@@ -199,12 +249,13 @@ impl KeySet {
         let key_type = KeyType::Hmac {
             bytes: secret.len(),
         };
-        let key = Key {
-            kid: kid.map(str::to_owned),
+        let key = Key::new(
+            kid.map(str::to_owned),
             key_type,
-            algs: key_type.family(),
-            decoding: DecodingKey::from_secret(secret),
-        };
+            key_type.family(),
+            Material::Secret(secret.to_vec()),
+        )
+        .map_err(|e| ConfigError::new(format!("key: {e}")))?;
         let mut set = KeySet::default();
         set.push(key, "key").map_err(ConfigError::new)?;
         Ok(set)
@@ -239,7 +290,7 @@ impl KeySet {
                 ));
                 continue;
             }
-            out.push(Key { algs, ..key }, "key")
+            out.push(key.restricted(algs), "key")
                 .map_err(ConfigError::new)?;
         }
         Ok(out)
@@ -347,7 +398,7 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
         }
     }
     let declared_alg = str_member(obj, "alg", field)?;
-    let (key_type, decoding) = match kty {
+    let (key_type, material) = match kty {
         "RSA" => {
             let n = b64_member(obj, "n", field)?;
             let e = b64_member(obj, "e", field)?;
@@ -357,10 +408,7 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
                     "{field}.n: RSA key is {bits} bits; at least {MIN_RSA_BITS} are required"
                 ));
             }
-            (
-                KeyType::Rsa { bits },
-                DecodingKey::from_rsa_raw_components(&n, &e),
-            )
+            (KeyType::Rsa { bits }, Material::Rsa { n, e })
         }
         "EC" => {
             let crv =
@@ -385,7 +433,7 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
             point.push(4);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            (key_type, DecodingKey::from_ec_der(&point))
+            (key_type, Material::EcPoint(point))
         }
         "OKP" => {
             let crv =
@@ -399,7 +447,7 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
             if x.len() != 32 {
                 return Err(format!("{field}.x: Ed25519 public key must be 32 bytes"));
             }
-            (KeyType::Ed25519, DecodingKey::from_ed_der(&x))
+            (KeyType::Ed25519, Material::Ed25519(x))
         }
         "oct" => {
             if origin == Origin::Remote {
@@ -414,10 +462,7 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
             if k.len() < min {
                 return Err(format!("{field}.k: HMAC secret is {} bytes; at least {min} are required (RFC 7518 §3.2)", k.len()));
             }
-            (
-                KeyType::Hmac { bytes: k.len() },
-                DecodingKey::from_secret(&k),
-            )
+            (KeyType::Hmac { bytes: k.len() }, Material::Secret(k))
         }
         other => {
             return Ok(Parsed::Skip(format!(
@@ -444,12 +489,10 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
             }
         },
     };
-    Ok(Parsed::Key(Key {
-        kid,
-        key_type,
-        algs,
-        decoding,
-    }))
+    // Parsing here also validates the key (e.g. an EC point not on its curve).
+    Key::new(kid, key_type, algs, material)
+        .map(Parsed::Key)
+        .map_err(|e| format!("{field}: {e}"))
 }
 
 fn bit_length(big_endian: &[u8]) -> usize {
@@ -487,12 +530,13 @@ fn pem_key(pem_text: &[u8], kid: Option<&str>) -> Result<Key, ConfigError> {
             )));
         }
         let key_type = KeyType::Rsa { bits };
-        Ok(Key {
-            kid: kid.clone(),
+        Key::new(
+            kid.clone(),
             key_type,
-            algs: key_type.family(),
-            decoding: DecodingKey::from_rsa_raw_components(&c.n, &c.e),
-        })
+            key_type.family(),
+            Material::Rsa { n: c.n, e: c.e },
+        )
+        .map_err(|e| ConfigError::new(format!("key: {e}")))
     };
     match parsed.tag() {
         "RSA PUBLIC KEY" => rsa(der),
@@ -512,21 +556,17 @@ fn pem_key(pem_text: &[u8], kid: Option<&str>) -> Result<Key, ConfigError> {
                 return Err(ConfigError::new("key: malformed SubjectPublicKeyInfo"));
             }
             let raw = &der[der.len() - point_len..];
-            let decoding = match key_type {
-                KeyType::Ed25519 => DecodingKey::from_ed_der(raw),
-                _ if raw[0] == 4 => DecodingKey::from_ec_der(raw),
+            let material = match key_type {
+                KeyType::Ed25519 => Material::Ed25519(raw.to_vec()),
+                _ if raw[0] == 4 => Material::EcPoint(raw.to_vec()),
                 _ => {
                     return Err(ConfigError::new(
                         "key: only uncompressed EC points are supported",
                     ))
                 }
             };
-            Ok(Key {
-                kid,
-                key_type,
-                algs: key_type.family(),
-                decoding,
-            })
+            Key::new(kid, key_type, key_type.family(), material)
+                .map_err(|e| ConfigError::new(format!("key: {e}")))
         }
         "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => Err(ConfigError::new(
             "key: a private key was given; configure the public key only",

@@ -20,6 +20,7 @@ pub mod http;
 pub mod introspect;
 pub mod jwks;
 pub mod keys;
+pub mod signature;
 pub mod strict_json;
 pub mod token;
 pub mod token_cache;

@@ -22,6 +22,25 @@ pub enum KeySource {
     Remote(RemoteKeySet),
 }
 
+impl KeySource {
+    /// Keys from a JWKS or single JWK given as JSON text.
+    pub fn from_jwks_json(text: &str) -> Result<KeySource, ConfigError> {
+        Ok(KeySource::Static(Arc::new(KeySet::from_jwks_json(text)?)))
+    }
+
+    /// Keys fetched from a JWKS URL with the default cache policy and HTTP limits.
+    pub fn from_url(url: &str) -> Result<KeySource, ConfigError> {
+        let url = super::http::endpoint(url, "jwks_url")?;
+        let remote = RemoteKeySet::new(
+            super::jwks::JwksSource::Url(url),
+            &super::http::HttpOptions::default(),
+            super::jwks::CachePolicy::default(),
+            None,
+        )?;
+        Ok(KeySource::Remote(remote))
+    }
+}
+
 /// Everything a [`Verifier`] checks.
 #[derive(Clone)]
 pub struct VerifierConfig {
@@ -193,18 +212,8 @@ impl Verifier {
                 key.algs.names()
             )));
         }
-        let verifies = jsonwebtoken::crypto::verify(
-            jws.signature_b64,
-            jws.signing_input.as_bytes(),
-            &key.decoding,
-            alg,
-        )
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::Base64(_) => {
-                VerifyError::malformed("signature is not valid unpadded base64url")
-            }
-            _ => VerifyError::new(ErrorKind::InvalidSignature, "signature is not valid"),
-        })?;
+        let signature = token::decode_segment(jws.signature_b64, "signature")?;
+        let verifies = key.verify(alg, jws.signing_input.as_bytes(), &signature);
         if !verifies {
             return Err(VerifyError::new(
                 ErrorKind::InvalidSignature,

@@ -433,6 +433,38 @@ impl PyTokenInfo {
     }
 }
 
+/// OIDC discovery for `issuer`: a dict with `issuer`, `jwks_uri` and
+/// `introspection_endpoint` (None when absent). Runs with the GIL released.
+#[pyfunction]
+#[pyo3(signature = (issuer, *, http_timeout=5.0))]
+fn discover_provider<'py>(
+    py: Python<'py>,
+    issuer: &str,
+    http_timeout: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let http = HttpOptions {
+        timeout: seconds(http_timeout, "http_timeout")?,
+        ..HttpOptions::default()
+    };
+    crate::jwt::discovery::discovery_url(issuer).map_err(config_err)?;
+    let client = crate::jwt::http::HttpClient::new(&http).map_err(config_err)?;
+    let found = py.detach(|| crate::jwt::discovery::discover(&client, issuer));
+    let metadata = found.map_err(|e| {
+        token_err(
+            py,
+            VerifyError::unavailable(format!("OIDC discovery failed: {e}")),
+        )
+    })?;
+    let d = PyDict::new(py);
+    d.set_item("issuer", metadata.issuer)?;
+    d.set_item("jwks_uri", metadata.jwks_uri.as_str())?;
+    d.set_item(
+        "introspection_endpoint",
+        metadata.introspection_endpoint.map(|u| u.to_string()),
+    )?;
+    Ok(d)
+}
+
 fn set_class_attrs(ty: &Bound<'_, PyType>, error: &str, status: u16) -> PyResult<()> {
     ty.setattr("error", error)?;
     ty.setattr("status_code", status)?;
@@ -446,6 +478,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyVerifier>()?;
     m.add_class::<PyIntrospector>()?;
     m.add_class::<PyTokenInfo>()?;
+    m.add_function(wrap_pyfunction!(discover_provider, m)?)?;
     set_class_attrs(&py.get_type::<InvalidToken>(), "invalid_token", 401)?;
     set_class_attrs(
         &py.get_type::<ProviderUnavailable>(),

@@ -178,3 +178,14 @@ def test_tokeninfo_cache_is_bounded_by_expires_in(idp):
     t.verify("t")
     t.verify("t")
     assert idp.count("/tokeninfo") == 2
+
+
+def test_introspection_endpoint_from_discovery(idp):
+    idp.introspection["t"] = active(iss=idp.issuer)
+    client_id, secret = idp.client_credentials
+    i = warden.Introspector.discover(idp.issuer, client_id, secret)
+    assert i.verify("t")["uid"] == "00ujmkLgOx4a8xQFG0h7"
+    assert idp.count("/.well-known/openid-configuration") == 1
+    idp.fail_status = 500
+    with pytest.raises(warden.ProviderUnavailable, match="discovery"):
+        warden.Introspector.discover(idp.issuer, client_id, secret)
