@@ -8,8 +8,9 @@ Median microseconds per token, from Python, for HS256, RS256 (2048-bit), ES256 a
                the floor any verifier pays, with nothing else (no parsing, no claims)
 
 Tokens are signed with PyJWT. Each case is warmed up, then timed ``--repeats``
-times over ``--number`` calls with ``time.perf_counter_ns``; the figure is the
-median of the per-call means. Run from the repo root after a release build:
+times over ``--number`` calls (a quarter of that for the public-key algorithms)
+with ``time.perf_counter_ns``, the three contenders in turn within each repeat;
+the figure is the median of the per-call means. Run from the repo root after a release build:
 ``.venv/bin/python benchmarks/bench_tokens.py``.
 """
 from __future__ import annotations
@@ -35,22 +36,26 @@ ISSUER = "https://idp.bench"
 AUDIENCE = "api://bench"
 
 
-def measure(fn: Callable[[], object], number: int, repeats: int, warmup: int) -> float:
-    for _ in range(warmup):
-        fn()
-    per_call = []
+def measure(fns: Dict[str, Callable[[], object]], number: int, repeats: int, warmup: int) -> Dict[str, float]:
+    """Median µs per call of each function; the functions are timed in turn within each
+    repeat, so a load change on a shared machine affects all of them alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    per_call: Dict[str, List[float]] = {name: [] for name in fns}
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
         for _ in range(repeats):
-            start = time.perf_counter_ns()
-            for _ in range(number):
-                fn()
-            per_call.append((time.perf_counter_ns() - start) / number / 1000.0)
+            for name, fn in fns.items():
+                start = time.perf_counter_ns()
+                for _ in range(number):
+                    fn()
+                per_call[name].append((time.perf_counter_ns() - start) / number / 1000.0)
     finally:
         if gc_was_enabled:
             gc.enable()
-    return statistics.median(per_call)
+    return {name: statistics.median(values) for name, values in per_call.items()}
 
 
 def b64d(segment: str) -> bytes:
@@ -132,7 +137,7 @@ def setup(alg: str) -> Tuple[str, Callable[[], object], Callable[[], object], Ca
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=2000, help="calls per timing run")
-    parser.add_argument("--repeats", type=int, default=15, help="timing runs per case")
+    parser.add_argument("--repeats", type=int, default=31, help="timing runs per case")
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--algs", default="HS256,RS256,ES256,EdDSA")
     args = parser.parse_args(argv)
@@ -140,11 +145,9 @@ def main(argv: List[str]) -> int:
     rows: Dict[str, Tuple[float, float, float]] = {}
     for alg in args.algs.split(","):
         _, warden_call, pyjwt_call, raw_call = setup(alg)
-        number = args.number if alg != "RS256" else max(args.number // 2, 1)
-        w = measure(warden_call, number, args.repeats, args.warmup)
-        p = measure(pyjwt_call, number, args.repeats, args.warmup)
-        r = measure(raw_call, number, args.repeats, args.warmup)
-        rows[alg] = (w, p, r)
+        number = args.number if alg == "HS256" else max(args.number // 4, 1)
+        m = measure({"warden": warden_call, "pyjwt": pyjwt_call, "raw": raw_call}, number, args.repeats, args.warmup)
+        rows[alg] = (m["warden"], m["pyjwt"], m["raw"])
 
     import cryptography
 

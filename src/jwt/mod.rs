@@ -41,3 +41,6 @@ pub use verify::{FetchMode, KeySource, Verifier, VerifierConfig};
 
 #[cfg(test)]
 mod vector_tests;
+
+#[cfg(test)]
+mod jwks_tests;

@@ -12,7 +12,7 @@ use jsonwebtoken::Algorithm;
 /// A key prepared for one algorithm.
 #[derive(Clone)]
 pub enum SignatureCheck {
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
     Public(ParsedPublicKey),
 }
 
@@ -121,7 +121,9 @@ fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
 pub fn prepare(material: &Material, alg: Algorithm) -> Result<SignatureCheck, String> {
     if let Some(h) = hmac_algorithm(alg) {
         return match material {
-            Material::Secret(secret) => Ok(SignatureCheck::Hmac(hmac::Key::new(h, secret))),
+            Material::Secret(secret) => {
+                Ok(SignatureCheck::Hmac(Box::new(hmac::Key::new(h, secret))))
+            }
             _ => Err("an HMAC algorithm needs a secret key".to_owned()),
         };
     }
