@@ -71,7 +71,10 @@ cargo-test:
 pytest: $(VENV)/.stamp-test-deps $(VENV)/.stamp-ext-debug
 	$(PY) -m pytest $(PYTEST_PLUGIN_FLAGS) $(PYTEST_FLAGS)
 
-test: cargo-test pytest
+# both suites run even when the first fails; the exit status reports either failure
+test:
+	@status=0; $(MAKE) --no-print-directory cargo-test || status=1; \
+	$(MAKE) --no-print-directory pytest || status=1; exit $$status
 
 bench: $(VENV)/.stamp-ext-release
 	$(PY) benchmarks/bench_decisions.py

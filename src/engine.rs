@@ -4,7 +4,8 @@ use crate::eval::{self, CheckInput, CheckOutput, EvalConf};
 use crate::policy::{self, PolicyErrors, Problem};
 use chrono::{DateTime, FixedOffset, Utc};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SchemaEnforcement {
@@ -59,13 +60,26 @@ pub struct Engine {
     conf: EvalConf,
     config: EngineConfig,
     table: RwLock<Arc<RuleTable>>,
+    /// Verifies `auxData` tokens of `check_resources` requests (the engine's JWT key sets).
+    token_verifier: Option<Box<dyn crate::api::TokenVerifier>>,
+    /// Kept alive while the engine watches its directory; dropping it stops the watch thread.
+    watcher: Mutex<Option<notify::RecommendedWatcher>>,
 }
+
+/// What a watch reports after each reload it attempts.
+pub type ReloadListener = Box<dyn Fn(Result<(), &PolicyErrors>) + Send + 'static>;
+
+/// Changes closer together than this are one reload (editors write files in several steps).
+const WATCH_DEBOUNCE: Duration = Duration::from_millis(250);
 
 /// Parses and compiles a whole policy set; every problem of every file is reported together.
 pub fn load(source: &PolicySource) -> Result<RuleTable, PolicyErrors> {
-    let docs = match source {
-        PolicySource::Directory(dir) => policy::store::read_policy_dir(dir).map_err(PolicyErrors)?,
-        PolicySource::Documents(d) => d.clone(),
+    let (docs, schemas) = match source {
+        PolicySource::Directory(dir) => (
+            policy::store::read_policy_dir(dir).map_err(PolicyErrors)?,
+            crate::schema::SchemaStore::from_dir(&dir.join("_schemas")),
+        ),
+        PolicySource::Documents(d) => (d.clone(), crate::schema::SchemaStore::empty()),
     };
     let mut parsed = Vec::with_capacity(docs.len());
     let mut problems: Vec<Problem> = Vec::new();
@@ -78,19 +92,31 @@ pub fn load(source: &PolicySource) -> Result<RuleTable, PolicyErrors> {
     if !problems.is_empty() {
         return Err(PolicyErrors(problems));
     }
-    compile::compile(parsed)
+    compile::compile(parsed, schemas)
 }
 
 impl Engine {
     pub fn new(source: PolicySource, config: EngineConfig) -> Result<Engine, PolicyErrors> {
         let table = load(&source)?;
         let conf = EvalConf {
+            schema_enforcement: config.schema_enforcement,
             default_policy_version: config.default_policy_version.clone(),
             default_scope: config.default_scope.clone(),
             lenient_scope_search: config.lenient_scope_search,
-            globals: crate::cel::json_to_value(&serde_json::Value::Object(config.globals.clone())),
+            globals: crate::cel::Vars::from_json_map(&config.globals),
         };
-        Ok(Engine { source, conf, config, table: RwLock::new(Arc::new(table)) })
+        Ok(Engine { source, conf, config, table: RwLock::new(Arc::new(table)), token_verifier: None, watcher: Mutex::new(None) })
+    }
+
+    /// Sets what verifies `auxData` JWTs in `check_resources` requests.
+    pub fn set_token_verifier(&mut self, v: Box<dyn crate::api::TokenVerifier>) {
+        self.token_verifier = Some(v);
+    }
+
+    /// Answers a Cerbos `CheckResourcesRequest` as Cerbos's API would.
+    pub fn check_resources(&self, req: &crate::api::CheckResourcesRequest, now: Option<DateTime<FixedOffset>>) -> Result<crate::api::CheckResourcesResponse, String> {
+        let inputs = req.to_inputs(self.token_verifier.as_deref())?;
+        Ok(req.response(self.check(&inputs, now)))
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -113,10 +139,103 @@ impl Engine {
         Ok(())
     }
 
+    /// Reloads whenever files under the policy directory change, reporting each attempt to
+    /// `listener`. A set that fails to compile is reported and the last good set keeps serving.
+    pub fn watch(self: &Arc<Self>, listener: ReloadListener) -> Result<(), String> {
+        use notify::Watcher;
+        let PolicySource::Directory(dir) = &self.source else {
+            return Err("only an engine loaded from a directory can watch it".into());
+        };
+        let (tx, rx) = mpsc::channel::<()>();
+        let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+            if ev.is_ok_and(|e| !e.kind.is_access()) {
+                let _ = tx.send(());
+            }
+        })
+        .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+        watcher.watch(dir, notify::RecursiveMode::Recursive).map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+        let engine = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("warden-policy-watch".into())
+            .spawn(move || {
+                // Ends when the watcher (owned by the engine) is dropped and the channel closes.
+                while rx.recv().is_ok() {
+                    while rx.recv_timeout(WATCH_DEBOUNCE).is_ok() {}
+                    let Some(engine) = engine.upgrade() else { break };
+                    match engine.reload() {
+                        Ok(()) => listener(Ok(())),
+                        Err(e) => listener(Err(&e)),
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start the watch thread: {e}"))?;
+        *self.watcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(watcher);
+        Ok(())
+    }
+
+    /// Decides one input and explains the decision (rules reached, condition values, derived roles).
+    pub fn explain(&self, input: &CheckInput, now: Option<DateTime<FixedOffset>>) -> (CheckOutput, eval::Explanation) {
+        let now = now.unwrap_or_else(|| Utc::now().fixed_offset());
+        eval::check_explained(&self.table(), &self.conf, input, now)
+    }
+
     /// Decides each input. `now` is fixed once for the whole batch, as Cerbos does.
     pub fn check(&self, inputs: &[CheckInput], now: Option<DateTime<FixedOffset>>) -> Vec<CheckOutput> {
         let now = now.unwrap_or_else(|| Utc::now().fixed_offset());
         let table = self.table();
         inputs.iter().map(|i| eval::check(&table, &self.conf, i, now)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn policy(effect: &str) -> String {
+        format!("apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  resource: doc\n  version: default\n  rules:\n    - actions: [read]\n      roles: [user]\n      effect: {effect}\n")
+    }
+
+    fn read_effect(e: &Engine) -> String {
+        let input: CheckInput = serde_json::from_value(json!({
+            "principal": {"id": "u", "roles": ["user"]},
+            "resource": {"kind": "doc", "id": "1"},
+            "actions": ["read"]
+        }))
+        .unwrap();
+        e.check(&[input], None)[0].effect("read").unwrap().effect.to_string()
+    }
+
+    #[test]
+    fn broken_reload_keeps_the_last_good_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("doc.yaml");
+        std::fs::write(&file, policy("EFFECT_ALLOW")).unwrap();
+        let e = Engine::new(PolicySource::Directory(dir.path().into()), EngineConfig::default()).unwrap();
+        assert_eq!(read_effect(&e), "EFFECT_ALLOW");
+
+        std::fs::write(&file, policy("EFFECT_MAYBE")).unwrap();
+        let err = e.reload().unwrap_err();
+        assert_eq!(err.0[0].file, "doc.yaml");
+        assert_eq!(err.0[0].line, 8);
+        assert_eq!(read_effect(&e), "EFFECT_ALLOW", "the old set still serves");
+
+        std::fs::write(&file, policy("EFFECT_DENY")).unwrap();
+        e.reload().unwrap();
+        assert_eq!(read_effect(&e), "EFFECT_DENY");
+    }
+
+    #[test]
+    fn watch_reloads_on_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("doc.yaml");
+        std::fs::write(&file, policy("EFFECT_ALLOW")).unwrap();
+        let e = Arc::new(Engine::new(PolicySource::Directory(dir.path().into()), EngineConfig::default()).unwrap());
+        let (tx, rx) = mpsc::channel();
+        e.watch(Box::new(move |r| { let _ = tx.send(r.is_ok()); })).unwrap();
+        std::fs::write(&file, policy("EFFECT_DENY")).unwrap();
+        // Bounded wait: the watch reports within a few debounce periods.
+        assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap());
+        assert_eq!(read_effect(&e), "EFFECT_DENY");
     }
 }

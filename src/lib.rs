@@ -1,11 +1,13 @@
 //! warden's Rust core: Cerbos-format policies and bearer-token verification.
 //! The core is plain Rust; pyo3 lives only in `py`, behind the `python` feature.
 
+pub mod api;
 pub mod cel;
 pub mod compile;
 pub mod engine;
 pub mod eval;
 pub mod policy;
+pub mod schema;
 
 pub use engine::{Engine, EngineConfig, PolicySource, SchemaEnforcement};
 

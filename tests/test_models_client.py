@@ -291,3 +291,67 @@ def test_bad_input_names_the_field(contacts_client, call, exc, field):
     with pytest.raises(exc) as info:
         call(contacts_client)
     assert str(info.value).startswith(field), str(info.value)
+
+
+# --------------------------------------------------------------------------- #
+# drop-in surface
+
+
+SDK_MODEL_NAMES = [
+    "Effect", "Source", "Principal", "Resource", "ResourceAction", "ResourceList", "JWT", "AuxData",
+    "CheckResourcesRequest", "ValidationError", "OutputEntry", "APIError", "CheckResourcesResult",
+    "CheckResourcesResponse", "ResourceDesc", "PlanResourcesRequest", "PlanResourcesFilterKind", "PlanResourcesValue",
+    "PlanResourcesVariable", "PlanResourcesExpression", "PlanResourcesFilter", "PlanResourcesResponse",
+    "decode_operand", "decode_operand_list", "CerbosRequestException", "CerbosTLSError", "CerbosTypeError",
+]
+
+
+@pytest.mark.parametrize("name", SDK_MODEL_NAMES)
+def test_every_sdk_model_name_exists(name):
+    import warden.models
+
+    assert hasattr(warden.models, name)
+
+
+def test_the_stytch_demo_user_page_code_runs_unchanged(contacts_client):
+    # the /user handler of cerbos/python-stytch-cerbos, with only the client swapped
+    user_id = "bob"
+    principal = Principal(user_id, roles={"user"}, policy_version="20210210")
+    actions = {"read", "update", "delete"}
+    resource_list = ResourceList(
+        resources=[
+            ResourceAction(Resource("abc123", "contact", attr={"owner_id": user_id}), actions=actions),
+            ResourceAction(Resource("def456", "contact", attr={"owner_id": "other_user_id"}), actions=actions),
+        ]
+    )
+    resp = contacts_client.check_resources(principal=principal, resources=resource_list)
+    resp.raise_if_failed()
+    payload = {"principal": principal.to_dict(), "resource_list": resource_list.to_dict()}
+    as_json = resp.to_dict()
+    assert payload["principal"]["policyVersion"] == "20210210"
+    assert [r["resource"]["id"] for r in as_json["results"]] == ["abc123", "def456"]
+    assert as_json["results"][1]["actions"]["update"] == Effect.DENY
+    assert resp.get_resource("def456").is_allowed("read")
+
+
+def test_engine_results_behave_as_plain_results(contacts_client):
+    import copy
+    import pickle
+
+    resp = contacts_client.check_resources(
+        Principal("bob", {"user"}), ResourceList().add(contact("abc123", "bob"), ["read", "update"])
+    )
+    result = resp.results[0]
+    assert isinstance(result, CheckResourcesResult)
+    assert result.is_allowed("update") and not result.is_allowed("nope")
+    plain = CheckResourcesResult(result.resource, {"read": Effect.ALLOW, "update": Effect.ALLOW})
+    assert result == plain and plain == result
+    assert repr(result) == repr(plain)
+    assert result.to_dict() == plain.to_dict()
+    assert dataclasses.replace(result, outputs=[]).outputs == []
+    assert pickle.loads(pickle.dumps(result)) == plain
+    assert copy.deepcopy(result) == plain
+    result.actions["update"] = Effect.DENY  # mutations are seen by is_allowed
+    assert not result.is_allowed("update")
+    result.actions = {"read": Effect.DENY}
+    assert not result.is_allowed("read") and result.validation_errors is None and result.outputs is None

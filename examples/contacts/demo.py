@@ -55,7 +55,11 @@ def main(argv: list[str]) -> int:
     policies = Path(argv[1]) if len(argv) > 1 else POLICIES
     with warden.Client(policies) as client:
         rows = decision_table(client)
-    print(f"warden {warden.__version__}: contact policy from {policies}")
+    try:
+        shown = policies.resolve().relative_to(Path.cwd())
+    except ValueError:
+        shown = policies
+    print(f"warden {warden.__version__}: the demo apps' contact policy, from {shown}/")
     print()
     header = f"{'principal':<10} {'roles':<6} {'resource':<9} {'owner_id':<14}" + "".join(f"{a:<8}" for a in ACTIONS)
     print(header)

@@ -7,6 +7,7 @@ one-line summary when the policies compile (exit status 0).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -19,6 +20,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _path(directory: str, file: str) -> str:
+    """The error's file as a path from the current directory, when it is one inside ``directory``."""
+    joined = os.path.join(directory, file)
+    return joined if not os.path.isabs(file) and os.path.isfile(joined) else file
+
+
 def _compile(directory: str) -> int:
     from warden._core import Engine, PolicyError
 
@@ -29,7 +36,7 @@ def _compile(directory: str) -> int:
         if not errors:
             print(str(exc), file=sys.stderr)
         for err in errors:
-            print(f"{err['file']}:{err['line']}:{err['column']}: {err['message']}", file=sys.stderr)
+            print(f"{_path(directory, err['file'])}:{err['line']}:{err['column']}: {err['message']}", file=sys.stderr)
         count = max(len(errors), 1)
         print(f"{directory}: {count} error{'s' if count != 1 else ''}", file=sys.stderr)
         return 1

@@ -224,6 +224,94 @@ def _resource_entries(resources: Any) -> list:
     raise TypeError(f"resources: expected warden.ResourceList or a list, got {_type_name(resources)}")
 
 
+def _effects(out: Dict[str, Any]) -> Dict[str, Effect]:
+    actions = {}
+    for name, decision in out["actions"].items():
+        effect = decision["effect"]
+        actions[name] = _EFFECTS.get(effect) or Effect(effect)
+    return actions
+
+
+def _validation_errors(out: Dict[str, Any]) -> Optional[List[ValidationError]]:
+    errors = out.get("validationErrors")
+    if not errors:
+        return None
+    return [ValidationError(e.get("message", ""), Source(e["source"]), e.get("path")) for e in errors]
+
+
+def _outputs(out: Dict[str, Any]) -> Optional[List[OutputEntry]]:
+    outputs = out.get("outputs")
+    if not outputs:
+        return None
+    return [OutputEntry(o["src"], o.get("val"), o.get("action", ""), o.get("error")) for o in outputs]
+
+
+_ACTIONS_SLOT = CheckResourcesResult.actions  # the dataclass slots, shadowed by the lazy properties below
+_VALIDATION_ERRORS_SLOT = CheckResourcesResult.validation_errors
+_OUTPUTS_SLOT = CheckResourcesResult.outputs
+
+
+def _lazy_field(slot: Any, convert: Any) -> property:
+    def get(self: "_EngineResult") -> Any:
+        try:
+            return slot.__get__(self, CheckResourcesResult)
+        except AttributeError:
+            value = convert(self._out)
+            slot.__set__(self, value)
+            return value
+
+    def set_(self: "_EngineResult", value: Any) -> None:
+        slot.__set__(self, value)
+
+    return property(get, set_)
+
+
+class _EngineResult(CheckResourcesResult):
+    """A ``CheckResourcesResult`` over the engine's CheckOutput dict.
+
+    ``actions``, ``validation_errors`` and ``outputs`` are converted to models
+    on first access: a caller that only asks ``is_allowed`` (the usual case)
+    never pays for building them. It is a ``CheckResourcesResult`` in every
+    other respect (fields, equality, ``to_dict``, ``dataclasses.replace``).
+    """
+
+    __slots__ = ("_out",)
+
+    actions = _lazy_field(_ACTIONS_SLOT, _effects)  # type: ignore[assignment]
+    validation_errors = _lazy_field(_VALIDATION_ERRORS_SLOT, _validation_errors)  # type: ignore[assignment]
+    outputs = _lazy_field(_OUTPUTS_SLOT, _outputs)  # type: ignore[assignment]
+
+    def is_allowed(self, action: str) -> bool:
+        try:
+            actions = _ACTIONS_SLOT.__get__(self, CheckResourcesResult)
+        except AttributeError:
+            decision = self._out["actions"].get(action)
+            return decision is not None and decision["effect"] == _ALLOW
+        return actions.get(action) == Effect.ALLOW
+
+    def _fields(self) -> tuple:
+        return (self.resource, self.actions, self.validation_errors, self.outputs)
+
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, CheckResourcesResult):
+            return NotImplemented
+        return self._fields() == (other.resource, other.actions, other.validation_errors, other.outputs)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"CheckResourcesResult(resource={self.resource!r}, actions={self.actions!r}, "
+            f"validation_errors={self.validation_errors!r}, outputs={self.outputs!r})"
+        )
+
+    def __reduce__(self) -> tuple:
+        return (CheckResourcesResult, self._fields())
+
+
+_new_result = object.__new__
+
+
 def _result(out: Dict[str, Any], resource: Any, res: Dict[str, Any]) -> CheckResourcesResult:
     """One CheckOutput as a CheckResourcesResult.
 
@@ -231,25 +319,12 @@ def _result(out: Dict[str, Any], resource: Any, res: Dict[str, Any]) -> CheckRes
     one was given (it carries the same id, kind, policy_version and scope the
     PDP echoes; building a copy would cost more than the decision).
     """
-    try:
-        actions = {name: _EFFECTS[decision["effect"]] for name, decision in out["actions"].items()}
-    except KeyError:
-        actions = {name: Effect(decision["effect"]) for name, decision in out["actions"].items()}
-    validation_errors = out.get("validationErrors")
-    if validation_errors:
-        validation_errors = [
-            ValidationError(e.get("message", ""), Source(e["source"]), e.get("path")) for e in validation_errors
-        ]
-    else:
-        validation_errors = None
-    outputs = out.get("outputs")
-    if outputs:
-        outputs = [OutputEntry(o["src"], o.get("val"), o.get("action", ""), o.get("error")) for o in outputs]
-    else:
-        outputs = None
     if not isinstance(resource, Resource):
         resource = Resource(res["id"], res["kind"], {}, res["policyVersion"], res["scope"])
-    return CheckResourcesResult(resource, actions, validation_errors, outputs)
+    result = _new_result(_EngineResult)
+    result.resource = resource
+    result._out = out
+    return result
 
 
 class Client:
@@ -393,7 +468,9 @@ def _check_resources(
     except (TypeError, ValueError):
         _diagnose(principal, [(r, i["actions"]) for r, i in zip(objects, inputs)])
         raise
-    results = [_result(out, obj, inp["resource"]) for out, obj, inp in zip(outputs, objects, inputs)]
+    results = []
+    for out, obj, check_input in zip(outputs, objects, inputs):
+        results.append(_result(out, obj, check_input["resource"]))
     return CheckResourcesResponse(_new_request_id() if request_id is None else request_id, results)
 
 

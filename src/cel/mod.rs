@@ -1,126 +1,458 @@
-//! TEMPORARY stand-in for the CEL layer (replaced by the full Cerbos CEL library).
-//! Same surface the engine uses: compile once, evaluate against an activation.
-use cel::objects::{Key, Map};
-use cel::{Context, Env, Program, Value};
-use chrono::{DateTime, FixedOffset};
-use regex::Regex;
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+//! The CEL layer: compiles Cerbos condition expressions and evaluates them with Cerbos's
+//! extension functions and cel-go-compatible behaviour, on top of the `cel` crate.
+//!
+//! # Public surface
+//!
+//! ```text
+//! compile(source: &str) -> Result<CompiledExpr, CompileError>
+//! CompiledExpr::{source, variable_refs, constant_refs, global_refs, uses_runtime, uses_now}
+//!
+//! Request::from_json(&serde_json::Value) -> Result<Request, String>   // engine.Request JSON
+//! Request::new(&PrincipalInput, &ResourceInput, Option<&AuxDataInput>) -> Request
+//! Request::set_now / now
+//! Vars (variables, constants, globals): new, insert(name, CelValue), insert_json, from_json_map, ...
+//! Activation::new(&Request)
+//!     .with_variables(&Vars).with_constants(&Vars).with_globals(&Vars)
+//!     .with_runtime_roles(Vec<String>) | .with_runtime_fn(&dyn Fn() -> Result<Vec<String>, String>)
+//!     | .with_runtime_error(String)
+//!     .with_now(DateTime<FixedOffset>)
+//! eval(&CompiledExpr, &Activation) -> Result<CelValue, EvalError>
+//! eval_bool(&CompiledExpr, &Activation) -> Result<bool, EvalError>
+//! CelValue::{from_json, to_json, as_bool, as_str, type_name, to_cel_value, from_cel_value}
+//! json_to_value(&serde_json::Value) -> CelValue
+//! value_to_json(&CelValue) -> Result<serde_json::Value, String>
+//! ```
+//!
+//! * Build one [`Request`] per `CheckInput` (this is where attributes are converted, once),
+//!   one [`Vars`] per policy for variables, and an [`Activation`] (a few pointers) per
+//!   evaluation context. Evaluating a condition then converts nothing.
+//! * Errors: [`EvalError::message`] is worded as cel-go words it (`no such key: x`,
+//!   `undefined field 'x'`, `no such overload`, `division by zero`, ...), because Cerbos
+//!   reports those texts in `evaluationErrors`.
+//! * [`eval_bool`] follows Cerbos's `evaluateBoolCELExpr`: a non-boolean result is
+//!   `Ok(false)` (no error); a runtime error is `Err` (the caller records it and treats the
+//!   condition as false, or denies in strict mode).
 
-static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(Env::stdlib()));
+mod compile;
+mod custom_types;
+mod env;
+mod errors;
+mod funcs;
+mod hierarchy;
+mod lib_misc;
+mod lib_sets;
+mod network;
+mod paths;
+mod spiffe;
+mod values;
 
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod tests_util;
+
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use cel::common::ast::IdedExpr;
+use cel::common::types::{CelBool, CelTimestamp};
+use cel::common::value::{CowVal, Val};
+use cel::context::VariableResolver;
+use cel::Context;
+
+pub use errors::{CompileError, CompileIssue, EvalError};
+pub use values::{CelValue, Vars};
+
+use values::{
+    json_object_to_map, string_list, Field, MsgVal, UnsetMsg, VarsVal, AUX_DATA_TYPE, JWT_TYPE,
+    PRINCIPAL_TYPE, REQUEST_TYPE, RESOURCE_TYPE, RUNTIME_TYPE,
+};
+
+/// A condition expression compiled once at policy load.
+#[derive(Clone)]
 pub struct CompiledExpr {
-    program: Program,
-    source: String,
-    variable_refs: Vec<String>,
-    constant_refs: Vec<String>,
-    global_refs: Vec<String>,
-    uses_runtime: bool,
-    uses_now: bool,
+    source: Arc<str>,
+    expr: Arc<IdedExpr>,
+    analysis: Arc<compile::Analysis>,
 }
 
 impl std::fmt::Debug for CompiledExpr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CompiledExpr({:?})", self.source)
+        f.debug_struct("CompiledExpr").field("source", &self.source).finish_non_exhaustive()
     }
 }
-
-#[derive(Debug, Clone)]
-pub struct CompileError {
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvalError {
-    pub message: String,
-}
-
-static REF_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(V|variables|C|constants|G|globals)\.([A-Za-z_][A-Za-z0-9_]*)").unwrap());
 
 impl CompiledExpr {
-    pub fn source(&self) -> &str { &self.source }
-    pub fn variable_refs(&self) -> &[String] { &self.variable_refs }
-    pub fn constant_refs(&self) -> &[String] { &self.constant_refs }
-    pub fn global_refs(&self) -> &[String] { &self.global_refs }
-    pub fn uses_runtime(&self) -> bool { self.uses_runtime }
-    pub fn uses_now(&self) -> bool { self.uses_now }
+    /// The expression as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+    /// Names read as `V.x` / `variables.x` (sorted, unique).
+    pub fn variable_refs(&self) -> &[String] {
+        &self.analysis.variables
+    }
+    /// Names read as `C.x` / `constants.x`.
+    pub fn constant_refs(&self) -> &[String] {
+        &self.analysis.constants
+    }
+    /// Names read as `G.x` / `globals.x`.
+    pub fn global_refs(&self) -> &[String] {
+        &self.analysis.globals
+    }
+    /// Whether it reads `runtime` (so effective derived roles are needed).
+    pub fn uses_runtime(&self) -> bool {
+        self.analysis.uses_runtime
+    }
+    /// Whether it calls `now()` or `timeSince()`.
+    pub fn uses_now(&self) -> bool {
+        self.analysis.uses_now
+    }
 }
 
+/// Compiles a condition: parse errors, undeclared identifiers or functions, unknown
+/// request fields, `V["x"]`, and invalid literal durations/timestamps/regexes are errors.
 pub fn compile(source: &str) -> Result<CompiledExpr, CompileError> {
-    let program = ENV.compile(source).map_err(|e| CompileError { message: e.to_string() })?;
-    let (mut v, mut c, mut g) = (vec![], vec![], vec![]);
-    for cap in REF_RE.captures_iter(source) {
-        let name = cap[2].to_string();
-        let list = match &cap[1] { "V" | "variables" => &mut v, "C" | "constants" => &mut c, _ => &mut g };
-        if !list.contains(&name) { list.push(name); }
-    }
-    Ok(CompiledExpr {
-        program,
-        source: source.to_string(),
-        variable_refs: v,
-        constant_refs: c,
-        global_refs: g,
-        uses_runtime: source.contains("runtime."),
-        uses_now: source.contains("now(") || source.contains("timeSince"),
-    })
+    let env = env::env();
+    let (expr, analysis) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compile::compile(env, source)))
+        .unwrap_or_else(|_| Err(CompileError::single(source, "internal error while compiling the expression")))?;
+    Ok(CompiledExpr { source: source.into(), expr: Arc::new(expr), analysis: Arc::new(analysis) })
 }
 
-pub struct Activation<'a> {
-    pub request: &'a Value,
-    pub principal: &'a Value,
-    pub resource: &'a Value,
-    pub variables: &'a Value,
-    pub constants: &'a Value,
-    pub globals: &'a Value,
-    pub runtime: &'a Value,
-    pub now: DateTime<FixedOffset>,
+// ---------------------------------------------------------------------------------------------
+// The request
+
+/// The principal of a request, borrowed from the caller's data.
+#[derive(Clone, Copy, Debug)]
+pub struct PrincipalInput<'a> {
+    pub id: &'a str,
+    pub roles: &'a [String],
+    pub attr: &'a serde_json::Map<String, serde_json::Value>,
+    pub policy_version: &'a str,
+    pub scope: &'a str,
 }
 
-pub fn eval(expr: &CompiledExpr, act: &Activation) -> Result<Value, EvalError> {
-    let mut ctx = Context::with_env(ENV.clone());
-    for (n, v) in [("request", act.request), ("P", act.principal), ("R", act.resource), ("V", act.variables),
-        ("variables", act.variables), ("C", act.constants), ("constants", act.constants), ("G", act.globals),
-        ("globals", act.globals), ("runtime", act.runtime)] {
-        ctx.add_variable_from_value(n, v.clone());
-    }
-    expr.program.execute(&ctx).map_err(|e| EvalError { message: e.to_string() })
+/// The resource of a request, borrowed from the caller's data.
+#[derive(Clone, Copy, Debug)]
+pub struct ResourceInput<'a> {
+    pub kind: &'a str,
+    pub id: &'a str,
+    pub attr: &'a serde_json::Map<String, serde_json::Value>,
+    pub policy_version: &'a str,
+    pub scope: &'a str,
 }
 
-pub fn json_to_value(v: &serde_json::Value) -> Value {
-    match v {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-        serde_json::Value::String(s) => Value::String(Arc::new(s.clone())),
-        serde_json::Value::Array(a) => Value::List(Arc::new(a.iter().map(json_to_value).collect())),
-        serde_json::Value::Object(o) => map_value(o.iter().map(|(k, v)| (k.as_str(), json_to_value(v)))),
+/// Verified JWT claims: `jwt` (one token) and/or `jwts` (name -> claims).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AuxDataInput<'a> {
+    pub jwt: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    pub jwts: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The `request` CEL sees (`request`, `P`, `R`), converted once per check input.
+pub struct Request {
+    msg: MsgVal,
+    now: CelTimestamp,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.msg, f)
     }
 }
 
-pub fn map_value<'k>(entries: impl IntoIterator<Item = (&'k str, Value)>) -> Value {
-    let m: HashMap<Key, Value> = entries.into_iter().map(|(k, v)| (Key::String(Arc::new(k.to_string())), v)).collect();
-    Value::Map(Map { map: Arc::new(m) })
+fn s(v: &str) -> Box<dyn Val + 'static> {
+    Box::new(cel::common::types::CelString::from(v.to_owned()))
 }
 
-pub fn value_to_json(v: &Value) -> Result<serde_json::Value, String> {
-    Ok(match v {
-        Value::Null => serde_json::Value::Null,
-        Value::Bool(b) => (*b).into(),
-        Value::Int(i) => (*i as f64).into(),
-        Value::UInt(u) => (*u as f64).into(),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null),
-        Value::String(s) => s.as_str().into(),
-        Value::List(l) => serde_json::Value::Array(l.iter().map(value_to_json).collect::<Result<_, _>>()?),
-        Value::Map(m) => {
-            let mut o = serde_json::Map::new();
-            for (k, v) in m.map.iter() {
-                let key = match k { Key::String(s) => s.to_string(), Key::Int(i) => i.to_string(), Key::Uint(u) => u.to_string(), Key::Bool(b) => b.to_string() };
-                o.insert(key, value_to_json(v)?);
-            }
-            serde_json::Value::Object(o)
+fn field(proto: &'static str, json: &'static str, value: Box<dyn Val + 'static>) -> Field {
+    Field { proto, json, value }
+}
+
+fn principal_msg(p: &PrincipalInput<'_>) -> MsgVal {
+    MsgVal {
+        ty: &PRINCIPAL_TYPE,
+        fields: vec![
+            field("id", "id", s(p.id)),
+            field("roles", "roles", Box::new(string_list(p.roles))),
+            field("attr", "attr", Box::new(json_object_to_map(p.attr))),
+            field("policy_version", "policyVersion", s(p.policy_version)),
+            field("scope", "scope", s(p.scope)),
+        ],
+    }
+}
+
+fn resource_msg(r: &ResourceInput<'_>) -> MsgVal {
+    MsgVal {
+        ty: &RESOURCE_TYPE,
+        fields: vec![
+            field("kind", "kind", s(r.kind)),
+            field("id", "id", s(r.id)),
+            field("attr", "attr", Box::new(json_object_to_map(r.attr))),
+            field("policy_version", "policyVersion", s(r.policy_version)),
+            field("scope", "scope", s(r.scope)),
+        ],
+    }
+}
+
+fn aux_data_msg(a: &AuxDataInput<'_>) -> MsgVal {
+    let empty = serde_json::Map::new();
+    let jwt = json_object_to_map(a.jwt.unwrap_or(&empty));
+    let mut jwts = std::collections::HashMap::new();
+    for (name, v) in a.jwts.unwrap_or(&empty) {
+        // Each entry is a `JWT{claims}` message; accept `{claims: {...}}` or bare claims.
+        let claims = match v.get("claims").and_then(|c| c.as_object()) {
+            Some(c) => c,
+            None => v.as_object().unwrap_or(&empty),
+        };
+        let entry = MsgVal { ty: &JWT_TYPE, fields: vec![field("claims", "claims", Box::new(json_object_to_map(claims)))] };
+        jwts.insert(cel::common::types::CelMapKey::from(name.clone()), Box::new(entry) as Box<dyn Val>);
+    }
+    MsgVal {
+        ty: &AUX_DATA_TYPE,
+        fields: vec![
+            field("jwt", "jwt", Box::new(jwt)),
+            field("jwts", "jwts", Box::new(cel::common::types::CelMap::from(jwts))),
+        ],
+    }
+}
+
+fn default_now() -> CelTimestamp {
+    CelTimestamp::from(chrono::Utc::now().fixed_offset())
+}
+
+impl Request {
+    /// Builds the request from its parts. `aux_data: None` is an unset `auxData` (reads
+    /// give empty maps, `has(request.auxData)` is false). `now()` defaults to the current
+    /// time; see [`Request::set_now`].
+    pub fn new(principal: &PrincipalInput<'_>, resource: &ResourceInput<'_>, aux_data: Option<&AuxDataInput<'_>>) -> Request {
+        let aux: Box<dyn Val> = match aux_data {
+            Some(a) => Box::new(aux_data_msg(a)),
+            None => Box::new(UnsetMsg { default: Box::new(aux_data_msg(&AuxDataInput::default())) }),
+        };
+        Request {
+            msg: MsgVal {
+                ty: &REQUEST_TYPE,
+                fields: vec![
+                    field("principal", "principal", Box::new(principal_msg(principal))),
+                    field("resource", "resource", Box::new(resource_msg(resource))),
+                    field("aux_data", "auxData", aux),
+                ],
+            },
+            now: default_now(),
         }
-        Value::Timestamp(t) => t.to_rfc3339().into(),
-        other => return Err(format!("cannot convert {other:?} to JSON")),
-    })
+    }
+
+    /// Builds the request from `engine.Request`-shaped JSON: `{principal: {id, roles, attr,
+    /// policyVersion, scope}, resource: {kind, id, attr, policyVersion, scope}, auxData:
+    /// {jwt, jwts}}` (snake_case names accepted too).
+    pub fn from_json(v: &serde_json::Value) -> Result<Request, String> {
+        let empty = serde_json::Map::new();
+        let obj = v.as_object().ok_or("request must be an object")?;
+        let get = |o: &'_ serde_json::Map<String, serde_json::Value>, a: &str, b: &str| -> Option<serde_json::Value> {
+            o.get(a).or_else(|| o.get(b)).cloned()
+        };
+        let p = obj.get("principal").and_then(|p| p.as_object()).unwrap_or(&empty);
+        let r = obj.get("resource").and_then(|r| r.as_object()).unwrap_or(&empty);
+        let text = |o: &serde_json::Map<String, serde_json::Value>, a: &str, b: &str| -> Result<String, String> {
+            match get(o, a, b) {
+                None | Some(serde_json::Value::Null) => Ok(String::new()),
+                Some(serde_json::Value::String(s)) => Ok(s),
+                Some(other) => Err(format!("{a} must be a string, got {other}")),
+            }
+        };
+        let attr = |o: &serde_json::Map<String, serde_json::Value>| -> Result<serde_json::Map<String, serde_json::Value>, String> {
+            match o.get("attr") {
+                None | Some(serde_json::Value::Null) => Ok(serde_json::Map::new()),
+                Some(serde_json::Value::Object(m)) => Ok(m.clone()),
+                Some(other) => Err(format!("attr must be an object, got {other}")),
+            }
+        };
+        let roles: Vec<String> = match p.get("roles") {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .map(|r| r.as_str().map(str::to_owned).ok_or_else(|| "roles must be strings".to_owned()))
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err("roles must be a list".into()),
+        };
+        let (p_id, p_pv, p_scope, p_attr) = (text(p, "id", "id")?, text(p, "policyVersion", "policy_version")?, text(p, "scope", "scope")?, attr(p)?);
+        let (r_kind, r_id, r_pv, r_scope, r_attr) =
+            (text(r, "kind", "kind")?, text(r, "id", "id")?, text(r, "policyVersion", "policy_version")?, text(r, "scope", "scope")?, attr(r)?);
+        let principal = PrincipalInput { id: &p_id, roles: &roles, attr: &p_attr, policy_version: &p_pv, scope: &p_scope };
+        let resource = ResourceInput { kind: &r_kind, id: &r_id, attr: &r_attr, policy_version: &r_pv, scope: &r_scope };
+        let aux_json = obj.get("auxData").or_else(|| obj.get("aux_data")).filter(|a| !a.is_null());
+        let aux = match aux_json {
+            Some(a) => {
+                let a = a.as_object().ok_or("auxData must be an object")?;
+                Some(AuxDataInput { jwt: a.get("jwt").and_then(|j| j.as_object()), jwts: a.get("jwts").and_then(|j| j.as_object()) })
+            }
+            None => None,
+        };
+        Ok(Request::new(&principal, &resource, aux.as_ref()))
+    }
+
+    /// Fixes what `now()` returns for every evaluation against this request.
+    pub fn set_now(&mut self, now: chrono::DateTime<chrono::FixedOffset>) {
+        self.now = CelTimestamp::from(now);
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
+        *self.now.inner()
+    }
+
+    fn part(&self, name: &str) -> Option<&(dyn Val + 'static)> {
+        self.msg.field(name)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The activation
+
+static EMPTY_VARS: LazyLock<Vars> = LazyLock::new(Vars::new);
+
+/// Where `runtime.effectiveDerivedRoles` comes from.
+enum RuntimeSource<'a> {
+    Roles(Vec<String>),
+    Lazy(&'a (dyn Fn() -> Result<Vec<String>, String> + Send + Sync)),
+    Error(String),
+}
+
+/// Everything an expression can see for one evaluation context. Cheap to build: it only
+/// borrows the converted request and variable sets.
+pub struct Activation<'a> {
+    request: &'a Request,
+    variables: VarsVal<'a>,
+    constants: VarsVal<'a>,
+    globals: VarsVal<'a>,
+    runtime: RuntimeSource<'a>,
+    runtime_val: OnceLock<Box<dyn Val + 'static>>,
+    now: Option<CelTimestamp>,
+}
+
+impl<'a> Activation<'a> {
+    pub fn new(request: &'a Request) -> Activation<'a> {
+        Activation {
+            request,
+            variables: VarsVal(&EMPTY_VARS),
+            constants: VarsVal(&EMPTY_VARS),
+            globals: VarsVal(&EMPTY_VARS),
+            runtime: RuntimeSource::Roles(Vec::new()),
+            runtime_val: OnceLock::new(),
+            now: None,
+        }
+    }
+    pub fn with_variables(mut self, v: &'a Vars) -> Self {
+        self.variables = VarsVal(v);
+        self
+    }
+    pub fn with_constants(mut self, v: &'a Vars) -> Self {
+        self.constants = VarsVal(v);
+        self
+    }
+    pub fn with_globals(mut self, v: &'a Vars) -> Self {
+        self.globals = VarsVal(v);
+        self
+    }
+    /// `runtime.effectiveDerivedRoles`, already computed (they are sorted here).
+    pub fn with_runtime_roles(mut self, mut roles: Vec<String>) -> Self {
+        roles.sort();
+        self.runtime = RuntimeSource::Roles(roles);
+        self.runtime_val = OnceLock::new();
+        self
+    }
+    /// `runtime.effectiveDerivedRoles`, computed on first use by `f` (at most once per
+    /// activation). An `Err` makes every read of `runtime` fail with that message.
+    pub fn with_runtime_fn(mut self, f: &'a (dyn Fn() -> Result<Vec<String>, String> + Send + Sync)) -> Self {
+        self.runtime = RuntimeSource::Lazy(f);
+        self.runtime_val = OnceLock::new();
+        self
+    }
+    /// Every read of `runtime` fails with `message` (e.g. `failed to compute effective
+    /// derived roles [a, b]`).
+    pub fn with_runtime_error(mut self, message: impl Into<String>) -> Self {
+        self.runtime = RuntimeSource::Error(message.into());
+        self.runtime_val = OnceLock::new();
+        self
+    }
+    /// Overrides the request's `now()` for this activation.
+    pub fn with_now(mut self, now: chrono::DateTime<chrono::FixedOffset>) -> Self {
+        self.now = Some(CelTimestamp::from(now));
+        self
+    }
+
+    fn runtime_val(&self) -> &(dyn Val + 'static) {
+        self.runtime_val
+            .get_or_init(|| {
+                let roles = match &self.runtime {
+                    RuntimeSource::Roles(r) => Ok(r.clone()),
+                    RuntimeSource::Lazy(f) => f().map(|mut r| {
+                        r.sort();
+                        r
+                    }),
+                    RuntimeSource::Error(e) => Err(e.clone()),
+                };
+                match roles {
+                    Ok(r) => Box::new(MsgVal {
+                        ty: &RUNTIME_TYPE,
+                        fields: vec![field("effective_derived_roles", "effectiveDerivedRoles", Box::new(string_list(&r)))],
+                    }),
+                    Err(e) => Box::new(values::FailedRuntime(e)),
+                }
+            })
+            .as_ref()
+    }
+}
+
+impl VariableResolver for Activation<'_> {
+    fn resolve<'b>(&'b self, name: &str) -> Option<CowVal<'b, 'b>> {
+        let v: &'b (dyn Val + 'b) = match name {
+            "R" => self.request.part("resource")?,
+            "P" => self.request.part("principal")?,
+            "request" => &self.request.msg,
+            "V" | "variables" => &self.variables,
+            "C" | "constants" => &self.constants,
+            "G" | "globals" => &self.globals,
+            "runtime" => self.runtime_val(),
+            compile::NOW_IDENT => self.now.as_ref().unwrap_or(&self.request.now),
+            _ => return None,
+        };
+        Some(CowVal::Borrowed(v))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation
+
+fn run<T>(expr: &CompiledExpr, act: &Activation<'_>, f: impl FnOnce(&dyn Val) -> Result<T, EvalError>) -> Result<T, EvalError> {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut ctx = Context::with_env(env::env().clone());
+        ctx.set_variable_resolver(act);
+        match cel::Value::resolve_val(&expr.expr, &ctx) {
+            Ok(v) => f(v.as_ref()),
+            Err(e) => Err(errors::to_eval_error(&e)),
+        }
+    }));
+    outcome.unwrap_or_else(|_| Err(EvalError { message: "internal error while evaluating the expression".into() }))
+}
+
+/// Evaluates `expr`, returning its value (owned, independent of the activation).
+pub fn eval(expr: &CompiledExpr, act: &Activation<'_>) -> Result<CelValue, EvalError> {
+    run(expr, act, |v| CelValue::from_val(v).map_err(|e| errors::to_eval_error(&e)))
+}
+
+/// Evaluates a condition as Cerbos does: a boolean result is returned, any other result is
+/// `Ok(false)` (Cerbos's `evaluateBoolCELExpr`), a runtime error is `Err`.
+pub fn eval_bool(expr: &CompiledExpr, act: &Activation<'_>) -> Result<bool, EvalError> {
+    run(expr, act, |v| Ok(v.downcast_ref::<CelBool>().is_some_and(|b| *b.inner())))
+}
+
+/// JSON to CEL the way Cerbos does it (`google.protobuf.Value`): every number is a double.
+pub fn json_to_value(v: &serde_json::Value) -> CelValue {
+    CelValue::from_json(v)
+}
+
+/// CEL to JSON as cel-go converts to `google.protobuf.Value`: ints/uints become numbers,
+/// bytes base64, timestamps RFC 3339 strings, durations `"1.5s"`, maps objects (string keys
+/// only). Cerbos's own types and optionals are errors.
+pub fn value_to_json(v: &CelValue) -> Result<serde_json::Value, String> {
+    v.to_json()
 }

@@ -7,7 +7,7 @@ use crate::eval::glob::Pattern;
 use crate::policy::model::{self, Condition, Match, Output};
 use crate::policy::parse::pos;
 use crate::policy::{PolicyErrors, Problem, SourcePolicy};
-use params::{compile_expr, ExportedConstants, ExportedVariables, Exports, ParamScope};
+use params::{compile_expr, Exports, ParamScope};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, LazyLock};
@@ -66,33 +66,21 @@ struct Compiler {
     direct_parent_roles: HashMap<String, HashMap<String, Vec<String>>>,
 }
 
-pub fn compile(policies: Vec<SourcePolicy>) -> Result<RuleTable, PolicyErrors> {
-    let mut c = Compiler { problems: Vec::new(), table: RuleTable::default(), eval_keys: HashMap::new(), next_params: 0, direct_parent_roles: HashMap::new() };
+pub fn compile(policies: Vec<SourcePolicy>, schema_store: crate::schema::SchemaStore) -> Result<RuleTable, PolicyErrors> {
+    let table = RuleTable { schema_store, ..Default::default() };
+    let mut c = Compiler { problems: Vec::new(), table, eval_keys: HashMap::new(), next_params: 0, direct_parent_roles: HashMap::new() };
     let policies: Vec<SourcePolicy> = policies.into_iter().filter(|p| !p.is_disabled()).collect();
     c.check_duplicates(&policies);
 
-    let mut exports = Exports { variables: HashMap::new(), constants: HashMap::new() };
+    let mut exports = Exports::default();
     for p in &policies {
         if let Some(ev) = &p.doc.export_variables {
-            let mut defs = BTreeMap::new();
-            for (name, src) in &ev.value.definitions {
-                if !params::is_identifier(name) {
-                    c.problems.push(Problem::new(&p.file, pos(src), format!("invalid variable name `{name}`: it must be a valid CEL identifier")));
-                }
-                if let Some(e) = compile_expr(&p.file, src, &format!("variable `{name}`"), &mut c.problems) {
-                    defs.insert(name.clone(), (e, pos(src)));
-                }
-            }
-            exports.variables.insert(ev.value.name.value.clone(), ExportedVariables { file: p.file.clone(), definitions: defs });
+            exports.add_variables(&p.file, &ev.value.name.value, &ev.value.definitions, &mut c.problems);
         }
         if let Some(ec) = &p.doc.export_constants {
-            exports.constants.insert(
-                ec.value.name.value.clone(),
-                ExportedConstants { file: p.file.clone(), definitions: ec.value.definitions.clone() },
-            );
+            exports.add_constants(&p.file, &ec.value.name.value, &ec.value.definitions, &mut c.problems);
         }
     }
-    let _ = (&exports.variables.values().next().map(|e| &e.file), &exports.constants.values().next().map(|e| &e.file));
 
     let mut derived_sets: HashMap<String, DerivedRoleSet> = HashMap::new();
     for p in &policies {
@@ -114,7 +102,13 @@ pub fn compile(policies: Vec<SourcePolicy>) -> Result<RuleTable, PolicyErrors> {
     c.check_scope_ancestors(&policies);
 
     if !c.problems.is_empty() {
+        let texts: HashMap<&str, &str> = policies.iter().map(|p| (p.file.as_str(), p.text.as_str())).collect();
         let mut problems = c.problems;
+        for p in &mut problems {
+            if let Some(t) = texts.get(p.file.as_str()) {
+                (p.line, p.column) = crate::policy::parse::node_start(t, (p.line, p.column));
+            }
+        }
         problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         problems.dedup();
         return Err(PolicyErrors(problems));
@@ -141,7 +135,7 @@ impl Compiler {
             let id = policy_identity(p);
             if let Some(id) = id {
                 if let Some(prev) = seen.get(&id) {
-                    self.problems.push(Problem::new(&p.file, (1, 1), format!("duplicate policy definition: `{id}` is also defined in {prev}")));
+                    self.problems.push(Problem::of("duplicate policy definition", &p.file, (1, 1), format!("Policy `{}` is defined more than once: also in {prev}", policy_key(&id))));
                 } else {
                     seen.insert(id, &p.file);
                 }
@@ -149,10 +143,11 @@ impl Compiler {
         }
     }
 
-    fn compile_condition(&mut self, file: &str, cond: &Option<Condition>, scope: &ParamScope, exprs: &mut Vec<Arc<crate::cel::CompiledExpr>>) -> Option<Arc<Cond>> {
-        let cond = cond.as_ref()?;
-        if let Some(s) = &cond.script {
-            self.problems.push(Problem::new(file, pos(s), "condition `script` is not supported: use `match`"));
+    fn compile_condition(&mut self, file: &str, cond: &Option<Spanned<Condition>>, scope: &ParamScope, exprs: &mut Vec<Arc<crate::cel::CompiledExpr>>) -> Option<Arc<Cond>> {
+        let spanned = cond.as_ref()?;
+        let cond = &spanned.value;
+        if cond.script.is_some() {
+            self.problems.push(Problem::of("scripts in conditions are no longer supported", file, pos(spanned), "Unsupported feature: write the condition as `match` with CEL expressions"));
             return None;
         }
         let m = cond.match_.as_ref()?;
@@ -167,7 +162,7 @@ impl Compiler {
             return None;
         }
         if let Some(src) = &v.expr {
-            let e = compile_expr(file, src, "condition", &mut self.problems)?;
+            let e = compile_expr(file, src, &mut self.problems)?;
             scope.check_refs(&e, pos(src), &mut self.problems);
             exprs.push(e.clone());
             return Some(Cond::Expr(e));
@@ -195,7 +190,7 @@ impl Compiler {
         let mut compiled = OutputExprs::default();
         let one = |this: &mut Self, src: &Option<Spanned<String>>, exprs: &mut Vec<Arc<crate::cel::CompiledExpr>>| -> Option<Arc<crate::cel::CompiledExpr>> {
             let src = src.as_ref()?;
-            let e = compile_expr(file, src, "output", &mut this.problems)?;
+            let e = compile_expr(file, src, &mut this.problems)?;
             scope.check_refs(&e, pos(src), &mut this.problems);
             exprs.push(e.clone());
             Some(e)
@@ -210,7 +205,7 @@ impl Compiler {
         let declared = out.value.expr.is_some()
             || out.value.when.as_ref().is_some_and(|w| w.rule_activated.is_some() || w.condition_not_met.is_some());
         if !declared {
-            self.problems.push(Problem::new(file, pos(out), "output must define `when.ruleActivated`, `when.conditionNotMet` or `expr`"));
+            self.problems.push(Problem::of("empty output", file, pos(out), "Output must define `when.ruleActivated`, `when.conditionNotMet` or `expr`"));
             return None;
         }
         Some(Arc::new(compiled))
@@ -223,7 +218,7 @@ impl Compiler {
         for def in &dr.definitions {
             let d = &def.value;
             if !names.insert(d.name.value.clone()) {
-                self.problems.push(Problem::new(&p.file, pos(&d.name), format!("derived role `{}` is defined more than once in `{}`", d.name.value, dr.name.value)));
+                self.problems.push(Problem::of("derived role redefined", &p.file, pos(&d.name), format!("Derived role \"{}\" is defined more than once in \"{}\"", d.name.value, dr.name.value)));
             }
             let mut exprs = Vec::new();
             let condition = self.compile_condition(&p.file, &d.condition, &scope, &mut exprs);
@@ -250,16 +245,15 @@ impl Compiler {
         let params_scope = ParamScope::new(file, rp.variables.as_ref(), p.doc.variables.as_ref(), rp.constants.as_ref(), exports, &mut self.problems);
 
         // Derived roles visible to this policy, by name; a name in two imports is ambiguous.
-        let mut visible: HashMap<&str, Vec<(&str, &Arc<DerivedRoleDef>)>> = HashMap::new();
+        let mut visible: HashMap<&str, Vec<(&Spanned<String>, &str, &Arc<DerivedRoleDef>)>> = HashMap::new();
         for imp in &rp.import_derived_roles {
             match sets.get(&imp.value) {
                 Some(set) => {
                     for (name, def) in &set.definitions {
-                        visible.entry(name.as_str()).or_default().push((imp.value.as_str(), def));
+                        visible.entry(name.as_str()).or_default().push((imp, set.file.as_str(), def));
                     }
-                    let _ = &set.file;
                 }
-                None => self.problems.push(Problem::new(file, pos(imp), format!("derived roles import `{}` not found: no `derivedRoles` policy has that name", imp.value))),
+                None => self.problems.push(Problem::of("import not found", file, pos(imp), format!("Derived roles import \"{}\" cannot be found", imp.value))),
             }
         }
 
@@ -277,24 +271,28 @@ impl Compiler {
         }
         let mut rules = Vec::new();
         let mut referenced: BTreeMap<String, Arc<DerivedRoleDef>> = BTreeMap::new();
+        let mut unknown: BTreeMap<String, (u32, u32)> = BTreeMap::new();
         for (i, r) in rp.rules.iter().enumerate() {
             let rule = &r.value;
             let name = rule.name.as_ref().map(|n| n.value.clone()).unwrap_or_else(|| format!("rule-{:03}", i + 1));
             if rule.roles.is_empty() && rule.derived_roles.is_empty() {
-                self.problems.push(Problem::new(file, pos(r), format!("rule `{name}` does not specify any roles or derived roles to be matched")));
+                self.problems.push(Problem::of("invalid resource rule", file, pos(r), format!("Rule '{name}' does not specify any roles or derived roles to be matched")));
             }
             let mut derived = Vec::new();
             for d in &rule.derived_roles {
                 match visible.get(d.value.as_str()).map(|v| v.as_slice()) {
-                    Some([(_, def)]) => {
+                    Some([(_, _, def)]) => {
                         referenced.insert(d.value.clone(), (*def).clone());
                         derived.push((*def).clone());
                     }
                     Some(many) if many.len() > 1 => {
-                        let from: Vec<String> = many.iter().map(|(s, _)| format!("`{s}`")).collect();
-                        self.problems.push(Problem::new(file, pos(d), format!("derived role `{}` is ambiguous: it is defined in {}", d.value, from.join(" and "))));
+                        let from: Vec<String> = many.iter().map(|(imp, f, _)| { let (l, c) = pos(imp); format!("{f} (imported as \"{}\" at {l}:{c})", imp.value) }).collect();
+                        self.problems.push(Problem::of("ambiguous derived role", file, pos(d), format!("Derived role \"{}\" is defined in more than one import: {}", d.value, from.join(", "))));
                     }
-                    _ => self.problems.push(Problem::new(file, pos(d), format!("unknown derived role `{}`: it is not defined in any imported derived roles ({})", d.value, if rp.import_derived_roles.is_empty() { "none imported".to_string() } else { rp.import_derived_roles.iter().map(|i| format!("`{}`", i.value)).collect::<Vec<_>>().join(", ") }))),
+                    // Reported once per name, at its last use, as Cerbos does.
+                    _ => {
+                        unknown.insert(d.value.clone(), pos(d));
+                    }
                 }
             }
             let condition = self.compile_condition(file, &rule.condition, &params_scope, &mut exprs);
@@ -304,17 +302,28 @@ impl Compiler {
             let roles = if rule.roles.iter().any(|r| r.value == "*") { vec![Pattern::Any] } else { self.patterns(file, &rule.roles) };
             rules.push(RuleParts { name, actions, roles, derived, condition, effect: effect(&rule.effect.value), output });
         }
+        for (name, at) in unknown {
+            self.problems.push(Problem::of("unknown derived role", file, at, format!("Derived role \"{name}\" is not defined in any imports")));
+        }
         let key = self.params_key();
         let params = Arc::new(params_scope.params_for(exprs.iter().map(|e| e.as_ref()), key));
 
         if let Some(s) = &rp.schemas {
-            let conv = |r: &Option<model::SchemaRef>| {
-                r.as_ref().map(|r| SchemaRef {
-                    uri: r.r#ref.value.clone(),
-                    ignore_actions: r.ignore_when.as_ref().map(|w| w.actions.iter().filter_map(|a| Pattern::new(a).ok()).collect()).unwrap_or_default(),
+            use crate::schema::{load_failure_message, SchemaRefSpec, Source};
+            let conv = |this: &mut Self, r: &Option<model::SchemaRef>, source: Source| {
+                r.as_ref().map(|r| {
+                    if let Err(reason) = this.table.schema_store.check_ref(&r.r#ref.value) {
+                        this.problems.push(Problem::of("invalid schema", file, pos(&r.r#ref), load_failure_message(source, &r.r#ref.value, &reason)));
+                    }
+                    SchemaRefSpec {
+                        uri: r.r#ref.value.clone(),
+                        ignore_actions: r.ignore_when.as_ref().map(|w| w.actions.clone()).unwrap_or_default(),
+                    }
                 })
             };
-            self.table.schemas.insert(fqn.clone(), PolicySchemas { principal: conv(&s.principal_schema), resource: conv(&s.resource_schema) });
+            let principal = conv(self, &s.principal_schema, Source::Principal);
+            let resource = conv(self, &s.resource_schema, Source::Resource);
+            self.table.schemas.insert(fqn.clone(), PolicySchemas { principal, resource });
         }
         if !referenced.is_empty() {
             self.table.derived_roles.insert(fqn.clone(), referenced.into_values().collect());
@@ -537,7 +546,7 @@ impl Compiler {
             for parent in scope_parents(&scope.value) {
                 let want = make(parent);
                 if !ids.contains(&want) {
-                    self.problems.push(Problem::new(&p.file, pos(scope), format!("missing ancestor policy `{}` for scope `{}`: scoped policies need a policy at every parent scope", policy_key(&want), scope.value)));
+                    self.problems.push(Problem::of("missing policy definition", &p.file, pos(scope), format!("Missing ancestor policy \"{}\": a policy in scope `{}` needs one at every parent scope", policy_key(&want), scope.value)));
                 }
             }
         }
@@ -629,3 +638,6 @@ fn consent_rewrite(consent: bool, condition: Option<Arc<Cond>>, effect: Effect) 
     }
 }
 
+
+#[cfg(test)]
+pub(crate) mod conformance_tests;

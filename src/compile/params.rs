@@ -1,6 +1,7 @@
 //! Variables and constants of one policy (or one derived-roles set): definitions from local blocks,
-//! imports and the deprecated top-level block; redefinitions, undefined names and cycles are errors;
-//! only the variables a policy uses are kept, in dependency order (ties broken by name).
+//! imports and the deprecated top-level block. Redefinitions, undefined names, invalid names and
+//! cycles are errors (Cerbos's wording); only the variables a policy uses are kept, in dependency
+//! order with ties broken by name.
 use super::table::Params;
 use crate::cel::{self, CompiledExpr};
 use crate::policy::model::{Constants, Variables};
@@ -11,36 +12,86 @@ use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+/// Where a definition came from, for messages like Cerbos's.
+#[derive(Clone)]
+struct Origin {
+    what: String,
+    file: String,
+    at: (u32, u32),
+}
+
+impl Origin {
+    fn cite(&self) -> String {
+        format!("{} ({}:{}:{})", self.what, self.file, self.at.0, self.at.1)
+    }
+}
+
+#[derive(Clone)]
+struct VarDef {
+    expr: Arc<CompiledExpr>,
+    origin: Origin,
+}
+
 pub struct ExportedVariables {
     pub file: String,
-    pub definitions: BTreeMap<String, (Arc<CompiledExpr>, (u32, u32))>,
+    defs: BTreeMap<String, (Arc<CompiledExpr>, (u32, u32))>,
 }
 
 pub struct ExportedConstants {
     pub file: String,
-    pub definitions: BTreeMap<String, Json>,
+    defs: BTreeMap<String, (Json, (u32, u32))>,
 }
 
+#[derive(Default)]
 pub struct Exports {
     pub variables: HashMap<String, ExportedVariables>,
     pub constants: HashMap<String, ExportedConstants>,
 }
 
-/// The variable and constant scope of one policy while it compiles.
-pub struct ParamScope {
-    file: String,
-    variables: BTreeMap<String, (Arc<CompiledExpr>, String)>,
-    constants: BTreeMap<String, Json>,
+impl Exports {
+    pub fn add_variables(&mut self, file: &str, name: &str, defs: &BTreeMap<String, Spanned<String>>, problems: &mut Vec<Problem>) {
+        let mut out = BTreeMap::new();
+        for (n, src) in defs {
+            if let Err(m) = check_identifier(n) {
+                problems.push(Problem::of("invalid variable name", file, pos(src), m));
+            }
+            if let Some(e) = compile_expr(file, src, problems) {
+                out.insert(n.clone(), (e, pos(src)));
+            }
+        }
+        self.variables.insert(name.to_string(), ExportedVariables { file: file.to_string(), defs: out });
+    }
+
+    pub fn add_constants(&mut self, file: &str, name: &str, defs: &BTreeMap<String, Spanned<Json>>, problems: &mut Vec<Problem>) {
+        let mut out = BTreeMap::new();
+        for (n, v) in defs {
+            if let Err(m) = check_identifier(n) {
+                problems.push(Problem::of("invalid constant name", file, pos(v), m));
+            }
+            out.insert(n.clone(), (v.value.clone(), pos(v)));
+        }
+        self.constants.insert(name.to_string(), ExportedConstants { file: file.to_string(), defs: out });
+    }
 }
 
-pub fn compile_expr(file: &str, src: &Spanned<String>, what: &str, problems: &mut Vec<Problem>) -> Option<Arc<CompiledExpr>> {
+/// Compiles one expression, reporting `invalid expression` at its position.
+pub fn compile_expr(file: &str, src: &Spanned<String>, problems: &mut Vec<Problem>) -> Option<Arc<CompiledExpr>> {
     match cel::compile(&src.value) {
         Ok(e) => Some(Arc::new(e)),
         Err(e) => {
-            problems.push(Problem::new(file, pos(src), format!("invalid expression in {what} `{}`: {}", src.value.trim(), e.message)));
+            problems.push(Problem::of("invalid expression", file, pos(src), e.to_string()));
             None
         }
     }
+}
+
+/// The variable and constant scope of one policy while it compiles.
+pub struct ParamScope {
+    file: String,
+    variables: BTreeMap<String, VarDef>,
+    /// Defined, but their expression did not compile (already reported).
+    broken: BTreeSet<String>,
+    constants: BTreeMap<String, Json>,
 }
 
 impl ParamScope {
@@ -52,116 +103,181 @@ impl ParamScope {
         exports: &Exports,
         problems: &mut Vec<Problem>,
     ) -> ParamScope {
-        let mut scope = ParamScope { file: file.to_string(), variables: BTreeMap::new(), constants: BTreeMap::new() };
-        let mut define_var = |name: &str, expr: Option<Arc<CompiledExpr>>, origin: String, at: (u32, u32), problems: &mut Vec<Problem>| {
-            if !is_identifier(name) {
-                problems.push(Problem::new(file, at, format!("invalid variable name `{name}`: it must be a valid CEL identifier")));
-                return;
-            }
-            if let Some((_, prev)) = scope.variables.get(name) {
-                problems.push(Problem::new(file, at, format!("variable `{name}` is defined more than once ({prev} and {origin})")));
-                return;
-            }
-            if let Some(e) = expr {
-                scope.variables.insert(name.to_string(), (e, origin));
-            }
-        };
+        let mut scope = ParamScope { file: file.to_string(), variables: BTreeMap::new(), broken: BTreeSet::new(), constants: BTreeMap::new() };
+
+        // Every definition of every name, so a redefinition lists all of them as Cerbos does.
+        let mut var_defs: BTreeMap<String, Vec<(Option<Arc<CompiledExpr>>, Origin)>> = BTreeMap::new();
         if let Some(v) = variables {
             for imp in &v.import {
                 match exports.variables.get(&imp.value) {
                     Some(ev) => {
-                        for (name, (expr, _)) in &ev.definitions {
-                            define_var(name, Some(expr.clone()), format!("import `{}`", imp.value), pos(imp), problems);
+                        for (name, (expr, at)) in &ev.defs {
+                            let origin = Origin { what: format!("import '{}'", imp.value), file: ev.file.clone(), at: *at };
+                            var_defs.entry(name.clone()).or_default().push((Some(expr.clone()), origin));
                         }
                     }
-                    None => problems.push(Problem::new(file, pos(imp), format!("variables import `{}` not found: no `exportVariables` policy has that name", imp.value))),
+                    None => problems.push(Problem::of("import not found", file, pos(imp), format!("Variables import '{}' cannot be found", imp.value))),
                 }
             }
             for (name, src) in &v.local {
-                let e = compile_expr(file, src, &format!("variable `{name}`"), problems);
-                define_var(name, e, "local".to_string(), pos(src), problems);
+                if let Err(m) = check_identifier(name) {
+                    problems.push(Problem::of("invalid variable name", file, pos(src), m));
+                    continue;
+                }
+                let e = compile_expr(file, src, problems);
+                let origin = Origin { what: "policy local variables".into(), file: file.into(), at: pos(src) };
+                var_defs.entry(name.clone()).or_default().push((e, origin));
             }
         }
         if let Some(top) = top_level {
             for (name, src) in top {
-                let e = compile_expr(file, src, &format!("variable `{name}`"), problems);
-                define_var(name, e, "top-level `variables`".to_string(), pos(src), problems);
+                if let Err(m) = check_identifier(name) {
+                    problems.push(Problem::of("invalid variable name", file, pos(src), m));
+                    continue;
+                }
+                let e = compile_expr(file, src, problems);
+                let origin = Origin { what: "deprecated top-level policy variables".into(), file: file.into(), at: pos(src) };
+                var_defs.entry(name.clone()).or_default().push((e, origin));
             }
         }
+        for (name, defs) in var_defs {
+            if defs.len() > 1 {
+                let cites: Vec<String> = defs.iter().map(|(_, o)| o.cite()).collect();
+                let at = defs.iter().find(|(_, o)| o.file == file).map(|(_, o)| o.at).unwrap_or((0, 0));
+                problems.push(Problem::of("variable redefined", file, at, format!("Variable '{name}' has multiple definitions in {}", join_and(&cites))));
+                scope.broken.insert(name);
+                continue;
+            }
+            match defs.into_iter().next() {
+                Some((Some(expr), origin)) => {
+                    scope.variables.insert(name, VarDef { expr, origin });
+                }
+                _ => {
+                    scope.broken.insert(name);
+                }
+            }
+        }
+
         if let Some(c) = constants {
-            let mut origins: BTreeMap<String, String> = BTreeMap::new();
-            let mut define_const = |name: &str, value: &Json, origin: String, at: (u32, u32), problems: &mut Vec<Problem>| {
-                if !is_identifier(name) {
-                    problems.push(Problem::new(file, at, format!("invalid constant name `{name}`: it must be a valid CEL identifier")));
-                    return;
-                }
-                if let Some(prev) = origins.get(name) {
-                    problems.push(Problem::new(file, at, format!("constant `{name}` is defined more than once ({prev} and {origin})")));
-                    return;
-                }
-                origins.insert(name.to_string(), origin);
-                scope.constants.insert(name.to_string(), value.clone());
-            };
+            let mut const_defs: BTreeMap<String, Vec<(Json, Origin)>> = BTreeMap::new();
             for imp in &c.import {
                 match exports.constants.get(&imp.value) {
                     Some(ec) => {
-                        for (name, value) in &ec.definitions {
-                            define_const(name, value, format!("import `{}`", imp.value), pos(imp), problems);
+                        for (name, (value, at)) in &ec.defs {
+                            let origin = Origin { what: format!("import '{}'", imp.value), file: ec.file.clone(), at: *at };
+                            const_defs.entry(name.clone()).or_default().push((value.clone(), origin));
                         }
                     }
-                    None => problems.push(Problem::new(file, pos(imp), format!("constants import `{}` not found: no `exportConstants` policy has that name", imp.value))),
+                    None => problems.push(Problem::of("import not found", file, pos(imp), format!("Constants import '{}' cannot be found", imp.value))),
                 }
             }
             for (name, value) in &c.local {
-                define_const(name, value, "local".to_string(), (0, 0), problems);
+                if let Err(m) = check_identifier(name) {
+                    problems.push(Problem::of("invalid constant name", file, pos(value), m));
+                    continue;
+                }
+                let origin = Origin { what: "policy local constants".into(), file: file.into(), at: pos(value) };
+                const_defs.entry(name.clone()).or_default().push((value.value.clone(), origin));
+            }
+            for (name, defs) in const_defs {
+                if defs.len() > 1 {
+                    let cites: Vec<String> = defs.iter().map(|(_, o)| o.cite()).collect();
+                    let at = defs.iter().find(|(_, o)| o.file == file).map(|(_, o)| o.at).unwrap_or((0, 0));
+                    problems.push(Problem::of("constant redefined", file, at, format!("Constant '{name}' has multiple definitions in {}", join_and(&cites))));
+                    continue;
+                }
+                if let Some((value, _)) = defs.into_iter().next() {
+                    scope.constants.insert(name, value);
+                }
             }
         }
+
+        scope.check_variable_refs(problems);
         scope.check_cycles(problems);
         scope
     }
 
-    fn check_cycles(&self, problems: &mut Vec<Problem>) {
-        // Depth-first search over variable references; report each cycle once.
-        let mut state: HashMap<&str, u8> = HashMap::new(); // 1 = on stack, 2 = done
-        fn visit<'a>(s: &'a ParamScope, n: &'a str, state: &mut HashMap<&'a str, u8>, stack: &mut Vec<&'a str>, problems: &mut Vec<Problem>) {
-            match state.get(n) {
-                Some(2) => return,
-                Some(1) => {
-                    let start = stack.iter().position(|x| *x == n).unwrap_or(0);
-                    let mut cycle: Vec<&str> = stack[start..].to_vec();
-                    cycle.push(n);
-                    problems.push(Problem::new(&s.file, (0, 0), format!("variables form a cycle: {}", cycle.join(" -> "))));
-                    return;
-                }
-                _ => {}
-            }
-            let Some((e, _)) = s.variables.get(n) else { return };
-            state.insert(n, 1);
-            stack.push(n);
-            for d in e.variable_refs() {
-                if let Some((k, _)) = s.variables.get_key_value(d.as_str()) {
-                    visit(s, k, state, stack, problems);
+    /// Variables may only reference defined variables and constants.
+    fn check_variable_refs(&self, problems: &mut Vec<Problem>) {
+        for (name, def) in &self.variables {
+            let at = def.origin.at;
+            let file = &def.origin.file;
+            for v in sorted(def.expr.variable_refs()) {
+                if !self.variables.contains_key(v) && !self.broken.contains(v) {
+                    problems.push(Problem::of("undefined variable", file, at, format!("Undefined variable '{v}' referenced in variable '{name}'")));
                 }
             }
-            stack.pop();
-            state.insert(n, 2);
-        }
-        for n in self.variables.keys() {
-            let mut stack = Vec::new();
-            visit(self, n, &mut state, &mut stack, problems);
+            for c in sorted(def.expr.constant_refs()) {
+                if !self.constants.contains_key(c) {
+                    problems.push(Problem::of("undefined constant", file, at, format!("Undefined constant '{c}' referenced in variable '{name}'")));
+                }
+            }
         }
     }
 
-    /// Checks that an expression only names defined variables and constants.
-    pub fn check_refs(&self, expr: &CompiledExpr, at: (u32, u32), problems: &mut Vec<Problem>) {
-        for v in expr.variable_refs() {
-            if !self.variables.contains_key(v) {
-                problems.push(Problem::new(&self.file, at, format!("undefined variable `{v}` in `{}`", expr.source().trim())));
+    fn check_cycles(&self, problems: &mut Vec<Problem>) {
+        // Strongly connected components (Tarjan): each non-trivial one, or a self-reference, is a cycle.
+        struct St<'a> { index: HashMap<&'a str, usize>, low: HashMap<&'a str, usize>, stack: Vec<&'a str>, on: BTreeSet<&'a str>, n: usize, comps: Vec<Vec<&'a str>> }
+        fn strong<'a>(s: &'a ParamScope, v: &'a str, st: &mut St<'a>) {
+            st.index.insert(v, st.n);
+            st.low.insert(v, st.n);
+            st.n += 1;
+            st.stack.push(v);
+            st.on.insert(v);
+            for w in s.variables[v].expr.variable_refs() {
+                let Some((w, _)) = s.variables.get_key_value(w.as_str()) else { continue };
+                let w = w.as_str();
+                if !st.index.contains_key(w) {
+                    strong(s, w, st);
+                    let lw = st.low[w];
+                    let lv = st.low[v];
+                    st.low.insert(v, lv.min(lw));
+                } else if st.on.contains(w) {
+                    let iw = st.index[w];
+                    let lv = st.low[v];
+                    st.low.insert(v, lv.min(iw));
+                }
+            }
+            if st.low[v] == st.index[v] {
+                let mut comp = Vec::new();
+                while let Some(w) = st.stack.pop() {
+                    st.on.remove(w);
+                    comp.push(w);
+                    if w == v { break; }
+                }
+                st.comps.push(comp);
             }
         }
-        for c in expr.constant_refs() {
+        let mut st = St { index: HashMap::new(), low: HashMap::new(), stack: vec![], on: BTreeSet::new(), n: 0, comps: vec![] };
+        for v in self.variables.keys() {
+            if !st.index.contains_key(v.as_str()) {
+                strong(self, v, &mut st);
+            }
+        }
+        for mut comp in st.comps {
+            comp.sort();
+            let first = &self.variables[comp[0]];
+            if comp.len() == 1 {
+                if first.expr.variable_refs().iter().any(|r| r == comp[0]) {
+                    problems.push(Problem::of("cyclical variable definitions", &first.origin.file, first.origin.at, format!("Variable '{}' references itself", comp[0])));
+                }
+                continue;
+            }
+            let cites: Vec<String> = comp.iter().map(|n| { let o = &self.variables[*n].origin; format!("'{n}' ({}:{}:{})", o.file, o.at.0, o.at.1) }).collect();
+            problems.push(Problem::of("cyclical variable definitions", &first.origin.file, first.origin.at, format!("Variables {} form a cycle", join_and(&cites))));
+        }
+    }
+
+    /// Checks that a condition or output only names defined variables and constants.
+    pub fn check_refs(&self, expr: &CompiledExpr, at: (u32, u32), problems: &mut Vec<Problem>) {
+        for v in sorted(expr.variable_refs()) {
+            if !self.variables.contains_key(v) && !self.broken.contains(v) {
+                problems.push(Problem::of("undefined variable", &self.file, at, format!("Undefined variable '{v}'")));
+            }
+        }
+        for c in sorted(expr.constant_refs()) {
             if !self.constants.contains_key(c) {
-                problems.push(Problem::new(&self.file, at, format!("undefined constant `{c}` in `{}`", expr.source().trim())));
+                problems.push(Problem::of("undefined constant", &self.file, at, format!("Undefined constant '{c}'")));
             }
         }
     }
@@ -171,38 +287,57 @@ impl ParamScope {
         let mut used: BTreeSet<String> = BTreeSet::new();
         let mut todo: Vec<String> = exprs.into_iter().flat_map(|e| e.variable_refs().iter().cloned()).collect();
         while let Some(n) = todo.pop() {
-            if let Some((e, _)) = self.variables.get(&n) {
+            if let Some(d) = self.variables.get(&n) {
                 if used.insert(n) {
-                    todo.extend(e.variable_refs().iter().cloned());
+                    todo.extend(d.expr.variable_refs().iter().cloned());
                 }
             }
         }
         // Kahn's algorithm, always taking the alphabetically first ready variable.
         let mut order = Vec::with_capacity(used.len());
-        let mut remaining = used.clone();
+        let mut remaining = used;
         while !remaining.is_empty() {
-            let next = remaining
+            let ready = remaining
                 .iter()
-                .find(|n| self.variables[*n].0.variable_refs().iter().all(|d| !remaining.contains(d) || d == *n))
+                .find(|n| self.variables[*n].expr.variable_refs().iter().all(|d| !remaining.contains(d) || d == *n))
                 .cloned();
             // A cycle was already reported; take the rest in name order.
-            let next = next.unwrap_or_else(|| remaining.iter().next().unwrap().clone());
+            let next = ready.unwrap_or_else(|| remaining.iter().next().cloned().unwrap_or_default());
             remaining.remove(&next);
-            order.push((next.clone(), self.variables[&next].0.clone()));
+            order.push((next.clone(), self.variables[&next].expr.clone()));
         }
-        let constants = cel::json_to_value(&Json::Object(self.constants.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+        let constants = cel::Vars::from_json_map(&self.constants.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
         Params { key, constants, variables: order }
     }
 }
 
+fn sorted(v: &[String]) -> Vec<&String> {
+    let mut v: Vec<&String> = v.iter().collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// "a", "a and b", "a, b, and c" as Cerbos writes lists.
+fn join_and(items: &[String]) -> String {
+    match items.len() {
+        0 => String::new(),
+        1 => items[0].clone(),
+        2 => format!("{} and {}", items[0], items[1]),
+        n => format!("{}, and {}", items[..n - 1].join(", "), items[n - 1]),
+    }
+}
+
 /// CEL identifiers: a letter or `_`, then letters, digits or `_`; not a reserved word.
-pub fn is_identifier(s: &str) -> bool {
+pub fn check_identifier(s: &str) -> Result<(), String> {
     const RESERVED: &[&str] = &[
         "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if", "import",
         "let", "loop", "package", "namespace", "return", "var", "void", "while",
     ];
+    if RESERVED.contains(&s) {
+        return Err(format!("\"{s}\" is a reserved keyword and can't be used as an identifier"));
+    }
     let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !RESERVED.contains(&s)
+    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok { Ok(()) } else { Err(format!("\"{s}\" is not a valid identifier")) }
 }

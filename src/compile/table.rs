@@ -47,7 +47,7 @@ pub enum Cond {
 pub struct Params {
     /// Identity for the per-request variable cache.
     pub key: usize,
-    pub constants: cel::Value,
+    pub constants: crate::cel::Vars,
     pub variables: Vec<(String, Arc<CompiledExpr>)>,
 }
 
@@ -109,16 +109,10 @@ pub struct DerivedRoleDef {
     pub params: Arc<Params>,
 }
 
-#[derive(Debug, Clone)]
-pub struct SchemaRef {
-    pub uri: String,
-    pub ignore_actions: Vec<Pattern>,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct PolicySchemas {
-    pub principal: Option<SchemaRef>,
-    pub resource: Option<SchemaRef>,
+    pub principal: Option<crate::schema::SchemaRefSpec>,
+    pub resource: Option<crate::schema::SchemaRefSpec>,
 }
 
 /// Rows of one (policy kind, version, scope), split so a lookup by resource kind is a hash probe.
@@ -129,7 +123,7 @@ pub struct Bucket {
     pub wildcard_resource: Vec<u32>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct RuleTable {
     pub rows: Vec<Row>,
     pub meta: Vec<PolicyMeta>,
@@ -146,6 +140,14 @@ pub struct RuleTable {
     /// (version, scope) -> role-policy rows (their resource is matched per query).
     pub role_policy_rows: HashMap<(String, String), Vec<u32>>,
     pub eval_key_count: usize,
+    /// The `_schemas` of the policy directory this table was compiled from.
+    pub schema_store: crate::schema::SchemaStore,
+}
+
+impl std::fmt::Debug for RuleTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleTable").field("rows", &self.rows.len()).field("policies", &self.meta.len()).finish_non_exhaustive()
+    }
 }
 
 impl RuleTable {

@@ -2,6 +2,7 @@
 //! principal policies first, then resource policies; per role, scopes from most specific to root;
 //! DENY beats ALLOW within a role, any role's ALLOW wins, anything undecided is DENY.
 use super::conditions::{CondEvaluator, RequestValues};
+use super::explain::{ActionExplanation, DerivedRoleStep, Explanation, RuleStep};
 use super::request::*;
 use crate::compile::table::*;
 use crate::compile::{policy_key, principal_policy_fqn, resource_policy_fqn, role_policy_fqn, sanitize, scope_parents};
@@ -15,19 +16,21 @@ const NO_MATCH_FOR_SCOPE_PERMISSIONS: &str = "NO_MATCH_FOR_SCOPE_PERMISSIONS";
 
 #[derive(Debug, Clone)]
 pub struct EvalConf {
+    pub schema_enforcement: crate::engine::SchemaEnforcement,
     pub default_policy_version: String,
     pub default_scope: String,
     pub lenient_scope_search: bool,
-    pub globals: cel::Value,
+    pub globals: crate::cel::Vars,
 }
 
 impl Default for EvalConf {
     fn default() -> Self {
         EvalConf {
+            schema_enforcement: crate::engine::SchemaEnforcement::None,
             default_policy_version: "default".into(),
             default_scope: String::new(),
             lenient_scope_search: false,
-            globals: crate::cel::json_to_value(&serde_json::json!({})),
+            globals: crate::cel::Vars::new(),
         }
     }
 }
@@ -96,6 +99,24 @@ fn all_scopes(set: &std::collections::HashSet<String>, scope: &str, lenient: boo
 
 /// Decides one input.
 pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<FixedOffset>) -> CheckOutput {
+    decide(table, conf, input, now, None)
+}
+
+/// Decides one input and explains how: the rules reached per action, with condition values.
+pub fn check_explained(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<FixedOffset>) -> (CheckOutput, Explanation) {
+    let mut explanation = Explanation::default();
+    let out = decide(table, conf, input, now, Some(&mut explanation));
+    (out, explanation)
+}
+
+fn kind_name(k: PolicyKind) -> &'static str {
+    match k {
+        PolicyKind::Principal => "principal",
+        PolicyKind::Resource => "resource",
+    }
+}
+
+fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<FixedOffset>, mut explain: Option<&mut Explanation>) -> CheckOutput {
     let p_scope = scope_value(&input.principal.scope, &conf.default_scope);
     let r_scope = scope_value(&input.resource.scope, &conf.default_scope);
     let p_version = if input.principal.policy_version.is_empty() { conf.default_policy_version.as_str() } else { &input.principal.policy_version };
@@ -110,16 +131,40 @@ pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTi
     let p_key = policy_key(&p_fqn).to_string();
     let r_key = policy_key(&r_fqn).to_string();
 
+    // Attributes are validated against the schemas of the root of the matched resource policy's chain.
+    let any_scope = !(p_scopes.is_empty() && r_scopes.is_empty());
+    if any_scope && conf.schema_enforcement != crate::engine::SchemaEnforcement::None {
+        let root = resource_policy_fqn(&input.resource.kind, r_version, "");
+        if let Some(s) = table.schemas.get(&root).filter(|_| !r_fqn.is_empty()) {
+            let errors = table.schema_store.validate(s.principal.as_ref(), s.resource.as_ref(), &input.principal.attr, &input.resource.attr, &input.actions);
+            if !errors.is_empty() {
+                out.validation_errors = errors.into_iter().map(|e| ValidationError { path: e.path, message: e.message, source: e.source }).collect();
+                if conf.schema_enforcement == crate::engine::SchemaEnforcement::Reject {
+                    for action in &input.actions {
+                        effects.insert(action.as_str(), EffectInfo { effect: Outcome::Deny, policy: r_key.clone(), scope: String::new() });
+                    }
+                }
+            }
+        }
+    }
+    let rejected = !effects.is_empty();
+
     let mut edr: BTreeSet<String> = BTreeSet::new();
-    let values = RequestValues::new(input, &p_scope, &r_scope);
-    let mut ev = CondEvaluator::new(&values, &conf.globals, now);
+    let values = RequestValues::new(input, &p_scope, &r_scope, now);
+    let mut ev = CondEvaluator::new(&values, &conf.globals);
+    if explain.is_some() {
+        ev.record_leaves();
+    }
+    // Per action when explaining: the steps, and the rule that decided.
+    let mut steps: Vec<RuleStep> = Vec::new();
+    let mut decided_by: HashMap<&str, (String, String)> = HashMap::new();
 
     let resource = sanitize(&input.resource.kind);
     let principal_exists = !(p_scopes.is_empty() && r_scopes.is_empty())
         && p_scopes.iter().any(|s| table.bucket_exists(PolicyKind::Principal, p_version, s));
     let resource_exists = !(p_scopes.is_empty() && r_scopes.is_empty()) && scoped_resource_exists(table, r_version, &resource, &r_scopes);
 
-    if principal_exists || resource_exists {
+    if !rejected && (principal_exists || resource_exists) {
         let all_roles = table.add_parent_roles(&r_scope, &input.principal.roles);
         let mut scoped_drs: HashMap<String, BTreeSet<String>> = HashMap::new();
         let mut candidates = Vec::new();
@@ -129,6 +174,8 @@ pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTi
                 continue; // a repeated action is decided once, as Cerbos resolves each action once
             }
             let mut action_effect = EffectInfo { effect: Outcome::NoMatch, policy: String::new(), scope: String::new() };
+            let mut first_allow: Option<(String, String)> = None;
+            let mut decided: Option<(String, String)> = None;
             for kind in [PolicyKind::Principal, PolicyKind::Resource] {
                 let (main_key, scopes, exists) = match kind {
                     PolicyKind::Principal => (&p_key, &p_scopes, principal_exists),
@@ -140,6 +187,7 @@ pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTi
                         break; // principal rows match any role: one pass covers them all
                     }
                     let mut has_allow = false;
+                    let mut role_allow: Option<(String, String)> = None;
                     let mut role_effect = EffectInfo {
                         effect: Outcome::NoMatch,
                         policy: if exists { main_key.clone() } else { NO_MATCH.to_string() },
@@ -150,7 +198,7 @@ pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTi
                     'scopes: for scope in scopes.iter() {
                         if kind == PolicyKind::Resource {
                             let roles = scoped_drs.entry(scope.clone()).or_insert_with(|| {
-                                active_derived_roles(table, &mut ev, &input.resource.kind, r_version, scope, &all_roles)
+                                active_derived_roles(table, &mut ev, &input.resource.kind, r_version, scope, &all_roles, explain.as_deref_mut())
                             });
                             edr.extend(roles.iter().cloned());
                             ev.set_effective_derived_roles(roles);
@@ -168,8 +216,31 @@ pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTi
                                 ev.ensure_variables(p);
                             }
                             let cached = eval_key.and_then(|k| ev.cached_condition(k));
+                            let (origin_key, rule_name, from_role_policy) = match b {
+                                Binding::Row(r) => (table.meta[r.origin].key.as_str(), r.name.as_str(), r.from_role_policy),
+                                Binding::Synthetic(s) => (policy_key(&s.origin_fqn), s.name, true),
+                            };
+                            let mut record = |ev: &mut CondEvaluator, matched: bool, cached: bool| {
+                                if explain.is_some() {
+                                    steps.push(RuleStep {
+                                        policy_kind: kind_name(kind),
+                                        role: role.clone(),
+                                        scope: scope.clone(),
+                                        policy: origin_key.to_string(),
+                                        rule: rule_name.to_string(),
+                                        derived_role: match b { Binding::Row(r) => r.origin_derived_role.clone(), _ => None },
+                                        effect: b.effect().map(|e| e.as_str()),
+                                        matched,
+                                        cached,
+                                        conditions: ev.take_leaves(),
+                                    });
+                                }
+                            };
                             let satisfied = match cached {
-                                Some(v) => v,
+                                Some(v) => {
+                                    record(&mut ev, v, true);
+                                    v
+                                }
                                 None => {
                                     let dr_ok = match dr_cond {
                                         Some(c) => {
@@ -181,19 +252,17 @@ pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTi
                                     };
                                     if !dr_ok {
                                         if let Some(k) = eval_key { ev.cache_condition(k, false); }
+                                        record(&mut ev, false, false);
                                         continue;
                                     }
                                     let cond = match b { Binding::Row(r) => r.condition.as_deref(), Binding::Synthetic(s) => s.condition.as_ref() };
                                     let v = match cond { Some(c) => ev.satisfies(c, params), None => true };
                                     if let Some(k) = eval_key { ev.cache_condition(k, v); }
+                                    record(&mut ev, v, false);
                                     v
                                 }
                             };
                             let output = match b { Binding::Row(r) => r.output.as_deref(), Binding::Synthetic(s) => s.output.as_ref() };
-                            let (origin_key, rule_name, from_role_policy) = match b {
-                                Binding::Row(r) => (table.meta[r.origin].key.as_str(), r.name.as_str(), r.from_role_policy),
-                                Binding::Synthetic(s) => (policy_key(&s.origin_fqn), s.name, true),
-                            };
                             let emit = |which: Option<&Arc<crate::cel::CompiledExpr>>, ev: &mut CondEvaluator, out: &mut CheckOutput| {
                                 if let Some(e) = which {
                                     let src = format!("{origin_key}#{rule_name}");
@@ -203,8 +272,16 @@ pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTi
                             if satisfied {
                                 emit(output.and_then(|o| o.rule_activated.as_ref()), &mut ev, &mut out);
                                 match b.effect() {
-                                    Some(Effect::Allow) => has_allow = true,
+                                    Some(Effect::Allow) => {
+                                        has_allow = true;
+                                        if role_allow.is_none() {
+                                            role_allow = Some((origin_key.to_string(), rule_name.to_string()));
+                                        }
+                                    }
                                     Some(Effect::Deny) => {
+                                        if decided.is_none() {
+                                            decided = Some((origin_key.to_string(), rule_name.to_string()));
+                                        }
                                         role_effect.effect = Outcome::Deny;
                                         role_effect.scope = scope.clone();
                                         if from_role_policy {
@@ -222,6 +299,9 @@ pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTi
                             match table.scope_permissions.get(scope.as_str()) {
                                 Some(ScopePermissions::RequireParentalConsentForAllows) => has_allow = false,
                                 Some(ScopePermissions::OverrideParent) => {
+                                    if first_allow.is_none() {
+                                        first_allow = role_allow.clone();
+                                    }
                                     role_effect.effect = Outcome::Allow;
                                     role_effect.scope = scope.clone();
                                     break 'scopes;
@@ -251,6 +331,12 @@ pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTi
             if action_effect.effect == Outcome::NoMatch {
                 action_effect.effect = Outcome::Deny;
             }
+            if let Some(d) = if action_effect.effect == Outcome::Allow { first_allow } else { decided } {
+                decided_by.insert(action.as_str(), d);
+            }
+            if let Some(x) = explain.as_deref_mut() {
+                x.actions.push(ActionExplanation { action: action.clone(), steps: std::mem::take(&mut steps), ..Default::default() });
+            }
             effects.insert(action.as_str(), action_effect);
         }
     }
@@ -269,10 +355,43 @@ pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTi
         };
         out.actions.0.push((action.clone(), e));
     }
+    if let Some(x) = explain {
+        for (action, e) in &out.actions.0 {
+            let i = match x.actions.iter().position(|a| &a.action == action) {
+                Some(i) => i,
+                None => {
+                    x.actions.push(ActionExplanation { action: action.clone(), ..Default::default() });
+                    x.actions.len() - 1
+                }
+            };
+            let a = &mut x.actions[i];
+            a.effect = e.effect.to_string();
+            a.policy = e.policy.clone();
+            a.scope = e.scope.clone();
+            a.reason = reason(input, e, decided_by.get(action.as_str()), r_version, &r_scope);
+        }
+    }
     out.effective_derived_roles = edr.into_iter().collect();
     out.outputs.sort_by(|a, b| a.src.cmp(&b.src));
     out.evaluation_errors = ev.take_errors();
     out
+}
+
+fn reason(input: &CheckInput, e: &ActionEffect, by: Option<&(String, String)>, version: &str, scope: &str) -> String {
+    let allowed = e.effect == "EFFECT_ALLOW";
+    match (allowed, by) {
+        (true, Some((p, r))) => format!("allowed by rule `{r}` of `{p}`"),
+        (false, Some((p, r))) if r.is_empty() => format!("denied by role policy `{p}`: it does not allow this action"),
+        (false, Some((p, r))) => format!("denied by rule `{r}` of `{p}`"),
+        (_, None) if e.policy == NO_MATCH => format!(
+            "denied by default: no policy matches principal `{}` or resource kind `{}` (version `{version}`, scope `{scope}`)",
+            input.principal.id, input.resource.kind
+        ),
+        _ => format!(
+            "denied by default: no rule of `{}` allows this action for roles {:?}",
+            e.policy, input.principal.roles
+        ),
+    }
 }
 
 fn scoped_resource_exists(table: &RuleTable, version: &str, resource: &str, scopes: &[String]) -> bool {
@@ -287,7 +406,8 @@ fn scoped_resource_exists(table: &RuleTable, version: &str, resource: &str, scop
 }
 
 /// Derived roles imported by the resource policy at `scope` that are active for this request.
-fn active_derived_roles(table: &RuleTable, ev: &mut CondEvaluator, kind: &str, version: &str, scope: &str, all_roles: &[String]) -> BTreeSet<String> {
+fn active_derived_roles(table: &RuleTable, ev: &mut CondEvaluator, kind: &str, version: &str, scope: &str, all_roles: &[String], explain: Option<&mut Explanation>) -> BTreeSet<String> {
+    let mut explain = explain;
     let mut active = BTreeSet::new();
     let Some(defs) = table.derived_roles.get(&resource_policy_fqn(kind, version, scope)) else { return active };
     for dr in defs {
@@ -300,6 +420,9 @@ fn active_derived_roles(table: &RuleTable, ev: &mut CondEvaluator, kind: &str, v
             Some(c) => ev.satisfies(c, Some(&dr.params)),
             None => true,
         };
+        if let Some(x) = explain.as_deref_mut() {
+            x.derived_roles.push(DerivedRoleStep { name: dr.name.clone(), scope: scope.to_string(), active: ok, conditions: ev.take_leaves() });
+        }
         if ok {
             active.insert(dr.name.clone());
         }

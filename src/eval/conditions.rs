@@ -1,81 +1,63 @@
 //! Evaluating conditions for one request: the request converted to CEL values once,
 //! variables evaluated once per policy, each rule's condition once, CEL errors collected.
+use super::explain::ConditionResult;
 use super::request::{CelError, CheckInput, EvaluationError, OutputEntry};
-use crate::cel::{self, Activation, CompiledExpr};
+use crate::cel::{self, Activation, AuxDataInput, CompiledExpr, PrincipalInput, Request, ResourceInput, Vars};
 use crate::compile::table::{Cond, Params};
-use ::cel::Value;
 use chrono::{DateTime, FixedOffset};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// The request as CEL sees it (`request`, `P`, `R`), built once per input.
 pub struct RequestValues {
-    pub request: Value,
-    pub principal: Value,
-    pub resource: Value,
-}
-
-fn s(v: &str) -> Value {
-    Value::String(Arc::new(v.to_string()))
+    request: Request,
 }
 
 impl RequestValues {
     /// `principal_scope`/`resource_scope` are the request's scopes with a leading `.` removed.
-    pub fn new(input: &CheckInput, principal_scope: &str, resource_scope: &str) -> Self {
+    pub fn new(input: &CheckInput, principal_scope: &str, resource_scope: &str, now: DateTime<FixedOffset>) -> Self {
         let p = &input.principal;
-        let roles = Value::List(Arc::new(p.roles.iter().map(|r| s(r)).collect()));
-        let principal = cel::map_value([
-            ("id", s(&p.id)),
-            ("roles", roles),
-            ("attr", cel::json_to_value(&serde_json::Value::Object(p.attr.clone()))),
-            ("policyVersion", s(&p.policy_version)),
-            ("policy_version", s(&p.policy_version)),
-            ("scope", s(principal_scope)),
-        ]);
         let r = &input.resource;
-        let resource = cel::map_value([
-            ("kind", s(&r.kind)),
-            ("id", s(&r.id)),
-            ("attr", cel::json_to_value(&serde_json::Value::Object(r.attr.clone()))),
-            ("policyVersion", s(&r.policy_version)),
-            ("policy_version", s(&r.policy_version)),
-            ("scope", s(resource_scope)),
-        ]);
-        let (jwt, jwts) = match &input.aux_data {
-            Some(a) => (serde_json::Value::Object(a.jwt.clone()), serde_json::Value::Object(a.jwts.clone())),
-            None => (serde_json::json!({}), serde_json::json!({})),
-        };
-        let aux = cel::map_value([("jwt", cel::json_to_value(&jwt)), ("jwts", cel::json_to_value(&jwts))]);
-        let request = cel::map_value([
-            ("principal", principal.clone()),
-            ("resource", resource.clone()),
-            ("auxData", aux.clone()),
-            ("aux_data", aux),
-        ]);
-        RequestValues { request, principal, resource }
+        let principal = PrincipalInput { id: &p.id, roles: &p.roles, attr: &p.attr, policy_version: &p.policy_version, scope: principal_scope };
+        let resource = ResourceInput { kind: &r.kind, id: &r.id, attr: &r.attr, policy_version: &r.policy_version, scope: resource_scope };
+        let aux = input.aux_data.as_ref().map(|a| AuxDataInput { jwt: Some(&a.jwt), jwts: Some(&a.jwts) });
+        let mut request = Request::new(&principal, &resource, aux.as_ref());
+        request.set_now(now);
+        RequestValues { request }
     }
 }
+
+static NO_VARS: LazyLock<Vars> = LazyLock::new(Vars::new);
 
 pub struct CondEvaluator<'a> {
     values: &'a RequestValues,
-    globals: &'a Value,
-    now: DateTime<FixedOffset>,
-    empty: Value,
-    runtime: Value,
-    variables: HashMap<usize, Value>,
+    globals: &'a Vars,
+    /// `runtime.effectiveDerivedRoles` for the scope being evaluated (sorted).
+    runtime: Vec<String>,
+    variables: HashMap<usize, Vars>,
     conditions: HashMap<usize, bool>,
     errors: BTreeSet<(String, String)>,
+    /// Condition leaves evaluated since the last `take_leaves`, when explaining.
+    leaves: Option<Vec<ConditionResult>>,
 }
 
 impl<'a> CondEvaluator<'a> {
-    pub fn new(values: &'a RequestValues, globals: &'a Value, now: DateTime<FixedOffset>) -> Self {
-        let empty = cel::map_value(std::iter::empty());
-        let runtime = runtime_value(&BTreeSet::new());
-        CondEvaluator { values, globals, now, empty, runtime, variables: HashMap::new(), conditions: HashMap::new(), errors: BTreeSet::new() }
+    pub fn new(values: &'a RequestValues, globals: &'a Vars) -> Self {
+        CondEvaluator { values, globals, runtime: Vec::new(), variables: HashMap::new(), conditions: HashMap::new(), errors: BTreeSet::new(), leaves: None }
+    }
+
+    /// Starts recording each evaluated condition leaf (for explanations).
+    pub fn record_leaves(&mut self) {
+        self.leaves = Some(Vec::new());
+    }
+
+    pub fn take_leaves(&mut self) -> Vec<ConditionResult> {
+        self.leaves.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     pub fn set_effective_derived_roles(&mut self, roles: &BTreeSet<String>) {
-        self.runtime = runtime_value(roles);
+        self.runtime.clear();
+        self.runtime.extend(roles.iter().cloned());
     }
 
     pub fn cached_condition(&self, key: usize) -> Option<bool> {
@@ -91,66 +73,80 @@ impl<'a> CondEvaluator<'a> {
         if self.variables.contains_key(&p.key) {
             return;
         }
-        let mut done: Vec<(&str, Value)> = Vec::with_capacity(p.variables.len());
+        let mut vars = Vars::new();
         for (name, expr) in &p.variables {
-            let vars = cel::map_value(done.iter().map(|(n, v)| (*n, v.clone())));
             match self.eval_raw(expr, &p.constants, &vars) {
-                Ok(v) => done.push((name.as_str(), v)),
+                Ok(v) => vars.insert(name.clone(), v),
                 Err(msg) => {
                     self.errors.insert((expr.source().to_string(), msg));
                 }
             }
         }
-        let vars = cel::map_value(done.into_iter());
         self.variables.insert(p.key, vars);
     }
 
-    fn eval_raw(&self, expr: &CompiledExpr, constants: &Value, variables: &Value) -> Result<Value, String> {
-        let act = Activation {
-            request: &self.values.request,
-            principal: &self.values.principal,
-            resource: &self.values.resource,
-            variables,
-            constants,
-            globals: self.globals,
-            runtime: &self.runtime,
-            now: self.now,
-        };
-        cel::eval(expr, &act).map_err(|e| e.message)
+    fn activation<'b>(&'b self, expr: &CompiledExpr, constants: &'b Vars, variables: &'b Vars) -> Activation<'b> {
+        let act = Activation::new(&self.values.request).with_variables(variables).with_constants(constants).with_globals(self.globals);
+        // Only build the runtime list for expressions that read it.
+        if expr.uses_runtime() { act.with_runtime_roles(self.runtime.clone()) } else { act }
     }
 
-    fn params_values(&self, params: Option<&Arc<Params>>) -> (Value, Value) {
+    fn eval_raw(&self, expr: &CompiledExpr, constants: &Vars, variables: &Vars) -> Result<cel::CelValue, String> {
+        cel::eval(expr, &self.activation(expr, constants, variables)).map_err(|e| e.message)
+    }
+
+    fn params_vars<'p>(&'p self, params: Option<&'p Arc<Params>>) -> (&'p Vars, &'p Vars) {
         match params {
-            Some(p) => (p.constants.clone(), self.variables.get(&p.key).cloned().unwrap_or_else(|| self.empty.clone())),
-            None => (self.empty.clone(), self.empty.clone()),
+            Some(p) => (&p.constants, self.variables.get(&p.key).unwrap_or(&NO_VARS)),
+            None => (&NO_VARS, &NO_VARS),
         }
     }
 
     /// Cerbos's non-strict semantics: an erroring or non-boolean leaf counts as false (the error is recorded).
     pub fn satisfies(&mut self, c: &Cond, params: Option<&Arc<Params>>) -> bool {
-        let (constants, variables) = self.params_values(params);
-        self.satisfies_with(c, &constants, &variables)
+        let mut errors = Vec::new();
+        let mut leaves = self.leaves.take();
+        let (constants, variables) = self.params_vars(params);
+        let v = self.satisfies_with(c, constants, variables, &mut errors, leaves.as_mut());
+        self.leaves = leaves;
+        self.errors.extend(errors);
+        v
     }
 
-    fn satisfies_with(&mut self, c: &Cond, constants: &Value, variables: &Value) -> bool {
+    fn satisfies_with(&self, c: &Cond, constants: &Vars, variables: &Vars, errors: &mut Vec<(String, String)>, mut leaves: Option<&mut Vec<ConditionResult>>) -> bool {
         match c {
-            Cond::Expr(e) => match self.eval_raw(e, constants, variables) {
-                Ok(Value::Bool(b)) => b,
-                Ok(_) => false,
-                Err(msg) => {
-                    self.errors.insert((e.source().to_string(), msg));
-                    false
+            Cond::Expr(e) => {
+                if let Some(leaves) = leaves {
+                    let result = self.eval_raw(e, constants, variables);
+                    leaves.push(match &result {
+                        Ok(v) => ConditionResult { expr: e.source().to_string(), value: Some(v.to_json().unwrap_or(serde_json::Value::Null)), error: None },
+                        Err(m) => ConditionResult { expr: e.source().to_string(), value: None, error: Some(m.clone()) },
+                    });
+                    return match result {
+                        Ok(v) => v.as_bool().unwrap_or(false),
+                        Err(msg) => {
+                            errors.push((e.source().to_string(), msg));
+                            false
+                        }
+                    };
                 }
-            },
-            Cond::All(cs) => cs.iter().all(|c| self.satisfies_with(c, constants, variables)),
-            Cond::Any(cs) => cs.iter().any(|c| self.satisfies_with(c, constants, variables)),
-            Cond::None(cs) => !cs.iter().any(|c| self.satisfies_with(c, constants, variables)),
+                match cel::eval_bool(e, &self.activation(e, constants, variables)) {
+                    Ok(b) => b,
+                    Err(err) => {
+                        errors.push((e.source().to_string(), err.message));
+                        false
+                    }
+                }
+            }
+            Cond::All(cs) => cs.iter().all(|c| self.satisfies_with(c, constants, variables, errors, leaves.as_deref_mut())),
+            Cond::Any(cs) => cs.iter().any(|c| self.satisfies_with(c, constants, variables, errors, leaves.as_deref_mut())),
+            Cond::None(cs) => !cs.iter().any(|c| self.satisfies_with(c, constants, variables, errors, leaves.as_deref_mut())),
         }
     }
 
     pub fn output(&mut self, e: &CompiledExpr, params: Option<&Arc<Params>>, src: String, action: &str) -> OutputEntry {
-        let (constants, variables) = self.params_values(params);
-        let result = self.eval_raw(e, &constants, &variables).and_then(|v| cel::value_to_json(&v));
+        let (constants, variables) = self.params_vars(params);
+        let result = self.eval_raw(e, constants, variables).and_then(|v| v.to_json());
         match result {
             Ok(val) => OutputEntry { src, val: Some(val), action: action.to_string(), error: None },
             Err(msg) => OutputEntry { src, val: None, action: action.to_string(), error: Some(msg) },
@@ -164,9 +160,4 @@ impl<'a> CondEvaluator<'a> {
             .map(|(expression, message)| EvaluationError { cel_error: CelError { expression, message } })
             .collect()
     }
-}
-
-fn runtime_value(roles: &BTreeSet<String>) -> Value {
-    let list = Value::List(Arc::new(roles.iter().map(|r| s(r)).collect()));
-    cel::map_value([("effectiveDerivedRoles", list.clone()), ("effective_derived_roles", list)])
 }

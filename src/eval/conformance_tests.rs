@@ -10,7 +10,12 @@ fn testdata() -> PathBuf {
 }
 
 fn engine(lenient: bool) -> Engine {
+    engine_with(lenient, crate::engine::SchemaEnforcement::None)
+}
+
+fn engine_with(lenient: bool, enforcement: crate::engine::SchemaEnforcement) -> Engine {
     let mut config = EngineConfig::default();
+    config.schema_enforcement = enforcement;
     config.globals = json!({"environment": "test"}).as_object().unwrap().clone();
     config.lenient_scope_search = lenient;
     Engine::new(PolicySource::Directory(testdata().join("store")), config).expect("the conformance store compiles")
@@ -34,6 +39,9 @@ fn normalise(mut v: Value) -> Value {
         if let Some(Value::Array(a)) = o.get_mut("effectiveDerivedRoles") {
             a.sort_by_key(|x| x.to_string());
         }
+        if let Some(Value::Array(a)) = o.get_mut("validationErrors") {
+            a.sort_by_key(|x| (x["source"].to_string(), x["path"].to_string()));
+        }
         if let Some(Value::Array(a)) = o.get_mut("outputs") {
             a.sort_by_key(|x| x["src"].to_string());
         }
@@ -47,7 +55,10 @@ fn normalise(mut v: Value) -> Value {
 }
 
 fn run_dir(dir: &str, lenient: bool, failures: &mut Vec<String>) -> usize {
-    let e = engine(lenient);
+    run_dir_with(dir, &engine(lenient), lenient, failures)
+}
+
+fn run_dir_with(dir: &str, e: &Engine, lenient: bool, failures: &mut Vec<String>) -> usize {
     let mut n = 0;
     let mut paths: Vec<_> = std::fs::read_dir(testdata().join(dir)).unwrap().flatten().map(|e| e.path()).collect();
     paths.sort();
@@ -78,6 +89,9 @@ fn engine_cases() {
     n += run_dir("engine", true, &mut failures);
     n += run_dir("engine_strict_scope_search", false, &mut failures);
     n += run_dir("engine_lenient_scope_search", true, &mut failures);
+    for (dir, enforcement) in [("warn", crate::engine::SchemaEnforcement::Warn), ("reject", crate::engine::SchemaEnforcement::Reject)] {
+        n += run_dir_with(&format!("engine_schema_enforcement/{dir}"), &engine_with(false, enforcement), false, &mut failures);
+    }
     assert!(n > 50, "too few cases ran: {n}");
     assert!(failures.is_empty(), "{} of {n} outputs differ:\n{}", failures.len(), failures.join("\n"));
 }

@@ -10,9 +10,29 @@ pub struct CheckInput {
     pub request_id: String,
     pub resource: ResourceInput,
     pub principal: PrincipalInput,
+    #[serde(deserialize_with = "string_list")]
     pub actions: Vec<String>,
     #[serde(default)]
     pub aux_data: Option<AuxData>,
+}
+
+/// A list of strings, refusing a lone string (which some front ends would split into characters).
+pub fn string_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of strings")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+            while let Some(s) = seq.next_element::<String>()? {
+                out.push(s);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(V)
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -23,6 +43,7 @@ pub struct PrincipalInput {
     pub policy_version: String,
     #[serde(default)]
     pub scope: String,
+    #[serde(deserialize_with = "string_list")]
     pub roles: Vec<String>,
     #[serde(default)]
     pub attr: Map<String, Json>,

@@ -8,12 +8,19 @@ pub struct Problem {
     /// 1-based; 0 when the problem has no position (e.g. an unreadable file).
     pub line: u32,
     pub column: u32,
+    /// A stable slug naming the kind of problem (Cerbos's wording, e.g. `unknown derived role`).
+    pub kind: String,
     pub message: String,
 }
 
 impl Problem {
     pub fn new(file: &str, (line, column): (u32, u32), message: impl Into<String>) -> Self {
-        Problem { file: file.to_string(), line, column, message: message.into() }
+        Problem { file: file.to_string(), line, column, kind: "invalid policy".to_string(), message: message.into() }
+    }
+
+    /// A problem of a named kind, so tools and tests can match the kind rather than the text.
+    pub fn of(kind: &str, file: &str, at: (u32, u32), message: impl Into<String>) -> Self {
+        Problem { file: file.to_string(), line: at.0, column: at.1, kind: kind.to_string(), message: message.into() }
     }
 }
 

@@ -43,7 +43,7 @@ pub struct Constants {
     #[serde(default)]
     pub import: Vec<Spanned<String>>,
     #[serde(default)]
-    pub local: BTreeMap<String, Json>,
+    pub local: BTreeMap<String, Spanned<Json>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,7 +77,7 @@ pub struct ResourceRule {
     #[serde(default)]
     pub derived_roles: Vec<Spanned<String>>,
     #[serde(default)]
-    pub condition: Option<Condition>,
+    pub condition: Option<Spanned<Condition>>,
     pub effect: Spanned<String>,
     #[serde(default)]
     pub name: Option<Spanned<String>>,
@@ -140,7 +140,7 @@ pub struct PrincipalAction {
     pub action: Spanned<String>,
     pub effect: Spanned<String>,
     #[serde(default)]
-    pub condition: Option<Condition>,
+    pub condition: Option<Spanned<Condition>>,
     #[serde(default)]
     pub name: Option<Spanned<String>>,
     #[serde(default)]
@@ -166,7 +166,7 @@ pub struct RoleDef {
     #[serde(default)]
     pub parent_roles: Vec<Spanned<String>>,
     #[serde(default)]
-    pub condition: Option<Condition>,
+    pub condition: Option<Spanned<Condition>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,7 +182,7 @@ pub struct ExportVariables {
 pub struct ExportConstants {
     pub name: Spanned<String>,
     #[serde(default)]
-    pub definitions: BTreeMap<String, Json>,
+    pub definitions: BTreeMap<String, Spanned<Json>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -213,7 +213,7 @@ pub struct RoleRule {
     #[serde(default)]
     pub allow_actions: Vec<Spanned<String>>,
     #[serde(default)]
-    pub condition: Option<Condition>,
+    pub condition: Option<Spanned<Condition>>,
     #[serde(default)]
     pub name: Option<Spanned<String>>,
     #[serde(default)]

@@ -13,10 +13,50 @@ pub fn pos<T>(s: &Spanned<T>) -> (u32, u32) {
     (l.line() as u32, l.column() as u32)
 }
 
+/// Where a problem about a YAML node should point. For a node that begins on the line after its key
+/// (a block scalar after `key: |-`, or a mapping after `key:`), the parser's span starts at the
+/// content, while people (and Cerbos) expect the `|`/`>` indicator or the key.
+pub fn node_start(text: &str, (line, column): (u32, u32)) -> (u32, u32) {
+    if line < 2 {
+        return (line, column);
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(current) = lines.get(line as usize - 1) else { return (line, column) };
+    // Only when the span is at the first non-blank character of its line.
+    let indent = current.len() - current.trim_start().len();
+    if column as usize != indent + 1 {
+        return (line, column);
+    }
+    let mut l = line as usize - 1;
+    while l > 0 {
+        l -= 1;
+        let prev = lines[l].trim_end();
+        if prev.trim().is_empty() {
+            continue;
+        }
+        let last_token = prev.rsplit(|c: char| c.is_whitespace()).next().unwrap_or("");
+        let is_indicator = !last_token.is_empty()
+            && (last_token.starts_with('|') || last_token.starts_with('>'))
+            && last_token[1..].chars().all(|c| c == '-' || c == '+' || c.is_ascii_digit());
+        if is_indicator {
+            let col = prev.len() - last_token.len() + 1;
+            return ((l + 1) as u32, col as u32);
+        }
+        if prev.ends_with(':') {
+            let key_indent = prev.len() - prev.trim_start().len();
+            let key_col = if prev.trim_start().starts_with("- ") { key_indent + 3 } else { key_indent + 1 };
+            return ((l + 1) as u32, key_col as u32);
+        }
+        break;
+    }
+    (line, column)
+}
+
 /// One parsed policy file.
 #[derive(Debug)]
 pub struct SourcePolicy {
     pub file: String,
+    pub text: String,
     pub doc: PolicyDoc,
 }
 
@@ -41,7 +81,7 @@ pub fn parse_policy(file: &str, text: &str) -> Result<SourcePolicy, Vec<Problem>
     let mut problems = Vec::new();
     check_doc(file, &doc, &mut problems);
     if problems.is_empty() {
-        Ok(SourcePolicy { file: file.to_string(), doc })
+        Ok(SourcePolicy { file: file.to_string(), text: text.to_string(), doc })
     } else {
         Err(problems)
     }

