@@ -10,7 +10,8 @@ Median microseconds per token, from Python, for HS256, RS256 (2048-bit), ES256 a
 Tokens are signed with PyJWT. Each case is warmed up, then timed ``--repeats``
 times over ``--number`` calls (a quarter of that for the public-key algorithms)
 with ``time.perf_counter_ns``, the three contenders in turn within each repeat;
-the figure is the median of the per-call means. Run from the repo root after a release build:
+the figure is the median of the per-call means (``--clock cpu`` uses ``time.process_time_ns``,
+steadier on a shared machine). Run from the repo root after a release build:
 ``.venv/bin/python benchmarks/bench_tokens.py``.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import gc
 import hashlib
 import hmac
+import os
 import platform
 import statistics
 import sys
@@ -32,11 +34,14 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 import warden
 
+CLOCKS = {"wall": time.perf_counter_ns, "cpu": time.process_time_ns}
 ISSUER = "https://idp.bench"
 AUDIENCE = "api://bench"
 
 
-def measure(fns: Dict[str, Callable[[], object]], number: int, repeats: int, warmup: int) -> Dict[str, float]:
+def measure(
+    fns: Dict[str, Callable[[], object]], number: int, repeats: int, warmup: int, clock: Callable[[], int] = time.perf_counter_ns
+) -> Dict[str, float]:
     """Median µs per call of each function; the functions are timed in turn within each
     repeat, so a load change on a shared machine affects all of them alike."""
     for fn in fns.values():
@@ -48,10 +53,10 @@ def measure(fns: Dict[str, Callable[[], object]], number: int, repeats: int, war
     try:
         for _ in range(repeats):
             for name, fn in fns.items():
-                start = time.perf_counter_ns()
+                start = clock()
                 for _ in range(number):
                     fn()
-                per_call[name].append((time.perf_counter_ns() - start) / number / 1000.0)
+                per_call[name].append((clock() - start) / number / 1000.0)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -140,21 +145,29 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--repeats", type=int, default=31, help="timing runs per case")
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--algs", default="HS256,RS256,ES256,EdDSA")
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="wall: time.perf_counter_ns (default); cpu: time.process_time_ns, steadier on a shared machine",
+    )
     args = parser.parse_args(argv)
 
     rows: Dict[str, Tuple[float, float, float]] = {}
     for alg in args.algs.split(","):
         _, warden_call, pyjwt_call, raw_call = setup(alg)
         number = args.number if alg == "HS256" else max(args.number // 4, 1)
-        m = measure({"warden": warden_call, "pyjwt": pyjwt_call, "raw": raw_call}, number, args.repeats, args.warmup)
+        fns = {"warden": warden_call, "pyjwt": pyjwt_call, "raw": raw_call}
+        m = measure(fns, number, args.repeats, args.warmup, CLOCKS[args.clock])
         rows[alg] = (m["warden"], m["pyjwt"], m["raw"])
 
     import cryptography
 
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"Python {platform.python_version()} on {platform.machine()}, warden {warden.__version__}, "
-        f"PyJWT {pyjwt.__version__}, cryptography {cryptography.__version__}; median µs per token "
-        f"({args.repeats} runs × {args.number} calls)\n"
+        f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs (load {load}), "
+        f"warden {warden.__version__}, PyJWT {pyjwt.__version__}, cryptography {cryptography.__version__}; "
+        f"median µs per token, {args.clock} clock ({args.repeats} runs × {args.number} calls)\n"
     )
     print("| algorithm | warden | PyJWT `jwt.decode` | raw `cryptography` verify | PyJWT / warden | warden / raw |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -345,6 +345,9 @@ class JWTVerifier(_PrincipalMixin):
             return claims
         return await asyncio.get_running_loop().run_in_executor(None, self._core.verify, token)
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(issuer={self.issuer!r})"
+
     def refresh_keys(self) -> int:
         """Fetch the remote key set now; returns how many usable keys it has."""
         return self._core.refresh_keys()

@@ -150,3 +150,27 @@ fn first_fetch_failure_is_retried() {
     assert!(verifier.verify(&t).is_ok());
     assert_eq!(server.requests.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn refreshes_in_the_background_before_expiry() {
+    let policy = CachePolicy {
+        min_ttl: Duration::ZERO,
+        ..test_policy()
+    };
+    let (server, key, verifier) = setup(4, policy);
+    let t = token(&key, "k1");
+    verifier.verify(&t).unwrap();
+    // Past 3/4 of the 4 s TTL, a verification starts a refresh and does not wait for it.
+    std::thread::sleep(Duration::from_millis(3100));
+    verifier.verify_with(&t, FetchMode::CacheOnly).unwrap();
+    let remote = verifier.remote_keys().unwrap();
+    // Bounded wait for the background fetch to land (the key set gets younger).
+    for _ in 0..250 {
+        if remote.status().age.unwrap() < Duration::from_millis(2000) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(remote.status().age.unwrap() < Duration::from_millis(2000));
+    assert_eq!(server.requests.load(Ordering::SeqCst), 2);
+}
