@@ -13,3 +13,5 @@ pub use engine::{Engine, EngineConfig, PolicySource, SchemaEnforcement};
 
 #[cfg(feature = "python")]
 mod py;
+
+pub mod jwt;

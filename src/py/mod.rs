@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 
 pub mod engine;
 pub mod errors;
+pub mod jwt;
 
 #[pymodule]
 #[pyo3(name = "_core")]
@@ -11,5 +12,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<engine::PyEngine>()?;
     m.add("PolicyError", m.py().get_type::<errors::PolicyError>())?;
+    jwt::register(m)?;
     Ok(())
 }

@@ -1,0 +1,244 @@
+//! The one HTTP client used for JWKS, discovery, introspection and tokeninfo:
+//! HTTPS only (plain HTTP only to loopback), no redirects, bounded time and size.
+use std::io::Read;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::Url;
+
+use super::error::ConfigError;
+
+/// Limits for outbound requests.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Whole-request timeout (connect + headers + body).
+    pub timeout: Duration,
+    /// Largest response body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            timeout: Duration::from_secs(5),
+            max_body_bytes: 512 * 1024,
+        }
+    }
+}
+
+/// A response that was read within the limits.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// `max-age` from `Cache-Control`, unless `no-store`/`no-cache` say otherwise.
+    pub max_age: Option<Duration>,
+}
+
+/// Parse and vet an endpoint URL: `https`, or `http` to a loopback address.
+pub fn endpoint(url: &str, field: &str) -> Result<Url, ConfigError> {
+    let parsed =
+        Url::parse(url).map_err(|e| ConfigError::new(format!("{field}: not a valid URL: {e}")))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if is_loopback(&parsed) => {}
+        "http" => {
+            return Err(ConfigError::new(format!(
+                "{field}: must use https (plain http is allowed only to loopback)"
+            )))
+        }
+        other => {
+            return Err(ConfigError::new(format!(
+                "{field}: unsupported URL scheme {other:?}"
+            )))
+        }
+    }
+    if parsed.host_str().is_none() {
+        return Err(ConfigError::new(format!("{field}: URL has no host")));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(ConfigError::new(format!(
+            "{field}: credentials in the URL are not accepted"
+        )));
+    }
+    Ok(parsed)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// A blocking HTTP client with warden's limits.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: Client,
+    max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+impl HttpClient {
+    pub fn new(options: &HttpOptions) -> Result<HttpClient, ConfigError> {
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout)
+            .https_only(false) // enforced per URL by `endpoint`, so loopback http works in tests
+            .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConfigError::new(format!("cannot create the HTTP client: {e}")))?;
+        Ok(HttpClient {
+            client,
+            max_body_bytes: options.max_body_bytes,
+        })
+    }
+
+    pub fn get(&self, url: &Url) -> Result<Response, String> {
+        self.send(
+            self.client
+                .get(url.clone())
+                .header("accept", "application/json"),
+            url,
+        )
+    }
+
+    pub fn post_form(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        basic_auth: Option<(&str, &str)>,
+    ) -> Result<Response, String> {
+        let mut req = self
+            .client
+            .post(url.clone())
+            .header("accept", "application/json")
+            .form(form);
+        if let Some((user, password)) = basic_auth {
+            req = req.basic_auth(user, Some(password));
+        }
+        self.send(req, url)
+    }
+
+    fn send(&self, req: RequestBuilder, url: &Url) -> Result<Response, String> {
+        let where_ = url_for_logs(url);
+        let resp = req
+            .send()
+            .map_err(|e| format!("request to {where_} failed: {}", error_chain(&e)))?;
+        let status = resp.status().as_u16();
+        if resp.status().is_redirection() {
+            return Err(format!(
+                "{where_} answered a redirect ({status}); redirects are not followed"
+            ));
+        }
+        if let Some(len) = resp.content_length() {
+            if len > self.max_body_bytes as u64 {
+                return Err(format!(
+                    "{where_} answered {len} bytes; the limit is {}",
+                    self.max_body_bytes
+                ));
+            }
+        }
+        let max_age = cache_max_age(
+            resp.headers()
+                .get_all("cache-control")
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
+        let mut body = Vec::new();
+        resp.take(self.max_body_bytes as u64 + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| format!("reading the answer of {where_} failed: {e}"))?;
+        if body.len() > self.max_body_bytes {
+            return Err(format!(
+                "{where_} answered more than {} bytes",
+                self.max_body_bytes
+            ));
+        }
+        Ok(Response {
+            status,
+            body,
+            max_age,
+        })
+    }
+}
+
+/// The URL without query (it may hold a token, as for tokeninfo).
+pub fn url_for_logs(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.to_string()
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+/// `max-age` from Cache-Control values; `no-store`/`no-cache` count as 0.
+pub fn cache_max_age<'a>(values: impl Iterator<Item = &'a str>) -> Option<Duration> {
+    let mut max_age = None;
+    for value in values {
+        for directive in value.split(',') {
+            let d = directive.trim();
+            if d.eq_ignore_ascii_case("no-store") || d.eq_ignore_ascii_case("no-cache") {
+                return Some(Duration::ZERO);
+            }
+            if let Some((name, v)) = d.split_once('=') {
+                if name.trim().eq_ignore_ascii_case("max-age") {
+                    if let Ok(secs) = v.trim().trim_matches('"').parse::<u64>() {
+                        max_age = Some(Duration::from_secs(secs));
+                    }
+                }
+            }
+        }
+    }
+    max_age
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_rules() {
+        assert!(endpoint("https://idp.example/jwks", "jwks_url").is_ok());
+        assert!(endpoint("http://127.0.0.1:8080/jwks", "jwks_url").is_ok());
+        assert!(endpoint("http://[::1]:8080/jwks", "jwks_url").is_ok());
+        assert!(endpoint("http://localhost/jwks", "jwks_url").is_ok());
+        let e = endpoint("http://idp.example/jwks", "jwks_url").unwrap_err();
+        assert!(e.0.starts_with("jwks_url: must use https"));
+        assert!(endpoint("file:///etc/passwd", "jwks_url").is_err());
+        assert!(endpoint("https://u:p@idp.example/", "jwks_url").is_err());
+    }
+
+    #[test]
+    fn cache_control() {
+        assert_eq!(
+            cache_max_age(["public, max-age=300"].into_iter()),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            cache_max_age(["max-age=300, no-store"].into_iter()),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(cache_max_age(["public"].into_iter()), None);
+    }
+}
