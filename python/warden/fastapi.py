@@ -1,0 +1,516 @@
+"""FastAPI integration: one object, a few dependencies, every check in-process.
+
+::
+
+    from fastapi import Depends, FastAPI
+    import warden
+    from warden.fastapi import Warden
+
+    verifier = warden.JWTVerifier.okta("https://example.okta.com/oauth2/default", "api://default")
+    authz = Warden(warden.Client("policies/"), verifier)
+    app = FastAPI()
+
+    @app.get("/orders/{order_id}")
+    async def read_order(order=Depends(load_order),
+                         principal=Depends(authz.require("read", "order", resource=load_order))):
+        ...
+
+``Depends(authz.principal)`` gives the verified :class:`warden.Principal`;
+``Depends(authz.require(action, kind, resource=...))`` also decides the policy.
+Answers follow RFC 6750: no token gives 401 with ``WWW-Authenticate: Bearer``, a
+refused token 401 with ``error="invalid_token"``, a principal who is denied 403
+(with ``error="insufficient_scope"`` when required OAuth scopes are missing). Browser
+routes can redirect to a login page instead of answering 401.
+
+Token checks go through the verifier's ``verify_async``, so a JWKS fetch or an
+introspection call never blocks the event loop; decisions take microseconds and
+run inline.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Mapping
+from typing import Any, Awaitable, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from urllib.parse import urlencode
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBearer as HTTPBearerModel
+from fastapi.security import SecurityScopes
+from fastapi.security.base import SecurityBase
+from starlette.concurrency import run_in_threadpool
+
+from warden import _core
+from warden.client import Client
+from warden.jwt import InvalidToken, www_authenticate
+from warden.models import CheckResourcesResponse, Principal, Resource, ResourceAction, ResourceList
+
+__all__ = ["DecisionTable", "PrincipalDependency", "Warden", "resource_of", "token_scopes"]
+
+Claims = Dict[str, Any]
+PrincipalMapper = Callable[[Claims], Union[Principal, Awaitable[Principal]]]
+ResourceSpec = Union[None, str, Resource, Mapping, Callable[..., Any]]
+
+
+
+def token_scopes(claims: Mapping[str, Any]) -> frozenset:
+    """The OAuth scopes a token grants: ``scope`` (space-separated string or list, as in
+    RFC 8693/9068 and STUPS tokeninfo) and ``scp`` (Okta, Azure AD)."""
+    found: set = set()
+    for name in ("scope", "scp"):
+        value = claims.get(name)
+        if isinstance(value, str):
+            found.update(value.split())
+        elif isinstance(value, (list, tuple)):
+            found.update(v for v in value if isinstance(v, str))
+    return frozenset(found)
+
+
+def resource_of(kind: str, value: Any, default_id: Optional[str] = None) -> Resource:
+    """The :class:`Resource` of kind ``kind`` that ``value`` describes.
+
+    ``value`` is a ``Resource`` (its kind must be ``kind``), a mapping of attributes
+    (the resource id is its ``"id"`` entry when that is a string or int, else
+    ``default_id``, else ``kind``), a string or int (the id, no attributes), or None
+    (the collection itself: ``Resource(kind, kind)``).
+    """
+    if isinstance(value, Resource):
+        if value.kind != kind:
+            raise ValueError(f"resource: the callable returned a {value.kind!r} resource where {kind!r} was required")
+        return value
+    if value is None:
+        return Resource(kind, kind)
+    if isinstance(value, str):
+        if not value:
+            raise ValueError("resource: the id must not be empty")
+        return Resource(value, kind)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Resource(str(value), kind)
+    if isinstance(value, Mapping):
+        rid = value.get("id")
+        rid = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) and rid != "" else (default_id or kind)
+        return Resource(rid, kind, attr=dict(value))
+    raise TypeError(
+        f"resource: expected a warden.Resource, a dict of attributes, an id or None, got {type(value).__name__}"
+    )
+
+
+class DecisionTable(Mapping):
+    """The decisions for several resources × actions, taken in one engine call.
+
+    ``table["abc123"]["update"]`` is a bool; ``table.allowed(id, action)`` the same;
+    iterating gives resource ids in request order; ``table.response`` is the
+    ``CheckResourcesResponse`` (as ``CerbosClient.check_resources`` returns it).
+    """
+
+    def __init__(self, response: CheckResourcesResponse, actions: Dict[str, List[str]]) -> None:
+        self.response = response
+        self._rows: Dict[str, Dict[str, bool]] = {}
+        for result in response.results:
+            rid = result.resource.id
+            self._rows[rid] = {a: result.is_allowed(a) for a in actions[rid]}
+
+    def __getitem__(self, resource_id: str) -> Dict[str, bool]:
+        return self._rows[resource_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def allowed(self, resource_id: str, action: str) -> bool:
+        """True iff ``action`` is allowed on ``resource_id`` (False for anything not asked)."""
+        return self._rows.get(resource_id, {}).get(action, False)
+
+    def rows(self) -> List[Tuple[str, Dict[str, bool]]]:
+        """``(resource id, {action: allowed})`` in request order."""
+        return list(self._rows.items())
+
+    def __repr__(self) -> str:
+        return f"DecisionTable({self._rows!r})"
+
+
+class PrincipalDependency(SecurityBase):
+    """A FastAPI security dependency giving the request's verified :class:`Principal`.
+
+    Made by :class:`Warden` (``authz.principal``, ``authz.optional_principal``,
+    ``authz.login_required()``); as a ``SecurityBase`` it puts the security scheme on
+    every route that uses it, directly or through ``authz.require``. With
+    ``Security(authz.principal, scopes=[...])`` the token must grant those OAuth scopes.
+    """
+
+    def __init__(self, owner: "Warden", *, optional: bool = False, login_url: Optional[str] = None) -> None:
+        self.owner = owner
+        self.optional = optional
+        self.login_url = login_url
+        self.model = owner._openapi_model
+        self.scheme_name = owner.scheme_name
+
+    async def __call__(self, request: Request, security_scopes: SecurityScopes) -> Optional[Principal]:
+        owner = self.owner
+        state = request.scope.get(owner._scope_key)
+        if state is None:
+            state = await owner._authenticate(request)
+            request.scope[owner._scope_key] = state
+        principal, claims, error = state
+        if principal is None:
+            if self.optional:
+                return None
+            raise owner._unauthenticated(request, error, self.login_url)
+        if security_scopes.scopes:
+            owner._check_scopes(claims, security_scopes.scopes)
+        return principal
+
+    def __repr__(self) -> str:
+        return f"PrincipalDependency(optional={self.optional}, login_url={self.login_url!r})"
+
+
+class Warden:
+    """Authentication and authorization for a FastAPI app.
+
+    ``authorizer`` decides: a :class:`warden.Client`, a :class:`warden.Engine` or a
+    policy directory. ``verifier`` authenticates: a ``JWTVerifier``, ``Introspector``
+    or ``TokenInfo`` (anything with ``verify_async`` or ``verify``).
+
+    Token sources, tried in order: the ``Authorization: Bearer`` header (unless
+    ``header=False``), the cookie ``cookie`` and the Starlette session key
+    ``session_key`` (needs ``SessionMiddleware``). ``principal_mapper(claims)`` turns
+    verified claims into the :class:`Principal` (sync or async; default
+    ``verifier.principal``). ``login_url`` (a path, a URL or a route name) is where
+    ``login_required()`` and ``require(..., login=True)`` send browsers that are not
+    signed in, with ``?next=`` set to the page asked for.
+    """
+
+    def __init__(
+        self,
+        authorizer: Union[Client, Any, str, "os.PathLike[str]"],
+        verifier: Any,
+        *,
+        principal_mapper: Optional[PrincipalMapper] = None,
+        header: bool = True,
+        cookie: Optional[str] = None,
+        session_key: Optional[str] = None,
+        login_url: Optional[str] = None,
+        realm: Optional[str] = None,
+        scheme_name: str = "bearerAuth",
+        description: Optional[str] = None,
+    ) -> None:
+        if isinstance(authorizer, Client):
+            self.client = authorizer
+        elif isinstance(authorizer, (str, os.PathLike)):
+            self.client = Client(authorizer)
+        elif hasattr(authorizer, "check") and hasattr(authorizer, "is_allowed"):
+            self.client = Client(authorizer)
+        else:
+            raise TypeError(
+                f"authorizer: expected a warden.Client, a warden.Engine or a policy directory, got {type(authorizer).__name__}"
+            )
+        self.engine = self.client.engine
+        if not (hasattr(verifier, "verify_async") or hasattr(verifier, "verify")):
+            raise TypeError(
+                f"verifier: expected a warden.JWTVerifier, Introspector or TokenInfo (with verify_async), got {type(verifier).__name__}"
+            )
+        if principal_mapper is None:
+            principal_mapper = getattr(verifier, "principal", None)
+            if principal_mapper is None:
+                raise TypeError("principal_mapper: required when the verifier has no principal() method")
+        if not (header or cookie or session_key):
+            raise ValueError("Warden: no token source; enable header, or give cookie or session_key")
+        self.verifier = verifier
+        self.principal_mapper = principal_mapper
+        self._mapper_is_async = inspect.iscoroutinefunction(principal_mapper) or inspect.iscoroutinefunction(
+            getattr(principal_mapper, "__call__", None)
+        )
+        self._verify_async = getattr(verifier, "verify_async", None)
+        self.header = header
+        self.cookie = cookie
+        self.session_key = session_key
+        self.login_url = login_url
+        self.realm = realm
+        self.scheme_name = scheme_name
+        if header:
+            self._openapi_model: Any = HTTPBearerModel(bearerFormat="JWT", description=description)
+        elif cookie:
+            self._openapi_model = APIKey(**{"in": APIKeyIn.cookie}, name=cookie, description=description)
+        else:
+            self._openapi_model = APIKey(**{"in": APIKeyIn.cookie}, name="session", description=description)
+        self._challenge = f'Bearer realm="{realm}"' if realm else "Bearer"
+        # The request's authentication result is kept in the ASGI scope under this key, so
+        # several warden dependencies in one request verify the token once.
+        self._scope_key = f"warden.{id(self):x}"
+        #: Dependency: the verified Principal; 401 without a valid token.
+        self.principal = PrincipalDependency(self)
+        #: Dependency: the verified Principal, or None when the request carries no valid token.
+        self.optional_principal = PrincipalDependency(self, optional=True)
+        self._login_dependencies: Dict[Optional[str], PrincipalDependency] = {}
+
+    def __repr__(self) -> str:
+        return f"Warden(verifier={self.verifier!r}, header={self.header}, cookie={self.cookie!r}, session_key={self.session_key!r})"
+
+    # --- dependencies -------------------------------------------------------------
+
+    def login_required(self, login_url: Optional[str] = None) -> PrincipalDependency:
+        """Dependency for browser routes: the Principal, or a 303 redirect to the login page."""
+        url = login_url or self.login_url
+        if not url:
+            raise ValueError("login_required: give login_url here or to Warden(login_url=...)")
+        dep = self._login_dependencies.get(url)
+        if dep is None:
+            dep = self._login_dependencies[url] = PrincipalDependency(self, login_url=url)
+        return dep
+
+    def require(
+        self,
+        action: str,
+        kind: str,
+        resource: ResourceSpec = None,
+        *,
+        scopes: Sequence[str] = (),
+        login: Union[bool, str] = False,
+        aux_data: Optional[Mapping[str, Any]] = None,
+    ) -> Callable[..., Awaitable[Principal]]:
+        """Dependency: the Principal, once the policy allows ``action`` on the resource.
+
+        ``resource`` is None (the collection: ``Resource(kind, kind)``), an id, a
+        ``Resource``, a dict of attributes, or a callable that FastAPI resolves as a
+        dependency (so it receives path parameters by name, queries, ``Request`` or
+        other dependencies) and that returns one of those; a dict of attributes
+        without ``"id"`` takes the id from the route's only path parameter. Use the same callable in
+        the route to get the loaded object without a second load (FastAPI caches a
+        dependency per request). A callable returning None answers 404.
+
+        ``scopes`` are OAuth scopes the token must grant (403 ``insufficient_scope``
+        otherwise). ``login`` (True, or a login URL) redirects browsers without a
+        valid token to the login page instead of answering 401.
+        """
+        _check_name(action, "action")
+        _check_name(kind, "kind")
+        principal_dep = self._principal_dependency(login)
+        scopes = _scope_list(scopes)
+        engine = self.engine
+        aux = None if aux_data is None else dict(aux_data)
+
+        def decide(principal: Principal, target: Resource) -> None:
+            try:
+                allowed = engine.is_allowed(principal, target, action, aux_data=aux)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"warden: cannot decide {action!r} on {kind!r}: {exc}") from exc
+            if not allowed:
+                raise HTTPException(403, f"not allowed to {action} {kind} {target.id}")
+
+        if callable(resource) and not isinstance(resource, (Resource, Mapping)):
+            loader = resource
+
+            async def require_with_resource(
+                request: Request,
+                principal: Principal = Security(principal_dep, scopes=scopes),
+                loaded: Any = Depends(loader),
+            ) -> Principal:
+                if loaded is None:
+                    raise HTTPException(404, f"{kind} not found")
+                if isinstance(loaded, Resource):
+                    target = loaded if loaded.kind == kind else resource_of(kind, loaded)
+                else:
+                    # attributes without an id: the route's only path parameter names the resource
+                    params = request.path_params
+                    target = resource_of(kind, loaded, next(iter(params.values())) if len(params) == 1 else None)
+                decide(principal, target)
+                return principal
+
+            dependency = require_with_resource
+        else:
+            fixed = resource_of(kind, resource)
+
+            async def require_fixed(principal: Principal = Security(principal_dep, scopes=scopes)) -> Principal:
+                decide(principal, fixed)
+                return principal
+
+            dependency = require_fixed
+        dependency.__qualname__ = dependency.__name__ = f"require_{_ident(action)}_{_ident(kind)}"
+        return dependency
+
+    def decisions(
+        self,
+        resources: Union[Callable[..., Any], Sequence[Any]],
+        actions: Sequence[str] = (),
+        *,
+        login: Union[bool, str] = False,
+        aux_data: Optional[Mapping[str, Any]] = None,
+    ) -> Callable[..., Awaitable[DecisionTable]]:
+        """Dependency: the :class:`DecisionTable` for a page, in one engine call.
+
+        ``resources`` is a list (or a callable resolved as a FastAPI dependency that
+        returns one) whose entries are ``Resource`` objects (checked for ``actions``),
+        ``(Resource, actions)`` pairs or ``ResourceAction`` objects. The callable may
+        take ``principal: Principal = Depends(authz.principal)`` to build resources
+        owned by the caller. No decision is made for the page itself: combine with
+        ``require`` when the page needs one.
+        """
+        principal_dep = self._principal_dependency(login)
+        default_actions = list(actions)
+
+        if callable(resources):
+            loader = resources
+
+            async def decision_table(
+                principal: Principal = Security(principal_dep), loaded: Any = Depends(loader)
+            ) -> DecisionTable:
+                return self.decide_all(principal, loaded, default_actions, aux_data=aux_data)
+
+            return decision_table
+        fixed = list(resources)
+
+        async def fixed_decision_table(principal: Principal = Security(principal_dep)) -> DecisionTable:
+            return self.decide_all(principal, fixed, default_actions, aux_data=aux_data)
+
+        return fixed_decision_table
+
+    # --- direct calls --------------------------------------------------------------
+
+    def is_allowed(self, principal: Principal, action: str, resource: Union[Resource, Mapping]) -> bool:
+        """True iff the policy allows ``principal`` to do ``action`` on ``resource``."""
+        return self.client.is_allowed(action, principal, resource)
+
+    def decide_all(
+        self,
+        principal: Principal,
+        resources: Iterable[Any],
+        actions: Sequence[str] = (),
+        *,
+        aux_data: Optional[Mapping[str, Any]] = None,
+    ) -> DecisionTable:
+        """Every action on every resource in one engine call (see :meth:`decisions`)."""
+        resource_list = ResourceList()
+        asked: Dict[str, List[str]] = {}
+        for i, entry in enumerate(resources):
+            if isinstance(entry, ResourceAction):
+                target, wanted = entry.resource, list(entry.actions)
+            elif isinstance(entry, tuple) and len(entry) == 2:
+                target, wanted = entry[0], list(entry[1])
+            elif isinstance(entry, Resource):
+                target, wanted = entry, list(actions)
+            else:
+                raise TypeError(
+                    f"resources[{i}]: expected a Resource, a (Resource, actions) pair or a ResourceAction, got {type(entry).__name__}"
+                )
+            if not isinstance(target, Resource):
+                raise TypeError(f"resources[{i}]: expected a Resource, got {type(target).__name__}")
+            if not wanted:
+                raise ValueError(f"resources[{i}]: no actions to check (pass actions=...)")
+            if target.id in asked:
+                raise ValueError(f"resources[{i}]: resource id {target.id!r} appears twice")
+            asked[target.id] = wanted
+            resource_list.add(target, wanted)
+        if not asked:
+            raise ValueError("resources: at least one resource is required")
+        response = self.client.check_resources(principal, resource_list, aux_data=aux_data)
+        response.raise_if_failed()
+        return DecisionTable(response, asked)
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _principal_dependency(self, login: Union[bool, str]) -> PrincipalDependency:
+        if login is True:
+            return self.login_required()
+        if isinstance(login, str) and login:
+            return self.login_required(login)
+        return self.principal
+
+    def _token(self, request: Request) -> Tuple[Optional[str], Optional[str]]:
+        """(token, where it came from) from the configured sources, or (None, None)."""
+        if self.header:
+            value = request.headers.get("authorization")
+            if value:
+                scheme, _, credentials = value.partition(" ")
+                credentials = credentials.strip()
+                if scheme.lower() == "bearer" and credentials:
+                    return credentials, "header"
+        if self.cookie:
+            value = request.cookies.get(self.cookie)
+            if value:
+                return value, "cookie"
+        if self.session_key:
+            session = request.scope.get("session")
+            if session is None:
+                raise RuntimeError(
+                    "warden: session_key is set but the app has no SessionMiddleware "
+                    "(app.add_middleware(SessionMiddleware, secret_key=...))"
+                )
+            value = session.get(self.session_key)
+            if isinstance(value, str) and value:
+                return value, "session"
+        return None, None
+
+    async def _authenticate(self, request: Request) -> Tuple[Optional[Principal], Optional[Claims], Optional[InvalidToken]]:
+        token, source = self._token(request)
+        if token is None:
+            return None, None, None
+        try:
+            if self._verify_async is not None:
+                claims = await self._verify_async(token)
+            else:
+                claims = await run_in_threadpool(self.verifier.verify, token)
+            if self._mapper_is_async:
+                principal = await self.principal_mapper(claims)
+            else:
+                principal = self.principal_mapper(claims)
+        except InvalidToken as exc:
+            if source == "session" and exc.status_code == 401:
+                # The session holds a token that will never verify: forget it, as the demo apps do.
+                request.scope["session"].pop(self.session_key, None)
+            return None, None, exc
+        if not isinstance(principal, Principal):
+            raise TypeError(f"principal_mapper: expected a warden.Principal, got {type(principal).__name__}")
+        return principal, claims, None
+
+    def _unauthenticated(self, request: Request, error: Optional[InvalidToken], login_url: Optional[str]) -> HTTPException:
+        if error is not None and error.status_code != 401:
+            # The token could not be checked (provider down): not the client's fault, no challenge.
+            return HTTPException(error.status_code, error.description or "authentication unavailable")
+        if login_url:
+            return HTTPException(303, "sign in required", headers={"Location": self._login_location(request, login_url)})
+        if error is None:
+            return HTTPException(401, "Not authenticated", headers={"WWW-Authenticate": self._challenge})
+        return HTTPException(401, error.description or "invalid token", headers={"WWW-Authenticate": www_authenticate(error, self.realm)})
+
+    def _login_location(self, request: Request, login_url: str) -> str:
+        if not (login_url.startswith("/") or "://" in login_url):
+            login_url = str(request.url_for(login_url))
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return login_url + ("&" if "?" in login_url else "?") + urlencode({"next": here})
+
+    def _check_scopes(self, claims: Optional[Claims], required: Sequence[str]) -> None:
+        granted = token_scopes(claims or {})
+        missing = [s for s in required if s not in granted]
+        if missing:
+            wanted = " ".join(required)
+            challenge = ", ".join(
+                p
+                for p in (
+                    f'realm="{self.realm}"' if self.realm else "",
+                    'error="insufficient_scope"',
+                    f'error_description="the token lacks scope {" ".join(missing)}"',
+                    f'scope="{wanted}"',
+                )
+                if p
+            )
+            raise HTTPException(403, f"insufficient_scope: requires {wanted}", headers={"WWW-Authenticate": "Bearer " + challenge})
+
+
+def _check_name(value: Any, name: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name}: expected a non-empty string, got {value!r}")
+
+
+def _scope_list(scopes: Union[str, Sequence[str]]) -> List[str]:
+    if isinstance(scopes, str):
+        return scopes.split()
+    items = list(scopes)
+    for item in items:
+        _check_name(item, "scopes[]")
+    return items
+
+
+def _ident(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)
