@@ -50,6 +50,21 @@ pub fn role_policy_fqn(role: &str, version: &str, scope: &str) -> String {
     with_scope(format!("cerbos.role.{}.v{}", sanitize(role), sanitize(version)), scope)
 }
 
+/// The key (FQN without `cerbos.`) of a resource policy, built with one allocation.
+pub fn resource_policy_key(resource: &str, version: &str, scope: &str) -> String {
+    let (r, v) = (sanitized(resource), sanitized(version));
+    let mut key = String::with_capacity(11 + r.len() + v.len() + scope.len());
+    key.push_str("resource.");
+    key.push_str(&r);
+    key.push_str(".v");
+    key.push_str(&v);
+    if !scope.is_empty() {
+        key.push('/');
+        key.push_str(scope);
+    }
+    key
+}
+
 pub fn policy_key(fqn: &str) -> &str {
     fqn.strip_prefix("cerbos.").unwrap_or(fqn)
 }

@@ -5,7 +5,7 @@ use super::conditions::{CondEvaluator, RequestValues};
 use super::explain::{ActionExplanation, DerivedRoleStep, Explanation, RuleStep};
 use super::request::*;
 use crate::compile::table::*;
-use crate::compile::{policy_key, principal_policy_fqn, resource_policy_fqn, role_policy_fqn, sanitized, scope_parents};
+use crate::compile::{policy_key, principal_policy_fqn, resource_policy_fqn, resource_policy_key, role_policy_fqn, sanitized, scope_parents};
 use crate::eval::glob::Pattern;
 use chrono::{DateTime, FixedOffset};
 use std::borrow::Cow;
@@ -131,7 +131,7 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
     let (p_scopes, p_first) = all_scopes(&table.principal_scopes, p_scope, lenient);
     let (r_scopes, r_first) = all_scopes(&table.resource_scopes, r_scope, lenient);
     let p_key: String = p_first.map(|s| policy_key(&principal_policy_fqn(&input.principal.id, p_version, s)).to_string()).unwrap_or_default();
-    let r_key: String = r_first.map(|s| policy_key(&resource_policy_fqn(&input.resource.kind, r_version, s)).to_string()).unwrap_or_default();
+    let r_key: String = r_first.map(|s| resource_policy_key(&input.resource.kind, r_version, s)).unwrap_or_default();
     let any_scope = !(p_scopes.is_empty() && r_scopes.is_empty());
 
     // Attributes are validated against the schemas of the root of the matched resource policy's chain.

@@ -6,31 +6,41 @@ use crate::cel::{self, Activation, AuxDataInput, CompiledExpr, PrincipalInput, R
 use crate::compile::table::{Cond, Params};
 use chrono::{DateTime, FixedOffset};
 use std::collections::BTreeSet;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
-/// The request as CEL sees it (`request`, `P`, `R`), built once per input.
-pub struct RequestValues {
-    request: Request,
+/// The request as CEL sees it (`request`, `P`, `R`): converted on the first evaluation, at most
+/// once per input, and not at all when no condition is evaluated.
+pub struct RequestValues<'a> {
+    input: &'a CheckInput,
+    principal_scope: &'a str,
+    resource_scope: &'a str,
+    now: DateTime<FixedOffset>,
+    request: OnceLock<Request>,
 }
 
-impl RequestValues {
+impl<'a> RequestValues<'a> {
     /// `principal_scope`/`resource_scope` are the request's scopes with a leading `.` removed.
-    pub fn new(input: &CheckInput, principal_scope: &str, resource_scope: &str, now: DateTime<FixedOffset>) -> Self {
-        let p = &input.principal;
-        let r = &input.resource;
-        let principal = PrincipalInput { id: &p.id, roles: &p.roles, attr: &p.attr, policy_version: &p.policy_version, scope: principal_scope };
-        let resource = ResourceInput { kind: &r.kind, id: &r.id, attr: &r.attr, policy_version: &r.policy_version, scope: resource_scope };
-        let aux = input.aux_data.as_ref().map(|a| AuxDataInput { jwt: Some(&a.jwt), jwts: Some(&a.jwts) });
-        let mut request = Request::new(&principal, &resource, aux.as_ref());
-        request.set_now(now);
-        RequestValues { request }
+    pub fn new(input: &'a CheckInput, principal_scope: &'a str, resource_scope: &'a str, now: DateTime<FixedOffset>) -> Self {
+        RequestValues { input, principal_scope, resource_scope, now, request: OnceLock::new() }
+    }
+
+    fn request(&self) -> &Request {
+        self.request.get_or_init(|| {
+            let (p, r) = (&self.input.principal, &self.input.resource);
+            let principal = PrincipalInput { id: &p.id, roles: &p.roles, attr: &p.attr, policy_version: &p.policy_version, scope: self.principal_scope };
+            let resource = ResourceInput { kind: &r.kind, id: &r.id, attr: &r.attr, policy_version: &r.policy_version, scope: self.resource_scope };
+            let aux = self.input.aux_data.as_ref().map(|a| AuxDataInput { jwt: Some(&a.jwt), jwts: Some(&a.jwts) });
+            let mut request = Request::new(&principal, &resource, aux.as_ref());
+            request.set_now(self.now);
+            request
+        })
     }
 }
 
 static NO_VARS: LazyLock<Vars> = LazyLock::new(Vars::new);
 
 pub struct CondEvaluator<'a> {
-    values: &'a RequestValues,
+    values: &'a RequestValues<'a>,
     globals: &'a Vars,
     /// `runtime.effectiveDerivedRoles` for the scope being evaluated (sorted).
     runtime: Vec<String>,
@@ -43,7 +53,7 @@ pub struct CondEvaluator<'a> {
 }
 
 impl<'a> CondEvaluator<'a> {
-    pub fn new(values: &'a RequestValues, globals: &'a Vars) -> Self {
+    pub fn new(values: &'a RequestValues<'a>, globals: &'a Vars) -> Self {
         CondEvaluator { values, globals, runtime: Vec::new(), variables: Vec::new(), conditions: Vec::new(), errors: Vec::new(), leaves: None }
     }
 
@@ -88,7 +98,7 @@ impl<'a> CondEvaluator<'a> {
     }
 
     fn activation<'b>(&'b self, expr: &CompiledExpr, constants: &'b Vars, variables: &'b Vars) -> Activation<'b> {
-        let act = Activation::new(&self.values.request).with_variables(variables).with_constants(constants).with_globals(self.globals);
+        let act = Activation::new(self.values.request()).with_variables(variables).with_constants(constants).with_globals(self.globals);
         // Only build the runtime list for expressions that read it.
         if expr.uses_runtime() { act.with_runtime_roles(self.runtime.clone()) } else { act }
     }
