@@ -23,6 +23,9 @@ pub struct ClaimRules {
     pub expected: Vec<(String, Value)>,
     /// When set, `exp` may be at most this many seconds in the future.
     pub max_lifetime: Option<u64>,
+    /// Accept a present `aud` when no `audience` is configured (RFC 7519 says
+    /// reject). For Cerbos-compatible aux-data verification, which ignores `aud`.
+    pub allow_any_audience: bool,
 }
 
 impl Default for ClaimRules {
@@ -34,6 +37,7 @@ impl Default for ClaimRules {
             required: vec!["exp".to_owned()],
             expected: Vec::new(),
             max_lifetime: None,
+            allow_any_audience: false,
         }
     }
 }
@@ -178,7 +182,7 @@ impl ClaimRules {
                 }
             }
             // RFC 7519 §4.1.3: a recipient that is not named in a present `aud` must reject.
-            None if aud.is_some() => {
+            None if aud.is_some() && !self.allow_any_audience => {
                 return Err(VerifyError::claims(
                     "token has an \"aud\" claim but no audience is configured",
                 ));

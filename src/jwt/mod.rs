@@ -4,7 +4,8 @@
 //!
 //! The usual entry point is [`Verifier`]:
 //! ```no_run
-//! use warden::jwt::{KeySet, KeySource, Verifier, VerifierConfig};
+//! // The library crate is named `_core` (the Python extension module).
+//! use _core::jwt::{KeySet, KeySource, Verifier, VerifierConfig};
 //! let keys = KeySet::from_jwks_json(r#"{"keys":[]}"#).unwrap();
 //! let mut config = VerifierConfig::new(KeySource::Static(keys.into()));
 //! config.claims.issuer = Some("https://issuer.example".into());
