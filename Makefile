@@ -1,6 +1,6 @@
 # warden developer entry points. On a fresh clone only these are needed:
 #   make demo    .venv + release build of the extension, then the contacts demo
-#   make test    .venv + test deps + debug build of the extension, then cargo test and pytest
+#   make test    .venv + debug build of the extension with the `test` extra, then cargo test and pytest
 #   make bench   .venv + release build, then the decision benchmarks
 # Needs: python3 (>= 3.10, with venv/pip), rustup's cargo, a C compiler.
 #
@@ -28,7 +28,7 @@ PYTEST_PLUGIN_FLAGS := $(if $(wildcard python/warden/pytest_plugin.py),,-p no:wa
 # what the native extension is built from
 NATIVE_INPUTS := $(shell find src -name '*.rs' 2>/dev/null) Cargo.toml Cargo.lock pyproject.toml
 
-.PHONY: all demo test cargo-test pytest bench build build-release venv test-deps clean
+.PHONY: all demo test cargo-test pytest bench build build-release venv clean
 
 all: test
 
@@ -38,19 +38,14 @@ $(VENV)/.stamp-venv:
 	$(PIP) install --quiet 'maturin>=1.9.4,<2'
 	@touch $@
 
-# the `test` extra of pyproject.toml (read with tomllib, so the list lives in one place)
-$(VENV)/.stamp-test-deps: pyproject.toml $(VENV)/.stamp-venv
-	$(PY) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["test"]))' > $(VENV)/test-requirements.txt
-	$(PIP) install --quiet -r $(VENV)/test-requirements.txt
-	@touch $@
-
 venv: $(VENV)/.stamp-venv
-test-deps: $(VENV)/.stamp-test-deps
 
 # --- native extension (maturin develop installs warden editable into .venv) --
+# The debug build is the test build: `--extras test` also installs the `test`
+# extra of pyproject.toml (pytest, ...), so that list lives in one place.
 $(VENV)/.stamp-ext-debug: $(NATIVE_INPUTS) $(VENV)/.stamp-venv
 	@rm -f $(VENV)/.stamp-ext-release
-	$(MATURIN) develop
+	$(MATURIN) develop --extras test
 	@touch $@
 
 $(VENV)/.stamp-ext-release: $(NATIVE_INPUTS) $(VENV)/.stamp-venv
@@ -68,7 +63,7 @@ demo: $(VENV)/.stamp-ext-release
 cargo-test:
 	$(CARGO) test $(CARGO_FLAGS)
 
-pytest: $(VENV)/.stamp-test-deps $(VENV)/.stamp-ext-debug
+pytest: $(VENV)/.stamp-ext-debug
 	$(PY) -m pytest $(PYTEST_PLUGIN_FLAGS) $(PYTEST_FLAGS)
 
 # both suites run even when the first fails; the exit status reports either failure

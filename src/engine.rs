@@ -239,3 +239,34 @@ mod tests {
         assert_eq!(read_effect(&e), "EFFECT_DENY");
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use serde_json::json;
+
+    /// Rough per-decision cost without Python: `cargo test --release --lib timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a test; run by hand"]
+    fn time_contacts_decision() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/contacts/policies");
+        let e = Engine::new(PolicySource::Directory(dir), EngineConfig::default()).unwrap();
+        let input: CheckInput = serde_json::from_value(json!({
+            "principal": {"id": "u1", "roles": ["user"], "attr": {}},
+            "resource": {"kind": "contact", "id": "abc123", "attr": {"owner_id": "u1"}},
+            "actions": ["update"]
+        }))
+        .unwrap();
+        let inputs = vec![input];
+        let now = Some(Utc::now().fixed_offset());
+        for _ in 0..10_000 {
+            std::hint::black_box(e.check(&inputs, now));
+        }
+        let n = 200_000;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(e.check(&inputs, now));
+        }
+        println!("engine.check 1x1: {:.3} µs", t.elapsed().as_secs_f64() * 1e6 / n as f64);
+    }
+}

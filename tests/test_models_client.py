@@ -91,7 +91,13 @@ def test_to_dict_and_from_dict_use_camel_case():
 # the conversion layer, against a recording engine (no native code needed)
 
 
+def _field(obj, name):
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+
+
 class RecordingEngine:
+    """Stands in for the native engine: records the CheckInputs, allows `read` only."""
+
     def __init__(self):
         self.calls = []
 
@@ -99,34 +105,32 @@ class RecordingEngine:
         self.calls.append(inputs)
         return [
             {
-                "resourceId": i["resource"]["id"],
+                "resourceId": _field(i["resource"], "id"),
                 "actions": {a: {"effect": "EFFECT_ALLOW" if a == "read" else "EFFECT_DENY", "policy": "p"} for a in i["actions"]},
             }
             for i in inputs
         ]
 
 
-def test_client_builds_engine_check_inputs():
+def test_client_passes_models_through_to_the_engine():
+    # the engine reads Principal/Resource objects and dicts natively: the client only unwraps the containers
     engine = RecordingEngine()
     client = warden.Client(engine)
     principal = Principal("bob", {"user"}, attr={"dept": "x"}, policy_version="20210210", scope="acme")
-    resources = ResourceList().add(contact("abc123", "bob"), ["read", "update"]).add(
-        Resource("def456", "contact", policy_version="v2", scope="acme.hr"), {"read"}
-    )
+    mine = contact("abc123", "bob")
+    other = {"id": "def456", "kind": "contact", "policyVersion": "v2", "scope": "acme.hr"}
+    resources = ResourceList().add(mine, ["read", "update"]).add(other, {"read"})
     resp = client.check_resources(principal, resources, request_id="r1", aux_data={"jwt": {"sub": "bob"}})
     (inputs,) = engine.calls
-    assert inputs[0] == {
-        "principal": {"id": "bob", "roles": ["user"], "attr": {"dept": "x"}, "policyVersion": "20210210", "scope": "acme"},
-        "resource": {"kind": "contact", "id": "abc123", "attr": {"owner_id": "bob"}, "policyVersion": "default", "scope": ""},
-        "actions": ["read", "update"],
-        "auxData": {"jwt": {"sub": "bob"}},
-    }
-    assert inputs[1]["resource"]["policyVersion"] == "v2" and inputs[1]["actions"] == ["read"]
+    assert inputs[0] == {"principal": principal, "resource": mine, "actions": ["read", "update"], "auxData": {"jwt": {"sub": "bob"}}}
+    assert inputs[1]["resource"] is other and inputs[1]["actions"] == {"read"}
     assert resp.request_id == "r1"
     assert [r.resource.id for r in resp.results] == ["abc123", "def456"]
-    second = resp.results[1].resource
-    assert (second.kind, second.policy_version, second.scope) == ("contact", "v2", "acme.hr")
+    assert resp.results[0].resource is mine
+    echoed = resp.results[1].resource  # a dict resource is echoed as a Resource, like the PDP does
+    assert (echoed.id, echoed.kind, echoed.policy_version, echoed.scope) == ("def456", "contact", "v2", "acme.hr")
     assert resp.results[0].actions == {"read": Effect.ALLOW, "update": Effect.DENY}
+    assert client.is_allowed("read", principal, mine) and not client.is_allowed("update", principal, mine)
 
 
 def test_client_maps_outputs_and_validation_errors():

@@ -11,7 +11,8 @@ constructor::
 Every decision is taken in-process by the native engine (``warden._core``).
 The conversion between the models and the engine's ``CheckInput`` /
 ``CheckOutput`` dicts is kept lean on purpose (no ``asdict``, no copies of
-attribute dicts): a single decision costs a few microseconds.
+attribute dicts, results converted lazily): it adds one to a few microseconds
+to the engine's time (see benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -57,13 +58,13 @@ def _new_request_id() -> str:
 
 
 # --------------------------------------------------------------------------- #
-# Conversion to the engine's CheckInput dicts.
-#
-# The fast paths (exact model types with set/list roles and actions) only do
-# the checks that keep a wrong input from being silently misread (a role given
-# as a string would become a list of characters); the engine validates the
-# rest. When the engine rejects an input, the slow validators below run to
-# raise an error naming the exact field (``resources[1].resource.kind``).
+# Requests go to the engine as they come: ``Engine.check`` and
+# ``Engine.is_allowed`` read ``Principal``/``Resource`` objects (by attribute)
+# and dicts (camelCase or snake_case keys) natively, roles and actions as
+# lists, tuples or sets, and name the field of any bad value. Python only
+# unwraps the ``ResourceList``/``ResourceAction`` containers. When the engine
+# rejects an input, the validators below run to raise the error in the
+# client's own terms (``resources[1].resource.kind``, not ``inputs[1]...``).
 
 
 def _type_name(value: Any) -> str:
@@ -96,90 +97,73 @@ def _check_str(value: Any, where: str) -> None:
         raise ValueError(f"{where}: must not be empty")
 
 
-def _check_attr(attr: Any, where: str) -> Any:
-    if type(attr) is dict:
-        return attr
-    if attr is None:
-        return {}
-    if isinstance(attr, Mapping):
-        return dict(attr)
-    raise TypeError(f"{where}: expected a dict, got {_type_name(attr)}")
+def _check_attr(attr: Any, where: str) -> None:
+    if attr is not None and not isinstance(attr, Mapping):
+        raise TypeError(f"{where}: expected a dict, got {_type_name(attr)}")
 
 
-def _opt_str(value: Any, default: str, where: str) -> str:
-    if value is None:
-        return default
-    if not isinstance(value, str):
+def _check_opt_str(value: Any, where: str) -> None:
+    if value is not None and not isinstance(value, str):
         raise TypeError(f"{where}: expected str, got {_type_name(value)}")
-    return value
 
 
-def _principal_input(p: Any) -> Dict[str, Any]:
-    """A ``Principal`` (or dict) as the engine's ``principal`` dict."""
-    if type(p) is Principal:
-        pid, roles = p.id, p.roles
-        if type(roles) is not list:
-            roles = list(roles) if type(roles) in _COLLECTIONS else _name_list(roles, "principal.roles")
-        if type(pid) is str and pid and roles and type(p.attr) is dict:
-            return {"id": pid, "roles": roles, "attr": p.attr, "policyVersion": p.policy_version, "scope": p.scope}
-    return _principal_input_checked(p)
+def _fields(obj: Any, model: type, where: str) -> tuple:
+    """(id, attr, policy_version, scope, obj) of a model object or a dict, for validation and echoes."""
+    if isinstance(obj, model):
+        return obj.id, obj.attr, obj.policy_version, obj.scope
+    if isinstance(obj, Mapping):
+        return (
+            obj.get("id"),
+            obj.get("attr"),
+            obj.get("policy_version", obj.get("policyVersion")),
+            obj.get("scope"),
+        )
+    raise TypeError(f"{where}: expected warden.{model.__name__} or dict, got {_type_name(obj)}")
 
 
-def _principal_input_checked(p: Any) -> Dict[str, Any]:
-    if isinstance(p, Principal):
-        pid, roles, attr, version, scope = p.id, p.roles, p.attr, p.policy_version, p.scope
-    elif isinstance(p, Mapping):
-        pid, roles, attr = p.get("id"), p.get("roles"), p.get("attr")
-        version = p.get("policy_version", p.get("policyVersion"))
-        scope = p.get("scope")
-    else:
-        raise TypeError(f"principal: expected warden.Principal or dict, got {_type_name(p)}")
+def _check_principal(p: Any) -> None:
+    pid, attr, version, scope = _fields(p, Principal, "principal")
     _check_str(pid, "principal.id")
-    return {
-        "id": pid,
-        "roles": _name_list(roles, "principal.roles"),
-        "attr": _check_attr(attr, "principal.attr"),
-        "policyVersion": _opt_str(version, "default", "principal.policy_version"),
-        "scope": _opt_str(scope, "", "principal.scope"),
-    }
+    _name_list(p.roles if isinstance(p, Principal) else p.get("roles"), "principal.roles")
+    _check_attr(attr, "principal.attr")
+    _check_opt_str(version, "principal.policy_version")
+    _check_opt_str(scope, "principal.scope")
 
 
-def _resource_input(r: Any, index: Optional[int]) -> Dict[str, Any]:
-    """A ``Resource`` (or dict) as the engine's ``resource`` dict (``index``: its place in a batch)."""
-    if type(r) is Resource:
-        rid, kind = r.id, r.kind
-        if type(rid) is str and rid and type(kind) is str and kind and type(r.attr) is dict:
-            return {"kind": kind, "id": rid, "attr": r.attr, "policyVersion": r.policy_version, "scope": r.scope}
-    return _resource_input_checked(r, "resource" if index is None else f"resources[{index}].resource")
-
-
-def _resource_input_checked(r: Any, where: str) -> Dict[str, Any]:
-    if isinstance(r, Resource):
-        rid, kind, attr, version, scope = r.id, r.kind, r.attr, r.policy_version, r.scope
-    elif isinstance(r, Mapping):
-        rid, kind, attr = r.get("id"), r.get("kind"), r.get("attr")
-        version = r.get("policy_version", r.get("policyVersion"))
-        scope = r.get("scope")
-    else:
-        raise TypeError(f"{where}: expected warden.Resource or dict, got {_type_name(r)}")
-    _check_str(kind, where + ".kind")
+def _check_resource(r: Any, where: str) -> None:
+    rid, attr, version, scope = _fields(r, Resource, where)
+    _check_str(r.kind if isinstance(r, Resource) else r.get("kind"), where + ".kind")
     _check_str(rid, where + ".id")
-    return {
-        "kind": kind,
-        "id": rid,
-        "attr": _check_attr(attr, where + ".attr"),
-        "policyVersion": _opt_str(version, "default", where + ".policy_version"),
-        "scope": _opt_str(scope, "", where + ".scope"),
-    }
+    _check_attr(attr, where + ".attr")
+    _check_opt_str(version, where + ".policy_version")
+    _check_opt_str(scope, where + ".scope")
 
 
-def _diagnose(principal: Any, entries: list) -> None:
+def _diagnose(principal: Any, entries: list, action: Any = None) -> None:
     """After the engine rejected an input: raise the precise error, if Python can name it."""
-    _principal_input_checked(principal)
+    _check_principal(principal)
+    if action is not None or not entries:
+        _check_resource(entries[0][0], "resource")
+        _check_str(action, "action")
+        return
     for i, (resource, actions) in enumerate(entries):
-        _resource_input_checked(resource, "resource" if actions is None else f"resources[{i}].resource")
-        if actions is not None:
-            _name_list(actions, f"resources[{i}].actions")
+        _check_resource(resource, f"resources[{i}].resource")
+        _name_list(actions, f"resources[{i}].actions")
+
+
+def _id(obj: Any) -> Any:
+    """The id of a principal or resource (model object or dict), None if it has none."""
+    if type(obj) is dict:
+        return obj.get("id")
+    return getattr(obj, "id", None)
+
+
+def _as_dict(value: Any) -> Any:
+    """Models and dicts go to the engine as they are; other mappings become dicts."""
+    kind = type(value)
+    if kind is dict or kind is Principal or kind is Resource or isinstance(value, dict):
+        return value
+    return dict(value) if isinstance(value, Mapping) else value
 
 
 def _aux_input(aux: Any) -> Optional[Dict[str, Any]]:
@@ -312,7 +296,13 @@ class _EngineResult(CheckResourcesResult):
 _new_result = object.__new__
 
 
-def _result(out: Dict[str, Any], resource: Any, res: Dict[str, Any]) -> CheckResourcesResult:
+def _echo(resource: Any) -> Resource:
+    """The ``Resource`` of a result for a resource given as a dict: what the PDP echoes."""
+    version = resource.get("policy_version", resource.get("policyVersion"))
+    return Resource(resource.get("id", ""), resource.get("kind", ""), {}, version or "default", resource.get("scope") or "")
+
+
+def _result(out: Dict[str, Any], resource: Any) -> CheckResourcesResult:
     """One CheckOutput as a CheckResourcesResult.
 
     The result's ``resource`` is the request's ``Resource`` object itself when
@@ -320,7 +310,7 @@ def _result(out: Dict[str, Any], resource: Any, res: Dict[str, Any]) -> CheckRes
     PDP echoes; building a copy would cost more than the decision).
     """
     if not isinstance(resource, Resource):
-        resource = Resource(res["id"], res["kind"], {}, res["policyVersion"], res["scope"])
+        resource = _echo(resource)
     result = _new_result(_EngineResult)
     result.resource = resource
     result._out = out
@@ -392,7 +382,7 @@ class Client:
         engine = self._engine
         if engine is None:
             raise RuntimeError("warden.Client is closed")
-        return _check_resources(engine, _principal_input(principal), resources, request_id, _aux_input(aux_data))
+        return _check_resources(engine, principal, resources, request_id, _aux_input(aux_data))
 
     def is_allowed(
         self,
@@ -406,7 +396,7 @@ class Client:
         engine = self._engine
         if engine is None:
             raise RuntimeError("warden.Client is closed")
-        return _is_allowed(engine, action, _principal_input(principal), resource, _aux_input(aux_data))
+        return _is_allowed(engine, action, principal, resource, _aux_input(aux_data))
 
     def plan_resources(
         self,
@@ -425,40 +415,47 @@ class Client:
         return PrincipalContext(self, principal, aux_data)
 
 
-def _is_allowed(engine: Any, action: Any, principal: Dict[str, Any], resource: Any, aux: Any) -> bool:
-    if type(action) is not str or not action:
-        _check_str(action, "action")
-    check_input = {"principal": principal, "resource": _resource_input(resource, None), "actions": [action]}
-    if aux is not None:
-        check_input["auxData"] = aux
+def _is_allowed(engine: Any, action: Any, principal: Any, resource: Any, aux: Any) -> bool:
+    principal = _as_dict(principal)
+    resource = _as_dict(resource)
+    # what the PDP's request validation refuses and the engine itself would accept
+    if not action or not _id(principal) or not _id(resource):
+        _diagnose(principal, [(resource, None)], action)
+    native = getattr(engine, "is_allowed", None)
     try:
+        if native is not None:
+            return native(principal, resource, action, aux_data=aux)
+        check_input = {"principal": principal, "resource": resource, "actions": [action]}
+        if aux is not None:
+            check_input["auxData"] = aux
         decision = engine.check([check_input])[0]["actions"].get(action)
+        return decision is not None and decision["effect"] == _ALLOW
     except (TypeError, ValueError):
-        _diagnose(principal, [(resource, None)])
+        _diagnose(principal, [(resource, None)], action)
         raise
-    return decision is not None and decision["effect"] == _ALLOW
 
 
-def _check_resources(
-    engine: Any, principal: Dict[str, Any], resources: Any, request_id: Optional[str], aux: Any
-) -> CheckResourcesResponse:
+def _check_resources(engine: Any, principal: Any, resources: Any, request_id: Optional[str], aux: Any) -> CheckResourcesResponse:
     entries = _resource_entries(resources)
     if not entries:
         raise ValueError("resources: at least one resource is required")
+    principal = _as_dict(principal)
+    if not _id(principal):
+        _check_principal(principal)
     inputs = []
     objects = []
     for i, entry in enumerate(entries):
         if type(entry) is ResourceAction or isinstance(entry, ResourceAction):
             resource, actions = entry.resource, entry.actions
         elif isinstance(entry, Mapping):
-            resource, actions = entry.get("resource"), entry.get("actions")
+            resource, actions = _as_dict(entry.get("resource")), entry.get("actions")
         else:
             raise TypeError(f"resources[{i}]: expected warden.ResourceAction or dict, got {_type_name(entry)}")
-        if type(actions) is not list:
-            actions = list(actions) if type(actions) in _COLLECTIONS else _name_list(actions, f"resources[{i}].actions")
-        if not actions:
-            raise ValueError(f"resources[{i}].actions: at least one entry is required")
-        check_input = {"principal": principal, "resource": _resource_input(resource, i), "actions": actions}
+        if type(actions) not in _COLLECTIONS or not actions:
+            actions = _name_list(actions, f"resources[{i}].actions")
+        if not _id(resource):
+            _check_resource(resource, f"resources[{i}].resource")
+        check_input = {"principal": principal, "resource": resource, "actions": actions}
         if aux is not None:
             check_input["auxData"] = aux
         inputs.append(check_input)
@@ -469,8 +466,8 @@ def _check_resources(
         _diagnose(principal, [(r, i["actions"]) for r, i in zip(objects, inputs)])
         raise
     results = []
-    for out, obj, check_input in zip(outputs, objects, inputs):
-        results.append(_result(out, obj, check_input["resource"]))
+    for out, resource in zip(outputs, objects):
+        results.append(_result(out, resource))
     return CheckResourcesResponse(_new_request_id() if request_id is None else request_id, results)
 
 
@@ -491,11 +488,11 @@ class PrincipalContext:
         request_id: Optional[str] = None,
     ) -> CheckResourcesResponse:
         engine = self._client._checked_engine()
-        return _check_resources(engine, _principal_input(self._principal), resources, request_id, self._aux)
+        return _check_resources(engine, self._principal, resources, request_id, self._aux)
 
     def is_allowed(self, action: str, resource: Union[Resource, Mapping], request_id: Optional[str] = None) -> bool:
         engine = self._client._checked_engine()
-        return _is_allowed(engine, action, _principal_input(self._principal), resource, self._aux)
+        return _is_allowed(engine, action, self._principal, resource, self._aux)
 
     def plan_resources(
         self,

@@ -18,10 +18,11 @@ use std::sync::Arc;
 
 use cel::common::ast::{operators, CallExpr, ComprehensionExpr, Expr, IdedExpr, ListExpr, LiteralValue, SelectExpr};
 use cel::common::types::{CelBool, CelInt, CelString};
-use cel::{Context, Env, Value};
+use cel::{Context, Env};
 
 use super::errors::{CompileError, CompileIssue};
-use super::lib_misc::{cached_regex, HAS_FIELD, MAP_INSERT, PAIRS, TIME_SINCE};
+use super::lib_misc::{cached_regex, HAS_FIELD, INDEX_OF, LAST_INDEX_OF, MAP_INSERT, MATCHES, PAIRS, TIME_SINCE, TO_STRING};
+use super::time_parse::{TO_DURATION, TO_TIMESTAMP};
 
 /// The identifier `now()` is rewritten to.
 pub(crate) const NOW_IDENT: &str = "@now";
@@ -48,6 +49,16 @@ enum Msg {
 }
 
 impl Msg {
+    fn type_name(self) -> &'static str {
+        match self {
+            Msg::Request => "cerbos.engine.v1.Request",
+            Msg::Principal => "cerbos.engine.v1.Request.Principal",
+            Msg::Resource => "cerbos.engine.v1.Request.Resource",
+            Msg::AuxData => "cerbos.engine.v1.AuxData",
+            Msg::Runtime => "cerbos.engine.v1.Runtime",
+        }
+    }
+
     /// The field's own message type, `Some(None)` for a non-message field, `None` if unknown.
     fn field(self, f: &str) -> Option<Option<Msg>> {
         match (self, f) {
@@ -167,6 +178,32 @@ impl<'e> State<'e> {
         }
     }
 
+    /// cel-go's compile-time check of `'...'.format([...])` with literal format and list.
+    fn validate_format_call(&mut self, c: &CallExpr, id: u64) {
+        let (Some(target), [arg]) = (c.target.as_deref(), c.args.as_slice()) else { return };
+        let (Expr::Literal(LiteralValue::String(fmt)), Expr::List(list)) = (&target.expr, &arg.expr) else { return };
+        if !list.optional_indices.is_empty() {
+            return;
+        }
+        let mut clauses = 0;
+        let mut chars = fmt.inner().chars().peekable();
+        while let Some(ch) = chars.next() {
+            if ch == '%' {
+                if chars.peek() == Some(&'%') {
+                    chars.next();
+                } else {
+                    clauses += 1;
+                }
+            }
+        }
+        if list.elements.len() > clauses {
+            self.issue(
+                format!("too many arguments supplied to string.format (expected {clauses}, got {})", list.elements.len()),
+                id,
+            );
+        }
+    }
+
     fn validate_literal_call(&mut self, c: &CallExpr, id: u64) {
         let first = match c.args.first().map(|a| &a.expr) {
             Some(Expr::Literal(LiteralValue::String(s))) => s.inner().to_owned(),
@@ -175,17 +212,14 @@ impl<'e> State<'e> {
         let arg_id = c.args[0].id;
         let _ = id;
         match (c.func_name.as_str(), c.target.is_some()) {
-            ("duration" | "timestamp", false) => {
-                let ctx = Context::with_env(self.env.clone());
-                let probe = call(&c.func_name, vec![lit_str(&first)]);
-                if Value::resolve_val(&probe, &ctx).is_err() {
-                    self.issue(format!("invalid {} argument", c.func_name), arg_id);
-                }
+            ("duration", false) if super::time_parse::parse_go_duration(&first).is_err() => {
+                self.issue("invalid duration argument", arg_id);
             }
-            ("matches", _) => {
-                if cached_regex(&first).is_err() {
-                    self.issue("invalid matches argument", arg_id);
-                }
+            ("timestamp", false) if super::time_parse::parse_go_timestamp(&first).is_err() => {
+                self.issue("invalid timestamp argument", arg_id);
+            }
+            ("matches", _) if cached_regex(&first).is_err() => {
+                self.issue("invalid matches argument", arg_id);
             }
             ("ip", false) => {
                 if let Err(e) = super::network::check_ip_literal(&first) {
@@ -220,6 +254,37 @@ impl<'e> State<'e> {
                     None => c.args.remove(0),
                 };
                 *e = IdedExpr { id, expr: Expr::Call(CallExpr { func_name: TIME_SINCE.to_owned(), target: None, args: vec![arg, ident(NOW_IDENT)] }) };
+                true
+            }
+            Expr::Call(c) if c.target.is_none() && c.args.len() == 1 && matches!(c.func_name.as_str(), "string" | "duration" | "timestamp") => {
+                // Checked before renaming: the literal validators look for these names.
+                self.validate_literal_call(c, id);
+                c.func_name = match c.func_name.as_str() {
+                    "string" => TO_STRING,
+                    "duration" => TO_DURATION,
+                    _ => TO_TIMESTAMP,
+                }
+                .to_owned();
+                true
+            }
+            Expr::Call(c) if c.target.is_some() && c.args.len() == 2 && matches!(c.func_name.as_str(), "indexOf" | "lastIndexOf") => {
+                let name = if c.func_name == "indexOf" { INDEX_OF } else { LAST_INDEX_OF };
+                let mut args = vec![*c.target.take().unwrap_or_default()];
+                args.append(&mut c.args);
+                *e = IdedExpr { id, expr: Expr::Call(CallExpr { func_name: name.to_owned(), target: None, args }) };
+                true
+            }
+            Expr::Call(c)
+                if c.func_name == "matches"
+                    && ((c.target.is_none() && c.args.len() == 2) || (c.target.is_some() && c.args.len() == 1)) =>
+            {
+                self.validate_literal_call(c, id);
+                let mut args = Vec::with_capacity(2);
+                if let Some(t) = c.target.take() {
+                    args.push(*t);
+                }
+                args.append(&mut c.args);
+                *e = IdedExpr { id, expr: Expr::Call(CallExpr { func_name: MATCHES.to_owned(), target: None, args }) };
                 true
             }
             Expr::Call(c)
@@ -259,22 +324,26 @@ impl<'e> State<'e> {
                 true
             }
             Expr::Select(s) if s.test => {
-                if self.msg_of(&s.operand, scope).is_some() {
-                    let operand = std::mem::take(&mut *s.operand);
-                    let field = std::mem::take(&mut s.field);
-                    *e = IdedExpr { id, expr: Expr::Call(CallExpr { func_name: HAS_FIELD.to_owned(), target: None, args: vec![operand, lit_str(&field)] }) };
-                    // The field still has to exist.
-                    if let Expr::Call(c) = &e.expr {
-                        let m = self.msg_of(&c.args[0], scope);
-                        if let Some(m) = m {
-                            if m.field(&field).is_none() {
-                                self.issue(format!("undefined field '{field}'"), id);
-                            }
-                        }
+                // A message field must exist; its presence is proto3 presence.
+                if let Some(m) = self.msg_of(&s.operand, scope) {
+                    if m.field(&s.field).is_none() {
+                        self.issue(format!("undefined field '{}'", s.field), id);
                     }
-                    return true;
                 }
-                false
+                // Record `has(V.x)` as a use of `x` before the select disappears.
+                if let Expr::Ident(root) = &s.operand.expr {
+                    if !scope.contains(root) {
+                        let (root, field) = (root.clone(), s.field.clone());
+                        self.record_var_ref(&root, &field);
+                    }
+                }
+                let operand = std::mem::take(&mut *s.operand);
+                let field = std::mem::take(&mut s.field);
+                *e = IdedExpr {
+                    id,
+                    expr: Expr::Call(CallExpr { func_name: HAS_FIELD.to_owned(), target: None, args: vec![operand, lit_str(&field)] }),
+                };
+                true
             }
             _ => false,
         }
@@ -289,11 +358,26 @@ impl<'e> State<'e> {
             }
         }
         let id = e.id;
+        // A field path into the request (`R.attr.x`, `request.auxData.jwt.iss`) becomes one
+        // dotted identifier that the activation resolves in a single step; the interpreter
+        // would otherwise re-resolve it segment by segment. See `Activation::path_error`.
+        let collapse = match &e.expr {
+            Expr::Select(s) if !s.test => qualified(e).filter(|segs| {
+                !scope.contains(&segs[0])
+                    && match segs[0].as_str() {
+                        "request" | "P" | "R" | "runtime" => true,
+                        // Only `V.x` itself: what a variable holds can be anything.
+                        "V" | "variables" | "C" | "constants" | "G" | "globals" => segs.len() == 2,
+                        _ => false,
+                    }
+            }),
+            _ => None,
+        };
         match &mut e.expr {
             Expr::Unspecified => self.issue("invalid expression", id),
             Expr::Literal(_) => {}
             Expr::Ident(name) => {
-                if scope.iter().any(|s| s == name) || name.starts_with('@') {
+                if scope.iter().any(|s| s == name) || name.starts_with('@') || name.contains('.') {
                     return;
                 }
                 match name.as_str() {
@@ -307,6 +391,15 @@ impl<'e> State<'e> {
                 }
             }
             Expr::Select(s) => {
+                // A qualified type name, e.g. `google.protobuf.Timestamp` in `type(t) == ...`.
+                if let Some(mut segs) = qualified(&s.operand) {
+                    if !scope.contains(&segs[0]) {
+                        segs.push(s.field.clone());
+                        if self.is_type_name(&segs.join(".")) {
+                            return;
+                        }
+                    }
+                }
                 if let Expr::Ident(root) = &s.operand.expr {
                     if !scope.contains(root) {
                         let (root, field) = (root.clone(), s.field.clone());
@@ -373,6 +466,9 @@ impl<'e> State<'e> {
                 scope.truncate(scope.len() - n);
             }
         }
+        if let Some(segs) = collapse {
+            *e = IdedExpr { id, expr: Expr::Ident(segs.join(".")) };
+        }
     }
 
     /// Whether `target.func(...)` is a call to the namespaced function `target.func`
@@ -389,24 +485,32 @@ impl<'e> State<'e> {
     fn check_call(&mut self, c: &CallExpr, id: u64, scope: &[String]) {
         let f = c.func_name.as_str();
         if f.starts_with('_') || f.starts_with('@') || f == operators::LOGICAL_NOT || f == operators::NEGATE {
-            if f == operators::INDEX {
-                if let Some(Expr::Ident(n)) = c.args.first().map(|a| &a.expr) {
-                    if matches!(n.as_str(), "V" | "variables" | "C" | "constants" | "G" | "globals") && !scope.contains(n) {
-                        let ty = match c.args.get(1).map(|a| &a.expr) {
-                            Some(Expr::Literal(LiteralValue::String(_))) => "string",
-                            Some(Expr::Literal(LiteralValue::Int(_))) => "int",
-                            Some(Expr::Literal(LiteralValue::UInt(_))) => "uint",
-                            Some(Expr::Literal(LiteralValue::Double(_))) => "double",
-                            Some(Expr::Literal(LiteralValue::Boolean(_))) => "bool",
-                            _ => "dyn",
-                        };
-                        self.issue(format!("found no matching overload for '_[_]' applied to '(cerbos.Variables, {ty})'"), id);
+            if f == operators::INDEX && c.args.len() == 2 {
+                // `V["x"]` and `R["kind"]`: the checker has no index overload for these types.
+                let target = match &c.args[0].expr {
+                    Expr::Ident(n) if matches!(n.as_str(), "V" | "variables" | "C" | "constants" | "G" | "globals") && !scope.contains(n) => {
+                        Some("cerbos.Variables")
                     }
+                    _ => self.msg_of(&c.args[0], scope).map(Msg::type_name),
+                };
+                if let Some(target) = target {
+                    let ty = match &c.args[1].expr {
+                        Expr::Literal(LiteralValue::String(_)) => "string",
+                        Expr::Literal(LiteralValue::Int(_)) => "int",
+                        Expr::Literal(LiteralValue::UInt(_)) => "uint",
+                        Expr::Literal(LiteralValue::Double(_)) => "double",
+                        Expr::Literal(LiteralValue::Boolean(_)) => "bool",
+                        _ => "dyn",
+                    };
+                    self.issue(format!("found no matching overload for '_[_]' applied to '({target}, {ty})'"), id);
                 }
             }
             return;
         }
         self.validate_literal_call(c, id);
+        if f == "format" {
+            self.validate_format_call(c, id);
+        }
         if let Some(t) = c.target.as_deref() {
             if self.is_namespace_call(t, f, scope) {
                 return;

@@ -29,5 +29,6 @@ fn build() -> Result<Env, DeclarationError> {
     super::paths::register(&mut env)?;
     super::network::register(&mut env)?;
     super::lib_misc::register(&mut env)?;
+    super::time_parse::register(&mut env)?;
     Ok(env)
 }

@@ -103,29 +103,49 @@ pub(crate) fn message_of(e: &ExecutionError) -> String {
             Some(text) => text.to_owned(),
             None => format!("no such key: {k}"),
         },
-        E::FunctionError { function, message } => {
-            if function.is_empty() {
-                message.clone()
-            } else if message.starts_with("no such overload") {
-                message.clone()
-            } else {
-                // The crate's own functions: cel-go reports just the cause as well.
-                message.clone()
-            }
-        }
+        E::FunctionError { function, message } => function_message(function, message),
         E::NoSuchOverload(o) => {
-            if is_operator(o.function()) {
-                "no such overload".to_owned()
+            let f = o.function();
+            let lhs = o.argument_types().first().map(String::as_str).unwrap_or_default();
+            if is_operator(f) {
+                operator_message(f, lhs_has_trait(f, lhs))
+            } else if f == "size" {
+                // cel-go's `size` dispatches on the Sizer trait, then on receiver types.
+                let receiver = matches!(lhs, "google.protobuf.Timestamp" | "google.protobuf.Duration");
+                if receiver { "no such overload".to_owned() } else { "no such overload: size".to_owned() }
             } else {
-                format!("no such overload: {}({})", o.function(), o.argument_types().join(", "))
+                format!("no such overload: {f}({})", o.argument_types().join(", "))
             }
         }
-        E::UnsupportedBinaryOperator(..) | E::ValuesNotComparable(..) => "no such overload".to_owned(),
+        E::UnsupportedBinaryOperator(op, lhs, _) => {
+            let f = match *op {
+                "add" => "_+_",
+                "sub" => "_-_",
+                "mul" => "_*_",
+                "div" => "_/_",
+                "rem" => "_%_",
+                _ => "",
+            };
+            operator_message(f, lhs_has_trait(f, value_type_name(lhs)))
+        }
+        E::ValuesNotComparable(..) => "no such overload".to_owned(),
+        E::UnexpectedType { got, want } if want == "iterable" => {
+            format!("got '{}', expected iterable type", go_type_of(got))
+        }
         E::UnexpectedType { .. } | E::UnsupportedTargetType { .. } => "no such overload".to_owned(),
         E::NotSupportedAsMethod { method, .. } => format!("no such overload: {method}"),
         E::DivisionByZero(_) => "division by zero".to_owned(),
         E::RemainderByZero(_) => "modulus by zero".to_owned(),
-        E::Overflow(..) => "integer overflow".to_owned(),
+        E::Overflow(_, lhs, rhs) => match (lhs, rhs) {
+            (cel::Value::Timestamp(_), cel::Value::Duration(_)) | (cel::Value::Duration(_), cel::Value::Timestamp(_)) => {
+                "timestamp overflow".to_owned()
+            }
+            (cel::Value::Timestamp(_), cel::Value::Timestamp(_)) | (cel::Value::Duration(_), cel::Value::Duration(_)) => {
+                "duration overflow".to_owned()
+            }
+            (cel::Value::UInt(_), _) => "unsigned integer overflow".to_owned(),
+            _ => "integer overflow".to_owned(),
+        },
         E::IndexOutOfBounds(v) => format!("index out of bounds: {}", value_text(v)),
         E::UndeclaredReference(name) => format!("no such attribute(s): {name}"),
         E::UnsupportedKeyType(v) => format!("unsupported key type: {}", value_text(v)),
@@ -133,6 +153,93 @@ pub(crate) fn message_of(e: &ExecutionError) -> String {
         E::DuplicateKey(v) => format!("insert failed: key {} already exists", value_text(v)),
         E::InvalidArgumentCount { .. } | E::MissingArgumentOrTarget => "no such overload".to_owned(),
         other => other.to_string(),
+    }
+}
+
+/// cel-go dispatches operators on a trait of the left operand: without it the error names the
+/// operator (`no such overload: _+_`), with it the operand's own method fails (`no such
+/// overload`).
+fn operator_message(function: &str, has_trait: bool) -> String {
+    if has_trait || function.is_empty() {
+        "no such overload".to_owned()
+    } else {
+        format!("no such overload: {function}")
+    }
+}
+
+fn lhs_has_trait(function: &str, lhs: &str) -> bool {
+    const NUMBERS: &[&str] = &["int", "uint", "double"];
+    const TIME: &[&str] = &["google.protobuf.Duration", "google.protobuf.Timestamp"];
+    match function {
+        "_+_" => NUMBERS.contains(&lhs) || TIME.contains(&lhs) || matches!(lhs, "string" | "bytes" | "list"),
+        "_-_" => NUMBERS.contains(&lhs) || TIME.contains(&lhs),
+        "_*_" | "_/_" => NUMBERS.contains(&lhs),
+        "_%_" => matches!(lhs, "int" | "uint"),
+        "_<_" | "_<=_" | "_>_" | "_>=_" => {
+            NUMBERS.contains(&lhs) || TIME.contains(&lhs) || matches!(lhs, "bool" | "string" | "bytes")
+        }
+        "-_" => matches!(lhs, "int" | "double" | "google.protobuf.Duration"),
+        "_[_]" => matches!(lhs, "list" | "map" | "cerbos.lib.hierarchy") || lhs.starts_with("cerbos.engine.v1."),
+        _ => true,
+    }
+}
+
+/// Go's `%T` of the cel-go value of a CEL type (for messages cel-go prints verbatim).
+pub(crate) fn go_type_of(cel_type: &str) -> String {
+    match cel_type {
+        "double" => "types.Double",
+        "int" => "types.Int",
+        "uint" => "types.Uint",
+        "string" => "types.String",
+        "bool" => "types.Bool",
+        "bytes" => "types.Bytes",
+        "null_type" => "types.Null",
+        "google.protobuf.Timestamp" => "types.Timestamp",
+        "google.protobuf.Duration" => "types.Duration",
+        "optional_type" => "*types.Optional",
+        "cerbos.lib.hierarchy" => "types.Hierarchy",
+        "type" => "*types.Type",
+        other => other,
+    }
+    .to_owned()
+}
+
+fn value_type_name(v: &cel::Value) -> &'static str {
+    match v {
+        cel::Value::Int(_) => "int",
+        cel::Value::UInt(_) => "uint",
+        cel::Value::Float(_) => "double",
+        cel::Value::String(_) => "string",
+        cel::Value::Bytes(_) => "bytes",
+        cel::Value::Bool(_) => "bool",
+        cel::Value::List(_) => "list",
+        cel::Value::Map(_) => "map",
+        cel::Value::Duration(_) => "google.protobuf.Duration",
+        cel::Value::Timestamp(_) => "google.protobuf.Timestamp",
+        cel::Value::Null => "null_type",
+        _ => "",
+    }
+}
+
+/// The standard library's conversion and decoding errors, as cel-go words them.
+fn function_message(function: &str, message: &str) -> String {
+    let conversion = |to: &str| format!("type conversion error from 'string' to '{to}'");
+    match function {
+        "int" | "uint" | "double" if message.starts_with("string parse error") => conversion(function),
+        "bool" if message.starts_with("Type conversion error") => conversion("bool"),
+        "timestamp" if message.contains("range") => "timestamp overflow".to_owned(),
+        "timestamp" => conversion("google.protobuf.Timestamp"),
+        "duration" => conversion("google.protobuf.Duration"),
+        _ => {
+            // base64: "Invalid symbol 33, offset 0." -> Go's "illegal base64 data at input byte 0"
+            if let Some(rest) = message.strip_prefix("Invalid ") {
+                if let Some(off) = rest.split("offset ").nth(1) {
+                    let off = off.trim_end_matches('.');
+                    return format!("illegal base64 data at input byte {off}");
+                }
+            }
+            message.to_owned()
+        }
     }
 }
 

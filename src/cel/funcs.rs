@@ -7,7 +7,7 @@ use cel::ExecutionError;
 /// What every overload looks like to the interpreter.
 pub(crate) type FnResult<'b, 'v> = Result<CowVal<'b, 'v>, ExecutionError>;
 
-pub(crate) fn str_arg<'a>(v: &'a dyn Val) -> Option<&'a str> {
+pub(crate) fn str_arg(v: &dyn Val) -> Option<&str> {
     v.downcast_ref::<CelString>().map(|s| s.inner())
 }
 

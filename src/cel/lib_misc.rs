@@ -3,7 +3,7 @@
 //! internal helpers the compile-time rewrites call (`@has_field`, `@pairs`, `@mapInsert`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use cel::common::types::{
     CelDuration, CelInt, CelList, CelMap, CelMapKey, CelOptional, CelString, CelTimestamp, DYN_TYPE,
@@ -20,6 +20,10 @@ pub(crate) const HAS_FIELD: &str = "@has_field";
 pub(crate) const TIME_SINCE: &str = "@timeSince";
 pub(crate) const PAIRS: &str = "@pairs";
 pub(crate) const MAP_INSERT: &str = "@mapInsert";
+pub(crate) const TO_STRING: &str = "@string";
+pub(crate) const MATCHES: &str = "@matches";
+pub(crate) const INDEX_OF: &str = "@indexOf";
+pub(crate) const LAST_INDEX_OF: &str = "@lastIndexOf";
 
 pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     env.add_overload("id", "id_overload", vec![DYN_TYPE], identity)?;
@@ -35,6 +39,10 @@ pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     env.add_overload("regex.extract", "regex_extract_string_string", vec![STRING_TYPE, STRING_TYPE], regex_extract)?;
     env.add_overload("regex.extractAll", "regex_extractAll_string_string", vec![STRING_TYPE, STRING_TYPE], regex_extract_all)?;
     env.add_overload(HAS_FIELD, "has_field", vec![DYN_TYPE, STRING_TYPE], has_field)?;
+    env.add_overload(TO_STRING, "to_string", vec![DYN_TYPE], to_string)?;
+    env.add_overload(MATCHES, "matches_cached", vec![DYN_TYPE, DYN_TYPE], matches)?;
+    env.add_overload(INDEX_OF, "index_of_offset", vec![DYN_TYPE, DYN_TYPE, DYN_TYPE], index_of_offset)?;
+    env.add_overload(LAST_INDEX_OF, "last_index_of_offset", vec![DYN_TYPE, DYN_TYPE, DYN_TYPE], last_index_of_offset)?;
     env.add_overload(PAIRS, "pairs", vec![DYN_TYPE], pairs)?;
     env.add_overload(MAP_INSERT, "@mapInsert_map_key_value", vec![MAP_TYPE, DYN_TYPE, DYN_TYPE], map_insert)?;
     env.add_overload(MAP_INSERT, "@mapInsert_map_map", vec![MAP_TYPE, MAP_TYPE], map_insert)?;
@@ -56,6 +64,90 @@ fn time_since<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     }
 }
 
+/// `string(x)`, rewritten to `@string(x)`: doubles and timestamps print as Go prints them
+/// (`%g`, RFC 3339 in the timestamp's own offset); everything else goes to the standard
+/// `string` overloads.
+fn to_string<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
+    if let Some(d) = args[0].downcast_ref::<cel::common::types::CelDouble>() {
+        return Ok(string_val(super::values::go_g_format(*d.inner())));
+    }
+    if let Some(t) = args[0].downcast_ref::<CelTimestamp>() {
+        return Ok(string_val(super::values::format_timestamp(t.inner())));
+    }
+    match super::env::env().find_overload("string", &args) {
+        Some(f) => f(args),
+        None => Err(ExecutionError::no_such_overload("string", type_names(&args).into_iter().map(str::to_owned).collect())),
+    }
+}
+
+/// `s.matches(re)` / `matches(s, re)`, rewritten to `@matches(s, re)` so that the pattern is
+/// compiled once, not on every evaluation.
+fn matches<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
+    match (str_arg(args[0].as_ref()), str_arg(args[1].as_ref())) {
+        (Some(text), Some(pattern)) => {
+            let re = cached_regex(pattern).map_err(fn_error)?;
+            Ok(bool_val(re.is_match(text)))
+        }
+        _ => Err(ExecutionError::no_such_overload("matches", type_names(&args).into_iter().map(str::to_owned).collect())),
+    }
+}
+
+/// `s.indexOf(sub, offset)` as cel-go (since v0.22): an offset past the end finds nothing
+/// rather than failing.
+/// The string, substring and offset of `indexOf`/`lastIndexOf`, or cel-go's overload error.
+fn offset_args<'a>(name: &str, args: &'a [CowVal<'_, '_>]) -> Result<(&'a str, &'a str, i64), ExecutionError> {
+    match (str_arg(args[0].as_ref()), str_arg(args[1].as_ref()), int_arg(args[2].as_ref())) {
+        (Some(t), Some(s), Some(o)) => Ok((t, s, o)),
+        _ => Err(super::errors::no_such_overload_fn(name, &type_names(args))),
+    }
+}
+
+fn index_of_offset<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
+    let (text, sub, _) = offset_args("indexOf", &args)?;
+    let off = int_arg(args[2].as_ref()).unwrap_or_default();
+    if off < 0 {
+        return Err(fn_error(format!("index out of range: {off}")));
+    }
+    let runes: Vec<char> = text.chars().collect();
+    let subr: Vec<char> = sub.chars().collect();
+    let n = runes.len() as i64;
+    if subr.is_empty() {
+        return Ok(CowVal::owned(CelInt::from(off.min(n))));
+    }
+    if off >= n {
+        return Ok(CowVal::owned(CelInt::from(-1)));
+    }
+    let found = (off as usize..runes.len().saturating_sub(subr.len() - 1))
+        .find(|&i| runes[i..i + subr.len()] == subr[..])
+        .map_or(-1, |i| i as i64);
+    Ok(CowVal::owned(CelInt::from(found)))
+}
+
+/// `s.lastIndexOf(sub, offset)` as cel-go: searches backwards from `offset`.
+fn last_index_of_offset<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
+    let (text, sub, _) = offset_args("lastIndexOf", &args)?;
+    let off = int_arg(args[2].as_ref()).unwrap_or_default();
+    if off < 0 {
+        return Err(fn_error(format!("index out of range: {off}")));
+    }
+    let runes: Vec<char> = text.chars().collect();
+    let subr: Vec<char> = sub.chars().collect();
+    let n = runes.len() as i64;
+    if subr.is_empty() {
+        return Ok(CowVal::owned(CelInt::from(off.min(n))));
+    }
+    if off >= n {
+        return Ok(CowVal::owned(CelInt::from(-1)));
+    }
+    let start = off.min(n - subr.len() as i64);
+    let found = (0..=start.max(-1))
+        .rev()
+        .filter(|&i| i >= 0)
+        .find(|&i| runes[i as usize..i as usize + subr.len()] == subr[..])
+        .unwrap_or(-1);
+    Ok(CowVal::owned(CelInt::from(found)))
+}
+
 fn json_encode<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     let j = val_to_json(args[0].as_ref()).map_err(fn_error)?;
     let mut out = String::new();
@@ -68,26 +160,114 @@ fn json_encode<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
 
 /// Compiles `pattern`, caching the result process-wide (bounded, cleared when full).
 pub(crate) fn cached_regex(pattern: &str) -> Result<Arc<regex::Regex>, String> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<regex::Regex>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Ok(c) = cache.lock() {
+    static CACHE: OnceLock<RwLock<HashMap<String, Arc<regex::Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| RwLock::new(HashMap::new()));
+    if let Ok(c) = cache.read() {
         if let Some(r) = c.get(pattern) {
             return Ok(r.clone());
         }
     }
     let re = Arc::new(
-        regex::RegexBuilder::new(pattern)
+        regex::RegexBuilder::new(&re2_to_rust(pattern))
             .size_limit(1 << 22)
             .build()
             .map_err(|e| format!("error parsing regexp: {e}"))?,
     );
-    if let Ok(mut c) = cache.lock() {
+    if let Ok(mut c) = cache.write() {
         if c.len() >= 512 {
             c.clear();
         }
         c.insert(pattern.to_owned(), re.clone());
     }
     Ok(re)
+}
+
+/// Rewrites the few places where RE2 (Go's `regexp`, what cel-go uses) and the `regex`
+/// crate read the same pattern differently: RE2's `\d \w \s \b` are ASCII-only, and inside a
+/// character class RE2 takes `[`, `&&` and `~~` literally where the crate nests or combines
+/// classes.
+pub(crate) fn re2_to_rust(p: &str) -> String {
+    let chars: Vec<char> = p.chars().collect();
+    let mut out = String::with_capacity(p.len() + 8);
+    let mut in_class = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' {
+            let Some(&n) = chars.get(i + 1) else {
+                out.push(c);
+                break;
+            };
+            let repl = match (in_class, n) {
+                (false, 'd') => Some("[0-9]"),
+                (false, 'D') => Some("[^0-9]"),
+                (false, 'w') => Some("[0-9A-Za-z_]"),
+                (false, 'W') => Some("[^0-9A-Za-z_]"),
+                (false, 's') => Some("[\\t\\n\\f\\r ]"),
+                (false, 'S') => Some("[^\\t\\n\\f\\r ]"),
+                (false, 'b') => Some("(?-u:\\b)"),
+                (false, 'B') => Some("(?-u:\\B)"),
+                (true, 'd') => Some("0-9"),
+                (true, 'D') => Some("[^0-9]"),
+                (true, 'w') => Some("0-9A-Za-z_"),
+                (true, 'W') => Some("[^0-9A-Za-z_]"),
+                (true, 's') => Some("\\t\\n\\f\\r "),
+                (true, 'S') => Some("[^\\t\\n\\f\\r ]"),
+                _ => None,
+            };
+            match repl {
+                Some(r) => out.push_str(r),
+                None => {
+                    out.push(c);
+                    out.push(n);
+                }
+            }
+            i += 2;
+            continue;
+        }
+        if !in_class {
+            out.push(c);
+            if c == '[' {
+                in_class = true;
+                // A leading `^` and then a leading `]` are part of the class.
+                if chars.get(i + 1) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                if chars.get(i + 1) == Some(&']') {
+                    out.push_str("\\]");
+                    i += 1;
+                }
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            ']' => {
+                in_class = false;
+                out.push(c);
+            }
+            '[' if chars.get(i + 1) == Some(&':') => {
+                // A POSIX class such as `[:alpha:]`: copy it whole.
+                let end = (i + 2..chars.len().saturating_sub(1)).find(|&j| chars[j] == ':' && chars[j + 1] == ']');
+                match end {
+                    Some(j) => {
+                        out.extend(&chars[i..=j + 1]);
+                        i = j + 2;
+                        continue;
+                    }
+                    None => out.push_str("\\["),
+                }
+            }
+            '[' | '&' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
 }
 
 fn s<'a>(v: &'a CowVal<'_, '_>) -> &'a str {
@@ -137,9 +317,8 @@ fn regex_replace<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     let groups = re.captures_len() - 1;
     let mut out = String::with_capacity(target.len());
     let mut last = 0;
-    let mut done = 0i64;
-    for caps in re.captures_iter(target) {
-        if count != -1 && done >= count {
+    for (done, caps) in re.captures_iter(target).enumerate() {
+        if count != -1 && done as i64 >= count {
             break;
         }
         let m = caps.get(0).expect("group 0 always matches");
@@ -147,7 +326,6 @@ fn regex_replace<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
         out.push_str(&target[last..m.start()]);
         out.push_str(&r);
         last = m.end();
-        done += 1;
     }
     out.push_str(&target[last..]);
     Ok(string_val(out))
@@ -194,24 +372,35 @@ fn regex_extract_all<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
 // ---------------------------------------------------------------------------------------------
 // Helpers behind the compile-time rewrites
 
-/// `has(msg.f)` on a protobuf message: proto3 presence, not mere field existence.
+/// `has(x.f)`, as cel-go evaluates it for Cerbos: proto3 presence on a protobuf message,
+/// key presence on a map or on `V`/`C`/`G`, the inner value of a present optional, and
+/// `false` on anything else (cel-go's default, without `errorOnBadPresenceTest`).
 fn has_field<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
-    let field = s(&args[1]);
-    if let Some(m) = args[0].downcast_ref::<MsgVal>() {
-        return match m.has_field(field) {
-            Some(b) => Ok(bool_val(b)),
-            None => Err(fn_error(format!("no such field '{field}'"))),
+    Ok(bool_val(has_in(args[0].as_ref(), s(&args[1]))?))
+}
+
+fn has_in(v: &dyn Val, field: &str) -> Result<bool, ExecutionError> {
+    if let Some(m) = v.downcast_ref::<MsgVal>() {
+        return m.has_field(field).ok_or_else(|| fn_error(format!("no such field '{field}'")));
+    }
+    if let Some(o) = v.downcast_ref::<CelOptional>() {
+        return match o.option() {
+            Some(inner) => has_in(inner, field),
+            None => Ok(false),
         };
     }
-    // Not a message after all (e.g. shadowed by a comprehension variable): `has()` as usual.
+    if v.downcast_ref::<CelList>().is_some() {
+        // A list cannot be indexed by a field name.
+        return Err(fn_error("unsupported index type 'string' in list"));
+    }
     let key = CelString::from(field);
-    match args[0].as_indexer() {
+    match v.as_indexer() {
         Some(ix) => match ix.get(&key) {
-            Ok(_) => Ok(bool_val(true)),
-            Err(ExecutionError::NoSuchKey(_)) => Ok(bool_val(false)),
+            Ok(_) => Ok(true),
+            Err(ExecutionError::NoSuchKey(_)) => Ok(false),
             Err(e) => Err(fn_error(message_of(&e))),
         },
-        None => Err(fn_error(format!("no such overload: has({})", type_names(&args)[0]))),
+        None => Ok(false),
     }
 }
 
@@ -232,7 +421,10 @@ fn pairs<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
             out.push(Box::new(CelList::from(vec![k.inner().clone_as_boxed(), v.clone_as_boxed()])));
         }
     } else {
-        return Err(fn_error(format!("cannot iterate over {}", a.get_type().name())));
+        return Err(fn_error(format!(
+            "unsupported comprehension range type: {}",
+            super::errors::go_type_of(a.get_type().name())
+        )));
     }
     Ok(CowVal::owned(CelList::from(out)))
 }
@@ -273,6 +465,35 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn re2_semantics() {
+        check(r#"'\u0663'.matches('\\d')"#, json!(false));
+        check(r#"'a1'.matches('^\\w\\d$')"#, json!(true));
+        check(r#"'x-y_z'.matches('^[\\w-]+$')"#, json!(true));
+        check(r#"'é'.matches('^\\w$')"#, json!(false));
+        check(r#"'é'.matches('^.$')"#, json!(true));
+        check(r#"'['.matches('^[[]$')"#, json!(true));
+        check(r#"'&'.matches('^[a&&b]$')"#, json!(true));
+        check(r#"']'.matches('^[]a]$') && 'b'.matches('^[^]a]$')"#, json!(true));
+        check(r#"'x'.matches('^[[:alpha:]]$') && !'1'.matches('^[[:alpha:]]$')"#, json!(true));
+        check(r#"'a b'.matches('a\\sb') && 'ab'.matches('\\bab\\b') && 'a'.matches('\\D')"#, json!(true));
+        check(r#"regex.replace('a1b22', '\\d+', '#')"#, json!("a#b#"));
+    }
+
+    #[test]
+    fn index_of_with_offset() {
+        check("'tacocat'.indexOf('a', 30)", json!(-1));
+        check("'tacocat'.indexOf('a', 2)", json!(5));
+        check("'tacocat'.indexOf('', 30)", json!(7));
+        check("'tacocat'.lastIndexOf('a', 30)", json!(-1));
+        check("'tacocat'.lastIndexOf('a', 4)", json!(1));
+        check("'tacocat'.lastIndexOf('cat', 6)", json!(4));
+        check("'ab'.lastIndexOf('abc', 1)", json!(-1));
+        check("'tacocat'.indexOf('a')", json!(1));
+        check_err("'tacocat'.indexOf('a', -1)", "index out of range: -1");
+        check_err("P.attr.n.indexOf('a', 1)", "no such overload: indexOf(double, string, int)");
+    }
+
+    #[test]
     fn regex_functions() {
         check(r#"regex.replace("banana", "a", "i")"#, json!("binini"));
         check(r#"regex.replace("banana", "a", "i", 1)"#, json!("binana"));
@@ -287,6 +508,22 @@ mod tests {
         check(r#"regex.extractAll("id:1 id:22", "id:(\\d+)")"#, json!(["1", "22"]));
         check(r#"regex.extractAll("a bb a cc", "x")"#, json!([]));
         check_err(r#"regex.extract("a", "(a)(b)")"#, r#"regular expression has more than one capturing group: "(a)(b)""#);
+    }
+
+    #[test]
+    fn string_conversion_like_go() {
+        check("string(1.0)", json!("1"));
+        check("string(123456.0)", json!("123456"));
+        check("string(1e6)", json!("1e+06"));
+        check("string(1234567.0)", json!("1.234567e+06"));
+        check("string(0.0001)", json!("0.0001"));
+        check("string(0.00001)", json!("1e-05"));
+        check("string(-2.5)", json!("-2.5"));
+        check("string(1.0/0.0)", json!("+Inf"));
+        check("string(P.attr.n)", json!("42"));
+        check("string(timestamp('2021-04-20T10:00:20.021-05:00'))", json!("2021-04-20T10:00:20.021-05:00"));
+        check("string(1) + string(true) + string(b'x') + string('s') + string(duration('1m'))", json!("1truexs60s"));
+        check("string(hierarchy('a.b'))", json!("a.b"));
     }
 
     #[test]

@@ -31,10 +31,12 @@ pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     Ok(())
 }
 
+type ListPair<'a, 'v> = (&'a [Box<dyn Val + 'v>], &'a [Box<dyn Val + 'v>]);
+
 fn two_lists<'a, 'b, 'v>(
     name: &str,
     args: &'a [CowVal<'b, 'v>],
-) -> Result<(&'a [Box<dyn Val + 'v>], &'a [Box<dyn Val + 'v>]), cel::ExecutionError> {
+) -> Result<ListPair<'a, 'v>, cel::ExecutionError> {
     match (args.first().and_then(|a| list_arg(a.as_ref())), args.get(1).and_then(|a| list_arg(a.as_ref()))) {
         (Some(a), Some(b)) if args.len() == 2 => Ok((a, b)),
         _ => Err(no_such_overload_fn(name, &type_names(args))),

@@ -6,9 +6,15 @@
 //! ```text
 //! compile(source: &str) -> Result<CompiledExpr, CompileError>
 //! CompiledExpr::{source, variable_refs, constant_refs, global_refs, uses_runtime, uses_now}
+//! CompileError { source, issues: Vec<CompileIssue { message, line, column }> }
+//!     .messages() -> Vec<&str>; Display = "Invalid expression `src`: [msg1, msg2]"
+//! EvalError { message }
 //!
 //! Request::from_json(&serde_json::Value) -> Result<Request, String>   // engine.Request JSON
 //! Request::new(&PrincipalInput, &ResourceInput, Option<&AuxDataInput>) -> Request
+//!     PrincipalInput { id, roles, attr, policy_version, scope }   (borrowed)
+//!     ResourceInput { kind, id, attr, policy_version, scope }
+//!     AuxDataInput { jwt: Option<&Map>, jwts: Option<&Map> }      (None = unset auxData)
 //! Request::set_now / now
 //! Vars (variables, constants, globals): new, insert(name, CelValue), insert_json, from_json_map, ...
 //! Activation::new(&Request)
@@ -18,20 +24,63 @@
 //!     .with_now(DateTime<FixedOffset>)
 //! eval(&CompiledExpr, &Activation) -> Result<CelValue, EvalError>
 //! eval_bool(&CompiledExpr, &Activation) -> Result<bool, EvalError>
+//! eval_json(&CompiledExpr, &Activation) -> Result<serde_json::Value, EvalError>   // outputs
 //! CelValue::{from_json, to_json, as_bool, as_str, type_name, to_cel_value, from_cel_value}
+//! validate_identifier(&str) -> Result<(), String>   // names of variables/constants/globals
 //! json_to_value(&serde_json::Value) -> CelValue
 //! value_to_json(&CelValue) -> Result<serde_json::Value, String>
+//! ```
+//!
+//! # Example
+//!
+//! ```
+//! use _core::cel::{compile, eval_bool, Activation, Request, Vars};
+//! use serde_json::json;
+//!
+//! // At policy load.
+//! let cond = compile(r#"R.attr.owner == P.id && "employee" in P.roles && V.active"#).unwrap();
+//! assert_eq!(cond.variable_refs(), ["active"]);
+//!
+//! // Per check input.
+//! let request = Request::from_json(&json!({
+//!     "principal": {"id": "john", "roles": ["employee"]},
+//!     "resource": {"kind": "leave_request", "id": "XX125", "attr": {"owner": "john"}},
+//! }))
+//! .unwrap();
+//! let mut vars = Vars::new();
+//! vars.insert("active", true.into());
+//! let act = Activation::new(&request).with_variables(&vars);
+//! assert_eq!(eval_bool(&cond, &act), Ok(true));
+//!
+//! let missing = compile("R.attr.nope == 1").unwrap();
+//! assert_eq!(eval_bool(&missing, &act).unwrap_err().message, "no such key: nope");
 //! ```
 //!
 //! * Build one [`Request`] per `CheckInput` (this is where attributes are converted, once),
 //!   one [`Vars`] per policy for variables, and an [`Activation`] (a few pointers) per
 //!   evaluation context. Evaluating a condition then converts nothing.
+//! * Variables that use earlier variables: evaluate them in order, each with an
+//!   `Activation` over the `Vars` built so far, then `vars.insert(name, value)`; a failed
+//!   variable is simply left out, so reading it later is `undefined field 'x'` (as in Cerbos).
 //! * Errors: [`EvalError::message`] is worded as cel-go words it (`no such key: x`,
 //!   `undefined field 'x'`, `no such overload`, `division by zero`, ...), because Cerbos
 //!   reports those texts in `evaluationErrors`.
 //! * [`eval_bool`] follows Cerbos's `evaluateBoolCELExpr`: a non-boolean result is
 //!   `Ok(false)` (no error); a runtime error is `Err` (the caller records it and treats the
 //!   condition as false, or denies in strict mode).
+//!
+//! # Known differences from Cerbos (cel-go)
+//!
+//! * No static type checker: an expression that is ill-typed on statically known types
+//!   (`P.id + 1`, `size(1, 2)`) compiles here and fails when evaluated, where Cerbos
+//!   rejects the policy. Undeclared names and functions, unknown request fields, `V["x"]`,
+//!   and invalid literals are compile errors as in Cerbos.
+//! * Runtime error texts follow cel-go for the common shapes (`no such key`, `undefined
+//!   field`, `no such overload[: f(types)]`, conversions, overflows, division); rarer ones
+//!   may be worded differently.
+//! * Comparing an int beyond 2^53 with a double goes through `f64` (cel-go is exact).
+//! * Regexes run on the `regex` crate with RE2's ASCII `\d \w \s \b` and class syntax
+//!   patched in; exotic RE2-only syntax (`\C`, octal escapes) is not.
 
 mod compile;
 mod custom_types;
@@ -44,8 +93,11 @@ mod lib_sets;
 mod network;
 mod paths;
 mod spiffe;
+mod time_parse;
 mod values;
 
+#[cfg(test)]
+mod cerbos_lib_cases;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -115,6 +167,21 @@ pub fn compile(source: &str) -> Result<CompiledExpr, CompileError> {
     let (expr, analysis) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compile::compile(env, source)))
         .unwrap_or_else(|_| Err(CompileError::single(source, "internal error while compiling the expression")))?;
     Ok(CompiledExpr { source: source.into(), expr: Arc::new(expr), analysis: Arc::new(analysis) })
+}
+
+/// Cerbos's rule for variable, constant and global names (`conditions.ValidateIdentifier`),
+/// with its error wording.
+pub fn validate_identifier(name: &str) -> Result<(), String> {
+    if matches!(name, "false" | "in" | "null" | "true") {
+        return Err(format!("{name:?} is a reserved keyword and can't be used as an identifier"));
+    }
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
+    if !valid {
+        return Err(format!("{name:?} is not a valid identifier"));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -402,9 +469,9 @@ impl<'a> Activation<'a> {
     }
 }
 
-impl VariableResolver for Activation<'_> {
-    fn resolve<'b>(&'b self, name: &str) -> Option<CowVal<'b, 'b>> {
-        let v: &'b (dyn Val + 'b) = match name {
+impl<'a> Activation<'a> {
+    fn root<'b>(&'b self, name: &str) -> Option<&'b (dyn Val + 'b)> {
+        Some(match name {
             "R" => self.request.part("resource")?,
             "P" => self.request.part("principal")?,
             "request" => &self.request.msg,
@@ -414,7 +481,91 @@ impl VariableResolver for Activation<'_> {
             "runtime" => self.runtime_val(),
             compile::NOW_IDENT => self.now.as_ref().unwrap_or(&self.request.now),
             _ => return None,
+        })
+    }
+}
+
+impl Activation<'_> {
+    /// Why the request path `name` (a collapsed `R.attr.x.y`) does not resolve, in cel-go's
+    /// words: a missing map key, a field of a non-container, or a failed `runtime`.
+    fn path_error(&self, name: &str) -> String {
+        use cel::common::types::{CelList, CelMap};
+        let mut segs = name.split('.');
+        if let Some(("V" | "variables" | "C" | "constants" | "G" | "globals", rest)) = name.split_once('.') {
+            return format!("undefined field '{rest}'");
+        }
+        let Some(mut v) = segs.next().and_then(|r| self.root(r)) else {
+            return format!("no such attribute(s): {name}");
         };
+        for seg in segs {
+            if let Some(f) = v.downcast_ref::<values::FailedRuntime>() {
+                return f.0.clone();
+            }
+            if let Some(m) = v.downcast_ref::<MsgVal>() {
+                match m.field(seg) {
+                    Some(f) => {
+                        v = f.downcast_ref::<UnsetMsg>().map(|u| u.default.as_ref()).unwrap_or(f);
+                        continue;
+                    }
+                    None => return format!("no such field '{seg}'"),
+                }
+            }
+            if v.downcast_ref::<CelList>().is_some() {
+                return "unsupported index type 'string' in list".to_owned();
+            }
+            if v.downcast_ref::<CelMap>().is_some() {
+                match select_step(v, seg) {
+                    Some(next) => {
+                        v = next;
+                        continue;
+                    }
+                    None => return format!("no such key: {seg}"),
+                }
+            }
+            // cel-go's qualifier on anything else (string, number, bool, null).
+            return format!("no such key: {seg}");
+        }
+        format!("no such attribute(s): {name}")
+    }
+}
+
+/// One field selection done by the resolver itself: a message field or a present map /
+/// variable key. Anything else (missing key, other types) is left to the interpreter,
+/// which then reports the proper error.
+fn select_step<'b>(v: &'b (dyn Val + 'b), field: &str) -> Option<&'b (dyn Val + 'b)> {
+    use cel::common::types::CelMap;
+    if let Some(m) = v.downcast_ref::<MsgVal>() {
+        let f = m.field(field)?;
+        return Some(match f.downcast_ref::<UnsetMsg>() {
+            Some(unset) => unset.default.as_ref(),
+            None => f,
+        });
+    }
+    let map = v.downcast_ref::<CelMap>()?;
+    match cel::common::traits::Indexer::get(map, &cel::common::types::CelString::from(field)).ok()? {
+        CowVal::Borrowed(r) => Some(r),
+        CowVal::Owned(_) => None,
+    }
+}
+
+impl VariableResolver for Activation<'_> {
+    /// The interpreter asks for the longest dotted prefix of a name first (`R.attr.x`,
+    /// then `R.attr`, then `R`), so resolving whole paths here saves it the walk.
+    fn resolve<'b>(&'b self, name: &str) -> Option<CowVal<'b, 'b>> {
+        if let Some(v) = self.root(name) {
+            return Some(CowVal::Borrowed(v));
+        }
+        let (root, rest) = name.split_once('.')?;
+        let mut segs = rest.split('.');
+        let mut v = match root {
+            "V" | "variables" => self.variables.0.map.get(segs.next()?)?.as_ref(),
+            "C" | "constants" => self.constants.0.map.get(segs.next()?)?.as_ref(),
+            "G" | "globals" => self.globals.0.map.get(segs.next()?)?.as_ref(),
+            _ => self.root(root)?,
+        };
+        for seg in segs {
+            v = select_step(v, seg)?;
+        }
         Some(CowVal::Borrowed(v))
     }
 }
@@ -428,15 +579,41 @@ fn run<T>(expr: &CompiledExpr, act: &Activation<'_>, f: impl FnOnce(&dyn Val) ->
         ctx.set_variable_resolver(act);
         match cel::Value::resolve_val(&expr.expr, &ctx) {
             Ok(v) => f(v.as_ref()),
-            Err(e) => Err(errors::to_eval_error(&e)),
+            Err(e) => match first_operand_error(&expr.expr, &ctx).unwrap_or(e) {
+                cel::ExecutionError::UndeclaredReference(name) if name.contains('.') => Err(EvalError { message: act.path_error(&name) }),
+                e => Err(errors::to_eval_error(&e)),
+            },
         }
     }));
     outcome.unwrap_or_else(|_| Err(EvalError { message: "internal error while evaluating the expression".into() }))
 }
 
+/// cel-go's `&&` and `||` report the first failing operand, left to right, when no operand decides
+/// the result; the `cel` crate reports the right one. Only on the error path, the operands are
+/// evaluated again one by one to find the error cel-go would report.
+fn first_operand_error(e: &IdedExpr, ctx: &Context<'_, '_>) -> Option<cel::ExecutionError> {
+    use cel::common::ast::{operators, Expr};
+    let Expr::Call(call) = &e.expr else { return None };
+    if call.target.is_some() || call.args.len() != 2 || (call.func_name != operators::LOGICAL_AND && call.func_name != operators::LOGICAL_OR) {
+        return None;
+    }
+    for arg in &call.args {
+        if let Err(err) = cel::Value::resolve_val(arg, ctx) {
+            return Some(first_operand_error(arg, ctx).unwrap_or(err));
+        }
+    }
+    None
+}
+
 /// Evaluates `expr`, returning its value (owned, independent of the activation).
 pub fn eval(expr: &CompiledExpr, act: &Activation<'_>) -> Result<CelValue, EvalError> {
     run(expr, act, |v| CelValue::from_val(v).map_err(|e| errors::to_eval_error(&e)))
+}
+
+/// Evaluates `expr` straight to JSON (for outputs), as [`value_to_json`] would convert its
+/// value; a value JSON cannot hold is an error carrying cel-go's conversion message.
+pub fn eval_json(expr: &CompiledExpr, act: &Activation<'_>) -> Result<serde_json::Value, EvalError> {
+    run(expr, act, |v| values::val_to_json(v).map_err(|message| EvalError { message }))
 }
 
 /// Evaluates a condition as Cerbos does: a boolean result is returned, any other result is

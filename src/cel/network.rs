@@ -140,7 +140,7 @@ fn in_ip_addr_range<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
 // ---------------------------------------------------------------------------------------------
 // cel-go network extension
 
-fn ip_of<'a>(v: &'a CowVal<'_, '_>) -> IpAddr {
+fn ip_of(v: &CowVal<'_, '_>) -> IpAddr {
     v.downcast_ref::<Ip>().map(|i| i.0).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 

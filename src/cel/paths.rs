@@ -27,9 +27,8 @@ pub(crate) fn clean(path: &str) -> String {
         dotdot = 1;
     }
     while r < n {
-        if p[r] == b'/' {
-            r += 1;
-        } else if p[r] == b'.' && (r + 1 == n || p[r + 1] == b'/') {
+        // An empty element, or a `.` element: skip it.
+        if p[r] == b'/' || (p[r] == b'.' && (r + 1 == n || p[r + 1] == b'/')) {
             r += 1;
         } else if p[r] == b'.' && p.get(r + 1) == Some(&b'.') && (r + 2 == n || p[r + 2] == b'/') {
             r += 2;
@@ -225,11 +224,7 @@ fn scan_chunk(mut pattern: &[u8]) -> (bool, &[u8], &[u8]) {
     let mut i = 0;
     while i < pattern.len() {
         match pattern[i] {
-            b'\\' => {
-                if i + 1 < pattern.len() {
-                    i += 1;
-                }
-            }
+            b'\\' if i + 1 < pattern.len() => i += 1,
             b'[' => inrange = true,
             b']' => inrange = false,
             b'*' if !inrange => break,
@@ -705,5 +700,97 @@ mod tests {
         assert!(path_has_prefix("/a/b", "/a/b").unwrap());
         assert!(!path_has_prefix("/a/bc", "/a/b").unwrap());
         assert!(!path_has_prefix("/a", "/a/b").unwrap());
+    }
+
+    /// The cases of Cerbos's `crosspath_test.go`.
+    #[test]
+    fn cerbos_crosspath_cases() {
+        for p in [
+            "/", "/path/to/dir", "path/to/dir", "/path/to/file.txt", r"\\host\share", r"\\host\share\path\to\dir",
+            r"\\host\share\dir", r"\\host\share\file.txt", "C:", r"C:\path\to\dir", r"C:\path\to\file.txt",
+            r"path\to\dir", r"\path\to\dir", r"..\path\to\dir", r"path\to\file.txt",
+        ] {
+            assert_eq!(decode(&encode(p).unwrap()), p, "encode/decode {p}");
+        }
+        for (p, want) in [
+            (".", "."), ("..", ".."), ("/path/to/dir", "dir"), (r"\\host\share\dir", "dir"), (r"\\host\share\dir\", "dir"),
+            (r"C:\\path\\to\\dir", "dir"), (r"C:\\path\\to\\dir\\", "dir"), (r"C:\\path\\to\\..\\dir", "dir"),
+        ] {
+            assert_eq!(cp_base(p).unwrap(), want, "base {p}");
+        }
+        for (p, want) in [
+            ("/path/to/dir", Some("/path/to")), (r"\\host\share\path\to\dir", Some(r"\\host\share\path\to")),
+            (r"\\host\share\dir", Some(r"\\host\share")), (r"C:\path\to\dir", Some(r"C:\path\to")),
+            ("/path/to/file.txt", Some("/path/to")), (r"\\host\share\path\to\file.txt", Some(r"\\host\share\path\to")),
+            (r"\\host\share\file.txt", Some(r"\\host\share")), (r"C:\path\to\file.txt", Some(r"C:\path\to")),
+            ("/", Some("/")), (r"\\host\share", Some(r"\\host\share")), (r"C:\", Some(r"C:\")), ("C:", Some(r"C:\")),
+            ("C:.", None), ("C:dir", None), ("./path/to/dir", Some("path/to")), (r"path\to\dir", Some(r"path\to")),
+            ("../path/to/dir", Some("../path/to")), (r"..\path\to\dir", Some(r"..\path\to")),
+            ("/path/to/dir/", Some("/path/to")), (r"\\host\share\path\to\dir\", Some(r"\\host\share\path\to")),
+            (r"\\host\share\dir\", Some(r"\\host\share")), (r"C:\path\to\dir\", Some(r"C:\path\to")),
+            ("/path//to/file.txt", Some("/path/to")), (r"\\host\share\path\\to\file.txt", Some(r"\\host\share\path\to")),
+            (r"\\host\share\\file.txt", Some(r"\\host\share")), (r"C:\path\\to\file.txt", Some(r"C:\path\to")),
+        ] {
+            match want {
+                Some(w) => assert_eq!(cp_dir(p).as_deref(), Ok(w), "dir {p}"),
+                None => assert!(cp_dir(p).is_err(), "dir {p} should fail"),
+            }
+        }
+        for (p, want) in [("/path/to/file.txt", ".txt"), (r"\\host\share\file.txt", ".txt"), (r"C:\path\to\file.txt", ".txt")] {
+            assert_eq!(cp_ext(p).unwrap(), want, "ext {p}");
+        }
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        for (ps, want) in [
+            (v(&[]), ""), (v(&[""]), ""), (v(&["/path", "to", "dir"]), "/path/to/dir"), (v(&["/path", "to", "dir", ".."]), "/path/to"),
+            (v(&["path", "to", "dir"]), "path/to/dir"), (v(&["path", "to", "dir", ".."]), "path/to"),
+            (v(&["/path", "to", "file.txt"]), "/path/to/file.txt"), (v(&["/"]), "/"),
+            (v(&[r"\\host", "share", "path", "to", "dir"]), r"\\host\share\path\to\dir"),
+            (v(&[r"\\host", "share", "path", "to", "dir", ".."]), r"\\host\share\path\to"),
+            (v(&[r"\\host", "share", "file.txt"]), r"\\host\share\file.txt"), (v(&[r"\\host", "share"]), r"\\host\share"),
+            (v(&["C:", "path", "to", "dir"]), r"C:\path\to\dir"), (v(&["C:", "path", "to", "dir", ".."]), r"C:\path\to"),
+            (v(&[r"\path", "to", "dir"]), r"\path\to\dir"), (v(&[r"\path", "to", "dir", ".."]), r"\path\to"),
+            (v(&["C:", "path", "to", "file.txt"]), r"C:\path\to\file.txt"), (v(&[r"C:\"]), r"C:\"),
+        ] {
+            assert_eq!(cp_join(&ps).unwrap(), want, "join {ps:?}");
+        }
+        for (p, pat, want) in [
+            ("/path/to/file.zip", "/path/to/*.zip", true), ("/path/to/../file.zip", "/path/to/../*.zip", true),
+            ("/path/to/file.zip", "/path/to/*.txt", false), (r"\\host\share\file.zip", r"\\host\share\*.zip", true),
+            (r"\\host\share\..\file.zip", r"\\host\share\..\*.zip", true), (r"\\host\share\file.zip", r"\\host\share\*.txt", false),
+            (r"C:\path\to\file.zip", r"C:\path\to\*.zip", true), (r"C:\path\to\..\file.zip", r"C:\path\to\..\*.zip", true),
+            (r"C:\path\to\file.zip", r"C:\path\to\*.txt", false), (r"D:\path\to\file.zip", r"C:\path\to\*.zip", false),
+        ] {
+            assert_eq!(cp_match(p, pat), Ok(want), "match {p} {pat}");
+        }
+        for (a, b, want) in [
+            ("/path/to/dir", "/path/to/dir", "."), ("/path/to/dir", "/path/to", ".."), ("/path/to", "/path/to/file.txt", "file.txt"),
+            ("/path/to/dir", "/path/to/other_dir", "../other_dir"), ("/path/to/../dir", "/path/to/../other_dir", "../other_dir"),
+            ("path/to/dir", "path/to/other_dir", "../other_dir"), (r"\\host\share\path\to\dir", r"\\host\share\path\to\dir", "."),
+            (r"\\host\share\path\to\dir", r"\\host\share\path\to", ".."), (r"\\host\share", r"\\host\share\file.txt", "file.txt"),
+            (r"\\host\share\object", r"\\host\share\other_object", r"..\other_object"),
+            (r"\\host\share\path\to\..\dir\object", r"\\host\share\path\to\..\dir\other_object", r"..\other_object"),
+            (r"C:\path\to\dir", r"C:\path\to\dir", "."), (r"C:\path\to\dir", r"C:\path\to", ".."),
+            (r"C:\path\to", r"C:\path\to\file.txt", "file.txt"), (r"C:\path\to\dir", r"C:\path\to\other_dir", r"..\other_dir"),
+            (r"C:\path\to\..\dir", r"C:\path\to\..\other_dir", r"..\other_dir"), (r"path\to\dir", r"path\to\other_dir", r"..\other_dir"),
+        ] {
+            assert_eq!(cp_rel(a, b).as_deref(), Ok(want), "rel {a} {b}");
+        }
+        for (p, want) in [
+            ("/path/to/dir", ""), ("/", ""), (r"\\host\share\dir", r"\\host\share"), (r"\\host\share", r"\\host\share"),
+            (r"C:\path\to\dir", "C:"), (r"C:\", "C:"), ("C:", "C:"),
+        ] {
+            assert_eq!(cp_volume_name(p), want, "volumeName {p}");
+        }
+    }
+
+    #[test]
+    fn path_functions_in_cel() {
+        use crate::cel::tests_util::check;
+        use serde_json::json;
+        check(r#"basePath("/a/b.txt") + "|" + dirPath("/a/b.txt") + "|" + extPath("/a/b.txt")"#, json!("b.txt|/a|.txt"));
+        check(r#"joinPath(["a", "b"]) + "|" + relPath("/a", "/a/b") + "|" + volumeName("C:\\x")"#, json!("a/b|b|C:"));
+        check(r#"pathHasPrefix("/a/b", "/a") && "/a/b".pathHasPrefix("/a") && !pathHasPrefix("/ab", "/a")"#, json!(true));
+        check(r#"pathMatch("/a/b.txt", "/a/*.txt") && "/a/b.txt".pathMatch("/a/*")"#, json!(true));
+        check(r#"pathMatchAnyOf("/a/b.txt", ["/x/*", "/a/*.txt"]) && !"/a/b".pathMatchAnyOf(["/x/*"])"#, json!(true));
     }
 }

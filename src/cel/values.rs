@@ -272,6 +272,29 @@ pub(crate) fn format_duration(d: &chrono::Duration) -> String {
     format!("{}s", go_float(secs))
 }
 
+/// Formats like Go's `%g` (`strconv.FormatFloat(f, 'g', -1, 64)`): shortest digits, exponent
+/// form when the exponent is below -4 or at least 6.
+pub(crate) fn go_g_format(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".to_owned();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.to_owned();
+    }
+    let e = format!("{f:e}");
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mant}e{sign}{:02}", exp.abs())
+    } else {
+        format!("{f}")
+    }
+}
+
 /// Formats like Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
 fn go_float(f: f64) -> String {
     let s = format!("{f}");

@@ -22,7 +22,15 @@ static INVALID_IDENT_RE: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex:
 
 /// Cerbos keeps pre-0.30 names stable by replacing non-word characters (`album:object` -> `album_object`).
 pub fn sanitize(v: &str) -> String {
-    if OLD_NAME_RE.is_match(v) { INVALID_IDENT_RE.replace_all(v, "_").into_owned() } else { v.to_string() }
+    sanitized(v).into_owned()
+}
+
+/// [`sanitize`] without allocating when nothing changes (names of word characters and dots).
+pub fn sanitized(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
+        return std::borrow::Cow::Borrowed(v);
+    }
+    if OLD_NAME_RE.is_match(v) { INVALID_IDENT_RE.replace_all(v, "_") } else { std::borrow::Cow::Borrowed(v) }
 }
 
 fn with_scope(fqn: String, scope: &str) -> String {
@@ -326,7 +334,7 @@ impl Compiler {
             self.table.schemas.insert(fqn.clone(), PolicySchemas { principal, resource });
         }
         if !referenced.is_empty() {
-            self.table.derived_roles.insert(fqn.clone(), referenced.into_values().collect());
+            self.table.derived_roles.entry(&version, &scope_name).insert(resource.clone(), referenced.into_values().collect());
         }
 
         let consent = perms == ScopePermissions::RequireParentalConsentForAllows;

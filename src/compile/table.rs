@@ -2,6 +2,7 @@
 //! plus what evaluation needs beside rows (derived roles, parent roles, scope permissions).
 use crate::cel::CompiledExpr;
 use crate::eval::glob::Pattern;
+use rustc_hash::FxHashMap;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -115,10 +116,32 @@ pub struct PolicySchemas {
     pub resource: Option<crate::schema::SchemaRefSpec>,
 }
 
+/// A map keyed by (version, scope), looked up with borrowed strings (no allocation per request).
+#[derive(Debug)]
+pub struct Scoped<T>(FxHashMap<String, FxHashMap<String, T>>);
+
+impl<T> Default for Scoped<T> {
+    fn default() -> Self {
+        Scoped(FxHashMap::default())
+    }
+}
+
+impl<T: Default> Scoped<T> {
+    pub fn entry(&mut self, version: &str, scope: &str) -> &mut T {
+        self.0.entry(version.to_string()).or_default().entry(scope.to_string()).or_default()
+    }
+}
+
+impl<T> Scoped<T> {
+    pub fn get(&self, version: &str, scope: &str) -> Option<&T> {
+        self.0.get(version)?.get(scope)
+    }
+}
+
 /// Rows of one (policy kind, version, scope), split so a lookup by resource kind is a hash probe.
 #[derive(Debug, Default)]
 pub struct Bucket {
-    pub by_resource: HashMap<String, Vec<u32>>,
+    pub by_resource: FxHashMap<String, Vec<u32>>,
     /// Rows whose resource is a wildcard, in row order.
     pub wildcard_resource: Vec<u32>,
 }
@@ -130,15 +153,17 @@ pub struct RuleTable {
     pub principal_scopes: HashSet<String>,
     pub resource_scopes: HashSet<String>,
     pub scope_permissions: HashMap<String, ScopePermissions>,
-    /// Keyed by resource-policy FQN: the derived roles its rules reference.
-    pub derived_roles: HashMap<String, Vec<Arc<DerivedRoleDef>>>,
+    /// (version, scope) -> sanitized resource kind -> the derived roles its policy's rules reference.
+    pub derived_roles: Scoped<FxHashMap<String, Vec<Arc<DerivedRoleDef>>>>,
     /// scope -> role -> every ancestor role through role policies.
     pub parent_roles: HashMap<String, HashMap<String, Vec<String>>>,
     /// Keyed by resource-policy FQN.
     pub schemas: HashMap<String, PolicySchemas>,
-    pub buckets: HashMap<(PolicyKind, String, String), Bucket>,
+    /// Principal-policy rows, then resource-policy rows, by (version, scope).
+    pub principal_buckets: Scoped<Bucket>,
+    pub resource_buckets: Scoped<Bucket>,
     /// (version, scope) -> role-policy rows (their resource is matched per query).
-    pub role_policy_rows: HashMap<(String, String), Vec<u32>>,
+    pub role_policy_rows: Scoped<Vec<u32>>,
     pub eval_key_count: usize,
     /// The `_schemas` of the policy directory this table was compiled from.
     pub schema_store: crate::schema::SchemaStore,
@@ -155,10 +180,13 @@ impl RuleTable {
         for (i, row) in self.rows.iter().enumerate() {
             let i = i as u32;
             if row.from_role_policy {
-                self.role_policy_rows.entry((row.version.clone(), row.scope.clone())).or_default().push(i);
+                self.role_policy_rows.entry(&row.version, &row.scope).push(i);
                 continue;
             }
-            let bucket = self.buckets.entry((row.kind, row.version.clone(), row.scope.clone())).or_default();
+            let bucket = match row.kind {
+                PolicyKind::Principal => self.principal_buckets.entry(&row.version, &row.scope),
+                PolicyKind::Resource => self.resource_buckets.entry(&row.version, &row.scope),
+            };
             match row.resource.literal() {
                 Some(r) => bucket.by_resource.entry(r.to_string()).or_default().push(i),
                 None if row.resource.as_str().is_empty() => bucket.by_resource.entry(String::new()).or_default().push(i),
@@ -194,9 +222,17 @@ impl RuleTable {
     }
 
     fn bucket(&self, kind: PolicyKind, version: &str, scope: &str) -> Option<&Bucket> {
-        // HashMap lookups with tuple keys need owned Strings; the number of buckets is small
-        // relative to requests, so a borrowed lookup through a linear probe would be worse.
-        self.buckets.get(&(kind, version.to_string(), scope.to_string()))
+        match kind {
+            PolicyKind::Principal => self.principal_buckets.get(version, scope),
+            PolicyKind::Resource => self.resource_buckets.get(version, scope),
+        }
+    }
+
+    /// Whether any row of a kind in (version, scope) applies to `resource` (no allocation).
+    pub fn has_rows_for(&self, kind: PolicyKind, version: &str, scope: &str, resource: &str) -> bool {
+        let Some(bucket) = self.bucket(kind, version, scope) else { return false };
+        bucket.by_resource.get(resource).is_some_and(|v| !v.is_empty())
+            || bucket.wildcard_resource.iter().any(|&i| self.rows[i as usize].resource.matches(resource))
     }
 
     pub fn bucket_exists(&self, kind: PolicyKind, version: &str, scope: &str) -> bool {
@@ -204,15 +240,18 @@ impl RuleTable {
     }
 
     /// Roles plus their role-policy ancestors for the given scope (Cerbos's `AddParentRoles`).
-    pub fn add_parent_roles(&self, scope: &str, roles: &[String]) -> Vec<String> {
+    /// Borrows the roles as they are when no role policy adds parents (the common case).
+    pub fn add_parent_roles<'a>(&self, scope: &str, roles: &'a [String]) -> std::borrow::Cow<'a, [String]> {
+        let Some(by_role) = self.parent_roles.get(scope) else { return std::borrow::Cow::Borrowed(roles) };
+        if !roles.iter().any(|r| by_role.contains_key(r)) {
+            return std::borrow::Cow::Borrowed(roles);
+        }
         let mut out: Vec<String> = roles.to_vec();
-        if let Some(by_role) = self.parent_roles.get(scope) {
-            for r in roles {
-                if let Some(parents) = by_role.get(r) {
-                    out.extend(parents.iter().cloned());
-                }
+        for r in roles {
+            if let Some(parents) = by_role.get(r) {
+                out.extend(parents.iter().cloned());
             }
         }
-        out
+        std::borrow::Cow::Owned(out)
     }
 }

@@ -5,10 +5,11 @@ use super::conditions::{CondEvaluator, RequestValues};
 use super::explain::{ActionExplanation, DerivedRoleStep, Explanation, RuleStep};
 use super::request::*;
 use crate::compile::table::*;
-use crate::compile::{policy_key, principal_policy_fqn, resource_policy_fqn, role_policy_fqn, sanitize, scope_parents};
+use crate::compile::{policy_key, principal_policy_fqn, resource_policy_fqn, role_policy_fqn, sanitized, scope_parents};
 use crate::eval::glob::Pattern;
 use chrono::{DateTime, FixedOffset};
-use std::collections::{BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 pub const NO_MATCH: &str = "NO_MATCH";
@@ -42,11 +43,12 @@ enum Outcome {
     Deny,
 }
 
+/// Policy keys borrow from the table or from the keys computed once per check.
 #[derive(Debug, Clone)]
-struct EffectInfo {
+struct EffectInfo<'a> {
     effect: Outcome,
-    policy: String,
-    scope: String,
+    policy: Cow<'a, str>,
+    scope: &'a str,
 }
 
 /// A row as the evaluator sees it: an indexed row, or one synthesised from a role policy.
@@ -72,28 +74,27 @@ impl Binding<'_> {
     }
 }
 
-fn scope_value(scope: &str, default: &str) -> String {
+/// The request scope: the default when empty, a leading `.` (root alias) removed.
+fn scope_value<'a>(scope: &'a str, default: &'a str) -> &'a str {
     let s = if scope.is_empty() { default } else { scope };
-    s.strip_prefix('.').unwrap_or(s).to_string()
+    s.strip_prefix('.').unwrap_or(s)
 }
 
-fn all_scopes(set: &std::collections::HashSet<String>, scope: &str, lenient: bool, fqn: impl Fn(&str) -> String) -> (Vec<String>, String) {
+/// Cerbos's `GetAllScopes`: the scopes (most specific first) that have policies of a kind, and the
+/// first of them (for the policy key). Strict search needs the requested scope itself to exist.
+fn all_scopes<'t>(set: &'t std::collections::HashSet<String>, scope: &str, lenient: bool) -> (Vec<&'t str>, Option<&'t str>) {
     let mut scopes = Vec::new();
-    let mut first = String::new();
-    if set.contains(scope) {
-        first = fqn(scope);
-        scopes.push(scope.to_string());
-    } else if !lenient {
-        return (scopes, first);
+    match set.get(scope) {
+        Some(s) => scopes.push(s.as_str()),
+        None if !lenient => return (scopes, None),
+        None => {}
     }
     for s in scope_parents(scope) {
-        if set.contains(s) {
-            scopes.push(s.to_string());
-            if first.is_empty() {
-                first = fqn(s);
-            }
+        if let Some(s) = set.get(s) {
+            scopes.push(s.as_str());
         }
     }
+    let first = scopes.first().copied();
     (scopes, first)
 }
 
@@ -123,63 +124,64 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
     let r_version = if input.resource.policy_version.is_empty() { conf.default_policy_version.as_str() } else { &input.resource.policy_version };
 
     let mut out = CheckOutput { request_id: input.request_id.clone(), resource_id: input.resource.id.clone(), ..Default::default() };
-    let mut effects: HashMap<&str, EffectInfo> = HashMap::new();
+    // Indexed like `input.actions`; None until decided.
+    let mut effects: Vec<Option<EffectInfo>> = vec![None; input.actions.len()];
 
     let lenient = conf.lenient_scope_search;
-    let (p_scopes, p_fqn) = all_scopes(&table.principal_scopes, &p_scope, lenient, |s| principal_policy_fqn(&input.principal.id, p_version, s));
-    let (r_scopes, r_fqn) = all_scopes(&table.resource_scopes, &r_scope, lenient, |s| resource_policy_fqn(&input.resource.kind, r_version, s));
-    let p_key = policy_key(&p_fqn).to_string();
-    let r_key = policy_key(&r_fqn).to_string();
+    let (p_scopes, p_first) = all_scopes(&table.principal_scopes, p_scope, lenient);
+    let (r_scopes, r_first) = all_scopes(&table.resource_scopes, r_scope, lenient);
+    let p_key: String = p_first.map(|s| policy_key(&principal_policy_fqn(&input.principal.id, p_version, s)).to_string()).unwrap_or_default();
+    let r_key: String = r_first.map(|s| policy_key(&resource_policy_fqn(&input.resource.kind, r_version, s)).to_string()).unwrap_or_default();
+    let any_scope = !(p_scopes.is_empty() && r_scopes.is_empty());
 
     // Attributes are validated against the schemas of the root of the matched resource policy's chain.
-    let any_scope = !(p_scopes.is_empty() && r_scopes.is_empty());
-    if any_scope && conf.schema_enforcement != crate::engine::SchemaEnforcement::None {
+    if any_scope && r_first.is_some() && conf.schema_enforcement != crate::engine::SchemaEnforcement::None {
         let root = resource_policy_fqn(&input.resource.kind, r_version, "");
-        if let Some(s) = table.schemas.get(&root).filter(|_| !r_fqn.is_empty()) {
+        if let Some(s) = table.schemas.get(&root) {
             let errors = table.schema_store.validate(s.principal.as_ref(), s.resource.as_ref(), &input.principal.attr, &input.resource.attr, &input.actions);
             if !errors.is_empty() {
                 out.validation_errors = errors.into_iter().map(|e| ValidationError { path: e.path, message: e.message, source: e.source }).collect();
                 if conf.schema_enforcement == crate::engine::SchemaEnforcement::Reject {
-                    for action in &input.actions {
-                        effects.insert(action.as_str(), EffectInfo { effect: Outcome::Deny, policy: r_key.clone(), scope: String::new() });
+                    for e in effects.iter_mut() {
+                        *e = Some(EffectInfo { effect: Outcome::Deny, policy: Cow::Borrowed(r_key.as_str()), scope: "" });
                     }
                 }
             }
         }
     }
-    let rejected = !effects.is_empty();
+    let rejected = effects.iter().any(|e| e.is_some());
 
-    let mut edr: BTreeSet<String> = BTreeSet::new();
-    let values = RequestValues::new(input, &p_scope, &r_scope, now);
-    let mut ev = CondEvaluator::new(&values, &conf.globals);
-    if explain.is_some() {
-        ev.record_leaves();
-    }
-    // Per action when explaining: the steps, and the rule that decided.
-    let mut steps: Vec<RuleStep> = Vec::new();
-    let mut decided_by: HashMap<&str, (String, String)> = HashMap::new();
+    let resource = sanitized(&input.resource.kind);
+    let principal_exists = any_scope && p_scopes.iter().any(|s| table.bucket_exists(PolicyKind::Principal, p_version, s));
+    let resource_exists = any_scope && scoped_resource_exists(table, r_version, &resource, &r_scopes);
 
-    let resource = sanitize(&input.resource.kind);
-    let principal_exists = !(p_scopes.is_empty() && r_scopes.is_empty())
-        && p_scopes.iter().any(|s| table.bucket_exists(PolicyKind::Principal, p_version, s));
-    let resource_exists = !(p_scopes.is_empty() && r_scopes.is_empty()) && scoped_resource_exists(table, r_version, &resource, &r_scopes);
-
+    let mut edr: BTreeSet<&str> = BTreeSet::new();
     if !rejected && (principal_exists || resource_exists) {
-        let all_roles = table.add_parent_roles(&r_scope, &input.principal.roles);
-        let mut scoped_drs: HashMap<String, BTreeSet<String>> = HashMap::new();
-        let mut candidates = Vec::new();
+        let values = RequestValues::new(input, p_scope, r_scope, now);
+        let mut ev = CondEvaluator::new(&values, &conf.globals);
+        if explain.is_some() {
+            ev.record_leaves();
+        }
+        // When explaining: the steps of the current action, and the rule that decided each action.
+        let mut steps: Vec<RuleStep> = Vec::new();
+        let mut decided_by: Vec<Option<(String, String)>> = Vec::new();
 
-        for action in &input.actions {
-            if effects.contains_key(action.as_str()) {
+        let all_roles = table.add_parent_roles(r_scope, &input.principal.roles);
+        let mut scoped_drs: Vec<(&str, BTreeSet<&str>)> = Vec::new();
+        let mut candidates = Vec::new();
+        let mut bindings: Vec<Binding> = Vec::new();
+
+        for (ai, action) in input.actions.iter().enumerate() {
+            if input.actions[..ai].contains(action) {
                 continue; // a repeated action is decided once, as Cerbos resolves each action once
             }
-            let mut action_effect = EffectInfo { effect: Outcome::NoMatch, policy: String::new(), scope: String::new() };
+            let mut action_effect = EffectInfo { effect: Outcome::NoMatch, policy: Cow::Borrowed(""), scope: "" };
             let mut first_allow: Option<(String, String)> = None;
             let mut decided: Option<(String, String)> = None;
             for kind in [PolicyKind::Principal, PolicyKind::Resource] {
                 let (main_key, scopes, exists) = match kind {
-                    PolicyKind::Principal => (&p_key, &p_scopes, principal_exists),
-                    PolicyKind::Resource => (&r_key, &r_scopes, resource_exists),
+                    PolicyKind::Principal => (p_key.as_str(), &p_scopes, principal_exists),
+                    PolicyKind::Resource => (r_key.as_str(), &r_scopes, resource_exists),
                 };
                 action_effect.effect = Outcome::NoMatch;
                 for (i, role) in input.principal.roles.iter().enumerate() {
@@ -190,23 +192,29 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
                     let mut role_allow: Option<(String, String)> = None;
                     let mut role_effect = EffectInfo {
                         effect: Outcome::NoMatch,
-                        policy: if exists { main_key.clone() } else { NO_MATCH.to_string() },
-                        scope: String::new(),
+                        policy: Cow::Borrowed(if exists { main_key } else { NO_MATCH }),
+                        scope: "",
                     };
-                    let parent_roles = table.add_parent_roles(&r_scope, std::slice::from_ref(role));
+                    let parent_roles = table.add_parent_roles(r_scope, std::slice::from_ref(role));
 
-                    'scopes: for scope in scopes.iter() {
+                    'scopes: for &scope in scopes.iter() {
                         if kind == PolicyKind::Resource {
-                            let roles = scoped_drs.entry(scope.clone()).or_insert_with(|| {
-                                active_derived_roles(table, &mut ev, &input.resource.kind, r_version, scope, &all_roles, explain.as_deref_mut())
-                            });
-                            edr.extend(roles.iter().cloned());
+                            let at = match scoped_drs.iter().position(|(s, _)| *s == scope) {
+                                Some(at) => at,
+                                None => {
+                                    let roles = active_derived_roles(table, &mut ev, &resource, r_version, scope, &all_roles, explain.as_deref_mut());
+                                    scoped_drs.push((scope, roles));
+                                    scoped_drs.len() - 1
+                                }
+                            };
+                            let roles = &scoped_drs[at].1;
+                            edr.extend(roles.iter().copied());
                             ev.set_effective_derived_roles(roles);
                         }
                         if role_effect.effect != Outcome::NoMatch {
                             break;
                         }
-                        let bindings = query(table, kind, r_version, &resource, scope, action, &parent_roles, &input.principal.id, p_version, &mut candidates);
+                        query(table, kind, r_version, &resource, scope, action, &parent_roles, &input.principal.id, &mut candidates, &mut bindings);
                         for b in &bindings {
                             let (params, dr_cond, dr_params, eval_key) = match b {
                                 Binding::Row(r) => (r.params.as_ref(), r.derived_role_condition.as_deref(), r.derived_role_params.as_ref(), Some(r.eval_key)),
@@ -225,7 +233,7 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
                                     steps.push(RuleStep {
                                         policy_kind: kind_name(kind),
                                         role: role.clone(),
-                                        scope: scope.clone(),
+                                        scope: scope.to_string(),
                                         policy: origin_key.to_string(),
                                         rule: rule_name.to_string(),
                                         derived_role: match b { Binding::Row(r) => r.origin_derived_role.clone(), _ => None },
@@ -274,18 +282,18 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
                                 match b.effect() {
                                     Some(Effect::Allow) => {
                                         has_allow = true;
-                                        if role_allow.is_none() {
+                                        if explain.is_some() && role_allow.is_none() {
                                             role_allow = Some((origin_key.to_string(), rule_name.to_string()));
                                         }
                                     }
                                     Some(Effect::Deny) => {
-                                        if decided.is_none() {
+                                        if explain.is_some() && decided.is_none() {
                                             decided = Some((origin_key.to_string(), rule_name.to_string()));
                                         }
                                         role_effect.effect = Outcome::Deny;
-                                        role_effect.scope = scope.clone();
+                                        role_effect.scope = scope;
                                         if from_role_policy {
-                                            role_effect.policy = origin_key.to_string();
+                                            role_effect.policy = Cow::Owned(origin_key.to_string());
                                         }
                                         break 'scopes;
                                     }
@@ -296,14 +304,14 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
                             }
                         }
                         if has_allow {
-                            match table.scope_permissions.get(scope.as_str()) {
+                            match table.scope_permissions.get(scope) {
                                 Some(ScopePermissions::RequireParentalConsentForAllows) => has_allow = false,
                                 Some(ScopePermissions::OverrideParent) => {
                                     if first_allow.is_none() {
                                         first_allow = role_allow.clone();
                                     }
                                     role_effect.effect = Outcome::Allow;
-                                    role_effect.scope = scope.clone();
+                                    role_effect.scope = scope;
                                     break 'scopes;
                                 }
                                 _ => {}
@@ -331,50 +339,63 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
             if action_effect.effect == Outcome::NoMatch {
                 action_effect.effect = Outcome::Deny;
             }
-            if let Some(d) = if action_effect.effect == Outcome::Allow { first_allow } else { decided } {
-                decided_by.insert(action.as_str(), d);
-            }
             if let Some(x) = explain.as_deref_mut() {
+                decided_by.resize(input.actions.len(), None);
+                decided_by[ai] = if action_effect.effect == Outcome::Allow { first_allow } else { decided };
                 x.actions.push(ActionExplanation { action: action.clone(), steps: std::mem::take(&mut steps), ..Default::default() });
             }
-            effects.insert(action.as_str(), action_effect);
+            effects[ai] = Some(action_effect);
         }
+        out.evaluation_errors = ev.take_errors();
+        if let Some(x) = explain.as_deref_mut() {
+            finish_explanation(x, input, &effects, &decided_by, r_version, r_scope);
+        }
+    } else if let Some(x) = explain.as_deref_mut() {
+        finish_explanation(x, input, &effects, &[], r_version, r_scope);
     }
 
-    for action in &input.actions {
-        if out.actions.0.iter().any(|(a, _)| a == action) {
+    out.actions.0.reserve(input.actions.len());
+    for (ai, action) in input.actions.iter().enumerate() {
+        if input.actions[..ai].contains(action) {
             continue;
         }
-        let e = match effects.get(action.as_str()) {
-            Some(info) => ActionEffect {
-                effect: if info.effect == Outcome::Allow { "EFFECT_ALLOW" } else { "EFFECT_DENY" },
-                policy: info.policy.clone(),
-                scope: info.scope.clone(),
-            },
-            None => ActionEffect { effect: "EFFECT_DENY", policy: NO_MATCH.to_string(), scope: String::new() },
-        };
-        out.actions.0.push((action.clone(), e));
+        out.actions.0.push((action.clone(), action_effect_of(effects[ai].as_ref())));
     }
-    if let Some(x) = explain {
-        for (action, e) in &out.actions.0 {
-            let i = match x.actions.iter().position(|a| &a.action == action) {
-                Some(i) => i,
-                None => {
-                    x.actions.push(ActionExplanation { action: action.clone(), ..Default::default() });
-                    x.actions.len() - 1
-                }
-            };
-            let a = &mut x.actions[i];
-            a.effect = e.effect.to_string();
-            a.policy = e.policy.clone();
-            a.scope = e.scope.clone();
-            a.reason = reason(input, e, decided_by.get(action.as_str()), r_version, &r_scope);
-        }
-    }
-    out.effective_derived_roles = edr.into_iter().collect();
+    out.effective_derived_roles = edr.into_iter().map(str::to_string).collect();
     out.outputs.sort_by(|a, b| a.src.cmp(&b.src));
-    out.evaluation_errors = ev.take_errors();
     out
+}
+
+fn action_effect_of(e: Option<&EffectInfo>) -> ActionEffect {
+    match e {
+        Some(info) => ActionEffect {
+            effect: if info.effect == Outcome::Allow { "EFFECT_ALLOW" } else { "EFFECT_DENY" },
+            policy: info.policy.to_string(),
+            scope: info.scope.to_string(),
+        },
+        None => ActionEffect { effect: "EFFECT_DENY", policy: NO_MATCH.to_string(), scope: String::new() },
+    }
+}
+
+fn finish_explanation(x: &mut Explanation, input: &CheckInput, effects: &[Option<EffectInfo>], decided_by: &[Option<(String, String)>], version: &str, scope: &str) {
+    for (ai, action) in input.actions.iter().enumerate() {
+        if input.actions[..ai].contains(action) {
+            continue;
+        }
+        let e = action_effect_of(effects[ai].as_ref());
+        let i = match x.actions.iter().position(|a| &a.action == action) {
+            Some(i) => i,
+            None => {
+                x.actions.push(ActionExplanation { action: action.clone(), ..Default::default() });
+                x.actions.len() - 1
+            }
+        };
+        let a = &mut x.actions[i];
+        a.reason = reason(input, &e, decided_by.get(ai).and_then(|d| d.as_ref()), version, scope);
+        a.effect = e.effect.to_string();
+        a.policy = e.policy;
+        a.scope = e.scope;
+    }
 }
 
 fn reason(input: &CheckInput, e: &ActionEffect, by: Option<&(String, String)>, version: &str, scope: &str) -> String {
@@ -394,22 +415,18 @@ fn reason(input: &CheckInput, e: &ActionEffect, by: Option<&(String, String)>, v
     }
 }
 
-fn scoped_resource_exists(table: &RuleTable, version: &str, resource: &str, scopes: &[String]) -> bool {
-    let mut buf = Vec::new();
+fn scoped_resource_exists(table: &RuleTable, version: &str, resource: &str, scopes: &[&str]) -> bool {
     scopes.iter().any(|s| {
-        table.candidate_rows(PolicyKind::Resource, version, s, resource, &mut buf);
-        !buf.is_empty()
-            || table.role_policy_rows.get(&(version.to_string(), s.clone())).is_some_and(|rows| {
-                rows.iter().any(|&i| table.rows[i as usize].resource.matches(resource))
-            })
+        table.has_rows_for(PolicyKind::Resource, version, s, resource)
+            || table.role_policy_rows.get(version, s).is_some_and(|rows| rows.iter().any(|&i| table.rows[i as usize].resource.matches(resource)))
     })
 }
 
 /// Derived roles imported by the resource policy at `scope` that are active for this request.
-fn active_derived_roles(table: &RuleTable, ev: &mut CondEvaluator, kind: &str, version: &str, scope: &str, all_roles: &[String], explain: Option<&mut Explanation>) -> BTreeSet<String> {
+fn active_derived_roles<'t>(table: &'t RuleTable, ev: &mut CondEvaluator, kind: &str, version: &str, scope: &str, all_roles: &[String], explain: Option<&mut Explanation>) -> BTreeSet<&'t str> {
     let mut explain = explain;
     let mut active = BTreeSet::new();
-    let Some(defs) = table.derived_roles.get(&resource_policy_fqn(kind, version, scope)) else { return active };
+    let Some(defs) = table.derived_roles.get(version, scope).and_then(|by_kind| by_kind.get(kind)) else { return active };
     for dr in defs {
         let intersects = dr.parent_roles.iter().any(|p| p == "*" || all_roles.iter().any(|r| r == p));
         if !intersects {
@@ -424,7 +441,7 @@ fn active_derived_roles(table: &RuleTable, ev: &mut CondEvaluator, kind: &str, v
             x.derived_roles.push(DerivedRoleStep { name: dr.name.clone(), scope: scope.to_string(), active: ok, conditions: ev.take_leaves() });
         }
         if ok {
-            active.insert(dr.name.clone());
+            active.insert(dr.name.as_str());
         }
     }
     active
@@ -437,19 +454,18 @@ fn query<'t>(
     kind: PolicyKind,
     r_version: &str,
     resource: &str,
-    scope: &'t str,
+    scope: &str,
     action: &str,
     roles: &[String],
     principal_id: &str,
-    p_version: &str,
     buf: &mut Vec<u32>,
-) -> Vec<Binding<'t>> {
-    let mut out = Vec::new();
-    // Cerbos queries principal rows with the resource version too: the index has one version dimension.
+    out: &mut Vec<Binding<'t>>,
+) {
+    out.clear();
+    // Cerbos queries principal rows with the resource version too: its index has one version dimension.
     let version = r_version;
-    let _ = p_version;
     if kind == PolicyKind::Resource {
-        role_policy_denies(table, version, resource, scope, action, roles, &mut out);
+        role_policy_denies(table, version, resource, scope, action, roles, out);
     }
     table.candidate_rows(kind, version, scope, resource, buf);
     for &i in buf.iter() {
@@ -466,11 +482,10 @@ fn query<'t>(
         }
         out.push(Binding::Row(row));
     }
-    out
 }
 
-fn role_policy_denies<'t>(table: &'t RuleTable, version: &str, resource: &str, scope: &'t str, action: &str, roles: &[String], out: &mut Vec<Binding<'t>>) {
-    let Some(rows) = table.role_policy_rows.get(&(version.to_string(), scope.to_string())) else { return };
+fn role_policy_denies<'t>(table: &'t RuleTable, version: &str, resource: &str, scope: &str, action: &str, roles: &[String], out: &mut Vec<Binding<'t>>) {
+    let Some(rows) = table.role_policy_rows.get(version, scope) else { return };
     // First row per role, in row order: the role's representative.
     let mut reps: Vec<(&str, &Row)> = Vec::new();
     for &i in rows {

@@ -5,7 +5,7 @@ use super::request::{CelError, CheckInput, EvaluationError, OutputEntry};
 use crate::cel::{self, Activation, AuxDataInput, CompiledExpr, PrincipalInput, Request, ResourceInput, Vars};
 use crate::compile::table::{Cond, Params};
 use chrono::{DateTime, FixedOffset};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock};
 
 /// The request as CEL sees it (`request`, `P`, `R`), built once per input.
@@ -34,16 +34,17 @@ pub struct CondEvaluator<'a> {
     globals: &'a Vars,
     /// `runtime.effectiveDerivedRoles` for the scope being evaluated (sorted).
     runtime: Vec<String>,
-    variables: HashMap<usize, Vars>,
-    conditions: HashMap<usize, bool>,
-    errors: BTreeSet<(String, String)>,
+    // Per-request caches: a handful of entries, so vectors beat hash maps (and don't allocate when empty).
+    variables: Vec<(usize, Vars)>,
+    conditions: Vec<(usize, bool)>,
+    errors: Vec<(String, String)>,
     /// Condition leaves evaluated since the last `take_leaves`, when explaining.
     leaves: Option<Vec<ConditionResult>>,
 }
 
 impl<'a> CondEvaluator<'a> {
     pub fn new(values: &'a RequestValues, globals: &'a Vars) -> Self {
-        CondEvaluator { values, globals, runtime: Vec::new(), variables: HashMap::new(), conditions: HashMap::new(), errors: BTreeSet::new(), leaves: None }
+        CondEvaluator { values, globals, runtime: Vec::new(), variables: Vec::new(), conditions: Vec::new(), errors: Vec::new(), leaves: None }
     }
 
     /// Starts recording each evaluated condition leaf (for explanations).
@@ -55,34 +56,35 @@ impl<'a> CondEvaluator<'a> {
         self.leaves.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
-    pub fn set_effective_derived_roles(&mut self, roles: &BTreeSet<String>) {
+    pub fn set_effective_derived_roles(&mut self, roles: &BTreeSet<&str>) {
+        if self.runtime.len() == roles.len() && self.runtime.iter().zip(roles).all(|(a, b)| a == b) {
+            return;
+        }
         self.runtime.clear();
-        self.runtime.extend(roles.iter().cloned());
+        self.runtime.extend(roles.iter().map(|r| r.to_string()));
     }
 
     pub fn cached_condition(&self, key: usize) -> Option<bool> {
-        self.conditions.get(&key).copied()
+        self.conditions.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
     }
 
     pub fn cache_condition(&mut self, key: usize, v: bool) {
-        self.conditions.insert(key, v);
+        self.conditions.push((key, v));
     }
 
     /// Evaluates a policy's variables the first time the policy is reached; a failing variable is left unset.
     pub fn ensure_variables(&mut self, p: &Params) {
-        if self.variables.contains_key(&p.key) {
+        if p.variables.is_empty() || self.variables.iter().any(|(k, _)| *k == p.key) {
             return;
         }
         let mut vars = Vars::new();
         for (name, expr) in &p.variables {
             match self.eval_raw(expr, &p.constants, &vars) {
                 Ok(v) => vars.insert(name.clone(), v),
-                Err(msg) => {
-                    self.errors.insert((expr.source().to_string(), msg));
-                }
+                Err(msg) => self.errors.push((expr.source().to_string(), msg)),
             }
         }
-        self.variables.insert(p.key, vars);
+        self.variables.push((p.key, vars));
     }
 
     fn activation<'b>(&'b self, expr: &CompiledExpr, constants: &'b Vars, variables: &'b Vars) -> Activation<'b> {
@@ -97,7 +99,7 @@ impl<'a> CondEvaluator<'a> {
 
     fn params_vars<'p>(&'p self, params: Option<&'p Arc<Params>>) -> (&'p Vars, &'p Vars) {
         match params {
-            Some(p) => (&p.constants, self.variables.get(&p.key).unwrap_or(&NO_VARS)),
+            Some(p) => (&p.constants, self.variables.iter().find(|(k, _)| *k == p.key).map(|(_, v)| v).unwrap_or(&NO_VARS)),
             None => (&NO_VARS, &NO_VARS),
         }
     }
@@ -155,7 +157,10 @@ impl<'a> CondEvaluator<'a> {
 
     /// Errors deduplicated and sorted by expression, then message, as Cerbos reports them.
     pub fn take_errors(&mut self) -> Vec<EvaluationError> {
-        std::mem::take(&mut self.errors)
+        let mut errors = std::mem::take(&mut self.errors);
+        errors.sort();
+        errors.dedup();
+        errors
             .into_iter()
             .map(|(expression, message)| EvaluationError { cel_error: CelError { expression, message } })
             .collect()

@@ -4,7 +4,6 @@
 //!
 //! The usual entry point is [`Verifier`]:
 //! ```no_run
-//! // The library crate is named `_core` (the Python extension module).
 //! use _core::jwt::{KeySet, KeySource, Verifier, VerifierConfig};
 //! let keys = KeySet::from_jwks_json(r#"{"keys":[]}"#).unwrap();
 //! let mut config = VerifierConfig::new(KeySource::Static(keys.into()));

@@ -1,4 +1,4 @@
-//! Published JOSE test vectors (tests/jwt/vectors, see SOURCE.md there):
+//! Published JOSE test vectors (../shared/jwt/vectors beside the repo, read in place; see SOURCE.md there):
 //! RFC 7515 Appendix A, RFC 7520 / RFC 8037 cookbook, Wycheproof JWS.
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use super::keys::{KeySet, Origin};
 use super::verify::{FetchMode, KeySource, Verifier, VerifierConfig};
 
 fn vectors() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/jwt/vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/jwt/vectors")
 }
 
 fn load(rel: &str) -> Value {

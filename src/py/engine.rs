@@ -1,4 +1,5 @@
 //! `warden._core.Engine`: Python in, JSON-shaped values to the core, GIL released while deciding.
+use super::convert;
 use super::errors::policy_error;
 use crate::engine::{Engine, EngineConfig, PolicySource, SchemaEnforcement};
 use crate::eval::{CheckInput, CheckOutput};
@@ -8,6 +9,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// Batches at least this long are decided with the GIL released, so other threads run meanwhile.
+const RELEASE_GIL_FROM: usize = 4;
 
 #[pyclass(name = "Engine", module = "warden._core", frozen)]
 pub struct PyEngine {
@@ -74,21 +78,10 @@ pub fn from_py<T: serde::de::DeserializeOwned>(obj: &Bound<'_, PyAny>, what: &st
 
 pub fn inputs_from_py(inputs: &Bound<'_, PyAny>) -> PyResult<Vec<CheckInput>> {
     let list = inputs.cast::<PyList>().map_err(|_| PyTypeError::new_err("inputs must be a list of CheckInput dicts"))?;
-    let mut out = Vec::with_capacity(list.len());
-    for (i, item) in list.iter().enumerate() {
-        if !item.is_instance_of::<PyDict>() {
-            return Err(PyTypeError::new_err(format!("inputs[{i}] must be a dict, not {}", item.get_type().name()?)));
-        }
-        let input: CheckInput = from_py(&item, &format!("inputs[{i}]"))?;
-        input.validate().map_err(|e| PyValueError::new_err(format!("inputs[{i}]: {e}")))?;
-        out.push(input);
-    }
-    Ok(out)
+    list.iter().enumerate().map(|(i, item)| convert::check_input(&item, &format!("inputs[{i}]"))).collect()
 }
 
-pub fn outputs_to_py<'py>(py: Python<'py>, outputs: &[CheckOutput]) -> PyResult<Bound<'py, PyAny>> {
-    pythonize::pythonize(py, outputs).map_err(|e| PyValueError::new_err(e.to_string()))
-}
+pub use convert::outputs_to_py;
 
 #[pymethods]
 impl PyEngine {
@@ -142,9 +135,34 @@ impl PyEngine {
     fn check<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         let inputs = inputs_from_py(inputs)?;
         let now = parse_now(now)?;
-        let engine = self.inner.clone();
-        let outputs = py.detach(move || engine.check(&inputs, now));
+        // Releasing the GIL costs about as much as one decision: worth it for batches only.
+        let outputs = if inputs.len() >= RELEASE_GIL_FROM {
+            let engine = self.inner.clone();
+            py.detach(move || engine.check(&inputs, now))
+        } else {
+            self.inner.check(&inputs, now)
+        };
         outputs_to_py(py, &outputs)
+    }
+
+    /// Whether `principal` may do `action` on `resource`. Both may be dicts (engine or SDK field
+    /// names) or `Principal`/`Resource` objects; `aux_data` is `{"jwt": {claims}}` if given.
+    #[pyo3(signature = (principal, resource, action, *, aux_data=None, now=None))]
+    fn is_allowed(&self, py: Python<'_>, principal: &Bound<'_, PyAny>, resource: &Bound<'_, PyAny>, action: &str, aux_data: Option<&Bound<'_, PyAny>>, now: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+        let input = CheckInput {
+            request_id: String::new(),
+            principal: convert::principal(principal, "principal")?,
+            resource: convert::resource(resource, "resource")?,
+            actions: vec![action.to_string()],
+            aux_data: match aux_data { Some(a) => convert::aux_data(a, "aux_data")?, None => None },
+        };
+        input.validate().map_err(PyValueError::new_err)?;
+        let now = parse_now(now)?;
+        let engine = &self.inner;
+        // A single decision takes about a microsecond: releasing the GIL would cost more than it frees.
+        let out = engine.check(std::slice::from_ref(&input), now);
+        let _ = py;
+        Ok(out[0].actions.0.first().is_some_and(|(_, e)| e.effect == "EFFECT_ALLOW"))
     }
 
     /// Decides one `CheckInput` dict and explains it: `{"output": CheckOutput, "actions": [...], "derivedRoles": [...]}`

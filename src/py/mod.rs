@@ -2,6 +2,7 @@
 //! Each submodule wraps one core area and registers its classes here.
 use pyo3::prelude::*;
 
+pub mod convert;
 pub mod engine;
 pub mod errors;
 pub mod jwt;

@@ -10,7 +10,8 @@ import pytest
 
 import warden
 
-VECTORS = Path(__file__).parent / "vectors"
+# Read in place from the shared material beside the repo (never copied into it).
+VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "jwt" / "vectors"
 
 
 def load(name: str):
