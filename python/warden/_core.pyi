@@ -39,6 +39,7 @@ class JWTVerifierCore:
         allowed_typ: List[str] = ...,
         max_token_bytes: int = 16384,
         max_lifetime: Optional[int] = None,
+        allow_any_audience: bool = False,
         discovery: bool = False,
         http_timeout: float = 5.0,
         max_response_bytes: int = 524288,

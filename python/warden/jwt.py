@@ -260,7 +260,9 @@ class JWTVerifier(_PrincipalMixin):
     and may not mix HMAC with public-key algorithms. ``issuer`` is compared exactly,
     ``audience`` must appear in ``aud``; ``exp``/``nbf``/``iat`` are checked with
     ``leeway`` seconds of skew; ``required_claims`` must be present and
-    ``expected_claims`` must have exactly the given values.
+    ``expected_claims`` must have exactly the given values. A token with an ``aud``
+    is refused when no ``audience`` is configured (RFC 7519 §4.1.3) unless
+    ``allow_any_audience``; ``max_lifetime`` caps how far ``exp`` may be ahead.
 
     Remote key sets are cached per ``Cache-Control`` (clamped to
     ``[jwks_min_ttl, jwks_max_ttl]``), refetched at most once per
@@ -284,6 +286,7 @@ class JWTVerifier(_PrincipalMixin):
         discovery: bool = False,
         expected_claims: Optional[Mapping[str, Any]] = None,
         max_lifetime: Optional[int] = None,
+        allow_any_audience: bool = False,
         principal_mapping: Optional[PrincipalMapping] = None,
         http_timeout: float = 5.0,
         max_response_bytes: int = 512 * 1024,
@@ -315,6 +318,7 @@ class JWTVerifier(_PrincipalMixin):
             allowed_typ=list(allowed_typ),
             max_token_bytes=max_token_bytes,
             max_lifetime=max_lifetime,
+            allow_any_audience=allow_any_audience,
             discovery=discovery,
             http_timeout=http_timeout,
             max_response_bytes=max_response_bytes,

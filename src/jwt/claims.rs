@@ -23,6 +23,9 @@ pub struct ClaimRules {
     pub expected: Vec<(String, Value)>,
     /// When set, `exp` may be at most this many seconds in the future.
     pub max_lifetime: Option<u64>,
+    /// Accept a present `aud` when no `audience` is configured (RFC 7519 says
+    /// reject). For Cerbos-compatible aux-data verification, which ignores `aud`.
+    pub allow_any_audience: bool,
 }
 
 impl Default for ClaimRules {
@@ -34,12 +37,58 @@ impl Default for ClaimRules {
             required: vec!["exp".to_owned()],
             expected: Vec::new(),
             max_lifetime: None,
+            allow_any_audience: false,
         }
     }
 }
 
-fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, VerifyError> {
-    match claims.get(name) {
+/// The registered claims, found in one pass over the claims (no hashing).
+#[derive(Default)]
+struct Registered<'a> {
+    exp: Option<&'a Value>,
+    nbf: Option<&'a Value>,
+    iat: Option<&'a Value>,
+    iss: Option<&'a Value>,
+    aud: Option<&'a Value>,
+    sub: Option<&'a Value>,
+    jti: Option<&'a Value>,
+}
+
+impl<'a> Registered<'a> {
+    fn collect(claims: &'a Map<String, Value>) -> Self {
+        let mut r = Registered::default();
+        for (name, value) in claims {
+            let slot = match name.as_str() {
+                "exp" => &mut r.exp,
+                "nbf" => &mut r.nbf,
+                "iat" => &mut r.iat,
+                "iss" => &mut r.iss,
+                "aud" => &mut r.aud,
+                "sub" => &mut r.sub,
+                "jti" => &mut r.jti,
+                _ => continue,
+            };
+            *slot = Some(value);
+        }
+        r
+    }
+
+    fn has(&self, claims: &Map<String, Value>, name: &str) -> bool {
+        match name {
+            "exp" => self.exp.is_some(),
+            "nbf" => self.nbf.is_some(),
+            "iat" => self.iat.is_some(),
+            "iss" => self.iss.is_some(),
+            "aud" => self.aud.is_some(),
+            "sub" => self.sub.is_some(),
+            "jti" => self.jti.is_some(),
+            _ => claims.contains_key(name),
+        }
+    }
+}
+
+fn numeric_date(value: Option<&Value>, name: &str) -> Result<Option<f64>, VerifyError> {
+    match value {
         None => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
             Some(v) if v.is_finite() && v.abs() <= MAX_NUMERIC_DATE => Ok(Some(v)),
@@ -57,17 +106,18 @@ fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, 
 impl ClaimRules {
     /// Check `claims` at time `now` (seconds since the epoch).
     pub fn check(&self, claims: &Map<String, Value>, now: f64) -> Result<(), VerifyError> {
+        let reg = Registered::collect(claims);
         for name in &self.required {
-            if !claims.contains_key(name) {
+            if !reg.has(claims, name) {
                 return Err(VerifyError::claims(format!(
                     "required claim \"{name}\" is missing"
                 )));
             }
         }
         let leeway = self.leeway as f64;
-        let exp = numeric_date(claims, "exp")?;
-        let nbf = numeric_date(claims, "nbf")?;
-        let iat = numeric_date(claims, "iat")?;
+        let exp = numeric_date(reg.exp, "exp")?;
+        let nbf = numeric_date(reg.nbf, "nbf")?;
+        let iat = numeric_date(reg.iat, "iat")?;
         if let Some(exp) = exp {
             if exp + leeway <= now {
                 return Err(VerifyError::new(ErrorKind::Expired, "token has expired"));
@@ -96,7 +146,7 @@ impl ClaimRules {
                 ));
             }
         }
-        match claims.get("iss") {
+        match reg.iss {
             Some(Value::String(iss)) => {
                 if let Some(want) = &self.issuer {
                     if iss != want {
@@ -117,9 +167,9 @@ impl ClaimRules {
             }
             None => {}
         }
-        self.check_audience(claims.get("aud"))?;
-        for name in ["sub", "jti"] {
-            if let Some(v) = claims.get(name) {
+        self.check_audience(reg.aud)?;
+        for (name, value) in [("sub", reg.sub), ("jti", reg.jti)] {
+            if let Some(v) = value {
                 if !v.is_string() {
                     return Err(VerifyError::claims(format!(
                         "claim \"{name}\" must be a string, not {}",
@@ -178,7 +228,7 @@ impl ClaimRules {
                 }
             }
             // RFC 7519 §4.1.3: a recipient that is not named in a present `aud` must reject.
-            None if aud.is_some() => {
+            None if aud.is_some() && !self.allow_any_audience => {
                 return Err(VerifyError::claims(
                     "token has an \"aud\" claim but no audience is configured",
                 ));

@@ -5,6 +5,7 @@
 //! differently is an attack surface, so duplicates are an error here.
 //! Depth is bounded by serde_json's recursion limit (128).
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 use std::fmt;
 
@@ -94,11 +95,18 @@ impl<'de> Visitor<'de> for StrictVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(de::Error::custom(format_args!("duplicate member {key:?}")));
+            // One hash lookup per member: the entry both detects and fills.
+            match map.entry(key) {
+                Entry::Occupied(dup) => {
+                    return Err(de::Error::custom(format_args!(
+                        "duplicate member {:?}",
+                        dup.key()
+                    )));
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(access.next_value_seed(StrictValue)?);
+                }
             }
-            let value = access.next_value_seed(StrictValue)?;
-            map.insert(key, value);
         }
         Ok(Value::Object(map))
     }

@@ -157,7 +157,7 @@ impl PyVerifier {
     #[pyo3(signature = (*, jwks=None, jwks_url=None, key_pem=None, secret=None, issuer=None, audience=None,
         algorithms=None, leeway=30, required_claims=vec!["exp".to_owned()], expected_claims=None,
         allowed_typ=vec!["JWT".to_owned(), "at+jwt".to_owned(), "application/at+jwt".to_owned()],
-        max_token_bytes=16384, max_lifetime=None, discovery=false, http_timeout=5.0, max_response_bytes=524288,
+        max_token_bytes=16384, max_lifetime=None, allow_any_audience=false, discovery=false, http_timeout=5.0, max_response_bytes=524288,
         jwks_min_ttl=60.0, jwks_max_ttl=86400.0, jwks_default_ttl=900.0, unknown_kid_cooldown=30.0,
         max_stale=86400.0, failure_backoff=1.0))]
     #[allow(clippy::too_many_arguments)]
@@ -175,6 +175,7 @@ impl PyVerifier {
         allowed_typ: Vec<String>,
         max_token_bytes: usize,
         max_lifetime: Option<u64>,
+        allow_any_audience: bool,
         discovery: bool,
         http_timeout: f64,
         max_response_bytes: usize,
@@ -267,6 +268,7 @@ impl PyVerifier {
             required: required_claims,
             expected,
             max_lifetime,
+            allow_any_audience,
         };
         config.header.allowed_typ = allowed_typ.iter().map(|t| normalize_typ(t)).collect();
         config.header.max_token_bytes = max_token_bytes;

@@ -77,6 +77,10 @@ def test_aud_present_without_configured_audience_is_refused(jwks, keys):
     with pytest.raises(warden.InvalidClaims, match="no audience is configured"):
         v.verify(token(keys["rs"]))
     assert v.verify(token(keys["rs"], claims(aud=None)))["sub"] == "user-1"
+    lenient = warden.JWTVerifier(jwks=jwks, allow_any_audience=True)
+    assert lenient.verify(token(keys["rs"]))["aud"] == AUDIENCE
+    with pytest.raises(warden.InvalidClaims):
+        lenient.verify(token(keys["rs"], claims(aud=5)))  # still type-checked
 
 
 def test_max_lifetime(jwks, keys):

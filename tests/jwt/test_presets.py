@@ -145,13 +145,14 @@ def test_cognito_id_token(rs, jwks_rs):
     "token_use,payload,match",
     [
         ("access", cognito_id(), "aud|token_use"),  # ID token used as an access token
+        ("access", cognito_id(aud=None, client_id=CLIENT), "token_use"),  # ... even shaped like one
         ("access", cognito_access(client_id="someone-else"), "client_id"),
         ("access", cognito_access(token_use=None), "token_use"),
         ("id", cognito_access(), "aud"),  # access token used as an ID token (no aud)
         ("id", cognito_id(aud="someone-else"), "aud"),
         ("access", cognito_access(iss="https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other"), "iss"),
     ],
-    ids=["cognito_id_as_access", "cognito_wrong_client_id", "cognito_missing_token_use", "cognito_access_as_id", "cognito_id_wrong_aud", "cognito_other_pool"],
+    ids=["cognito_id_as_access", "cognito_id_as_access_no_aud", "cognito_wrong_client_id", "cognito_missing_token_use", "cognito_access_as_id", "cognito_id_wrong_aud", "cognito_other_pool"],
 )
 def test_C12_cognito_mapping_rejects(rs, jwks_rs, token_use, payload, match):
     v = warden.JWTVerifier.cognito(REGION, POOL, CLIENT, token_use=token_use, jwks=jwks_rs)
