@@ -569,12 +569,16 @@ def run_suites(policy_dir: str, tests_dir: Optional[str] = None, *, pool: Option
     cache = FixtureCache()
     results: Dict[str, Any] = {"suites": [], "summary": {}}
     for file in sorted(files):
-        suite = run_loaded_suite(pool, load_suite(tests_dir, file, cache), selection)
-        results["suites"].append(suite)
-        s = suite["summary"]
-        if s.get("testsCount"):
-            results["summary"]["testsCount"] = results["summary"].get("testsCount", 0) + s["testsCount"]
-        for t in s.get("resultCounts", []):
-            _tally(results["summary"], t["result"], t["count"])
-        _raise_overall(results["summary"], s.get("overallResult", "RESULT_UNSPECIFIED"))
+        merge_suite_result(results, run_loaded_suite(pool, load_suite(tests_dir, file, cache), selection))
     return results
+
+
+def merge_suite_result(results: Dict[str, Any], suite: Dict[str, Any]) -> None:
+    """Append a suite's result to a ``TestResults`` dict and add its counts to the overall summary."""
+    results["suites"].append(suite)
+    s = suite["summary"]
+    if s.get("testsCount"):
+        results["summary"]["testsCount"] = results["summary"].get("testsCount", 0) + s["testsCount"]
+    for t in s.get("resultCounts", []):
+        _tally(results["summary"], t["result"], t["count"])
+    _raise_overall(results["summary"], s.get("overallResult", "RESULT_UNSPECIFIED"))
