@@ -34,12 +34,49 @@ fn config(py: Python<'_>, globals: Option<&Bound<'_, PyAny>>, lenient: bool, enf
     Ok(c)
 }
 
-fn build(py: Python<'_>, source: PolicySource, config: EngineConfig) -> PyResult<PyEngine> {
+fn build(py: Python<'_>, source: PolicySource, config: EngineConfig, keysets: Option<crate::auxdata::KeySets>) -> PyResult<PyEngine> {
     let result = py.detach(|| Engine::new(source, config));
     match result {
-        Ok(e) => Ok(PyEngine { inner: Arc::new(e) }),
+        Ok(mut e) => {
+            if let Some(k) = keysets {
+                e.set_token_verifier(Box::new(k));
+            }
+            Ok(PyEngine { inner: Arc::new(e) })
+        }
         Err(e) => Err(policy_error(py, &e)),
     }
+}
+
+/// `jwt_keysets={"name": source}`: a JWKS/JWK dict, a JWKS URL, a path to a JWK(S) or PEM file,
+/// or JWK(S)/PEM text. Tokens in `check_resources_json` aux data are verified with them.
+fn keysets_from_py(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<crate::auxdata::KeySets>> {
+    use crate::auxdata::{KeySetSpec, KeySets};
+    let Some(v) = v.filter(|v| !v.is_none()) else { return Ok(None) };
+    let d = v.cast::<PyDict>().map_err(|_| PyTypeError::new_err("jwt_keysets must be a dict of name -> key source"))?;
+    let mut specs = Vec::new();
+    for (k, src) in d.iter() {
+        let name: String = k.extract().map_err(|_| PyTypeError::new_err("jwt_keysets: names must be str"))?;
+        let spec = if let Ok(m) = src.cast::<PyDict>() {
+            let json = convert::to_json(m.as_any(), &format!("jwt_keysets[{name:?}]"))?;
+            KeySetSpec::Local(json.to_string())
+        } else if let Ok(s) = src.extract::<String>() {
+            if s.starts_with("https://") || s.starts_with("http://") {
+                KeySetSpec::Remote(s)
+            } else if s.trim_start().starts_with('{') || s.trim_start().starts_with("-----BEGIN") {
+                KeySetSpec::Local(s)
+            } else {
+                let text = std::fs::read_to_string(&s).map_err(|e| PyValueError::new_err(format!("jwt_keysets[{name:?}]: cannot read {s}: {e}")))?;
+                KeySetSpec::Local(text)
+            }
+        } else if let Ok(p) = src.extract::<PathBuf>() {
+            let text = std::fs::read_to_string(&p).map_err(|e| PyValueError::new_err(format!("jwt_keysets[{name:?}]: cannot read {}: {e}", p.display())))?;
+            KeySetSpec::Local(text)
+        } else {
+            return Err(PyTypeError::new_err(format!("jwt_keysets[{name:?}]: expected a JWKS dict, a URL, a file path or key text")));
+        };
+        specs.push((name, spec));
+    }
+    KeySets::new(specs).map(Some).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 /// Converts a Python datetime or RFC 3339 string to the fixed `now` of a check.
@@ -88,10 +125,11 @@ impl PyEngine {
     /// Loads every policy under `path` (YAML and JSON, recursively, skipping tests, hidden files,
     /// `testdata/` and disabled policies). Raises `PolicyError` listing every problem.
     #[staticmethod]
-    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false))]
-    fn from_directory(py: Python<'_>, path: PathBuf, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str, watch: bool) -> PyResult<PyEngine> {
+    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None))]
+    fn from_directory(py: Python<'_>, path: PathBuf, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str, watch: bool, jwt_keysets: Option<&Bound<'_, PyAny>>) -> PyResult<PyEngine> {
         let c = config(py, globals, lenient_scope_search, schema_enforcement)?;
-        let engine = build(py, PolicySource::Directory(path.clone()), c)?;
+        let keysets = keysets_from_py(jwt_keysets)?;
+        let engine = build(py, PolicySource::Directory(path.clone()), c, keysets)?;
         if watch {
             let logger: Py<PyAny> = py.import("logging")?.call_method1("getLogger", ("warden",))?.unbind();
             let dir = path.display().to_string();
@@ -111,9 +149,10 @@ impl PyEngine {
 
     /// Loads policies given as YAML/JSON strings or dicts.
     #[staticmethod]
-    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none"))]
-    fn from_policies(py: Python<'_>, items: &Bound<'_, PyAny>, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str) -> PyResult<PyEngine> {
+    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None))]
+    fn from_policies(py: Python<'_>, items: &Bound<'_, PyAny>, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str, jwt_keysets: Option<&Bound<'_, PyAny>>) -> PyResult<PyEngine> {
         let c = config(py, globals, lenient_scope_search, schema_enforcement)?;
+        let keysets = keysets_from_py(jwt_keysets)?;
         let mut docs = Vec::new();
         for (i, item) in items.try_iter()?.enumerate() {
             let item = item?;
@@ -127,7 +166,7 @@ impl PyEngine {
                 return Err(PyTypeError::new_err(format!("{name} must be a YAML/JSON string or a dict, not {}", item.get_type().name()?)));
             }
         }
-        build(py, PolicySource::Documents(docs), c)
+        build(py, PolicySource::Documents(docs), c, keysets)
     }
 
     /// Decides a batch of Cerbos engine `CheckInput` dicts; returns `CheckOutput` dicts (camelCase).
