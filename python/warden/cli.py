@@ -132,7 +132,8 @@ def _compile(args: argparse.Namespace) -> int:
         print(formatters.format_junit(results))
     else:
         explain = None if args.no_explain else _explainer(pool, loaded_by_file)
-        print(formatters.format_pretty(results, verbose=args.verbose, explain=explain))
+        located = {f: runner.located_error(s) for f, s in loaded_by_file.items() if s.error is not None}
+        print(formatters.format_pretty(results, verbose=args.verbose, explain=explain, located_errors=located))
     overall = results["summary"].get("overallResult")
     return 1 if overall in ("RESULT_FAILED", "RESULT_ERRORED") else 0
 

@@ -122,7 +122,7 @@ class PolicySuiteFile(pytest.File):
         rel = os.path.relpath(self.path, self.policy_dir)
         loaded = _runner.load_suite(str(self.policy_dir), rel, state.fixtures)
         if loaded.error is not None:
-            yield PolicySuiteProblem.from_parent(self, name="<suite>", problem=loaded.error)
+            yield PolicySuiteProblem.from_parent(self, name="<suite>", problem=_runner.located_error(loaded))
             return
         if loaded.skip_reason is not None:
             yield PolicySuiteProblem.from_parent(self, name="<suite>", problem=None,
@@ -157,7 +157,7 @@ class PolicySuiteProblem(pytest.Item):
     def runtest(self) -> None:
         if self.skip_reason is not None:
             pytest.skip(self.skip_reason)
-        raise PolicyTestFailure(f"{self.path}: the test suite cannot run:\n{self.problem}")
+        raise PolicyTestFailure(f"the test suite {self.path} cannot run:\n{self.problem}")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, PolicyTestFailure):

@@ -99,6 +99,7 @@ def _check_input(principal: Mapping[str, Any], resource: Mapping[str, Any], acti
 
 def _assert_effect(engine: Any, principal: Any, resource: Any, actions: Union[str, Sequence[str]], want: str,
                    aux_data: Optional[Mapping[str, Any]], now: Any) -> None:
+    __tracebackhide__ = True
     names = [actions] if isinstance(actions, str) else list(actions)
     inp = _check_input(principal, resource, names, aux_data)
     explanation = engine.explain(inp, now=now)
@@ -119,10 +120,12 @@ def assert_allowed(engine: Any, principal: Any, resource: Any, actions: Union[st
     ``principal``/``resource`` are Cerbos-shaped dicts (``{"id", "roles", "attr"}``,
     ``{"kind", "id", "attr"}``) or objects with ``to_dict()``.
     """
+    __tracebackhide__ = True
     _assert_effect(engine, principal, resource, actions, "EFFECT_ALLOW", aux_data, now)
 
 
 def assert_denied(engine: Any, principal: Any, resource: Any, actions: Union[str, Sequence[str]], *,
                   aux_data: Optional[Mapping[str, Any]] = None, now: Any = None) -> None:
     """Fail (with the decision's explanation) unless every one of ``actions`` is ``EFFECT_DENY``."""
+    __tracebackhide__ = True
     _assert_effect(engine, principal, resource, actions, "EFFECT_DENY", aux_data, now)

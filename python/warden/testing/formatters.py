@@ -55,11 +55,13 @@ def _failure_lines(details: Dict[str, Any]) -> List[str]:
 
 
 def format_pretty(results: Dict[str, Any], *, verbose: bool = False,
-                  explain: Optional[Callable[[Dict[str, Any], str, str, str], str]] = None) -> str:
+                  explain: Optional[Callable[[Dict[str, Any], str, str, str], str]] = None,
+                  located_errors: Optional[Dict[str, str]] = None) -> str:
     """A ``cerbos compile``-like report: per suite the counts, then each failure with what was expected.
 
     ``explain(suite, test_case_name, principal, resource_and_action)`` may add an
     explanation of the decision under each failure (the CLI passes one built on ``Engine.explain``).
+    ``located_errors`` (by suite file) replaces a suite's error text, e.g. with ``file:line:col:`` positions.
     """
     out: List[str] = []
     for suite in results.get("suites", []):
@@ -68,7 +70,8 @@ def format_pretty(results: Dict[str, Any], *, verbose: bool = False,
         head = f"{suite.get('file')} ({suite.get('name')}): {RESULT_WORDS.get(overall, overall).upper()}"
         if suite.get("error"):
             out.append(head)
-            out.extend("    " + line for line in suite["error"].splitlines())
+            text = (located_errors or {}).get(suite.get("file", "")) or suite["error"]
+            out.extend("    " + line for line in text.splitlines())
             continue
         if overall == "RESULT_SKIPPED" and not suite.get("testCases"):
             reason = suite.get("skipReason")

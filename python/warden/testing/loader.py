@@ -358,7 +358,11 @@ class Fixtures:
 
 
 class FixtureError(Exception):
-    """A ``testdata/`` file could not be loaded (the message is Cerbos's)."""
+    """A ``testdata/`` file could not be loaded (the message is Cerbos's); ``path`` is that file."""
+
+    def __init__(self, message: str, path: Optional[str] = None):
+        super().__init__(message)
+        self.path = path
 
 
 def _find_one(directory: str, base: str) -> Optional[str]:
@@ -375,11 +379,11 @@ def _load_fixture_file(path: str, what: str, parse: Callable[[_Checker, yaml.Nod
     try:
         node = parse_document(text)
     except SuiteFormatError as exc:
-        raise FixtureError(f"failed to load {what}:\n" + "\n".join(exc.problems)) from None
+        raise FixtureError(f"failed to load {what}:\n" + "\n".join(exc.problems), path) from None
     checker = _Checker()
     value = parse(checker, node)
     if checker.problems:
-        raise FixtureError(f"failed to load {what}:\n" + "\n".join(checker.problems))
+        raise FixtureError(f"failed to load {what}:\n" + "\n".join(checker.problems), path)
     return value
 
 
@@ -405,7 +409,7 @@ def load_fixtures(directory: str) -> Fixtures:
         try:
             _check_groups(fx.principal_groups, lambda k: k in fx.principals)
         except FixtureError as exc:
-            raise FixtureError(f"failed to load principals: {exc}") from None
+            raise FixtureError(f"failed to load principals: {exc}", path) from None
     path = _find_one(directory, "resources")
     if path:
         data = _load_fixture_file(path, "resources", lambda c, n: c.fields(n, "", {
@@ -415,7 +419,7 @@ def load_fixtures(directory: str) -> Fixtures:
         try:
             _check_groups(fx.resource_groups, lambda k: k in fx.resources)
         except FixtureError as exc:
-            raise FixtureError(f"failed to load resources: {exc}") from None
+            raise FixtureError(f"failed to load resources: {exc}", path) from None
     for base in ("auxdata", "auxData", "aux_data"):
         path = _find_one(directory, base)
         if path:

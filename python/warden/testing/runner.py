@@ -414,6 +414,7 @@ class LoadedSuite:
     name: str = "Unknown"
     description: str = ""
     error: Optional[str] = None
+    error_file: Optional[str] = None  # the file that ``line:col`` positions in ``error`` refer to
     skip_reason: Optional[str] = None
     tests: List[PolicyTest] = field(default_factory=list)
 
@@ -449,6 +450,7 @@ def load_suite(root: str, file: str, fixtures: Optional[FixtureCache] = None) ->
         suite = loader.load_suite_document(path)
     except loader.SuiteFormatError as exc:
         out.error = "failed to load test suite:\n" + "\n".join(exc.problems)
+        out.error_file = path
         return out
     except OSError as exc:
         out.error = f"failed to load test suite: {exc}"
@@ -460,6 +462,7 @@ def load_suite(root: str, file: str, fixtures: Optional[FixtureCache] = None) ->
         fx = fixtures.get(os.path.join(root, fixture_dir))
     except loader.FixtureError as exc:
         out.error = f"failed to load test fixtures from {os.path.normpath(fixture_dir)}: {exc}"
+        out.error_file = exc.path
         return out
     look = _Lookups(suite, fx)
     for kind, groups, exists in (("principal", suite.get("principalGroups", {}), look.principal),
@@ -492,6 +495,21 @@ def load_suite(root: str, file: str, fixtures: Optional[FixtureCache] = None) ->
             out.error = f"Failed to load the test suite: invalid test {json.dumps(table.get('name', ''))}: {exc}"
             return out
     return out
+
+
+def located_error(loaded: LoadedSuite) -> str:
+    """The suite's error for people: ``line:col`` positions turned into ``file:line:col:`` (clickable)."""
+    if loaded.error is None:
+        return ""
+    if not loaded.error_file:
+        return f"{loaded.path}: {loaded.error}"
+    where = os.path.relpath(loaded.error_file) if not os.path.relpath(loaded.error_file).startswith("..") \
+        else loaded.error_file
+    lines = []
+    for line in loaded.error.splitlines():
+        m = re.match(r"^(\d+):(\d+) (.*)$", line)
+        lines.append(f"{where}:{m.group(1)}:{m.group(2)}: {m.group(3)}" if m else line)
+    return "\n".join(lines)
 
 
 def _tally(summary: Dict[str, Any], result: str, count: int = 1) -> None:
