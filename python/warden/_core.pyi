@@ -1,8 +1,85 @@
-# Type stubs for the Rust extension module warden._core (JWT part; other parts
-# of the module add their entries here).
-from typing import Any, Dict, List, Optional
+# Type stubs for the Rust extension module warden._core.
+import datetime
+import os
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union, final
+
+from typing_extensions import Self
+
+_Now = Union[str, datetime.datetime, None]
+_KeySource = Union[str, "os.PathLike[str]", Mapping[str, Any]]
+
+class PolicyError(Exception):
+    """Policies failed to load.
+
+    ``errors`` lists every problem of the load as dicts with ``file``, ``line``, ``column``,
+    ``kind`` (a stable slug, e.g. ``"unknown derived role"``) and ``message``; ``str()`` shows
+    them as ``file:line:col: message``.
+    """
+
+    errors: List[Dict[str, Any]]
+
+@final
+class Engine:
+    """Cerbos-format policies compiled once and decided in-process, with Cerbos's semantics."""
+
+    @staticmethod
+    def from_directory(
+        path: Union[str, "os.PathLike[str]"],
+        *,
+        globals: Optional[Mapping[str, Any]] = None,
+        lenient_scope_search: bool = False,
+        schema_enforcement: str = "none",
+        watch: bool = False,
+        jwt_keysets: Optional[Mapping[str, _KeySource]] = None,
+    ) -> "Engine":
+        """Load every policy under ``path`` the way Cerbos's disk store does (YAML and JSON,
+        recursively; skipping ``*_test.*``, hidden files, ``testdata/`` and disabled policies;
+        JSON Schemas from ``_schemas/``). ``schema_enforcement`` is ``"none"``, ``"warn"`` or
+        ``"reject"``. ``watch=True`` reloads when files change (failures are logged on the
+        ``warden`` logger and the last good set keeps serving). ``jwt_keysets`` names key sets
+        (a JWKS dict, a JWKS URL, a JWK/JWKS/PEM file path or text) that verify aux-data tokens
+        in :meth:`check_resources_json`. Raises :class:`PolicyError` listing every problem."""
+    @staticmethod
+    def from_policies(
+        items: Sequence[Union[str, Mapping[str, Any]]],
+        *,
+        globals: Optional[Mapping[str, Any]] = None,
+        lenient_scope_search: bool = False,
+        schema_enforcement: str = "none",
+        jwt_keysets: Optional[Mapping[str, _KeySource]] = None,
+    ) -> "Engine":
+        """Load policies given as YAML/JSON texts or dicts (errors name them ``policies[i]``)."""
+    def check(self, inputs: List[Mapping[str, Any]], *, now: _Now = None) -> List[Dict[str, Any]]:
+        """Decide Cerbos engine ``CheckInput`` dicts; return ``CheckOutput`` dicts (camelCase,
+        empty fields omitted): ``requestId``, ``resourceId``, ``actions`` (``{action: {effect,
+        policy, scope}}``), ``effectiveDerivedRoles``, ``validationErrors``, ``outputs``,
+        ``evaluationErrors``. ``now`` fixes ``now()`` for the batch. Raises ``ValueError`` or
+        ``TypeError`` naming the offending field."""
+    def is_allowed(
+        self,
+        principal: Any,
+        resource: Any,
+        action: str,
+        *,
+        aux_data: Optional[Mapping[str, Any]] = None,
+        now: _Now = None,
+    ) -> bool:
+        """Whether ``principal`` may do ``action`` on ``resource`` (dicts or Principal/Resource
+        objects; ``aux_data`` is ``{"jwt": {claims}}``)."""
+    def explain(self, input: Mapping[str, Any], *, now: _Now = None) -> Dict[str, Any]:
+        """Decide one ``CheckInput`` and explain it: ``{"output": CheckOutput, "actions": [...],
+        "derivedRoles": [...]}``; each action lists the rules reached, in order, with the value
+        of every condition evaluated, and a ``reason``."""
+    def check_resources_json(self, request: Mapping[str, Any], *, now: _Now = None) -> Dict[str, Any]:
+        """Answer a Cerbos public ``CheckResourcesRequest`` (the JSON body of
+        ``POST /api/check/resources``) with the ``CheckResourcesResponse`` Cerbos would return.
+        Aux-data JWTs are verified with ``jwt_keysets``; a bad token raises ``ValueError``."""
+    def reload(self) -> None:
+        """Read and compile the policies again; on failure raise :class:`PolicyError` and keep
+        serving the current set."""
 
 __version__: str
+__all__: List[str]
 
 class InvalidToken(Exception):
     """The bearer token was refused; ready for an RFC 6750 WWW-Authenticate header."""
@@ -22,9 +99,10 @@ class NotYetValid(InvalidClaims): ...
 class InactiveToken(InvalidToken): ...
 class ProviderUnavailable(InvalidToken): ...
 
+@final
 class JWTVerifierCore:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         jwks: Optional[str] = None,
         jwks_url: Optional[str] = None,
@@ -49,15 +127,16 @@ class JWTVerifierCore:
         unknown_kid_cooldown: float = 30.0,
         max_stale: float = 86400.0,
         failure_backoff: float = 1.0,
-    ) -> None: ...
+    ) -> Self: ...
     def verify(self, token: str) -> Dict[str, Any]: ...
     def verify_cached(self, token: str) -> Optional[Dict[str, Any]]: ...
     def refresh_keys(self) -> int: ...
     def key_status(self) -> Dict[str, Any]: ...
 
+@final
 class IntrospectorCore:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         url: str,
         client_id: str,
         client_secret: str,
@@ -69,26 +148,27 @@ class IntrospectorCore:
         cache_capacity: int = 10000,
         max_token_bytes: int = 16384,
         http_timeout: float = 5.0,
-    ) -> None: ...
+    ) -> Self: ...
     def verify(self, token: str) -> Dict[str, Any]: ...
     @property
     def cached_entries(self) -> int: ...
 
+@final
 class TokenInfoCore:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         url: str,
         *,
         max_cache: float = 60.0,
         cache_capacity: int = 10000,
         max_token_bytes: int = 16384,
         http_timeout: float = 5.0,
-    ) -> None: ...
+    ) -> Self: ...
     def verify(self, token: str) -> Dict[str, Any]: ...
     @property
     def cached_entries(self) -> int: ...
 
 def discover_provider(issuer: str, *, http_timeout: float = 5.0) -> Dict[str, Optional[str]]: ...
 
-# Entries of the other parts of the module (Engine, PolicyError, ...) until they are stubbed.
-def __getattr__(name: str) -> Any: ...
+
+
