@@ -79,7 +79,7 @@ class Engine:
         serving the current set."""
 
 __version__: str
-__all__: List[str]
+
 
 class InvalidToken(Exception):
     """The bearer token was refused; ready for an RFC 6750 WWW-Authenticate header."""
