@@ -21,9 +21,6 @@ MATURIN := VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin
 CARGO ?= cargo
 CARGO_FLAGS := $(if $(filter true 1,$(CI)),--locked,)
 PYTEST_FLAGS ?=
-# pyproject.toml registers warden.pytest_plugin as a pytest11 entry point; until
-# that module exists, keep pytest from failing at start-up trying to load it.
-PYTEST_PLUGIN_FLAGS := $(if $(wildcard python/warden/pytest_plugin.py),,-p no:warden)
 
 # what the native extension is built from
 NATIVE_INPUTS := $(shell find src -name '*.rs' 2>/dev/null) Cargo.toml Cargo.lock pyproject.toml
@@ -64,7 +61,7 @@ cargo-test:
 	$(CARGO) test $(CARGO_FLAGS)
 
 pytest: $(VENV)/.stamp-ext-debug
-	$(PY) -m pytest $(PYTEST_PLUGIN_FLAGS) $(PYTEST_FLAGS)
+	$(PY) -m pytest $(PYTEST_FLAGS)
 
 # both suites run even when the first fails; the exit status reports either failure
 test:

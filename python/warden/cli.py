@@ -111,12 +111,12 @@ def _compile(args: argparse.Namespace) -> int:
         return 0
     tests_dir = args.tests or directory
     files, _ = loader.discover(tests_dir)
+    if args.output == "pretty":
+        print(f"{directory}: ok" + ("" if files else f" (no test suites under {tests_dir})"))
     if not files:
-        if args.output == "pretty":
-            print(f"{directory}: ok (no test suites under {tests_dir})")
-        elif args.output == "json":
+        if args.output == "json":
             print(formatters.format_json({"suites": [], "summary": {}}))
-        else:
+        elif args.output == "junit":
             print(formatters.format_junit({"suites": [], "summary": {}}))
         return 0
     pool = runner.EnginePool(directory, engine=engine)
