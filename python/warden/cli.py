@@ -185,10 +185,14 @@ def _check(args: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``warden`` command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     args = _parser().parse_args(argv)
-    if args.command == "compile":
-        return _compile(args)
-    if args.command == "check":
-        return _check(args)
+    try:
+        if args.command == "compile":
+            return _compile(args)
+        if args.command == "check":
+            return _check(args)
+    except BrokenPipeError:  # e.g. `warden compile DIR | head`: stop quietly
+        sys.stdout = open(os.devnull, "w")
+        return 1
     return 2  # unreachable: argparse rejects unknown commands
 
 
