@@ -7,7 +7,6 @@ for example ``20:24 tests[0].expected[0].actions["view:public"]: must be one of
 """
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import re
 from dataclasses import dataclass, field
@@ -331,16 +330,6 @@ class _Checker:
 
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-
-
-def parse_rfc3339(text: str) -> _dt.datetime:
-    """An RFC 3339 timestamp as an aware datetime (fractions beyond microseconds are cut)."""
-    m = re.match(r"^(.*T\d{2}:\d{2}:\d{2})(\.\d+)?(.*)$", text.replace("t", "T").replace("z", "Z"))
-    if not m:
-        raise ValueError(f"invalid timestamp {text!r}")
-    frac = (m.group(2) or "")[:7]
-    tz = m.group(3).replace("Z", "+00:00")
-    return _dt.datetime.fromisoformat(m.group(1) + frac + tz)
 
 
 # --------------------------------------------------------------------------- public loaders
