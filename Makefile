@@ -1,5 +1,5 @@
 # warden developer entry points. On a fresh clone only these are needed:
-#   make demo    .venv + release build of the extension, then the contacts demo
+#   make demo    .venv + release build of the extension + the examples' web stack, then the contacts web demo
 #   make test    .venv + debug build of the extension with the `test` extra, then cargo test and pytest
 #   make bench   .venv + release build, then the decision benchmarks
 # Needs: python3 (>= 3.10, with venv/pip), rustup's cargo, a C compiler.
@@ -54,8 +54,13 @@ build: $(VENV)/.stamp-ext-debug
 build-release: $(VENV)/.stamp-ext-release
 
 # --- entry points ------------------------------------------------------------
-demo: $(VENV)/.stamp-ext-release
-	$(PY) examples/contacts/demo.py
+# the examples' web stack (FastAPI, uvicorn, Flask, ...) for the demo only
+$(VENV)/.stamp-examples: examples/requirements.txt $(VENV)/.stamp-venv
+	$(PIP) install --quiet -r examples/requirements.txt
+	@touch $@
+
+demo: $(VENV)/.stamp-ext-release $(VENV)/.stamp-examples
+	$(PY) examples/contacts/web_demo.py
 
 cargo-test:
 	$(CARGO) test $(CARGO_FLAGS)
