@@ -267,6 +267,7 @@ class Warden:
         resource: ResourceSpec = None,
         *,
         scopes: Sequence[str] = (),
+        any_scopes: Sequence[str] = (),
         login: Union[bool, str] = False,
         aux_data: Optional[Mapping[str, Any]] = None,
     ) -> Callable[..., Awaitable[Principal]]:
@@ -280,18 +281,21 @@ class Warden:
         the route to get the loaded object without a second load (FastAPI caches a
         dependency per request). A callable returning None answers 404.
 
-        ``scopes`` are OAuth scopes the token must grant (403 ``insufficient_scope``
-        otherwise). ``login`` (True, or a login URL) redirects browsers without a
+        ``scopes`` are OAuth scopes the token must all grant, ``any_scopes`` scopes of
+        which it must grant at least one (403 ``insufficient_scope`` otherwise). ``login`` (True, or a login URL) redirects browsers without a
         valid token to the login page instead of answering 401.
         """
         _check_name(action, "action")
         _check_name(kind, "kind")
         principal_dep = self._principal_dependency(login)
         scopes = _scope_list(scopes)
+        alternatives = _scope_list(any_scopes)
         engine = self.engine
         aux = None if aux_data is None else dict(aux_data)
 
-        def decide(principal: Principal, target: Resource) -> None:
+        def decide(request: Request, principal: Principal, target: Resource) -> None:
+            if alternatives:
+                self._check_scopes(request.scope[self._scope_key][1], (), alternatives)
             try:
                 allowed = engine.is_allowed(principal, target, action, aux_data=aux)
             except (TypeError, ValueError) as exc:
@@ -315,15 +319,15 @@ class Warden:
                     # attributes without an id: the route's only path parameter names the resource
                     params = request.path_params
                     target = resource_of(kind, loaded, next(iter(params.values())) if len(params) == 1 else None)
-                decide(principal, target)
+                decide(request, principal, target)
                 return principal
 
             dependency = require_with_resource
         else:
             fixed = resource_of(kind, resource)
 
-            async def require_fixed(principal: Principal = Security(principal_dep, scopes=scopes)) -> Principal:
-                decide(principal, fixed)
+            async def require_fixed(request: Request, principal: Principal = Security(principal_dep, scopes=scopes)) -> Principal:
+                decide(request, principal, fixed)
                 return principal
 
             dependency = require_fixed
@@ -480,22 +484,18 @@ class Warden:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return login_url + ("&" if "?" in login_url else "?") + urlencode({"next": here})
 
-    def _check_scopes(self, claims: Optional[Claims], required: Sequence[str]) -> None:
+    def _check_scopes(self, claims: Optional[Claims], required: Sequence[str], any_of: Sequence[str] = ()) -> None:
         granted = token_scopes(claims or {})
         missing = [s for s in required if s not in granted]
+        if any_of and not granted.intersection(any_of):
+            missing.append(" or ".join(any_of))
         if missing:
-            wanted = " ".join(required)
-            challenge = ", ".join(
-                p
-                for p in (
-                    f'realm="{self.realm}"' if self.realm else "",
-                    'error="insufficient_scope"',
-                    f'error_description="the token lacks scope {" ".join(missing)}"',
-                    f'scope="{wanted}"',
-                )
-                if p
-            )
-            raise HTTPException(403, f"insufficient_scope: requires {wanted}", headers={"WWW-Authenticate": "Bearer " + challenge})
+            wanted = " ".join(list(required) + list(any_of))
+            description = f"the token lacks scope {', '.join(missing)}"
+            parts = ([f'realm="{self.realm}"'] if self.realm else []) + [
+                'error="insufficient_scope"', f'error_description="{description}"', f'scope="{wanted}"'
+            ]
+            raise HTTPException(403, f"insufficient_scope: {description}", headers={"WWW-Authenticate": "Bearer " + ", ".join(parts)})
 
 
 def _check_name(value: Any, name: str) -> None:

@@ -209,6 +209,7 @@ class Warden:
         attr: Union[None, Mapping[str, Any], Callable[..., Optional[Mapping[str, Any]]]] = None,
         *,
         scopes: Sequence[str] = (),
+        any_scopes: Sequence[str] = (),
         login: bool = False,
     ) -> Callable[[F], F]:
         """Decorator: run the view only when ``action`` on the resource is allowed.
@@ -216,7 +217,7 @@ class Warden:
         The resource id is the view argument ``id_arg`` (the collection,
         ``Resource(kind, kind)``, without one); ``attr`` is a dict, or a callable
         receiving the view's arguments and returning the resource's attributes (None
-        answers 404). ``login=True`` redirects browsers without a token to the login
+        answers 404). ``scopes``/``any_scopes`` as in :func:`authorize`. ``login=True`` redirects browsers without a token to the login
         view. OPTIONS requests pass unchecked (CORS preflight), as Flask-Login does.
         """
         _check_name(action, "action")
@@ -233,7 +234,7 @@ class Warden:
                     if callable(attr) and attributes is None:
                         abort(404)
                     helper = authorize_or_login if login else authorize_or_raise
-                    helper(action, kind, None if rid is None else str(rid), attributes, scopes=scopes)
+                    helper(action, kind, None if rid is None else str(rid), attributes, scopes=scopes, any_scopes=any_scopes)
                 return current_app.ensure_sync(view)(*args, **kwargs)
 
             return wrapper  # type: ignore[return-value]
@@ -382,6 +383,27 @@ def _scopes(claims: Mapping[str, Any]) -> set:
     return found
 
 
+def _scope_failure(
+    principal: Principal, action: str, resource: Resource, granted: set, scopes: Sequence[str], any_scopes: Sequence[str], realm: Optional[str]
+) -> Optional[AuthorizationFailed]:
+    """The insufficient_scope refusal when the token lacks a required scope, else None."""
+    required = [scopes] if isinstance(scopes, str) else list(scopes)
+    alternatives = [any_scopes] if isinstance(any_scopes, str) else list(any_scopes)
+    missing = [s for s in required if s not in granted]
+    if alternatives and not granted.intersection(alternatives):
+        missing.append(" or ".join(alternatives))
+    if not missing:
+        return None
+    wanted = " ".join(required + alternatives)
+    description = f"the token lacks scope {', '.join(missing)}"
+    parts = ([f'realm="{realm}"'] if realm else []) + [
+        'error="insufficient_scope"', f'error_description="{description}"', f'scope="{wanted}"'
+    ]
+    return AuthorizationFailed(
+        principal, action, resource, error="insufficient_scope", description=description, www_authenticate="Bearer " + ", ".join(parts)
+    )
+
+
 def authorize(
     action: str,
     kind: str,
@@ -389,9 +411,12 @@ def authorize(
     attr: Optional[Mapping[str, Any]] = None,
     *,
     scopes: Sequence[str] = (),
+    any_scopes: Sequence[str] = (),
 ) -> Principal:
     """Authenticate the request and decide ``action`` on ``Resource(id or kind, kind, attr)``.
 
+    ``scopes`` must all be granted by the token, and at least one of ``any_scopes``
+    when given (403 ``insufficient_scope`` otherwise), before the policy decides.
     Returns the principal; raises ``AuthenticationFailed`` or ``AuthorizationFailed``.
     """
     state = _state()
@@ -402,53 +427,66 @@ def authorize(
         raise failure
     assert principal is not None
     resource = Resource(str(id) if id not in (None, "") else kind, kind, attr=dict(attr) if attr else {})
-    if scopes:
-        required = [scopes] if isinstance(scopes, str) else list(scopes)
-        missing = [s for s in required if s not in _scopes(claims or {})]
-        if missing:
-            realm = state.config["WARDEN_REALM"]
-            parts = ([f'realm="{realm}"'] if realm else []) + [
-                'error="insufficient_scope"',
-                f'error_description="the token lacks scope {" ".join(missing)}"',
-                f'scope="{" ".join(required)}"',
-            ]
-            raise AuthorizationFailed(
-                principal, action, resource, error="insufficient_scope",
-                description=f"the token lacks scope {' '.join(missing)}", www_authenticate="Bearer " + ", ".join(parts),
-            )
+    failure = _scope_failure(principal, action, resource, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"])
+    if failure is not None:
+        raise failure
     if not state.engine.is_allowed(principal, resource, action):
         raise AuthorizationFailed(principal, action, resource)
     return principal
 
 
-def authorize_or_raise(action: str, kind: str, id: Optional[str] = None, attr: Optional[Mapping[str, Any]] = None, *, scopes: Sequence[str] = ()) -> Principal:  # noqa: A002
+def authorize_or_raise(
+    action: str,
+    kind: str,
+    id: Optional[str] = None,  # noqa: A002 - tinyauth's name
+    attr: Optional[Mapping[str, Any]] = None,
+    *,
+    scopes: Sequence[str] = (),
+    any_scopes: Sequence[str] = (),
+) -> Principal:
     """As tinyauth's: raise ``AuthenticationFailed`` / ``AuthorizationFailed`` for ``app.errorhandler``.
 
     Without a handler of its own the app answers them as ``authorize_or_401`` does.
     """
-    return authorize(action, kind, id, attr, scopes=scopes)
+    return authorize(action, kind, id, attr, scopes=scopes, any_scopes=any_scopes)
 
 
-def authorize_or_401(action: str, kind: str, id: Optional[str] = None, attr: Optional[Mapping[str, Any]] = None, *, scopes: Sequence[str] = ()) -> Principal:  # noqa: A002
+def authorize_or_401(
+    action: str,
+    kind: str,
+    id: Optional[str] = None,  # noqa: A002 - tinyauth's name
+    attr: Optional[Mapping[str, Any]] = None,
+    *,
+    scopes: Sequence[str] = (),
+    any_scopes: Sequence[str] = (),
+) -> Principal:
     """As tinyauth's: abort with a JSON answer unless allowed; returns the principal.
 
     401 (with ``WWW-Authenticate``) when the request is not authenticated; a principal
     who is denied gets 403, as RFC 6750 asks (tinyauth answered 401 to both).
     """
     try:
-        return authorize(action, kind, id, attr, scopes=scopes)
+        return authorize(action, kind, id, attr, scopes=scopes, any_scopes=any_scopes)
     except (AuthenticationFailed, AuthorizationFailed) as exc:
         abort(_error_response(exc))
 
 
-def authorize_or_login(action: str, kind: str, id: Optional[str] = None, attr: Optional[Mapping[str, Any]] = None, *, scopes: Sequence[str] = ()) -> Principal:  # noqa: A002
+def authorize_or_login(
+    action: str,
+    kind: str,
+    id: Optional[str] = None,  # noqa: A002 - tinyauth's name
+    attr: Optional[Mapping[str, Any]] = None,
+    *,
+    scopes: Sequence[str] = (),
+    any_scopes: Sequence[str] = (),
+) -> Principal:
     """As tinyauth's, for pages: redirect to ``WARDEN_LOGIN_VIEW`` (with ``?next=``) when not signed in.
 
     A signed-in principal who is denied gets 403 rather than the login page, which
     could only send them back here.
     """
     try:
-        return authorize(action, kind, id, attr, scopes=scopes)
+        return authorize(action, kind, id, attr, scopes=scopes, any_scopes=any_scopes)
     except AuthenticationFailed as exc:
         if exc.status_code != 401:
             abort(_error_response(exc))

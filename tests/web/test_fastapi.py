@@ -462,3 +462,22 @@ def test_under_uvicorn_over_http(app, web_key):
         assert http.put("/documents/d2", headers=bearer(web_key)).status_code == 403
         assert http.put("/documents/d1", headers=bearer(web_key)).status_code == 200
         assert http.get("/page", follow_redirects=False).headers["location"] == "/login?next=%2Fpage"
+
+
+def test_any_scopes(client, verifier, web_key):
+    authz = Warden(client, verifier)
+    app = FastAPI()
+
+    @app.get("/documents")
+    async def docs(p=Depends(authz.require("list", "document", any_scopes=["document.read", "document.read_all"]))):
+        return {"ok": True}
+
+    http = TestClient(app)
+    r = http.get("/documents", headers=bearer(web_key, scope="openid"))
+    assert r.status_code == 403
+    assert r.headers["www-authenticate"] == (
+        'Bearer error="insufficient_scope", error_description="the token lacks scope document.read or document.read_all", '
+        'scope="document.read document.read_all"'
+    )
+    assert http.get("/documents", headers=bearer(web_key, scope="document.read_all")).status_code == 200
+    assert http.get("/documents", headers=bearer(web_key, scope="document.read")).status_code == 200
