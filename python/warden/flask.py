@@ -230,10 +230,15 @@ class Warden:
                     rid = kwargs.get(id_arg) if id_arg else None
                     if id_arg and rid is None:
                         raise TypeError(f"require: the view has no argument {id_arg!r} (id_arg)")
-                    attributes = attr(**kwargs) if callable(attr) else attr
-                    if callable(attr) and attributes is None:
-                        abort(404)
                     helper = authorize_or_login if login else authorize_or_raise
+                    if callable(attr):
+                        # authenticate before loading, so unknown callers learn nothing (not even a 404)
+                        _ensure_authenticated(login)
+                        attributes = attr(**kwargs)
+                        if attributes is None:
+                            abort(404)
+                    else:
+                        attributes = attr
                     helper(action, kind, None if rid is None else str(rid), attributes, scopes=scopes, any_scopes=any_scopes)
                 return current_app.ensure_sync(view)(*args, **kwargs)
 
@@ -435,6 +440,26 @@ def authorize(
     return principal
 
 
+def _ensure_authenticated(login: bool) -> None:
+    """Raise (or redirect, for ``login``) unless the request carries a valid token."""
+    state = _state()
+    if _bypass(state):
+        return
+    failure = _authenticate()[2]
+    if failure is None:
+        return
+    if login and failure.status_code == 401:
+        _redirect_to_login()
+    raise failure
+
+
+def _redirect_to_login() -> None:
+    view = current_app.config["WARDEN_LOGIN_VIEW"]
+    target = view if view.startswith("/") else url_for(view)
+    nxt = request.full_path if request.query_string else request.path
+    abort(redirect(target + ("&" if "?" in target else "?") + "next=" + _quote(nxt), code=303))
+
+
 def authorize_or_raise(
     action: str,
     kind: str,
@@ -490,10 +515,7 @@ def authorize_or_login(
     except AuthenticationFailed as exc:
         if exc.status_code != 401:
             abort(_error_response(exc))
-        view = current_app.config["WARDEN_LOGIN_VIEW"]
-        target = view if view.startswith("/") else url_for(view)
-        nxt = request.full_path if request.query_string else request.path
-        abort(redirect(target + ("&" if "?" in target else "?") + "next=" + _quote(nxt), code=303))
+        _redirect_to_login()
     except AuthorizationFailed as exc:
         abort(_error_response(exc))
 
