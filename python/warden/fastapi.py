@@ -45,7 +45,7 @@ from warden.client import Client
 from warden.jwt import InvalidToken, www_authenticate
 from warden.models import CheckResourcesResponse, Principal, Resource, ResourceAction, ResourceList
 
-__all__ = ["DecisionTable", "PrincipalDependency", "Warden", "resource_of", "token_scopes"]
+__all__ = ["DecisionTable", "PrincipalDependency", "Requirement", "Warden", "resource_of", "token_scopes"]
 
 Claims = Dict[str, Any]
 PrincipalMapper = Callable[[Claims], Union[Principal, Awaitable[Principal]]]
@@ -166,6 +166,89 @@ class PrincipalDependency(SecurityBase):
         return f"PrincipalDependency(optional={self.optional}, login_url={self.login_url!r})"
 
 
+class Requirement:
+    """The dependency ``authz.require(...)`` returns: the Principal, once the policy allows.
+
+    One dependency node (the token check runs inline, shared with any other warden
+    dependency of the request), so a protected route costs FastAPI little more than
+    an open one. Its FastAPI signature is built per instance: ``request``, the
+    resource loader as ``Depends(loader)`` when there is one, and
+    ``Security(authz.principal, scopes=...)`` when OAuth scopes are required (which
+    also lists them in OpenAPI).
+    """
+
+    def __init__(
+        self,
+        owner: "Warden",
+        action: str,
+        kind: str,
+        loader: Optional[Callable[..., Any]],
+        fixed: Optional[Resource],
+        scopes: List[str],
+        any_scopes: List[str],
+        login_url: Optional[str],
+        aux_data: Optional[Mapping[str, Any]],
+    ) -> None:
+        self.owner, self.action, self.kind = owner, action, kind
+        self.loader, self.fixed, self.scopes, self.any_scopes = loader, fixed, scopes, any_scopes
+        self.login_url = login_url
+        self.aux_data = None if aux_data is None else dict(aux_data)
+        self._engine = owner.engine
+        params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
+        if scopes:
+            principal_dep = owner.login_required(login_url) if login_url else owner.principal
+            params.append(inspect.Parameter("scoped", inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=Security(principal_dep, scopes=scopes)))
+        if loader is not None:
+            params.append(inspect.Parameter("loaded", inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=Depends(loader)))
+        self.__signature__ = inspect.Signature(params)
+
+    async def __call__(self, request: Request, scoped: Optional[Principal] = None, loaded: Any = None) -> Principal:
+        owner = self.owner
+        if scoped is not None:
+            principal, claims = scoped, request.scope[owner._scope_key][1]
+        else:
+            state = request.scope.get(owner._scope_key)
+            if state is None:
+                state = await owner._authenticate(request)
+                request.scope[owner._scope_key] = state
+            principal, claims, error = state
+            if principal is None:
+                raise owner._unauthenticated(request, error, self.login_url)
+        if self.loader is None:
+            target = self.fixed
+        elif loaded is None:
+            raise HTTPException(404, f"{self.kind} not found")
+        elif type(loaded) is Resource and loaded.kind == self.kind:
+            target = loaded
+        elif isinstance(loaded, Mapping):
+            # attributes without an id: the route's only path parameter names the resource
+            params = request.path_params
+            target = resource_of(self.kind, loaded, next(iter(params.values())) if len(params) == 1 else None)
+        else:
+            target = resource_of(self.kind, loaded)
+        if self.any_scopes:
+            owner._check_scopes(claims, (), self.any_scopes)
+        try:
+            allowed = self._engine.is_allowed(principal, target, self.action, aux_data=self.aux_data)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"warden: cannot decide {self.action!r} on {self.kind!r}: {exc}") from exc
+        if not allowed:
+            raise HTTPException(403, f"not allowed to {self.action} {self.kind} {target.id}")
+        return principal
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(action={self.action!r}, kind={self.kind!r}, scopes={self.scopes!r})"
+
+
+class _SecuredRequirement(Requirement, SecurityBase):
+    """A requirement without scopes is itself the security dependency OpenAPI reads."""
+
+    def __init__(self, owner: "Warden", *args: Any) -> None:
+        super().__init__(owner, *args)
+        self.model = owner._openapi_model
+        self.scheme_name = owner.scheme_name
+
+
 class Warden:
     """Authentication and authorization for a FastAPI app.
 
@@ -270,7 +353,7 @@ class Warden:
         any_scopes: Sequence[str] = (),
         login: Union[bool, str] = False,
         aux_data: Optional[Mapping[str, Any]] = None,
-    ) -> Callable[..., Awaitable[Principal]]:
+    ) -> "Requirement":
         """Dependency: the Principal, once the policy allows ``action`` on the resource.
 
         ``resource`` is None (the collection: ``Resource(kind, kind)``), an id, a
@@ -287,52 +370,12 @@ class Warden:
         """
         _check_name(action, "action")
         _check_name(kind, "kind")
-        principal_dep = self._principal_dependency(login)
-        scopes = _scope_list(scopes)
-        alternatives = _scope_list(any_scopes)
-        engine = self.engine
-        aux = None if aux_data is None else dict(aux_data)
-
-        def decide(request: Request, principal: Principal, target: Resource) -> None:
-            if alternatives:
-                self._check_scopes(request.scope[self._scope_key][1], (), alternatives)
-            try:
-                allowed = engine.is_allowed(principal, target, action, aux_data=aux)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(f"warden: cannot decide {action!r} on {kind!r}: {exc}") from exc
-            if not allowed:
-                raise HTTPException(403, f"not allowed to {action} {kind} {target.id}")
-
-        if callable(resource) and not isinstance(resource, (Resource, Mapping)):
-            loader = resource
-
-            async def require_with_resource(
-                request: Request,
-                principal: Principal = Security(principal_dep, scopes=scopes),
-                loaded: Any = Depends(loader),
-            ) -> Principal:
-                if loaded is None:
-                    raise HTTPException(404, f"{kind} not found")
-                if isinstance(loaded, Resource):
-                    target = loaded if loaded.kind == kind else resource_of(kind, loaded)
-                else:
-                    # attributes without an id: the route's only path parameter names the resource
-                    params = request.path_params
-                    target = resource_of(kind, loaded, next(iter(params.values())) if len(params) == 1 else None)
-                decide(request, principal, target)
-                return principal
-
-            dependency = require_with_resource
-        else:
-            fixed = resource_of(kind, resource)
-
-            async def require_fixed(request: Request, principal: Principal = Security(principal_dep, scopes=scopes)) -> Principal:
-                decide(request, principal, fixed)
-                return principal
-
-            dependency = require_fixed
-        dependency.__qualname__ = dependency.__name__ = f"require_{_ident(action)}_{_ident(kind)}"
-        return dependency
+        login_url = self._principal_dependency(login).login_url
+        required = _scope_list(scopes)
+        loader = resource if callable(resource) and not isinstance(resource, (Resource, Mapping)) else None
+        fixed = None if loader is not None else resource_of(kind, resource)
+        cls = Requirement if required else _SecuredRequirement
+        return cls(self, action, kind, loader, fixed, required, _scope_list(any_scopes), login_url, aux_data)
 
     def decisions(
         self,
