@@ -25,7 +25,7 @@ import json
 import os
 import uuid
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import List, Optional
 from urllib.parse import parse_qs, quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request

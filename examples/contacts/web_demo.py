@@ -14,7 +14,7 @@ import threading
 import time
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import List, Tuple
 
 import httpx
 import uvicorn

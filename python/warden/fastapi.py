@@ -40,7 +40,6 @@ from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
 
-from warden import _core
 from warden.client import Client
 from warden.jwt import InvalidToken, www_authenticate
 from warden.models import CheckResourcesResponse, Principal, Resource, ResourceAction, ResourceList
