@@ -31,6 +31,8 @@ pub struct EngineConfig {
     pub globals: serde_json::Map<String, serde_json::Value>,
     pub lenient_scope_search: bool,
     pub schema_enforcement: SchemaEnforcement,
+    /// Cerbos's strict evaluation: a condition that fails to evaluate denies the action.
+    pub strict_evaluation: bool,
     pub default_policy_version: String,
     pub default_scope: String,
 }
@@ -41,6 +43,7 @@ impl Default for EngineConfig {
             globals: serde_json::Map::new(),
             lenient_scope_search: false,
             schema_enforcement: SchemaEnforcement::None,
+            strict_evaluation: false,
             default_policy_version: "default".into(),
             default_scope: String::new(),
         }
@@ -100,6 +103,7 @@ impl Engine {
         let table = load(&source)?;
         let conf = EvalConf {
             schema_enforcement: config.schema_enforcement,
+            strict_evaluation: config.strict_evaluation,
             default_policy_version: config.default_policy_version.clone(),
             default_scope: config.default_scope.clone(),
             lenient_scope_search: config.lenient_scope_search,

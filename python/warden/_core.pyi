@@ -31,6 +31,9 @@ class Engine:
         schema_enforcement: str = "none",
         watch: bool = False,
         jwt_keysets: Optional[Mapping[str, _KeySource]] = None,
+        strict_evaluation: bool = False,
+        default_policy_version: str = "default",
+        default_scope: str = "",
     ) -> "Engine":
         """Load every policy under ``path`` the way Cerbos's disk store does (YAML and JSON,
         recursively; skipping ``*_test.*``, hidden files, ``testdata/`` and disabled policies;
@@ -38,7 +41,10 @@ class Engine:
         ``"reject"``. ``watch=True`` reloads when files change (failures are logged on the
         ``warden`` logger and the last good set keeps serving). ``jwt_keysets`` names key sets
         (a JWKS dict, a JWKS URL, a JWK/JWKS/PEM file path or text) that verify aux-data tokens
-        in :meth:`check_resources_json`. Raises :class:`PolicyError` listing every problem."""
+        in :meth:`check_resources_json`. ``strict_evaluation=True`` is Cerbos's strict mode: a
+        condition that fails to evaluate denies the action instead of counting as false.
+        ``default_policy_version``/``default_scope`` apply to requests that leave them empty.
+        Raises :class:`PolicyError` listing every problem."""
     @staticmethod
     def from_policies(
         items: Sequence[Union[str, Mapping[str, Any]]],
@@ -47,6 +53,9 @@ class Engine:
         lenient_scope_search: bool = False,
         schema_enforcement: str = "none",
         jwt_keysets: Optional[Mapping[str, _KeySource]] = None,
+        strict_evaluation: bool = False,
+        default_policy_version: str = "default",
+        default_scope: str = "",
     ) -> "Engine":
         """Load policies given as YAML/JSON texts or dicts (errors name them ``policies[i]``)."""
     def check(self, inputs: List[Mapping[str, Any]], *, now: _Now = None) -> List[Dict[str, Any]]:

@@ -18,6 +18,8 @@ const NO_MATCH_FOR_SCOPE_PERMISSIONS: &str = "NO_MATCH_FOR_SCOPE_PERMISSIONS";
 #[derive(Debug, Clone)]
 pub struct EvalConf {
     pub schema_enforcement: crate::engine::SchemaEnforcement,
+    /// Cerbos's strict evaluation: a condition that fails to evaluate denies the action.
+    pub strict_evaluation: bool,
     pub default_policy_version: String,
     pub default_scope: String,
     pub lenient_scope_search: bool,
@@ -28,6 +30,7 @@ impl Default for EvalConf {
     fn default() -> Self {
         EvalConf {
             schema_enforcement: crate::engine::SchemaEnforcement::None,
+            strict_evaluation: false,
             default_policy_version: "default".into(),
             default_scope: String::new(),
             lenient_scope_search: false,
@@ -159,6 +162,7 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
     if !rejected && (principal_exists || resource_exists) {
         let values = RequestValues::new(input, p_scope, r_scope, now);
         let mut ev = CondEvaluator::new(&values, &conf.globals);
+        ev.set_strict(conf.strict_evaluation);
         if explain.is_some() {
             ev.record_leaves();
         }
@@ -167,7 +171,8 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
         let mut decided_by: Vec<Option<(String, String)>> = Vec::new();
 
         let all_roles = table.add_parent_roles(r_scope, &input.principal.roles);
-        let mut scoped_drs: Vec<(&str, BTreeSet<&str>)> = Vec::new();
+        // Per scope: the active derived roles, and (strict mode) those whose condition failed.
+        let mut scoped_drs: Vec<(&str, BTreeSet<&str>, Vec<&str>)> = Vec::new();
         let mut candidates = Vec::new();
         let mut bindings: Vec<Binding> = Vec::new();
 
@@ -178,7 +183,7 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
             let mut action_effect = EffectInfo { effect: Outcome::NoMatch, policy: Cow::Borrowed(""), scope: "" };
             let mut first_allow: Option<(String, String)> = None;
             let mut decided: Option<(String, String)> = None;
-            for kind in [PolicyKind::Principal, PolicyKind::Resource] {
+            'policies: for kind in [PolicyKind::Principal, PolicyKind::Resource] {
                 let (main_key, scopes, exists) = match kind {
                     PolicyKind::Principal => (p_key.as_str(), &p_scopes, principal_exists),
                     PolicyKind::Resource => (r_key.as_str(), &r_scopes, resource_exists),
@@ -199,17 +204,18 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
 
                     'scopes: for &scope in scopes.iter() {
                         if kind == PolicyKind::Resource {
-                            let at = match scoped_drs.iter().position(|(s, _)| *s == scope) {
+                            let at = match scoped_drs.iter().position(|(s, _, _)| *s == scope) {
                                 Some(at) => at,
                                 None => {
-                                    let roles = active_derived_roles(table, &mut ev, &resource, r_version, scope, &all_roles, explain.as_deref_mut());
-                                    scoped_drs.push((scope, roles));
+                                    let (roles, failed) = active_derived_roles(table, &mut ev, &resource, r_version, scope, &all_roles, explain.as_deref_mut());
+                                    scoped_drs.push((scope, roles, failed));
                                     scoped_drs.len() - 1
                                 }
                             };
-                            let roles = &scoped_drs[at].1;
+                            let (_, roles, failed) = &scoped_drs[at];
                             edr.extend(roles.iter().copied());
                             ev.set_effective_derived_roles(roles);
+                            ev.set_runtime_error(failed);
                         }
                         if role_effect.effect != Outcome::NoMatch {
                             break;
@@ -256,7 +262,13 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
                                             ev.ensure_variables(p);
                                             ev.satisfies(c, Some(p))
                                         }
-                                        None => true,
+                                        None => Ok(true),
+                                    };
+                                    // Strict evaluation: a condition that fails to evaluate denies the action.
+                                    let Ok(dr_ok) = dr_ok else {
+                                        record(&mut ev, false, false);
+                                        action_effect = EffectInfo { effect: Outcome::Deny, policy: Cow::Owned(origin_key.to_string()), scope };
+                                        break 'policies;
                                     };
                                     if !dr_ok {
                                         if let Some(k) = eval_key { ev.cache_condition(k, false); }
@@ -264,7 +276,12 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
                                         continue;
                                     }
                                     let cond = match b { Binding::Row(r) => r.condition.as_deref(), Binding::Synthetic(s) => s.condition.as_ref() };
-                                    let v = match cond { Some(c) => ev.satisfies(c, params), None => true };
+                                    let v = match cond { Some(c) => ev.satisfies(c, params), None => Ok(true) };
+                                    let Ok(v) = v else {
+                                        record(&mut ev, false, false);
+                                        action_effect = EffectInfo { effect: Outcome::Deny, policy: Cow::Owned(origin_key.to_string()), scope };
+                                        break 'policies;
+                                    };
                                     if let Some(k) = eval_key { ev.cache_condition(k, v); }
                                     record(&mut ev, v, false);
                                     v
@@ -423,10 +440,12 @@ fn scoped_resource_exists(table: &RuleTable, version: &str, resource: &str, scop
 }
 
 /// Derived roles imported by the resource policy at `scope` that are active for this request.
-fn active_derived_roles<'t>(table: &'t RuleTable, ev: &mut CondEvaluator, kind: &str, version: &str, scope: &str, all_roles: &[String], explain: Option<&mut Explanation>) -> BTreeSet<&'t str> {
+/// Returns the active roles and, in strict mode, the roles whose condition failed to evaluate.
+fn active_derived_roles<'t>(table: &'t RuleTable, ev: &mut CondEvaluator, kind: &str, version: &str, scope: &str, all_roles: &[String], explain: Option<&mut Explanation>) -> (BTreeSet<&'t str>, Vec<&'t str>) {
     let mut explain = explain;
     let mut active = BTreeSet::new();
-    let Some(defs) = table.derived_roles.get(version, scope).and_then(|by_kind| by_kind.get(kind)) else { return active };
+    let mut failed = Vec::new();
+    let Some(defs) = table.derived_roles.get(version, scope).and_then(|by_kind| by_kind.get(kind)) else { return (active, failed) };
     for dr in defs {
         let intersects = dr.parent_roles.iter().any(|p| p == "*" || all_roles.iter().any(|r| r == p));
         if !intersects {
@@ -434,7 +453,10 @@ fn active_derived_roles<'t>(table: &'t RuleTable, ev: &mut CondEvaluator, kind: 
         }
         ev.ensure_variables(&dr.params);
         let ok = match &dr.condition {
-            Some(c) => ev.satisfies(c, Some(&dr.params)),
+            Some(c) => ev.satisfies(c, Some(&dr.params)).unwrap_or_else(|_| {
+                failed.push(dr.name.as_str());
+                false
+            }),
             None => true,
         };
         if let Some(x) = explain.as_deref_mut() {
@@ -444,7 +466,8 @@ fn active_derived_roles<'t>(table: &'t RuleTable, ev: &mut CondEvaluator, kind: 
             active.insert(dr.name.as_str());
         }
     }
-    active
+    failed.sort();
+    (active, failed)
 }
 
 /// Rows for one (kind, version, scope, action, roles), with role-policy denies first (Cerbos's `Index.Query`).

@@ -50,11 +50,19 @@ pub struct CondEvaluator<'a> {
     errors: Vec<(String, String)>,
     /// Condition leaves evaluated since the last `take_leaves`, when explaining.
     leaves: Option<Vec<ConditionResult>>,
+    /// Strict evaluation: a runtime error fails the condition instead of counting as false.
+    strict: bool,
+    /// In strict mode, why `runtime.effectiveDerivedRoles` could not be computed in this scope.
+    runtime_error: Option<String>,
 }
+
+/// A condition whose evaluation failed in strict mode (the error is already recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrictError;
 
 impl<'a> CondEvaluator<'a> {
     pub fn new(values: &'a RequestValues<'a>, globals: &'a Vars) -> Self {
-        CondEvaluator { values, globals, runtime: Vec::new(), variables: Vec::new(), conditions: Vec::new(), errors: Vec::new(), leaves: None }
+        CondEvaluator { values, globals, runtime: Vec::new(), variables: Vec::new(), conditions: Vec::new(), errors: Vec::new(), leaves: None, strict: false, runtime_error: None }
     }
 
     /// Starts recording each evaluated condition leaf (for explanations).
@@ -64,6 +72,15 @@ impl<'a> CondEvaluator<'a> {
 
     pub fn take_leaves(&mut self) -> Vec<ConditionResult> {
         self.leaves.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    pub fn set_strict(&mut self, strict: bool) {
+        self.strict = strict;
+    }
+
+    /// Strict mode: derived roles whose conditions failed make every read of `runtime` fail.
+    pub fn set_runtime_error(&mut self, failed_roles: &[&str]) {
+        self.runtime_error = (!failed_roles.is_empty()).then(|| format!("failed to compute effective derived roles [{}]", failed_roles.join(", ")));
     }
 
     pub fn set_effective_derived_roles(&mut self, roles: &BTreeSet<&str>) {
@@ -100,7 +117,11 @@ impl<'a> CondEvaluator<'a> {
     fn activation<'b>(&'b self, expr: &CompiledExpr, constants: &'b Vars, variables: &'b Vars) -> Activation<'b> {
         let act = Activation::new(self.values.request()).with_variables(variables).with_constants(constants).with_globals(self.globals);
         // Only build the runtime list for expressions that read it.
-        if expr.uses_runtime() { act.with_runtime_roles(self.runtime.clone()) } else { act }
+        match (&self.runtime_error, expr.uses_runtime()) {
+            (_, false) => act,
+            (Some(e), true) => act.with_runtime_error(e.clone()),
+            (None, true) => act.with_runtime_roles(self.runtime.clone()),
+        }
     }
 
     fn eval_raw(&self, expr: &CompiledExpr, constants: &Vars, variables: &Vars) -> Result<cel::CelValue, String> {
@@ -114,8 +135,9 @@ impl<'a> CondEvaluator<'a> {
         }
     }
 
-    /// Cerbos's non-strict semantics: an erroring or non-boolean leaf counts as false (the error is recorded).
-    pub fn satisfies(&mut self, c: &Cond, params: Option<&Arc<Params>>) -> bool {
+    /// Whether the condition holds. Non-strict (Cerbos's default): an erroring or non-boolean leaf
+    /// counts as false. Strict: an erroring leaf fails the whole condition. Errors are recorded.
+    pub fn satisfies(&mut self, c: &Cond, params: Option<&Arc<Params>>) -> Result<bool, StrictError> {
         let mut errors = Vec::new();
         let mut leaves = self.leaves.take();
         let (constants, variables) = self.params_vars(params);
@@ -125,7 +147,11 @@ impl<'a> CondEvaluator<'a> {
         v
     }
 
-    fn satisfies_with(&self, c: &Cond, constants: &Vars, variables: &Vars, errors: &mut Vec<(String, String)>, mut leaves: Option<&mut Vec<ConditionResult>>) -> bool {
+    fn satisfies_with(&self, c: &Cond, constants: &Vars, variables: &Vars, errors: &mut Vec<(String, String)>, mut leaves: Option<&mut Vec<ConditionResult>>) -> Result<bool, StrictError> {
+        let failed = |errors: &mut Vec<(String, String)>, e: &CompiledExpr, msg: String| {
+            errors.push((e.source().to_string(), msg));
+            if self.strict { Err(StrictError) } else { Ok(false) }
+        };
         match c {
             Cond::Expr(e) => {
                 if let Some(leaves) = leaves {
@@ -135,24 +161,40 @@ impl<'a> CondEvaluator<'a> {
                         Err(m) => ConditionResult { expr: e.source().to_string(), value: None, error: Some(m.clone()) },
                     });
                     return match result {
-                        Ok(v) => v.as_bool().unwrap_or(false),
-                        Err(msg) => {
-                            errors.push((e.source().to_string(), msg));
-                            false
-                        }
+                        Ok(v) => Ok(v.as_bool().unwrap_or(false)),
+                        Err(msg) => failed(errors, e, msg),
                     };
                 }
                 match cel::eval_bool(e, &self.activation(e, constants, variables)) {
-                    Ok(b) => b,
-                    Err(err) => {
-                        errors.push((e.source().to_string(), err.message));
-                        false
-                    }
+                    Ok(b) => Ok(b),
+                    Err(err) => failed(errors, e, err.message),
                 }
             }
-            Cond::All(cs) => cs.iter().all(|c| self.satisfies_with(c, constants, variables, errors, leaves.as_deref_mut())),
-            Cond::Any(cs) => cs.iter().any(|c| self.satisfies_with(c, constants, variables, errors, leaves.as_deref_mut())),
-            Cond::None(cs) => !cs.iter().any(|c| self.satisfies_with(c, constants, variables, errors, leaves.as_deref_mut())),
+            // Short-circuits as Cerbos's SatisfiesCondition does; a strict failure ends the walk.
+            Cond::All(cs) => {
+                for c in cs {
+                    if !self.satisfies_with(c, constants, variables, errors, leaves.as_deref_mut())? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Cond::Any(cs) => {
+                for c in cs {
+                    if self.satisfies_with(c, constants, variables, errors, leaves.as_deref_mut())? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            Cond::None(cs) => {
+                for c in cs {
+                    if self.satisfies_with(c, constants, variables, errors, leaves.as_deref_mut())? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
         }
     }
 

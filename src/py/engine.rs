@@ -18,9 +18,28 @@ pub struct PyEngine {
     pub inner: Arc<Engine>,
 }
 
-fn config(py: Python<'_>, globals: Option<&Bound<'_, PyAny>>, lenient: bool, enforcement: &str) -> PyResult<EngineConfig> {
+/// Evaluation options shared by the constructors.
+struct Options<'a> {
+    lenient: bool,
+    enforcement: &'a str,
+    strict: bool,
+    default_policy_version: &'a str,
+    default_scope: &'a str,
+}
+
+fn config(py: Python<'_>, globals: Option<&Bound<'_, PyAny>>, o: Options<'_>) -> PyResult<EngineConfig> {
     let _ = py;
-    let mut c = EngineConfig { lenient_scope_search: lenient, ..Default::default() };
+    let (lenient, enforcement) = (o.lenient, o.enforcement);
+    if o.default_policy_version.is_empty() {
+        return Err(PyValueError::new_err("default_policy_version must not be empty"));
+    }
+    let mut c = EngineConfig {
+        lenient_scope_search: lenient,
+        strict_evaluation: o.strict,
+        default_policy_version: o.default_policy_version.to_string(),
+        default_scope: o.default_scope.to_string(),
+        ..Default::default()
+    };
     c.schema_enforcement = enforcement.parse::<SchemaEnforcement>().map_err(PyValueError::new_err)?;
     if let Some(g) = globals {
         if !g.is_none() {
@@ -125,9 +144,10 @@ impl PyEngine {
     /// Loads every policy under `path` (YAML and JSON, recursively, skipping tests, hidden files,
     /// `testdata/` and disabled policies). Raises `PolicyError` listing every problem.
     #[staticmethod]
-    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None))]
-    fn from_directory(py: Python<'_>, path: PathBuf, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str, watch: bool, jwt_keysets: Option<&Bound<'_, PyAny>>) -> PyResult<PyEngine> {
-        let c = config(py, globals, lenient_scope_search, schema_enforcement)?;
+    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope=""))]
+    #[allow(clippy::too_many_arguments)]
+    fn from_directory(py: Python<'_>, path: PathBuf, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str, watch: bool, jwt_keysets: Option<&Bound<'_, PyAny>>, strict_evaluation: bool, default_policy_version: &str, default_scope: &str) -> PyResult<PyEngine> {
+        let c = config(py, globals, Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope })?;
         let keysets = keysets_from_py(jwt_keysets)?;
         let engine = build(py, PolicySource::Directory(path.clone()), c, keysets)?;
         if watch {
@@ -149,9 +169,10 @@ impl PyEngine {
 
     /// Loads policies given as YAML/JSON strings or dicts.
     #[staticmethod]
-    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None))]
-    fn from_policies(py: Python<'_>, items: &Bound<'_, PyAny>, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str, jwt_keysets: Option<&Bound<'_, PyAny>>) -> PyResult<PyEngine> {
-        let c = config(py, globals, lenient_scope_search, schema_enforcement)?;
+    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope=""))]
+    #[allow(clippy::too_many_arguments)]
+    fn from_policies(py: Python<'_>, items: &Bound<'_, PyAny>, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str, jwt_keysets: Option<&Bound<'_, PyAny>>, strict_evaluation: bool, default_policy_version: &str, default_scope: &str) -> PyResult<PyEngine> {
+        let c = config(py, globals, Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope })?;
         let keysets = keysets_from_py(jwt_keysets)?;
         let mut docs = Vec::new();
         for (i, item) in items.try_iter()?.enumerate() {

@@ -34,10 +34,7 @@ STORE = TESTDATA / "store"
 
 # Cases warden cannot pass yet, with the reason (each is an xfail(strict=True): it must keep failing
 # until the reason goes away, and then the entry must be removed).
-KNOWN_GAPS = {
-    "case_045": "strictEvaluation test option: warden's engine has no strict evaluation mode, so the runner "
-                "reports those actions ERRORED instead of deciding them without it",
-}
+KNOWN_GAPS: dict = {}
 
 
 def _nbsp(value: Any) -> Any:

@@ -21,8 +21,6 @@ NOW_NOT_PROVIDED = "a policy used a time-based condition, but `now` was not prov
 SKIP_REASON_NAME = "Test name did not match the provided pattern"
 SKIP_REASON_RESOURCE = "Resource matched a policy that was excluded from the bundle"
 SKIP_REASON_PRINCIPAL = "Principal matched a policy that was excluded from the bundle"
-STRICT_UNSUPPORTED = ("the strictEvaluation test option is not supported: warden's engine has no strict "
-                      "evaluation mode yet, and deciding without it could report a wrong effect as passing")
 # Cerbos's zero time (Go's time.Time{}), the value of now() when no `now` option is given.
 ZERO_TIME = "0001-01-01T00:00:00Z"
 # A second instant used to notice that a decision depends on now() (see _check_without_now).
@@ -221,7 +219,7 @@ class EnginePool:
                  factory: Optional[Callable[..., Any]] = None):
         """Either a policy directory (engines built on demand) or a ready ``engine`` (used for default options).
 
-        ``factory(globals=..., lenient_scope_search=...)`` builds an engine for other options.
+        ``factory(globals=..., lenient_scope_search=..., [strict_evaluation=True])`` builds an engine for other options.
         """
         self.policy_dir = policy_dir
         self._engines: Dict[str, Any] = {}
@@ -236,7 +234,7 @@ class EnginePool:
 
     @staticmethod
     def _key(options: Dict[str, Any]) -> str:
-        return json.dumps([bool(options.get("lenientScopeSearch")), options.get("globals") or {}], sort_keys=True)
+        return json.dumps([bool(options.get("lenientScopeSearch")), bool(options.get("strictEvaluation")), options.get("globals") or {}], sort_keys=True)
 
     def engine_for(self, options: Dict[str, Any]) -> Any:
         """The engine configured for a test's options (built once per distinct option set)."""
@@ -244,8 +242,11 @@ class EnginePool:
         if key not in self._engines:
             if self._factory is None:
                 raise RuntimeError("no policy directory to build an engine with these options from")
-            self._engines[key] = self._factory(globals=options.get("globals") or None,
-                                               lenient_scope_search=bool(options.get("lenientScopeSearch")))
+            kwargs: Dict[str, Any] = {"globals": options.get("globals") or None,
+                                      "lenient_scope_search": bool(options.get("lenientScopeSearch"))}
+            if options.get("strictEvaluation"):
+                kwargs["strict_evaluation"] = True
+            self._engines[key] = self._factory(**kwargs)
         return self._engines[key]
 
 
@@ -314,9 +315,6 @@ def values_equal(want: Any, got: Any) -> bool:
 def run_test(pool: EnginePool, test: PolicyTest, actions: Optional[List[str]] = None) -> Dict[str, Dict[str, Any]]:
     """Results (Cerbos ``TestResults.Details`` dicts) of one expanded test, per action."""
     actions = list(test.actions if actions is None else actions)
-    if test.options.get("strictEvaluation"):
-        # Deciding without it would report wrong effects as if they were right.
-        return {a: {"result": "RESULT_ERRORED", "error": STRICT_UNSUPPORTED} for a in actions}
     try:
         engine = pool.engine_for(test.options)
         inp = check_input(test, actions)
