@@ -5,7 +5,9 @@ The same handler is served twice by one uvicorn process on 127.0.0.1:
 - ``GET /open/{doc_id}``: loads the document (an async dependency) and returns it;
 - ``GET /protected/{doc_id}``: the same, plus ``Depends(authz.require("read", "document",
   resource=load_document))``: the bearer token (RS256, keys fetched once from a
-  loopback JWKS) is verified and the policy decided on every request.
+  loopback JWKS) is checked and the policy decided on every request. With
+  ``--no-token-cache`` the signature is verified on every request; by default
+  repeated requests with one token find its verified claims in Warden's token cache.
 
 A load generator (``wrk`` when installed, else a bounded threaded Python client)
 drives each route in alternating rounds with keep-alive connections; the median
@@ -51,7 +53,7 @@ resourcePolicy:
 """
 
 
-def build_app(policy_dir: str, jwks_url: str, issuer: str, audience: str):
+def build_app(policy_dir: str, jwks_url: str, issuer: str, audience: str, token_cache: int = 4096):
     """The benchmark app: one open and one protected route with the same handler."""
     from fastapi import Depends, FastAPI
 
@@ -59,7 +61,7 @@ def build_app(policy_dir: str, jwks_url: str, issuer: str, audience: str):
     from warden.fastapi import Warden
 
     verifier = warden.JWTVerifier(jwks_url=jwks_url, issuer=issuer, audience=audience)
-    authz = Warden(warden.Client(policy_dir), verifier)
+    authz = Warden(warden.Client(policy_dir), verifier, token_cache=token_cache)
     app = FastAPI()
     documents = {f"d{i}": {"owner": f"user-{i % 7}", "title": f"document {i}"} for i in range(100)}
 
@@ -87,7 +89,7 @@ def serve(args: argparse.Namespace) -> None:
 
     if args.cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
-    app = build_app(args.policy_dir, args.jwks_url, args.issuer, args.audience)
+    app = build_app(args.policy_dir, args.jwks_url, args.issuer, args.audience, 0 if args.no_token_cache else 4096)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, lifespan="off")
 
 
@@ -162,6 +164,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=8, help="seconds per round")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--no-token-cache", action="store_true", help="verify the token's signature on every request (Warden(token_cache=0))")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
@@ -189,7 +192,8 @@ def main() -> int:
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, __file__, "--serve", "--port", str(port), "--policy-dir", policy_dir, "--jwks-url", idp.jwks_url,
-             "--issuer", idp.issuer, "--audience", audience] + (["--cpu", str(server_cpu)] if server_cpu is not None else []),
+             "--issuer", idp.issuer, "--audience", audience] + (["--cpu", str(server_cpu)] if server_cpu is not None else [])
+            + (["--no-token-cache"] if args.no_token_cache else []),
         )
         try:
             token = idp.mint("user-3", lifetime=3600)
@@ -217,6 +221,7 @@ def main() -> int:
     print(f"warden {warden.__version__} ({core}, {os.path.getsize(core) / 1e6:.0f} MB), fastapi {fastapi.__version__}, "
           f"uvicorn {uvicorn.__version__} (1 worker, {'httptools' if _has('httptools') else 'h11'}, "
           f"{'uvloop' if _has('uvloop') else 'asyncio'}), Python {platform.python_version()}")
+    print(f"token cache: {'off (signature checked on every request)' if args.no_token_cache else 'on (4096 entries, 60 s)'}")
     print(f"load: {generator}, {args.connections} keep-alive connections, {args.rounds} rounds x {args.duration} s per route; "
           f"server on CPU {server_cpu}, load generator on CPU {client_cpu}; load average {os.getloadavg()[0]:.2f}")
     print()

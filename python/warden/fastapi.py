@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import time
 from collections.abc import Mapping
 from typing import Any, Awaitable, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 from urllib.parse import urlencode
@@ -41,7 +42,7 @@ from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
 
 from warden.client import Client
-from warden.jwt import InvalidToken, www_authenticate
+from warden.jwt import InvalidToken, JWTVerifier, www_authenticate
 from warden.models import CheckResourcesResponse, Principal, Resource, ResourceAction, ResourceList
 
 __all__ = ["DecisionTable", "PrincipalDependency", "Requirement", "Warden", "resource_of", "token_scopes"]
@@ -262,6 +263,14 @@ class Warden:
     ``verifier.principal``). ``login_url`` (a path, a URL or a route name) is where
     ``login_required()`` and ``require(..., login=True)`` send browsers that are not
     signed in, with ``?next=`` set to the page asked for.
+
+    With a ``JWTVerifier``, verified claims are cached by token (``token_cache``
+    entries, each kept ``token_cache_ttl`` seconds at most and never past the token's
+    ``exp``), so a client's repeated requests skip the signature check; a key removed
+    from the JWKS stops being honoured after at most that TTL (``clear_token_cache()``
+    forgets at once). ``token_cache=0`` verifies every request. ``Introspector`` and
+    ``TokenInfo`` keep their own answer caches. Claims are shared between the requests
+    of one token: treat them (and nested values the mapper copies) as read-only.
     """
 
     def __init__(
@@ -277,6 +286,8 @@ class Warden:
         realm: Optional[str] = None,
         scheme_name: str = "bearerAuth",
         description: Optional[str] = None,
+        token_cache: int = 4096,
+        token_cache_ttl: float = 60.0,
     ) -> None:
         if isinstance(authorizer, Client):
             self.client = authorizer
@@ -293,6 +304,9 @@ class Warden:
             raise TypeError(
                 f"verifier: expected a warden.JWTVerifier, Introspector or TokenInfo (with verify_async), got {type(verifier).__name__}"
             )
+        # The default mapping is a pure function of the claims, so its result can be
+        # cached with them; a custom mapper may consult the app's data and runs every time.
+        self._principal_cacheable = principal_mapper is None
         if principal_mapper is None:
             principal_mapper = getattr(verifier, "principal", None)
             if principal_mapper is None:
@@ -305,6 +319,16 @@ class Warden:
             getattr(principal_mapper, "__call__", None)
         )
         self._verify_async = getattr(verifier, "verify_async", None)
+        if token_cache < 0 or token_cache_ttl < 0:
+            raise ValueError("token_cache and token_cache_ttl: must not be negative")
+        # Verified JWT claims by token, so a client's repeated requests skip the signature
+        # check (Envoy's jwt_cache_config does the same). Only for local JWT checks:
+        # Introspector/TokenInfo cache answers themselves and must see revocations.
+        self._token_cache: Optional[Dict[str, Tuple[Claims, Optional[Principal], float]]] = (
+            {} if token_cache and token_cache_ttl and isinstance(verifier, JWTVerifier) else None
+        )
+        self._token_cache_size = token_cache
+        self._token_cache_ttl = token_cache_ttl
         self.header = header
         self.cookie = cookie
         self.session_key = session_key
@@ -493,14 +517,22 @@ class Warden:
         if token is None:
             return None, None, None
         try:
-            if self._verify_async is not None:
-                claims = await self._verify_async(token)
+            hit = self._cached(token)
+            if hit is not None:
+                claims, principal = hit
+                if principal is not None:
+                    return _copy_principal(principal), claims, None
             else:
-                claims = await run_in_threadpool(self.verifier.verify, token)
+                if self._verify_async is not None:
+                    claims = await self._verify_async(token)
+                else:
+                    claims = await run_in_threadpool(self.verifier.verify, token)
             if self._mapper_is_async:
                 principal = await self.principal_mapper(claims)
             else:
                 principal = self.principal_mapper(claims)
+            if hit is None and isinstance(principal, Principal):
+                self._remember(token, claims, _copy_principal(principal) if self._principal_cacheable else None)
         except InvalidToken as exc:
             if source == "session" and exc.status_code == 401:
                 # The session holds a token that will never verify: forget it, as the demo apps do.
@@ -509,6 +541,36 @@ class Warden:
         if not isinstance(principal, Principal):
             raise TypeError(f"principal_mapper: expected a warden.Principal, got {type(principal).__name__}")
         return principal, claims, None
+
+    def _cached(self, token: str) -> Optional[Tuple[Claims, Optional[Principal]]]:
+        cache = self._token_cache
+        if cache is None:
+            return None
+        hit = cache.get(token)
+        if hit is None:
+            return None
+        if hit[2] > time.time():
+            return hit[0], hit[1]
+        cache.pop(token, None)
+        return None
+
+    def _remember(self, token: str, claims: Claims, principal: Optional[Principal]) -> None:
+        cache = self._token_cache
+        if cache is None:
+            return
+        # kept until the token expires (no leeway) or the TTL passes, whichever is first
+        deadline = time.time() + self._token_cache_ttl
+        exp = claims.get("exp")
+        if isinstance(exp, (int, float)) and not isinstance(exp, bool):
+            deadline = min(deadline, float(exp))
+        if len(cache) >= self._token_cache_size:
+            cache.pop(next(iter(cache)), None)  # the oldest entry
+        cache[token] = (claims, principal, deadline)
+
+    def clear_token_cache(self) -> None:
+        """Forget every verified token (e.g. after removing a compromised signing key)."""
+        if self._token_cache is not None:
+            self._token_cache.clear()
 
     def _unauthenticated(self, request: Request, error: Optional[InvalidToken], login_url: Optional[str]) -> HTTPException:
         if error is not None and error.status_code != 401:
@@ -538,6 +600,11 @@ class Warden:
                 'error="insufficient_scope"', f'error_description="{description}"', f'scope="{wanted}"'
             ]
             raise HTTPException(403, f"insufficient_scope: {description}", headers={"WWW-Authenticate": "Bearer " + ", ".join(parts)})
+
+
+def _copy_principal(p: Principal) -> Principal:
+    # each request gets its own principal, so a route changing it cannot affect the next request
+    return Principal(p.id, set(p.roles), dict(p.attr), p.policy_version, p.scope)
 
 
 def _check_name(value: Any, name: str) -> None:

@@ -481,3 +481,96 @@ def test_any_scopes(client, verifier, web_key):
     )
     assert http.get("/documents", headers=bearer(web_key, scope="document.read_all")).status_code == 200
     assert http.get("/documents", headers=bearer(web_key, scope="document.read")).status_code == 200
+
+
+def _counting(authz: Warden) -> list:
+    calls = []
+    verify = authz._verify_async
+
+    async def counted(tok):
+        calls.append(tok)
+        return await verify(tok)
+
+    authz._verify_async = counted
+    return calls
+
+
+def test_verified_tokens_are_cached_within_their_lifetime(client, verifier, web_key):
+    authz = Warden(client, verifier, token_cache_ttl=60)
+    calls = _counting(authz)
+    http = TestClient(make_app(authz))
+    headers = bearer(web_key, "user-1")
+    for _ in range(3):
+        assert http.get("/me", headers=headers).status_code == 200
+    assert len(calls) == 1
+    tok = calls[0]
+    claims, cached_principal, deadline = authz._token_cache[tok]
+    assert deadline <= claims["exp"] and cached_principal.id == "user-1"
+    # an entry past its deadline is not used: the token is verified again
+    authz._token_cache[tok] = (claims, cached_principal, 0.0)
+    assert http.get("/me", headers=headers).status_code == 200
+    assert len(calls) == 2
+    authz.clear_token_cache()
+    assert http.get("/me", headers=headers).status_code == 200
+    assert len(calls) == 3
+    # refused tokens are never cached
+    bad = {"Authorization": "Bearer " + token(web_key, claims_expired())}
+    assert http.get("/me", headers=bad).status_code == 401
+    assert http.get("/me", headers=bad).status_code == 401
+    assert len(calls) == 5 and len(authz._token_cache) == 1
+
+
+def claims_expired():
+    return claims(exp=1, roles=["user"])
+
+
+def test_token_cache_bounds_and_off_switch(client, verifier, web_key, idp):
+    authz = Warden(client, verifier, token_cache=2)
+    http = TestClient(make_app(authz))
+    for sub in ("a", "b", "c"):
+        assert http.get("/me", headers=bearer(web_key, sub)).status_code == 200
+    assert len(authz._token_cache) == 2
+    off = Warden(client, verifier, token_cache=0)
+    calls = _counting(off)
+    http = TestClient(make_app(off))
+    headers = bearer(web_key)
+    http.get("/me", headers=headers)
+    http.get("/me", headers=headers)
+    assert len(calls) == 2
+    introspector = warden.Introspector(idp.url + "/introspect", *idp.client_credentials)
+    assert Warden(client, introspector)._token_cache is None  # revocation must stay visible
+    with pytest.raises(ValueError, match="token_cache"):
+        Warden(client, verifier, token_cache=-1)
+
+
+def test_cached_principal_is_a_fresh_copy_per_request(client, verifier, web_key):
+    authz = Warden(client, verifier)
+    app = FastAPI()
+
+    @app.get("/mutate")
+    async def mutate(p=Depends(authz.principal)):
+        seen = dict(p.attr)
+        p.attr["tampered"] = True
+        p.roles.add("admin")
+        return {"seen": seen, "roles": sorted(p.roles)}
+
+    http = TestClient(app)
+    headers = bearer(web_key, "user-1", email="u@example.com")
+    first = http.get("/mutate", headers=headers).json()
+    second = http.get("/mutate", headers=headers).json()
+    assert first == second == {"seen": {"email": "u@example.com"}, "roles": ["admin", "user"]}
+
+
+def test_custom_mapper_runs_on_every_request(client, verifier, web_key):
+    calls = []
+
+    def mapper(claims):
+        calls.append(1)
+        return verifier.principal(claims)
+
+    authz = Warden(client, verifier, principal_mapper=mapper)
+    http = TestClient(make_app(authz))
+    headers = bearer(web_key)
+    http.get("/me", headers=headers)
+    http.get("/me", headers=headers)
+    assert len(calls) == 2 and authz._token_cache[headers["Authorization"][7:]][1] is None
