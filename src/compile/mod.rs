@@ -354,26 +354,8 @@ impl Compiler {
 
         let consent = perms == ScopePermissions::RequireParentalConsentForAllows;
         let base = |this: &mut Self| Row {
-            kind: PolicyKind::Resource,
-            origin,
-            version: version.clone(),
-            scope: scope_name.clone(),
             resource: Pattern::Literal(resource.clone()),
-            role: Pattern::Any,
-            action: None,
-            allow_actions: vec![],
-            principal: None,
-            condition: None,
-            derived_role_condition: None,
-            origin_derived_role: None,
-            effect: None,
-            scope_permissions: perms_or_default(perms),
-            output: None,
-            name: String::new(),
-            params: Some(params.clone()),
-            derived_role_params: None,
-            eval_key: this.eval_key(String::new()),
-            from_role_policy: false,
+            ..Row::of_policy(PolicyKind::Resource, origin, &version, &scope_name, perms_or_default(perms), Some(params.clone()), this.eval_key(String::new()))
         };
         if rules.is_empty() {
             let row = base(self);
@@ -443,26 +425,8 @@ impl Compiler {
         let params = Arc::new(params_scope.params_for(exprs.iter().map(|e| e.as_ref()), key));
         let principal = pp.principal.value.clone();
         let base = |this: &mut Self| Row {
-            kind: PolicyKind::Principal,
-            origin,
-            version: version.clone(),
-            scope: scope_name.clone(),
-            resource: Pattern::Literal(String::new()),
-            role: Pattern::Any,
-            action: None,
-            allow_actions: vec![],
             principal: Some(principal.clone()),
-            condition: None,
-            derived_role_condition: None,
-            origin_derived_role: None,
-            effect: None,
-            scope_permissions: perms_or_default(perms),
-            output: None,
-            name: String::new(),
-            params: Some(params.clone()),
-            derived_role_params: None,
-            eval_key: this.eval_key(String::new()),
-            from_role_policy: false,
+            ..Row::of_policy(PolicyKind::Principal, origin, &version, &scope_name, perms_or_default(perms), Some(params.clone()), this.eval_key(String::new()))
         };
         if by_resource.is_empty() {
             let row = base(self);
@@ -509,26 +473,14 @@ impl Compiler {
         for (resource, name, allow, condition, output, eval_key) in compiled {
             let eval_key = self.eval_key(eval_key);
             self.table.rows.push(Row {
-                kind: PolicyKind::Resource,
-                origin,
-                version: version.clone(),
-                scope: scope_name.clone(),
                 resource: Pattern::new(&resource).unwrap_or(Pattern::Literal(resource.clone())),
                 role: Pattern::Literal(role.clone()),
-                action: None,
                 allow_actions: allow,
-                principal: None,
                 condition,
-                derived_role_condition: None,
-                origin_derived_role: None,
-                effect: None,
-                scope_permissions: ScopePermissions::Unspecified,
                 output,
                 name,
-                params: Some(params.clone()),
-                derived_role_params: None,
-                eval_key,
                 from_role_policy: true,
+                ..Row::of_policy(PolicyKind::Resource, origin, &version, &scope_name, ScopePermissions::Unspecified, Some(params.clone()), eval_key)
             });
         }
         let parents: Vec<String> = rp.parent_roles.iter().map(|r| r.value.clone()).collect();

@@ -101,6 +101,35 @@ pub struct Row {
     pub from_role_policy: bool,
 }
 
+impl Row {
+    /// A row of a policy with no rule data yet: matches nothing until resource, role and action are set
+    /// (as is, it is the stub that makes a rule-less policy exist in its scope).
+    pub fn of_policy(kind: PolicyKind, origin: usize, version: &str, scope: &str, scope_permissions: ScopePermissions, params: Option<Arc<Params>>, eval_key: usize) -> Row {
+        Row {
+            kind,
+            origin,
+            version: version.to_string(),
+            scope: scope.to_string(),
+            resource: Pattern::Literal(String::new()),
+            role: Pattern::Any,
+            action: None,
+            allow_actions: vec![],
+            principal: None,
+            condition: None,
+            derived_role_condition: None,
+            origin_derived_role: None,
+            effect: None,
+            scope_permissions,
+            output: None,
+            name: String::new(),
+            params,
+            derived_role_params: None,
+            eval_key,
+            from_role_policy: false,
+        }
+    }
+}
+
 /// A derived role as imported by one resource policy.
 #[derive(Debug)]
 pub struct DerivedRoleDef {
