@@ -1,7 +1,7 @@
 # warden developer entry points. On a fresh clone only these are needed:
 #   make demo    .venv + release build of the extension + the examples' web stack, then the contacts web demo
 #   make test    .venv + debug build of the extension with the `test` extra, then cargo test and pytest
-#   make bench   .venv + release build, then the decision benchmarks
+#   make bench   .venv + release build + the `bench` extra, then benchmarks/suite.py (writes benchmarks/results.md)
 # Needs: python3 (>= 3.10, with venv/pip), rustup's cargo, a C compiler.
 #
 # Why `make test` builds the extension in *debug*: `cargo test` already compiles
@@ -73,8 +73,19 @@ test:
 	@status=0; $(MAKE) --no-print-directory cargo-test || status=1; \
 	$(MAKE) --no-print-directory pytest || status=1; exit $$status
 
-bench: $(VENV)/.stamp-ext-release
-	$(PY) benchmarks/bench_decisions.py
+# the benchmark peers (the `bench` extra of pyproject.toml) go into .venv for `make bench` only;
+# oso with --no-deps (its cffi~=1.15 pin would downgrade cryptography: see benchmarks/requirements.py)
+$(VENV)/.stamp-bench: pyproject.toml benchmarks/requirements.py $(VENV)/.stamp-venv
+	$(PY) benchmarks/requirements.py --except oso > $(VENV)/bench-requirements.txt
+	$(PIP) install --quiet -r $(VENV)/bench-requirements.txt
+	$(PY) benchmarks/requirements.py --only oso > $(VENV)/bench-requirements-nodeps.txt
+	$(PIP) install --quiet --no-deps -r $(VENV)/bench-requirements-nodeps.txt
+	@touch $@
+
+# BENCH_ARGS=--quick for a smoke run; sizes are options of benchmarks/suite.py (--help)
+BENCH_ARGS ?=
+bench: $(VENV)/.stamp-ext-release $(VENV)/.stamp-bench
+	$(PY) benchmarks/suite.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) python/warden/_core*.so
