@@ -45,7 +45,7 @@ from warden.client import Client
 from warden.jwt import InvalidToken, JWTVerifier, www_authenticate
 from warden.models import CheckResourcesResponse, Principal, Resource, ResourceAction, ResourceList
 
-__all__ = ["DecisionTable", "PrincipalDependency", "Requirement", "Warden", "resource_of", "token_scopes"]
+__all__ = ["DecisionTable", "LoadRequirement", "PrincipalDependency", "Requirement", "Warden", "resource_of", "token_scopes"]
 
 Claims = Dict[str, Any]
 PrincipalMapper = Callable[[Claims], Union[Principal, Awaitable[Principal]]]
@@ -203,22 +203,28 @@ class Requirement:
         self.__signature__ = inspect.Signature(params)
 
     async def __call__(self, request: Request, scoped: Optional[Principal] = None, loaded: Any = None) -> Principal:
+        principal, claims = await self._principal(request, scoped)
+        self._decide(request, principal, claims, self.fixed if self.loader is None else loaded)
+        return principal
+
+    async def _principal(self, request: Request, scoped: Optional[Principal]) -> Tuple[Principal, Optional[Claims]]:
         owner = self.owner
         if scoped is not None:
-            principal, claims = scoped, request.scope[owner._scope_key][1]
-        else:
-            state = request.scope.get(owner._scope_key)
-            if state is None:
-                state = await owner._authenticate(request)
-                request.scope[owner._scope_key] = state
-            principal, claims, error = state
-            if principal is None:
-                raise owner._unauthenticated(request, error, self.login_url)
-        if self.loader is None:
-            target = self.fixed
-        elif loaded is None:
+            return scoped, request.scope[owner._scope_key][1]
+        state = request.scope.get(owner._scope_key)
+        if state is None:
+            state = await owner._authenticate(request)
+            request.scope[owner._scope_key] = state
+        principal, claims, error = state
+        if principal is None:
+            raise owner._unauthenticated(request, error, self.login_url)
+        return principal, claims
+
+    def _decide(self, request: Request, principal: Principal, claims: Optional[Claims], loaded: Any) -> None:
+        """Raise 404 (nothing loaded), 403 (scopes or policy) unless the action is allowed."""
+        if loaded is None:
             raise HTTPException(404, f"{self.kind} not found")
-        elif type(loaded) is Resource and loaded.kind == self.kind:
+        if type(loaded) is Resource and loaded.kind == self.kind:
             target = loaded
         elif isinstance(loaded, Mapping):
             # attributes without an id: the route's only path parameter names the resource
@@ -227,17 +233,72 @@ class Requirement:
         else:
             target = resource_of(self.kind, loaded)
         if self.any_scopes:
-            owner._check_scopes(claims, (), self.any_scopes)
+            self.owner._check_scopes(claims, (), self.any_scopes)
         try:
             allowed = self._engine.is_allowed(principal, target, self.action, aux_data=self.aux_data)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"warden: cannot decide {self.action!r} on {self.kind!r}: {exc}") from exc
         if not allowed:
             raise HTTPException(403, f"not allowed to {self.action} {self.kind} {target.id}")
-        return principal
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(action={self.action!r}, kind={self.kind!r}, scopes={self.scopes!r})"
+
+
+class LoadRequirement(Requirement):
+    """The dependency ``authz.load(action, kind, loader)`` returns: the loaded object, once allowed.
+
+    The loader's own parameters (path and query parameters, ``Request``, other
+    dependencies) become this dependency's, so loading, the token check and the
+    decision are one dependency node: a route protected this way has as many nodes
+    as the same route loading its object unprotected. The caller is authenticated
+    before the loader runs, so callers without a valid token never reach the store.
+    """
+
+    def __init__(self, owner: "Warden", action: str, kind: str, loader: Callable[..., Any], scopes: List[str],
+                 any_scopes: List[str], login_url: Optional[str], aux_data: Optional[Mapping[str, Any]]) -> None:
+        super().__init__(owner, action, kind, None, None, scopes, any_scopes, login_url, aux_data)
+        if inspect.isgeneratorfunction(loader) or inspect.isasyncgenfunction(loader):
+            raise TypeError("loader: generator dependencies (with yield) are not supported here; use require(resource=...)")
+        try:
+            loader_signature = inspect.signature(loader, eval_str=True)
+        except (TypeError, ValueError, NameError) as exc:
+            raise TypeError(f"loader: cannot read its signature ({exc})") from exc
+        own = [p.replace(name="_warden_" + p.name, kind=inspect.Parameter.KEYWORD_ONLY) for p in self.__signature__.parameters.values()]
+        taken = {p.name for p in own}
+        loader_params = []
+        # FastAPI passes the Request to one parameter only: share the loader's when it has one
+        self._request_name = "_warden_request"
+        for param in loader_signature.parameters.values():
+            if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD) or param.name in taken:
+                raise TypeError(f"loader: parameter {param.name!r} cannot be injected by FastAPI")
+            if isinstance(param.annotation, type) and issubclass(param.annotation, Request):
+                self._request_name = param.name
+            loader_params.append(param.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+        if self._request_name != "_warden_request":
+            own = [p for p in own if p.name != "_warden_request"]
+        self.loaded_by = loader
+        self._loader_is_async = inspect.iscoroutinefunction(loader) or inspect.iscoroutinefunction(getattr(loader, "__call__", None))
+        self.__signature__ = inspect.Signature(own + loader_params)
+
+    async def __call__(self, **arguments: Any) -> Any:  # type: ignore[override]
+        request = arguments.pop("_warden_request") if self._request_name == "_warden_request" else arguments[self._request_name]
+        principal, claims = await self._principal(request, arguments.pop("_warden_scoped", None))
+        if self._loader_is_async:
+            loaded = await self.loaded_by(**arguments)
+        else:
+            loaded = await run_in_threadpool(self.loaded_by, **arguments)  # as FastAPI runs sync dependencies
+        self._decide(request, principal, claims, loaded)
+        return loaded
+
+
+class _SecuredLoadRequirement(LoadRequirement, SecurityBase):
+    """A load requirement without scopes is itself the security dependency OpenAPI reads."""
+
+    def __init__(self, owner: "Warden", *args: Any) -> None:
+        super().__init__(owner, *args)
+        self.model = owner._openapi_model
+        self.scheme_name = owner.scheme_name
 
 
 class _SecuredRequirement(Requirement, SecurityBase):
@@ -399,6 +460,45 @@ class Warden:
         fixed = None if loader is not None else resource_of(kind, resource)
         cls = Requirement if required else _SecuredRequirement
         return cls(self, action, kind, loader, fixed, required, _scope_list(any_scopes), login_url, aux_data)
+
+    def load(
+        self,
+        action: str,
+        kind: str,
+        loader: Callable[..., Any],
+        *,
+        scopes: Sequence[str] = (),
+        any_scopes: Sequence[str] = (),
+        login: Union[bool, str] = False,
+        aux_data: Optional[Mapping[str, Any]] = None,
+    ) -> "LoadRequirement":
+        """Dependency: what ``loader`` returns, once the policy allows ``action`` on it.
+
+        ``loader`` takes what FastAPI can inject (path parameters by name, queries,
+        ``Request``, other dependencies) and returns a ``Resource`` or a dict of
+        attributes (None answers 404), as for :meth:`require`; the route receives it::
+
+            @app.get("/orders/{order_id}")
+            async def read_order(order=Depends(authz.load("read", "order", load_order))): ...
+
+        Loading, the token check and the decision run as one dependency, the caller
+        authenticated first. :meth:`principal_of` gives the route the principal without
+        another dependency. ``scopes``, ``any_scopes``, ``login`` and ``aux_data`` as in
+        :meth:`require`.
+        """
+        _check_name(action, "action")
+        _check_name(kind, "kind")
+        if not callable(loader):
+            raise TypeError(f"loader: expected a callable, got {type(loader).__name__}")
+        login_url = self._principal_dependency(login).login_url
+        required = _scope_list(scopes)
+        cls = LoadRequirement if required else _SecuredLoadRequirement
+        return cls(self, action, kind, loader, required, _scope_list(any_scopes), login_url, aux_data)
+
+    def principal_of(self, request: Request) -> Optional[Principal]:
+        """The principal a warden dependency verified for ``request`` (None before one ran, or without a valid token)."""
+        state = request.scope.get(self._scope_key)
+        return None if state is None else state[0]
 
     def decisions(
         self,

@@ -574,3 +574,64 @@ def test_custom_mapper_runs_on_every_request(client, verifier, web_key):
     http.get("/me", headers=headers)
     http.get("/me", headers=headers)
     assert len(calls) == 2 and authz._token_cache[headers["Authorization"][7:]][1] is None
+
+
+def test_load_dependency(client, verifier, web_key):
+    authz = Warden(client, verifier)
+    app = FastAPI()
+    loads = []
+
+    async def load_async(doc_id: str, request: Request, version: int = 1):
+        loads.append((doc_id, version, request.method))
+        return load_document(doc_id)
+
+    def load_sync_attrs(doc_id: str):  # a plain def loader runs in the thread pool
+        loads.append((doc_id, "sync"))
+        return DOCUMENTS.get(doc_id)
+
+    @app.get("/loaded/{doc_id}")
+    async def read(request: Request, doc=Depends(authz.load("read", "document", load_async))):
+        return {"title": doc.attr["title"], "by": authz.principal_of(request).id}
+
+    @app.put("/loaded/{doc_id}")
+    def update(doc=Depends(authz.load("update", "document", load_sync_attrs))):
+        return {"owner": doc["owner"]}
+
+    @app.delete("/loaded/{doc_id}")
+    async def delete(doc=Depends(authz.load("delete", "document", load_async, scopes=["document.write"]))):
+        return {"deleted": doc.id}
+
+    http = TestClient(app)
+    assert http.get("/loaded/d1").status_code == 401
+    assert http.put("/loaded/d1").status_code == 401
+    assert loads == []  # unauthenticated callers never reach the store
+    r = http.get("/loaded/d2?version=3", headers=bearer(web_key, "user-1"))
+    assert r.status_code == 200 and r.json() == {"title": "theirs", "by": "user-1"}
+    assert loads == [("d2", 3, "GET")]
+    assert http.put("/loaded/d1", headers=bearer(web_key, "user-1")).json() == {"owner": "user-1"}
+    assert http.put("/loaded/d2", headers=bearer(web_key, "user-1")).status_code == 403
+    assert http.put("/loaded/zz", headers=bearer(web_key, "user-1")).status_code == 404
+    r = http.delete("/loaded/d1", headers=bearer(web_key, "user-1", scope="document.read"))
+    assert r.status_code == 403 and 'error="insufficient_scope"' in r.headers["www-authenticate"]
+    assert http.delete("/loaded/d1", headers=bearer(web_key, "user-1", scope="document.write")).json() == {"deleted": "d1"}
+    spec = http.get("/openapi.json").json()["paths"]["/loaded/{doc_id}"]
+    assert spec["get"]["security"] == [{"bearerAuth": []}]
+    assert spec["delete"]["security"] == [{"bearerAuth": ["document.write"]}]
+    assert [p["name"] for p in spec["get"]["parameters"]] == ["doc_id", "version"]
+
+
+def test_load_rejects_loaders_fastapi_cannot_call(client, verifier):
+    authz = Warden(client, verifier)
+
+    def gen(doc_id: str):
+        yield doc_id
+
+    def star(*args):
+        return None
+
+    with pytest.raises(TypeError, match="generator"):
+        authz.load("read", "document", gen)
+    with pytest.raises(TypeError, match="cannot be injected"):
+        authz.load("read", "document", star)
+    with pytest.raises(TypeError, match="callable"):
+        authz.load("read", "document", "d1")
