@@ -262,8 +262,14 @@ class LoadRequirement(Requirement):
             raise TypeError("loader: generator dependencies (with yield) are not supported here; use require(resource=...)")
         try:
             loader_signature = inspect.signature(loader, eval_str=True)
-        except (TypeError, ValueError, NameError) as exc:
+        except NameError:
+            # an annotation (often the return type) names something only a type checker
+            # sees: keep the strings, and let FastAPI read them in the loader's globals
+            loader_signature = inspect.signature(loader)
+        except (TypeError, ValueError) as exc:
             raise TypeError(f"loader: cannot read its signature ({exc})") from exc
+        loader_globals = getattr(inspect.unwrap(loader), "__globals__", {})
+        self.__globals__ = loader_globals  # FastAPI resolves string annotations there
         own = [p.replace(name="_warden_" + p.name, kind=inspect.Parameter.KEYWORD_ONLY) for p in self.__signature__.parameters.values()]
         taken = {p.name for p in own}
         loader_params = []
@@ -272,7 +278,13 @@ class LoadRequirement(Requirement):
         for param in loader_signature.parameters.values():
             if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD) or param.name in taken:
                 raise TypeError(f"loader: parameter {param.name!r} cannot be injected by FastAPI")
-            if isinstance(param.annotation, type) and issubclass(param.annotation, Request):
+            annotation = param.annotation
+            if isinstance(annotation, str):
+                try:
+                    annotation = eval(annotation, dict(loader_globals))  # noqa: S307 - the loader's own annotation
+                except Exception:  # noqa: BLE001 - unresolvable here: not a Request, FastAPI reports it
+                    annotation = None
+            if isinstance(annotation, type) and issubclass(annotation, Request):
                 self._request_name = param.name
             loader_params.append(param.replace(kind=inspect.Parameter.KEYWORD_ONLY))
         if self._request_name != "_warden_request":

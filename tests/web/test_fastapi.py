@@ -635,3 +635,23 @@ def test_load_rejects_loaders_fastapi_cannot_call(client, verifier):
         authz.load("read", "document", star)
     with pytest.raises(TypeError, match="callable"):
         authz.load("read", "document", "d1")
+
+
+def test_load_with_annotations_only_a_type_checker_resolves(client, verifier, web_key):
+    """Loaders in modules with `from __future__ import annotations` and local imports still work."""
+    authz = Warden(client, verifier)
+    app = FastAPI()
+
+    def make_loader():
+        from warden import models  # local import: the return annotation cannot be evaluated
+
+        async def loader(doc_id: "str", request: "Request") -> "models.Resource":
+            return load_document(doc_id)
+
+        return loader
+
+    @app.get("/d/{doc_id}")
+    async def read(doc=Depends(authz.load("read", "document", make_loader()))):
+        return {"id": doc.id}
+
+    assert TestClient(app).get("/d/d1", headers=bearer(web_key)).json() == {"id": "d1"}
