@@ -243,4 +243,5 @@ def serve_pdp(port: int) -> None:
             pass
 
     ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer.request_queue_size = 1024  # the default backlog (5) resets connections under load
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()

@@ -336,7 +336,7 @@ def serve_web(port: int, pdp_url: str, jwk_json: str, public_pem: str, cpu: Opti
     engine = warden.Engine.from_directory(WEB_POLICY_DIR)
     public_key = load_pem_public_key(public_pem.encode())
     contacts = {f"c{i}": {"owner_id": f"user-{i % 7}", "name": f"contact {i}"} for i in range(100)}
-    pdp = httpx.AsyncClient(base_url=pdp_url, timeout=10)
+    pdp = httpx.AsyncClient(base_url=pdp_url, timeout=10)  # pooled, keep-alive (as the Cerbos SDK's client)
     app = FastAPI()
 
     async def load_contact(contact_id: str) -> dict:
@@ -549,7 +549,7 @@ def verdict(ok: Optional[bool]) -> str:
     return "n/a (not run)" if ok is None else ("**met**" if ok else "**not met**")
 
 
-def write_report(args, info: dict, data: dict, argv: List[str], started: float) -> Path:
+def write_report(args, info: dict, data: dict, argv: List[str], started: float, errors: Dict[str, str]) -> Path:
     lines: List[str] = []
     add = lines.append
     load_end = os.getloadavg()
@@ -697,6 +697,10 @@ def write_report(args, info: dict, data: dict, argv: List[str], started: float) 
             v = st[name]
             targets.append((f"memory flat (≤ 5 MB) across {v['n']:,} {label}", f"{v['growth_mb']:+.2f} MB", v["growth_mb"] <= 5))
 
+    if errors:
+        add("## Sections that failed in this run\n")
+        for section, err in errors.items():
+            add(f"- **{section}**:\n\n```\n{err}\n```\n")
     add("## Issue-8 targets\n")
     add("| target | measured | |")
     add("|---|---|---|")
@@ -831,6 +835,7 @@ def main(argv: List[str]) -> int:
     print(f"{info['cores']} cores, {info['cpu']}, load {info['load_start']}", flush=True)
     clock = CLOCKS[args.clock]
     data = {}
+    errors: Dict[str, str] = {}
     runners = {
         "decisions": lambda: bench_decisions(args, clock),
         "tokens": lambda: bench_tokens_section(args, args.clock),
@@ -841,15 +846,21 @@ def main(argv: List[str]) -> int:
     }
     for section in args.sections.split(","):
         print(f"[{section}] {time.time() - started:.0f} s", flush=True)
-        data[section] = runners[section]()
+        try:
+            data[section] = runners[section]()
+        except Exception as exc:  # keep the other sections' figures; the report says what failed
+            import traceback
+
+            traceback.print_exc()
+            errors[section] = f"{type(exc).__name__}: {str(exc).strip()}"
     Path(args.json).write_text(json.dumps({"machine": info, "args": {k: v for k, v in vars(args).items() if not k.startswith("serve")}, "data": data}, indent=1, default=str))
     try:
         charts(data)
     except ImportError as exc:
         print(f"no charts: {exc}")
-    path = write_report(args, info, data, argv, started)
+    path = write_report(args, info, data, argv, started, errors)
     print(f"wrote {path} in {time.time() - started:.0f} s")
-    return 0
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":
