@@ -11,12 +11,13 @@
     app = FastAPI()
 
     @app.get("/orders/{order_id}")
-    async def read_order(order=Depends(load_order),
-                         principal=Depends(authz.require("read", "order", resource=load_order))):
+    async def read_order(order=Depends(authz.load("read", "order", load_order))):
         ...
 
 ``Depends(authz.principal)`` gives the verified :class:`warden.Principal`;
-``Depends(authz.require(action, kind, resource=...))`` also decides the policy.
+``Depends(authz.require(action, kind, resource=...))`` also decides the policy and
+gives the principal; ``Depends(authz.load(action, kind, loader))`` loads, checks and
+gives the loaded object; ``Depends(authz.decisions(...))`` a page's decision table.
 Answers follow RFC 6750: no token gives 401 with ``WWW-Authenticate: Bearer``, a
 refused token 401 with ``error="invalid_token"``, a principal who is denied 403
 (with ``error="insufficient_scope"`` when required OAuth scopes are missing). Browser
@@ -50,7 +51,6 @@ __all__ = ["DecisionTable", "LoadRequirement", "PrincipalDependency", "Requireme
 Claims = Dict[str, Any]
 PrincipalMapper = Callable[[Claims], Union[Principal, Awaitable[Principal]]]
 ResourceSpec = Union[None, str, Resource, Mapping, Callable[..., Any]]
-
 
 
 def token_scopes(claims: Mapping[str, Any]) -> frozenset:
