@@ -290,7 +290,13 @@ fn constraints(v: &Value, cache: &KeyCache) -> Result<Constraints> {
             "iss" => c.iss = Some(s()?),
             "aud" => c.aud = Some(s()?),
             "time" => {
-                let t = val.as_f64().map_err(|_| anyhow!("token time constraint: must be a number"))?;
+                // Nanoseconds exceed f64's exact integers; regorus's as_f64 refuses those.
+                let t = val
+                    .as_i64()
+                    .map(|i| i as f64)
+                    .or_else(|_| val.as_u64().map(|u| u as f64))
+                    .or_else(|_| val.as_f64())
+                    .map_err(|_| anyhow!("token time constraint: must be a number"))?;
                 if t < 0.0 {
                     bail!("token time constraint: must not be negative");
                 }
