@@ -8,6 +8,7 @@ pub mod compile;
 pub mod engine;
 pub mod eval;
 pub mod policy;
+pub mod rego;
 pub mod schema;
 
 pub use engine::{Engine, EngineConfig, PolicySource, SchemaEnforcement};

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod engine;
 pub mod errors;
 pub mod jwt;
+pub mod rego;
 
 #[pymodule]
 #[pyo3(name = "_core")]
@@ -14,5 +15,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::PyEngine>()?;
     m.add("PolicyError", m.py().get_type::<errors::PolicyError>())?;
     jwt::register(m)?;
+    rego::register(m)?;
     Ok(())
 }
