@@ -246,10 +246,18 @@ def scale_child(directory: str, n: int, repeats: int, run_ms: float, clock_name:
     import warden
 
     before = rss_mb()
-    start = time.perf_counter()
-    engine = warden.Engine.from_directory(directory)
-    load_s = time.perf_counter() - start
-    after = rss_mb()
+    walls, cpus = [], []
+    for attempt in range(3):  # the first load gives the RSS figure; the load time is the median of 3
+        if attempt:
+            del engine
+            gc.collect()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        engine = warden.Engine.from_directory(directory)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - start_cpu)
+        if not attempt:
+            after = rss_mb()
+    load_s, load_cpu_s = statistics.median(walls), statistics.median(cpus)
     kind = f"kind{n // 2}"
     p = {"id": "bob", "roles": ["user"], "attr": {"department": "sales"}}
     r = {"kind": kind, "id": "x1", "attr": {"owner_id": "bob", "department": "sales", "status": "pending", "amount": 10}}
@@ -257,7 +265,7 @@ def scale_child(directory: str, n: int, repeats: int, run_ms: float, clock_name:
     r2 = dict(r, attr=dict(r["attr"], owner_id="eve"))
     assert not engine.is_allowed(p, r2, "delete")
     res = measure_in_turn({"is_allowed": lambda: engine.is_allowed(p, r, "approve")}, repeats, run_ms, CLOCKS[clock_name])
-    print(json.dumps({"load_s": load_s, "rss_before_mb": before, "rss_after_mb": after, "decision": res["is_allowed"]}))
+    print(json.dumps({"load_s": load_s, "load_walls": walls, "load_cpu_s": load_cpu_s, "rss_before_mb": before, "rss_after_mb": after, "decision": res["is_allowed"]}))
 
 
 def bench_scale(args, clock_name) -> dict:
@@ -679,17 +687,19 @@ def write_report(args, info: dict, data: dict, argv: List[str], started: float, 
         add("N resource policies (`kind0..kindN-1`), each importing one derived-roles file (2 derived roles with conditions) "
             "and with 4 rules (one with an `all` of two conditions), written to a temp dir; each size loaded in a fresh "
             "process (`Engine.from_directory`). Decision: `is_allowed` on `kind{N/2}` for the conditional `approve` action.\n")
-        add("| policies | load s | RSS before → after load (MB) | decision µs median (min–max) |")
-        add("|---:|---:|---|---:|")
+        add("Load time: median of 3 loads in that process, wall clock (min–max), and CPU time of the process (which includes any "
+            "threads the loader uses). RSS: before and after the first load.\n")
+        add("| policies | load s, wall median (min–max) | load s, CPU | RSS before → after load (MB) | decision µs median (min–max) |")
+        add("|---:|---:|---:|---|---:|")
         for n, r in sc.items():
             if "error" in r:
                 add(f"| {n} | error: `{r['error']}` | | |")
                 continue
-            add(f"| {int(n):,} | {r['load_s']:.3f} | {r['rss_before_mb']:.1f} → {r['rss_after_mb']:.1f} (+{r['rss_after_mb'] - r['rss_before_mb']:.1f}) | {mmm(r['decision'])} |")
+            add(f"| {int(n):,} | {r['load_s']:.3f} ({min(r['load_walls']):.3f}–{max(r['load_walls']):.3f}) | {r['load_cpu_s']:.3f} | {r['rss_before_mb']:.1f} → {r['rss_after_mb']:.1f} (+{r['rss_after_mb'] - r['rss_before_mb']:.1f}) | {mmm(r['decision'])} |")
         add("")
         sizes = [int(n) for n in sc if "error" not in sc[n]]
         if 10000 in sizes:
-            targets.append(("10,000 policies load in ≤ 2 s", f"{sc[10000]['load_s']:.2f} s", sc[10000]["load_s"] <= 2))
+            targets.append(("10,000 policies load in ≤ 2 s", f"{sc[10000]['load_s']:.2f} s wall (median of 3; {sc[10000]['load_cpu_s']:.2f} s CPU)", sc[10000]["load_s"] <= 2))
             if 10 in sizes:
                 ratio = sc[10000]["decision"]["median"] / sc[10]["decision"]["median"]
                 targets.append(("decision at 10,000 policies ≤ 1.2× at 10", f"{ratio:.2f}×", ratio <= 1.2))
