@@ -138,18 +138,40 @@ fn to_value(j: Json) -> Value {
     Value::from(j)
 }
 
+/// Parse a JSON object straight into a regorus value (the hot path of `io.jwt.decode`).
+fn rvalue_object(bytes: &[u8], what: &str) -> Result<Value> {
+    let text = std::str::from_utf8(bytes).map_err(|_| anyhow!("JWT {what} is not UTF-8"))?;
+    let v = Value::from_json_str(text).map_err(|e| anyhow!("JWT {what} is not valid JSON: {e}"))?;
+    if !matches!(v, Value::Object(_)) {
+        bail!("JWT {what} must be a JSON object");
+    }
+    Ok(v)
+}
+
+fn field<'a>(obj: &'a Value, name: &str) -> Option<&'a Value> {
+    obj.as_object().ok()?.get(&Value::from(name))
+}
+
 fn decode(token: &str) -> Result<Value> {
     let t = split(token)?;
-    let header = header_of(&t)?;
+    let header = rvalue_object(&b64(t.header_b64, "header")?, "header")?;
+    if field(&header, "enc").is_some() {
+        bail!("JWT is a JWE object, which is not supported");
+    }
     let payload_bytes = b64(t.payload_b64, "payload")?;
-    if header.get("cty").and_then(Json::as_str) == Some("JWT") {
+    if field(&header, "cty").and_then(|v| v.as_string().ok()).is_some_and(|s| s.as_ref() == "JWT") {
         let inner = String::from_utf8(payload_bytes).map_err(|_| anyhow!("nested JWT is not UTF-8"))?;
         return decode(inner.trim_matches(|c| c == '"' || c == '\''));
     }
-    let payload = json_object(&payload_bytes, "payload")?;
+    let payload = rvalue_object(&payload_bytes, "payload")?;
     let sig = b64(t.signature_b64, "signature")?;
-    let hex: String = sig.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(to_value(Json::Array(vec![Json::Object(header), Json::Object(payload), Json::String(hex)])))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(sig.len() * 2);
+    for b in &sig {
+        hex.push(HEX[(b >> 4) as usize] as char);
+        hex.push(HEX[(b & 15) as usize] as char);
+    }
+    Ok(Value::from(vec![header, payload, Value::from(hex)]))
 }
 
 // --- keys ------------------------------------------------------------------
