@@ -93,6 +93,33 @@ impl KeyCache {
     }
 }
 
+/// Results of pure built-ins (`io.jwt.decode`, `io.jwt.verify_*`: functions of their arguments
+/// only) by argument text: a client sends the same bearer token on every request for its
+/// lifetime, so decisions after the first skip base64, JSON and signature work. Bounded; cleared
+/// when full. `decode_verify` is not cached (it depends on the clock).
+#[derive(Default)]
+struct ResultCache {
+    map: Mutex<HashMap<String, Value>>,
+}
+
+const RESULT_CACHE_MAX: usize = 1024;
+
+impl ResultCache {
+    fn get_or(&self, key: String, f: impl FnOnce() -> Result<Value>) -> Result<Value> {
+        if let Some(v) = self.map.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(v);
+        }
+        let v = f()?;
+        if let Ok(mut m) = self.map.lock() {
+            if m.len() >= RESULT_CACHE_MAX {
+                m.clear();
+            }
+            m.insert(key, v.clone());
+        }
+        Ok(v)
+    }
+}
+
 fn b64(part: &str, what: &str) -> Result<Vec<u8>> {
     B64URL.decode(part.as_bytes()).map_err(|e| anyhow!("JWT {what} had invalid encoding: {e}"))
 }
@@ -431,11 +458,17 @@ fn lenient(r: Result<Value>) -> Result<Value> {
 
 pub fn register(engine: &mut Engine) -> Result<()> {
     let cache = Arc::new(KeyCache::default());
-    engine.add_extension(
-        "io.jwt.decode".into(),
-        1,
-        Box::new(|args: Vec<Value>| lenient(str_arg(&args[0], 1, "io.jwt.decode").and_then(decode))),
-    )?;
+    let results = Arc::new(ResultCache::default());
+    {
+        let results = results.clone();
+        engine.add_extension(
+            "io.jwt.decode".into(),
+            1,
+            Box::new(move |args: Vec<Value>| {
+                lenient(str_arg(&args[0], 1, "io.jwt.decode").and_then(|t| results.get_or(format!("d\0{t}"), || decode(t))))
+            }),
+        )?;
+    }
     {
         let cache = cache.clone();
         engine.add_extension(
@@ -448,6 +481,7 @@ pub fn register(engine: &mut Engine) -> Result<()> {
     }
     for (name, alg) in VERIFY {
         let cache = cache.clone();
+        let results = results.clone();
         let alg = *alg;
         let name_s: &'static str = name;
         engine.add_extension(
@@ -457,7 +491,7 @@ pub fn register(engine: &mut Engine) -> Result<()> {
                 lenient((|| {
                     let token = str_arg(&args[0], 1, name_s)?;
                     let key = str_arg(&args[1], 2, name_s)?;
-                    verify_builtin(&cache, alg, token, key).map(Value::from)
+                    results.get_or(format!("{name_s}\0{key}\0{token}"), || verify_builtin(&cache, alg, token, key).map(Value::from))
                 })())
             }),
         )?;
