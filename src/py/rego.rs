@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple};
 use serde_json::Value as Json;
 
 use super::convert::to_json;
@@ -44,8 +44,43 @@ fn opt_to_py<'py>(py: Python<'py>, v: Option<Json>) -> PyResult<Bound<'py, PyAny
 fn input_from_py(input: Option<&Bound<'_, PyAny>>) -> PyResult<regorus::Value> {
     match input {
         None => Ok(regorus::Value::Undefined),
-        Some(v) => Ok(input_value(to_json(v, "input")?)),
+        Some(v) => py_to_rvalue(v, "input"),
     }
+}
+
+/// Python → regorus value directly (no serde_json detour on the hot path); anything unusual
+/// (Mappings, other sequences) goes through `to_json`, which names the field on errors.
+fn py_to_rvalue(v: &Bound<'_, PyAny>, path: &str) -> PyResult<regorus::Value> {
+    use regorus::Value as V;
+    if v.is_none() {
+        return Ok(V::Null);
+    }
+    if let Ok(s) = v.cast::<PyString>() {
+        return Ok(V::from(s.to_str()?));
+    }
+    if let Ok(b) = v.cast::<PyBool>() {
+        return Ok(V::from(b.is_true()));
+    }
+    if v.is_instance_of::<PyInt>() {
+        if let Ok(i) = v.extract::<i64>() {
+            return Ok(V::from(i));
+        }
+    }
+    if let Ok(d) = v.cast::<PyDict>() {
+        let mut m = std::collections::BTreeMap::new();
+        for (k, x) in d.iter() {
+            let key = k.cast::<PyString>().map_err(|_| PyTypeError::new_err(format!("{path}: dict keys must be str")))?;
+            let key = key.to_str()?;
+            let value = py_to_rvalue(&x, &format!("{path}.{key}"))?;
+            m.insert(V::from(key), value);
+        }
+        return Ok(V::from(m));
+    }
+    if let Ok(l) = v.cast::<PyList>() {
+        let items = l.iter().enumerate().map(|(i, x)| py_to_rvalue(&x, &format!("{path}[{i}]"))).collect::<PyResult<Vec<_>>>()?;
+        return Ok(V::from(items));
+    }
+    Ok(input_value(to_json(v, path)?))
 }
 
 /// `data=`: a dict (merged at `data`'s root), a path to a .json/.yaml/.yml file, or a list of those.
@@ -163,7 +198,7 @@ impl PyRego {
     fn eval_batch<'py>(&self, py: Python<'py>, query: &str, inputs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
         let mut values = Vec::new();
         for (i, x) in inputs.try_iter()?.enumerate() {
-            values.push(input_value(to_json(&x?, &format!("inputs[{i}]"))?));
+            values.push(py_to_rvalue(&x?, &format!("inputs[{i}]"))?);
         }
         let inner = self.inner.clone();
         let q = query.to_string();

@@ -93,6 +93,33 @@ impl KeyCache {
     }
 }
 
+/// Results of pure built-ins (`io.jwt.decode`, `io.jwt.verify_*`: functions of their arguments
+/// only) by argument text: a client sends the same bearer token on every request for its
+/// lifetime, so decisions after the first skip base64, JSON and signature work. Bounded; cleared
+/// when full. `decode_verify` is not cached (it depends on the clock).
+#[derive(Default)]
+struct ResultCache {
+    map: Mutex<HashMap<String, Value>>,
+}
+
+const RESULT_CACHE_MAX: usize = 1024;
+
+impl ResultCache {
+    fn get_or(&self, key: String, f: impl FnOnce() -> Result<Value>) -> Result<Value> {
+        if let Some(v) = self.map.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(v);
+        }
+        let v = f()?;
+        if let Ok(mut m) = self.map.lock() {
+            if m.len() >= RESULT_CACHE_MAX {
+                m.clear();
+            }
+            m.insert(key, v.clone());
+        }
+        Ok(v)
+    }
+}
+
 fn b64(part: &str, what: &str) -> Result<Vec<u8>> {
     B64URL.decode(part.as_bytes()).map_err(|e| anyhow!("JWT {what} had invalid encoding: {e}"))
 }
@@ -138,18 +165,40 @@ fn to_value(j: Json) -> Value {
     Value::from(j)
 }
 
+/// Parse a JSON object straight into a regorus value (the hot path of `io.jwt.decode`).
+fn rvalue_object(bytes: &[u8], what: &str) -> Result<Value> {
+    let text = std::str::from_utf8(bytes).map_err(|_| anyhow!("JWT {what} is not UTF-8"))?;
+    let v = Value::from_json_str(text).map_err(|e| anyhow!("JWT {what} is not valid JSON: {e}"))?;
+    if !matches!(v, Value::Object(_)) {
+        bail!("JWT {what} must be a JSON object");
+    }
+    Ok(v)
+}
+
+fn field<'a>(obj: &'a Value, name: &str) -> Option<&'a Value> {
+    obj.as_object().ok()?.get(&Value::from(name))
+}
+
 fn decode(token: &str) -> Result<Value> {
     let t = split(token)?;
-    let header = header_of(&t)?;
+    let header = rvalue_object(&b64(t.header_b64, "header")?, "header")?;
+    if field(&header, "enc").is_some() {
+        bail!("JWT is a JWE object, which is not supported");
+    }
     let payload_bytes = b64(t.payload_b64, "payload")?;
-    if header.get("cty").and_then(Json::as_str) == Some("JWT") {
+    if field(&header, "cty").and_then(|v| v.as_string().ok()).is_some_and(|s| s.as_ref() == "JWT") {
         let inner = String::from_utf8(payload_bytes).map_err(|_| anyhow!("nested JWT is not UTF-8"))?;
         return decode(inner.trim_matches(|c| c == '"' || c == '\''));
     }
-    let payload = json_object(&payload_bytes, "payload")?;
+    let payload = rvalue_object(&payload_bytes, "payload")?;
     let sig = b64(t.signature_b64, "signature")?;
-    let hex: String = sig.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(to_value(Json::Array(vec![Json::Object(header), Json::Object(payload), Json::String(hex)])))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(sig.len() * 2);
+    for b in &sig {
+        hex.push(HEX[(b >> 4) as usize] as char);
+        hex.push(HEX[(b & 15) as usize] as char);
+    }
+    Ok(Value::from(vec![header, payload, Value::from(hex)]))
 }
 
 // --- keys ------------------------------------------------------------------
@@ -409,11 +458,17 @@ fn lenient(r: Result<Value>) -> Result<Value> {
 
 pub fn register(engine: &mut Engine) -> Result<()> {
     let cache = Arc::new(KeyCache::default());
-    engine.add_extension(
-        "io.jwt.decode".into(),
-        1,
-        Box::new(|args: Vec<Value>| lenient(str_arg(&args[0], 1, "io.jwt.decode").and_then(decode))),
-    )?;
+    let results = Arc::new(ResultCache::default());
+    {
+        let results = results.clone();
+        engine.add_extension(
+            "io.jwt.decode".into(),
+            1,
+            Box::new(move |args: Vec<Value>| {
+                lenient(str_arg(&args[0], 1, "io.jwt.decode").and_then(|t| results.get_or(format!("d\0{t}"), || decode(t))))
+            }),
+        )?;
+    }
     {
         let cache = cache.clone();
         engine.add_extension(
@@ -426,6 +481,7 @@ pub fn register(engine: &mut Engine) -> Result<()> {
     }
     for (name, alg) in VERIFY {
         let cache = cache.clone();
+        let results = results.clone();
         let alg = *alg;
         let name_s: &'static str = name;
         engine.add_extension(
@@ -435,7 +491,7 @@ pub fn register(engine: &mut Engine) -> Result<()> {
                 lenient((|| {
                     let token = str_arg(&args[0], 1, name_s)?;
                     let key = str_arg(&args[1], 2, name_s)?;
-                    verify_builtin(&cache, alg, token, key).map(Value::from)
+                    results.get_or(format!("{name_s}\0{key}\0{token}"), || verify_builtin(&cache, alg, token, key).map(Value::from))
                 })())
             }),
         )?;
