@@ -24,6 +24,7 @@ from warden.jwt import (
     UnsupportedAlgorithm,
     www_authenticate,
 )
+from warden.rego import Rego, RegoError, RegoEvalError, RegoLoadError
 from warden.models import (
     JWT,
     APIError,
@@ -69,6 +70,10 @@ __all__ = [
     "PrincipalContext",
     "PrincipalMapping",
     "ProviderUnavailable",
+    "Rego",
+    "RegoError",
+    "RegoEvalError",
+    "RegoLoadError",
     "Resource",
     "ResourceAction",
     "ResourceDesc",
