@@ -213,10 +213,11 @@ pub fn aux_data(v: &Bound<'_, PyAny>, path: &str) -> PyResult<Option<AuxData>> {
 
 /// One engine `CheckInput` dict.
 pub fn check_input(v: &Bound<'_, PyAny>, path: &str) -> PyResult<CheckInput> {
-    let d = v.cast::<PyDict>().map_err(|_| PyTypeError::new_err(format!("{path} must be a dict, not {}", type_name(v))))?;
+    if !v.is_instance_of::<PyDict>() {
+        return Err(PyTypeError::new_err(format!("{path} must be a dict, not {}", type_name(v))));
+    }
     let f = Fields::new(v, path);
     f.deny_unknown(&["requestId", "request_id", "principal", "resource", "actions", "auxData", "aux_data"])?;
-    let _ = d;
     let input = CheckInput {
         request_id: f.get("requestId", "request_id")?.map(|x| string(&x, &format!("{path}.requestId"))).transpose()?.unwrap_or_default(),
         principal: principal(&f.require("principal", "principal")?, &format!("{path}.principal"))?,

@@ -27,8 +27,7 @@ struct Options<'a> {
     default_scope: &'a str,
 }
 
-fn config(py: Python<'_>, globals: Option<&Bound<'_, PyAny>>, o: Options<'_>) -> PyResult<EngineConfig> {
-    let _ = py;
+fn config(globals: Option<&Bound<'_, PyAny>>, o: Options<'_>) -> PyResult<EngineConfig> {
     let (lenient, enforcement) = (o.lenient, o.enforcement);
     if o.default_policy_version.is_empty() {
         return Err(PyValueError::new_err("default_policy_version must not be empty"));
@@ -147,7 +146,7 @@ impl PyEngine {
     #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope=""))]
     #[allow(clippy::too_many_arguments)]
     fn from_directory(py: Python<'_>, path: PathBuf, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str, watch: bool, jwt_keysets: Option<&Bound<'_, PyAny>>, strict_evaluation: bool, default_policy_version: &str, default_scope: &str) -> PyResult<PyEngine> {
-        let c = config(py, globals, Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope })?;
+        let c = config(globals, Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope })?;
         let keysets = keysets_from_py(jwt_keysets)?;
         let engine = build(py, PolicySource::Directory(path.clone()), c, keysets)?;
         if watch {
@@ -172,7 +171,7 @@ impl PyEngine {
     #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope=""))]
     #[allow(clippy::too_many_arguments)]
     fn from_policies(py: Python<'_>, items: &Bound<'_, PyAny>, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str, jwt_keysets: Option<&Bound<'_, PyAny>>, strict_evaluation: bool, default_policy_version: &str, default_scope: &str) -> PyResult<PyEngine> {
-        let c = config(py, globals, Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope })?;
+        let c = config(globals, Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope })?;
         let keysets = keysets_from_py(jwt_keysets)?;
         let mut docs = Vec::new();
         for (i, item) in items.try_iter()?.enumerate() {
@@ -208,7 +207,7 @@ impl PyEngine {
     /// Whether `principal` may do `action` on `resource`. Both may be dicts (engine or SDK field
     /// names) or `Principal`/`Resource` objects; `aux_data` is `{"jwt": {claims}}` if given.
     #[pyo3(signature = (principal, resource, action, *, aux_data=None, now=None))]
-    fn is_allowed(&self, py: Python<'_>, principal: &Bound<'_, PyAny>, resource: &Bound<'_, PyAny>, action: &str, aux_data: Option<&Bound<'_, PyAny>>, now: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+    fn is_allowed(&self, principal: &Bound<'_, PyAny>, resource: &Bound<'_, PyAny>, action: &str, aux_data: Option<&Bound<'_, PyAny>>, now: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
         let input = CheckInput {
             request_id: String::new(),
             principal: convert::principal(principal, "principal")?,
@@ -221,7 +220,6 @@ impl PyEngine {
         let engine = &self.inner;
         // A single decision takes about a microsecond: releasing the GIL would cost more than it frees.
         let out = engine.check(std::slice::from_ref(&input), now);
-        let _ = py;
         Ok(out[0].actions.0.first().is_some_and(|(_, e)| e.effect == "EFFECT_ALLOW"))
     }
 
