@@ -25,6 +25,7 @@ import pytest
 
 from warden.testing import explain as _explain
 from warden.testing import loader as _loader
+from warden.testing import rego_tests as _rego_tests
 from warden.testing import runner as _runner
 from warden.testing.formatters import render_value
 
@@ -99,7 +100,13 @@ def _is_within(path: Path, parent: Path) -> bool:
         return False
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Optional["PolicySuiteFile"]:
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Optional[pytest.File]:
+    if _rego_tests.is_rego_test_file(file_path.name):
+        rego_state: _WardenState = parent.config.stash[_STATE_KEY]
+        rego_dir = rego_state.policy_dir_of(file_path)
+        if rego_dir is None:
+            return None
+        return RegoTestFile.from_parent(parent, path=file_path, policy_dir=rego_dir)
     if not _loader.is_suite_file(file_path.name):
         return None
     state: _WardenState = parent.config.stash[_STATE_KEY]
@@ -140,6 +147,49 @@ class PolicySuiteFile(pytest.File):
             pool = self.config.stash[_STATE_KEY].pool(self.policy_dir)
             self._results[key] = _runner.run_test(pool, test)
         return self._results[key]
+
+
+class RegoTestFile(pytest.File):
+    """A ``*_test.rego`` file: each ``test_*`` rule is one item, as ``opa test`` runs them."""
+
+    def __init__(self, *, policy_dir: Path, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.policy_dir = policy_dir
+        self._rego: Any = None
+
+    def rego(self) -> Any:
+        if self._rego is None:
+            self._rego = _rego_tests.load_for_tests(self.policy_dir)
+        return self._rego
+
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            package, rules = _rego_tests.find_test_rules(self.path.read_text())
+        except ValueError as exc:
+            raise self.CollectError(f"{self.path}: {exc}") from None
+        for rule in rules:
+            yield RegoTestItem.from_parent(self, name=rule, package=package)
+
+
+class RegoTestItem(pytest.Item):
+    """One ``test_*`` rule: passes when it evaluates to true."""
+
+    def __init__(self, *, package: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.package = package
+
+    def runtest(self) -> None:
+        passed, got = _rego_tests.run_rule(self.parent.rego(), self.package, self.name)
+        if not passed:
+            raise PolicyTestFailure(f"data.{self.package}.{self.name} is {got}, not true")
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, PolicyTestFailure):
+            return str(excinfo.value)
+        return str(excinfo.value) if excinfo.errisinstance(Exception) else super().repr_failure(excinfo)
+
+    def reportinfo(self) -> Tuple[Path, Optional[int], str]:
+        return self.path, None, f"data.{self.package}.{self.name}"
 
 
 class PolicyTestFailure(Exception):
