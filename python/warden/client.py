@@ -379,10 +379,7 @@ class Client:
         aux_data: Union[AuxData, Mapping, None] = None,
     ) -> CheckResourcesResponse:
         """Decide every action on every resource; results come in request order."""
-        engine = self._engine
-        if engine is None:
-            raise RuntimeError("warden.Client is closed")
-        return _check_resources(engine, principal, resources, request_id, _aux_input(aux_data))
+        return _check_resources(self._checked_engine(), principal, resources, request_id, _aux_input(aux_data))
 
     def is_allowed(
         self,
@@ -393,10 +390,7 @@ class Client:
         aux_data: Union[AuxData, Mapping, None] = None,
     ) -> bool:
         """True iff ``principal`` may perform ``action`` on ``resource``."""
-        engine = self._engine
-        if engine is None:
-            raise RuntimeError("warden.Client is closed")
-        return _is_allowed(engine, action, principal, resource, _aux_input(aux_data))
+        return _is_allowed(self._checked_engine(), action, principal, resource, _aux_input(aux_data))
 
     def plan_resources(
         self,
