@@ -38,7 +38,7 @@ import warden  # noqa: E402
 from warden.rego import Rego, http_input  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-REGO_POLICIES = ROOT / "tests" / "rego" / "policies"
+REGO_POLICIES = ROOT / "examples" / "hello" / "opa"
 CERBOS_POLICIES = ROOT / "examples" / "hello" / "policies"
 RULE = "data.demoapi.authz.allow"
 

@@ -8,13 +8,16 @@ asks OPA whether ``{method, path, scopes}`` is allowed. The Rego rule allows
 ``GET /sayhello`` with scope ``read_sayhello`` and nothing else.
 
 Here the token is checked by warden (``JWTVerifier.okta`` locally, or
-``warden.Introspector`` remotely) and the rule is the Cerbos policy in
-``policies/api.yaml``, decided in-process. Without Okta settings an embedded
-development issuer plays the authorization server (same issuer string, ``scp``,
-``cid`` claims, introspection endpoint). Run::
+``warden.Introspector`` remotely) and the rule is decided in-process: either the
+Cerbos policy in ``policies/api.yaml``, or (``--rego``) the app's Rego policy
+``opa/demoapi_authz.rego`` loaded unchanged and evaluated on the very input the app
+posted to OPA. Without Okta settings an embedded development issuer plays the
+authorization server (same issuer string, ``scp``, ``cid`` claims, introspection
+endpoint). Run::
 
     python examples/hello/app.py                    # development issuer, local validation
     python examples/hello/app.py --introspect       # development issuer, remote validation
+    python examples/hello/app.py --rego             # the OPA policy, in-process (combines with --introspect)
     OKTA_ISSUER=https://dev-123.okta.com/oauth2/default OKTA_AUDIENCE=api://default \\
     OKTA_CLIENT_ID=... [OKTA_CLIENT_SECRET=... --introspect] python examples/hello/app.py
 """
@@ -32,6 +35,9 @@ from warden.devissuer import DevIssuer
 from warden.fastapi import Warden, token_scopes
 
 POLICIES = Path(__file__).resolve().parent / "policies"
+#: The Rego policy the app deployed to its OPA server, and the rule it queried.
+OPA_POLICIES = Path(__file__).resolve().parent / "opa"
+OPA_RULE = "data.demoapi.authz.allow"
 DEV_ISSUER = "https://warden-dev.okta.com/oauth2/default"
 DEV_AUDIENCE = "api://default"
 #: Development clients (client-credentials grants) and the scopes their tokens carry.
@@ -56,8 +62,10 @@ def create_app(
     audience: Optional[str] = None,
     client_id: Optional[str] = None,
     client_secret: Optional[str] = None,
+    rego: bool = False,
 ) -> FastAPI:
-    """The service. ``introspect`` picks remote validation (RFC 7662) over local JWT checks."""
+    """The service. ``introspect`` picks remote validation (RFC 7662) over local JWT checks;
+    ``rego`` decides with the app's OPA policy instead of the Cerbos one."""
     if dev_issuer is not None:
         issuer, audience = issuer or DEV_ISSUER, audience or DEV_AUDIENCE
         for name, scopes in DEV_CLIENTS.items():
@@ -80,6 +88,8 @@ def create_app(
         else:
             verifier = warden.JWTVerifier.okta(issuer, audience, client_id=client_id)
 
+    if rego:
+        return _rego_app(warden.Rego.from_directory(OPA_POLICIES), verifier)
     authz = Warden(warden.Client(POLICIES), verifier, principal_mapper=to_principal)
     app = FastAPI(title="hello (Okta + warden)")
     app.state.authz = authz
@@ -95,15 +105,33 @@ def create_app(
     return app
 
 
+def _rego_app(policy: warden.Rego, verifier: Any) -> FastAPI:
+    """The routes with the OPA policy: each request's ``{method, api, jwt: {tokenValue}}`` goes to
+    ``data.demoapi.authz.allow`` in-process, where the app used to POST it to OPA."""
+    authz = Warden(policy, verifier, principal_mapper=to_principal)
+    app = FastAPI(title="hello (Okta + OPA policy on warden)")
+    app.state.authz = authz
+
+    @app.get("/sayhello")
+    async def sayhello(principal: warden.Principal = Depends(authz.require_rule(OPA_RULE))):
+        return {"message": f"Hello {principal.id}"}
+
+    @app.get("/saysecret")
+    async def saysecret(principal: warden.Principal = Depends(authz.require_rule(OPA_RULE))):
+        return {"message": "The secret"}
+
+    return app
+
+
 def main(argv: List[str]) -> None:  # pragma: no cover - interactive entry point
     import uvicorn
 
-    introspect = "--introspect" in argv
+    introspect, rego = "--introspect" in argv, "--rego" in argv
     if os.environ.get("OKTA_ISSUER"):
-        uvicorn.run(create_app(introspect=introspect), host="127.0.0.1", port=8000)
+        uvicorn.run(create_app(introspect=introspect, rego=rego), host="127.0.0.1", port=8000)
         return
     with DevIssuer() as issuer:
-        app = create_app(dev_issuer=issuer, introspect=introspect)
+        app = create_app(dev_issuer=issuer, introspect=introspect, rego=rego)
         print(f"development authorization server at {issuer.url}; client tokens:")
         for name in DEV_CLIENTS:
             print(f"  {name:<13} {issuer.mint(name)}")

@@ -18,6 +18,9 @@
 ``Depends(authz.require(action, kind, resource=...))`` also decides the policy and
 gives the principal; ``Depends(authz.load(action, kind, loader))`` loads, checks and
 gives the loaded object; ``Depends(authz.decisions(...))`` a page's decision table.
+With a :class:`warden.Rego` as the authorizer (or ``rego=``),
+``Depends(authz.require_rule("data.demoapi.authz.allow"))`` decides a Rego rule on
+the input an OPA-calling app posts (``{"method", "api", "jwt": {"tokenValue"}}``).
 Answers follow RFC 6750: no token gives 401 with ``WWW-Authenticate: Bearer``, a
 refused token 401 with ``error="invalid_token"``, a principal who is denied 403
 (with ``error="insufficient_scope"`` when required OAuth scopes are missing). Browser
@@ -45,12 +48,25 @@ from starlette.concurrency import run_in_threadpool
 from warden.client import Client
 from warden.jwt import InvalidToken, JWTVerifier, www_authenticate
 from warden.models import CheckResourcesResponse, Principal, Resource, ResourceAction, ResourceList
+from warden.rego import Rego, check_rule, http_input, input_builder_arguments
 
-__all__ = ["DecisionTable", "LoadRequirement", "PrincipalDependency", "Requirement", "Warden", "resource_of", "token_scopes"]
+__all__ = [
+    "DecisionTable",
+    "LoadRequirement",
+    "PrincipalDependency",
+    "Requirement",
+    "RuleRequirement",
+    "Warden",
+    "resource_of",
+    "token_scopes",
+]
 
 Claims = Dict[str, Any]
 PrincipalMapper = Callable[[Claims], Union[Principal, Awaitable[Principal]]]
 ResourceSpec = Union[None, str, Resource, Mapping, Callable[..., Any]]
+#: Builds a Rego rule's input; called with the keyword arguments it names among
+#: ``request``, ``token``, ``claims`` and ``principal`` (sync or async).
+InputBuilder = Callable[..., Union[Mapping[str, Any], Awaitable[Mapping[str, Any]]]]
 
 
 def token_scopes(claims: Mapping[str, Any]) -> frozenset:
@@ -193,14 +209,8 @@ class Requirement:
         self.loader, self.fixed, self.scopes, self.any_scopes = loader, fixed, scopes, any_scopes
         self.login_url = login_url
         self.aux_data = None if aux_data is None else dict(aux_data)
-        self._engine = owner.engine
-        params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
-        if scopes:
-            principal_dep = owner.login_required(login_url) if login_url else owner.principal
-            params.append(inspect.Parameter("scoped", inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=Security(principal_dep, scopes=scopes)))
-        if loader is not None:
-            params.append(inspect.Parameter("loaded", inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=Depends(loader)))
-        self.__signature__ = inspect.Signature(params)
+        self._engine = owner._cerbos("require").engine
+        self.__signature__ = _requirement_signature(owner, scopes, login_url, loader)
 
     async def __call__(self, request: Request, scoped: Optional[Principal] = None, loaded: Any = None) -> Principal:
         principal, claims = await self._principal(request, scoped)
@@ -322,11 +332,76 @@ class _SecuredRequirement(Requirement, SecurityBase):
         self.scheme_name = owner.scheme_name
 
 
+class RuleRequirement(Requirement):
+    """The dependency ``authz.require_rule(rule)`` returns: the Principal, once a Rego rule allows.
+
+    The caller is authenticated first (401 without a valid token, as for every warden
+    dependency); then ``rule`` is evaluated on the request's input, by default the
+    one the Okta + OPA apps post to OPA: ``{"method": ..., "api": <path>, "jwt":
+    {"tokenValue": <token>}}``. Only ``true`` allows: ``false``, undefined (no rule
+    body matched) and a missing input all answer 403.
+    """
+
+    def __init__(
+        self,
+        owner: "Warden",
+        rego: Rego,
+        rule: str,
+        build_input: Optional[InputBuilder],
+        scopes: List[str],
+        any_scopes: List[str],
+        login_url: Optional[str],
+    ) -> None:
+        self.owner, self.rego, self.rule = owner, rego, rule
+        self.action, self.kind = rule, "rule"  # what Requirement's repr and messages show
+        self.loader, self.fixed, self.scopes, self.any_scopes = None, None, scopes, any_scopes
+        self.login_url, self.aux_data = login_url, None
+        self._builder = build_input
+        self._builder_args: Tuple[str, ...] = ()
+        self._builder_is_async = False
+        if build_input is not None:
+            self._builder_args = input_builder_arguments(build_input)
+            self._builder_is_async = inspect.iscoroutinefunction(build_input) or inspect.iscoroutinefunction(
+                getattr(build_input, "__call__", None)
+            )
+        self.__signature__ = _requirement_signature(owner, scopes, login_url, None)
+
+    async def __call__(self, request: Request, scoped: Optional[Principal] = None, loaded: Any = None) -> Principal:
+        principal, claims = await self._principal(request, scoped)
+        if self.any_scopes:
+            self.owner._check_scopes(claims, (), self.any_scopes)
+        token = self.owner._token(request)[0]
+        if self._builder is None:
+            document: Any = http_input(request.method, request.url.path, token)
+        else:
+            available = {"request": request, "token": token, "claims": claims, "principal": principal}
+            document = self._builder(**{name: available[name] for name in self._builder_args})
+            if self._builder_is_async:
+                document = await document
+        if not self.rego.allowed(self.rule, document):
+            raise HTTPException(403, f"not allowed by {self.rule}")
+        return principal
+
+    def __repr__(self) -> str:
+        return f"RuleRequirement(rule={self.rule!r}, scopes={self.scopes!r})"
+
+
+class _SecuredRuleRequirement(RuleRequirement, SecurityBase):
+    """A rule requirement without scopes is itself the security dependency OpenAPI reads."""
+
+    def __init__(self, owner: "Warden", *args: Any) -> None:
+        super().__init__(owner, *args)
+        self.model = owner._openapi_model
+        self.scheme_name = owner.scheme_name
+
+
 class Warden:
     """Authentication and authorization for a FastAPI app.
 
     ``authorizer`` decides: a :class:`warden.Client`, a :class:`warden.Engine` or a
-    policy directory. ``verifier`` authenticates: a ``JWTVerifier``, ``Introspector``
+    policy directory (Cerbos policies, for ``require``/``load``/``decisions``), or a
+    :class:`warden.Rego` (for ``require_rule``); ``rego=`` adds Rego policies next to
+    Cerbos ones. ``verifier`` authenticates: a ``JWTVerifier``, ``Introspector``
     or ``TokenInfo`` (anything with ``verify_async`` or ``verify``).
 
     Token sources, tried in order: the ``Authorization: Bearer`` header (unless
@@ -361,8 +436,17 @@ class Warden:
         description: Optional[str] = None,
         token_cache: int = 4096,
         token_cache_ttl: float = 60.0,
+        rego: Optional[Rego] = None,
     ) -> None:
-        if isinstance(authorizer, Client):
+        if rego is not None and not isinstance(rego, Rego):
+            raise TypeError(f"rego: expected a warden.Rego, got {type(rego).__name__}")
+        self.rego: Optional[Rego] = rego
+        self.client: Optional[Client]
+        if isinstance(authorizer, Rego):
+            if rego is not None:
+                raise TypeError("rego: given twice (as the authorizer and as rego=)")
+            self.rego, self.client = authorizer, None
+        elif isinstance(authorizer, Client):
             self.client = authorizer
         elif isinstance(authorizer, (str, os.PathLike)):
             self.client = Client(authorizer)
@@ -370,9 +454,10 @@ class Warden:
             self.client = Client(authorizer)
         else:
             raise TypeError(
-                f"authorizer: expected a warden.Client, a warden.Engine or a policy directory, got {type(authorizer).__name__}"
+                "authorizer: expected a warden.Client, a warden.Engine, a policy directory or a warden.Rego, "
+                f"got {type(authorizer).__name__}"
             )
-        self.engine = self.client.engine
+        self.engine = None if self.client is None else self.client.engine
         if not (hasattr(verifier, "verify_async") or hasattr(verifier, "verify")):
             raise TypeError(
                 f"verifier: expected a warden.JWTVerifier, Introspector or TokenInfo (with verify_async), got {type(verifier).__name__}"
@@ -466,12 +551,42 @@ class Warden:
         """
         _check_name(action, "action")
         _check_name(kind, "kind")
+        self._cerbos("require")
         login_url = self._principal_dependency(login).login_url
         required = _scope_list(scopes)
         loader = resource if callable(resource) and not isinstance(resource, (Resource, Mapping)) else None
         fixed = None if loader is not None else resource_of(kind, resource)
         cls = Requirement if required else _SecuredRequirement
         return cls(self, action, kind, loader, fixed, required, _scope_list(any_scopes), login_url, aux_data)
+
+    def require_rule(
+        self,
+        rule: str,
+        input: Optional[InputBuilder] = None,
+        *,
+        scopes: Sequence[str] = (),
+        any_scopes: Sequence[str] = (),
+        login: Union[bool, str] = False,
+    ) -> RuleRequirement:
+        """Dependency: the Principal, once the Rego ``rule`` (e.g. ``"data.demoapi.authz.allow"``) is true.
+
+        The input is ``{"method", "api" (the URL path), "jwt": {"tokenValue"}}``, what
+        the Okta + OPA apps post to ``/v1/data/...``, so their policies run unchanged.
+        ``input`` builds another: a callable (sync or async) called with the keyword
+        arguments it names among ``request``, ``token``, ``claims`` (verified) and
+        ``principal``, returning the input document. The token is verified before the
+        rule runs (401 otherwise); a rule that is not true answers 403. ``scopes``,
+        ``any_scopes`` and ``login`` work as in :meth:`require`.
+        """
+        if self.rego is None:
+            raise TypeError("require_rule: this Warden has no Rego policies (pass a warden.Rego as the authorizer, or rego=)")
+        check_rule(self.rego, rule)
+        if input is not None and not callable(input):
+            raise TypeError(f"input: expected a callable building the input document, got {type(input).__name__}")
+        login_url = self._principal_dependency(login).login_url
+        required = _scope_list(scopes)
+        cls = RuleRequirement if required else _SecuredRuleRequirement
+        return cls(self, self.rego, rule, input, required, _scope_list(any_scopes), login_url)
 
     def load(
         self,
@@ -500,6 +615,7 @@ class Warden:
         """
         _check_name(action, "action")
         _check_name(kind, "kind")
+        self._cerbos("load")
         if not callable(loader):
             raise TypeError(f"loader: expected a callable, got {type(loader).__name__}")
         login_url = self._principal_dependency(login).login_url
@@ -529,6 +645,7 @@ class Warden:
         owned by the caller. No decision is made for the page itself: combine with
         ``require`` when the page needs one.
         """
+        self._cerbos("decisions")
         principal_dep = self._principal_dependency(login)
         default_actions = list(actions)
 
@@ -552,7 +669,7 @@ class Warden:
 
     def is_allowed(self, principal: Principal, action: str, resource: Union[Resource, Mapping]) -> bool:
         """True iff the policy allows ``principal`` to do ``action`` on ``resource``."""
-        return self.client.is_allowed(action, principal, resource)
+        return self._cerbos("is_allowed").is_allowed(action, principal, resource)
 
     def decide_all(
         self,
@@ -586,11 +703,16 @@ class Warden:
             resource_list.add(target, wanted)
         if not asked:
             raise ValueError("resources: at least one resource is required")
-        response = self.client.check_resources(principal, resource_list, aux_data=aux_data)
+        response = self._cerbos("decide_all").check_resources(principal, resource_list, aux_data=aux_data)
         response.raise_if_failed()
         return DecisionTable(response, asked)
 
     # --- internals ---------------------------------------------------------------------
+
+    def _cerbos(self, what: str) -> Client:
+        if self.client is None:
+            raise TypeError(f"{what}: this Warden decides Rego rules only (use require_rule, or give it Cerbos policies)")
+        return self.client
 
     def _principal_dependency(self, login: Union[bool, str]) -> PrincipalDependency:
         if login is True:
@@ -735,3 +857,17 @@ def _scope_list(scopes: Union[str, Sequence[str]]) -> List[str]:
 
 def _ident(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)
+
+
+def _requirement_signature(
+    owner: "Warden", scopes: List[str], login_url: Optional[str], loader: Optional[Callable[..., Any]]
+) -> inspect.Signature:
+    """A requirement's FastAPI signature: ``request``, plus the scoped principal and the loader when needed."""
+    params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
+    if scopes:
+        principal_dep = owner.login_required(login_url) if login_url else owner.principal
+        params.append(inspect.Parameter("scoped", inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=Security(principal_dep, scopes=scopes)))
+    if loader is not None:
+        params.append(inspect.Parameter("loaded", inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=Depends(loader)))
+    return inspect.Signature(params)
+

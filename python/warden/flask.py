@@ -20,13 +20,18 @@
     def get_apple(name):
         return jsonify({"name": name, "by": current_principal.id})
 
+With Rego policies (``WARDEN_REGO_DIR``, or ``Warden(app, rego=warden.Rego(...))``),
+``@authz.require_rule("data.demoapi.authz.allow")`` decides a rule on the input an
+OPA-calling app posts: ``{"method", "api" (the path), "jwt": {"tokenValue"}}``.
+
 Answers follow RFC 6750 with JSON bodies: no token gives 401 with
 ``WWW-Authenticate: Bearer``, a refused token 401 with ``error="invalid_token"``,
 a principal who is denied 403 (``error="insufficient_scope"`` when required OAuth
 scopes are missing). ``authorize_or_login`` redirects to the login view instead.
 
 Configuration (``app.config``, read when the app is initialised; defaults below):
-``WARDEN_POLICY_DIR``; token verification by ``WARDEN_JWKS_URL`` and/or
+``WARDEN_POLICY_DIR`` (Cerbos policies) and/or ``WARDEN_REGO_DIR`` (Rego policies and
+data documents); token verification by ``WARDEN_JWKS_URL`` and/or
 ``WARDEN_ISSUER`` (OIDC discovery when no JWKS URL), ``WARDEN_AUDIENCE``,
 ``WARDEN_ALGORITHMS``; or ``WARDEN_INTROSPECTION_URL`` with ``WARDEN_CLIENT_ID`` /
 ``WARDEN_CLIENT_SECRET``; or ``WARDEN_TOKENINFO_URL``; or pass ``verifier=`` to
@@ -49,6 +54,7 @@ from werkzeug.local import LocalProxy
 from warden.client import Client
 from warden.jwt import Introspector, InvalidToken, JWTVerifier, TokenInfo, www_authenticate
 from warden.models import Principal, Resource
+from warden.rego import Rego, check_rule, http_input, input_builder_arguments
 
 __all__ = [
     "AuthenticationFailed",
@@ -59,6 +65,7 @@ __all__ = [
     "authorize_or_401",
     "authorize_or_login",
     "authorize_or_raise",
+    "authorize_rule",
     "current_principal",
 ]
 
@@ -70,6 +77,7 @@ Claims = Dict[str, Any]
 #: Configuration keys and their defaults (``app.config.setdefault`` at ``init_app``).
 DEFAULTS: Dict[str, Any] = {
     "WARDEN_POLICY_DIR": None,
+    "WARDEN_REGO_DIR": None,
     "WARDEN_ISSUER": None,
     "WARDEN_AUDIENCE": None,
     "WARDEN_JWKS_URL": None,
@@ -139,10 +147,11 @@ def _error_response(exc: Union[AuthenticationFailed, AuthorizationFailed]) -> Re
 class _State:
     """Per-app state kept in ``app.extensions["warden"]``."""
 
-    def __init__(self, ext: "Warden", app: Flask, client: Optional[Client], verifier: Any) -> None:
+    def __init__(self, ext: "Warden", app: Flask, client: Optional[Client], rego: Optional[Rego], verifier: Any) -> None:
         self.ext = ext
         self.client = client
         self.engine = client.engine if client is not None else None
+        self.rego = rego
         self.verifier = verifier
         self.config = app.config
 
@@ -150,15 +159,18 @@ class _State:
 class Warden:
     """The Flask extension. ``Warden(app)`` or ``authz = Warden(); authz.init_app(app)``.
 
-    ``client`` (a :class:`warden.Client`, an Engine or a policy directory) and
-    ``verifier`` (``JWTVerifier``, ``Introspector``, ``TokenInfo``) override the
-    configuration. The extension object holds only settings; each app's state
+    ``client`` (a :class:`warden.Client`, an Engine or a policy directory), ``rego``
+    (a :class:`warden.Rego`) and ``verifier`` (``JWTVerifier``, ``Introspector``,
+    ``TokenInfo``) override the configuration. The extension object holds only settings; each app's state
     lives in ``app.extensions["warden"]``, so application factories work.
     """
 
-    def __init__(self, app: Optional[Flask] = None, *, client: Any = None, verifier: Any = None) -> None:
+    def __init__(self, app: Optional[Flask] = None, *, client: Any = None, verifier: Any = None, rego: Optional[Rego] = None) -> None:
+        if rego is not None and not isinstance(rego, Rego):
+            raise TypeError(f"rego: expected a warden.Rego, got {type(rego).__name__}")
         self._client = client
         self._verifier = verifier
+        self._rego = rego
         self._principal_loader: Optional[Callable[[Claims], Principal]] = None
         if app is not None:
             self.init_app(app)
@@ -178,16 +190,19 @@ class Warden:
             log.warning("WARDEN_BYPASS is ON for %s: every request is allowed WITHOUT authentication or policy checks", app.name)
             log.warning("!" * 72)
         client = _make_client(self._client if self._client is not None else config["WARDEN_POLICY_DIR"])
+        rego = self._rego
+        if rego is None and config["WARDEN_REGO_DIR"]:
+            rego = Rego.from_directory(config["WARDEN_REGO_DIR"])
         verifier = self._verifier if self._verifier is not None else _make_verifier(config)
         if not config["WARDEN_BYPASS"]:
-            if client is None:
-                raise RuntimeError("warden: set WARDEN_POLICY_DIR (or pass client= to Warden)")
+            if client is None and rego is None:
+                raise RuntimeError("warden: set WARDEN_POLICY_DIR or WARDEN_REGO_DIR (or pass client= or rego= to Warden)")
             if verifier is None:
                 raise RuntimeError(
                     "warden: configure token verification: WARDEN_JWKS_URL or WARDEN_ISSUER, WARDEN_INTROSPECTION_URL, "
                     "WARDEN_TOKENINFO_URL, or pass verifier= to Warden"
                 )
-        app.extensions["warden"] = _State(self, app, client, verifier)
+        app.extensions["warden"] = _State(self, app, client, rego, verifier)
         app.register_error_handler(AuthenticationFailed, _error_response)
         app.register_error_handler(AuthorizationFailed, _error_response)
         app.context_processor(lambda: {"current_principal": _current_principal()})
@@ -240,6 +255,37 @@ class Warden:
                     else:
                         attributes = attr
                     helper(action, kind, None if rid is None else str(rid), attributes, scopes=scopes, any_scopes=any_scopes)
+                return current_app.ensure_sync(view)(*args, **kwargs)
+
+            return wrapper  # type: ignore[return-value]
+
+        return decorate
+
+    def require_rule(
+        self,
+        rule: str,
+        input: Optional[Callable[..., Mapping[str, Any]]] = None,
+        *,
+        scopes: Sequence[str] = (),
+        any_scopes: Sequence[str] = (),
+        login: bool = False,
+    ) -> Callable[[F], F]:
+        """Decorator: run the view only when the Rego ``rule`` is true (see :func:`authorize_rule`).
+
+        ``login=True`` redirects browsers without a token to the login view. OPTIONS
+        requests pass unchecked (CORS preflight).
+        """
+        if self._rego is not None:
+            check_rule(self._rego, rule)
+        arguments = _input_arguments(input)
+
+        def decorate(view: F) -> F:
+            @functools.wraps(view)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                if request.method != "OPTIONS":
+                    if login:
+                        _ensure_authenticated(True)
+                    _authorize_rule(rule, input, arguments, scopes, any_scopes)
                 return current_app.ensure_sync(view)(*args, **kwargs)
 
             return wrapper  # type: ignore[return-value]
@@ -343,7 +389,7 @@ def _authenticate() -> Tuple[Optional[Principal], Optional[Claims], Optional[Aut
 def _verify(state: _State) -> Tuple[Optional[Principal], Optional[Claims], Optional[AuthenticationFailed]]:
     config = state.config
     realm = config["WARDEN_REALM"]
-    if state.verifier is None or state.engine is None:
+    if state.verifier is None or (state.engine is None and state.rego is None):
         # only reachable when a bypass app leaves debug/testing mode: deny
         return None, None, AuthenticationFailed("authentication is not configured", www_authenticate="Bearer")
     token, source = _token(config)
@@ -389,7 +435,7 @@ def _scopes(claims: Mapping[str, Any]) -> set:
 
 
 def _scope_failure(
-    principal: Principal, action: str, resource: Resource, granted: set, scopes: Sequence[str], any_scopes: Sequence[str], realm: Optional[str]
+    principal: Principal, action: str, resource: Optional[Resource], granted: set, scopes: Sequence[str], any_scopes: Sequence[str], realm: Optional[str]
 ) -> Optional[AuthorizationFailed]:
     """The insufficient_scope refusal when the token lacks a required scope, else None."""
     required = [scopes] if isinstance(scopes, str) else list(scopes)
@@ -431,12 +477,66 @@ def authorize(
     if failure is not None:
         raise failure
     assert principal is not None
+    if state.engine is None:
+        raise RuntimeError("warden: no Cerbos policies (set WARDEN_POLICY_DIR); this app decides Rego rules (authorize_rule)")
     resource = Resource(str(id) if id not in (None, "") else kind, kind, attr=dict(attr) if attr else {})
     failure = _scope_failure(principal, action, resource, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"])
     if failure is not None:
         raise failure
     if not state.engine.is_allowed(principal, resource, action):
         raise AuthorizationFailed(principal, action, resource)
+    return principal
+
+
+def authorize_rule(
+    rule: str,
+    input: Optional[Callable[..., Mapping[str, Any]]] = None,  # noqa: A002 - the Rego word
+    *,
+    scopes: Sequence[str] = (),
+    any_scopes: Sequence[str] = (),
+) -> Principal:
+    """Authenticate the request and evaluate the Rego ``rule`` (e.g. ``"data.demoapi.authz.allow"``).
+
+    The input is ``{"method", "api" (the path), "jwt": {"tokenValue"}}``, what the
+    Okta + OPA apps post to OPA; ``input`` builds another, called with the keyword
+    arguments it names among ``request``, ``token``, ``claims`` and ``principal``.
+    Only ``true`` allows. Returns the principal; raises ``AuthenticationFailed`` (401)
+    or ``AuthorizationFailed`` (403), which the extension answers as JSON.
+    """
+    return _authorize_rule(rule, input, _input_arguments(input), scopes, any_scopes)
+
+
+def _input_arguments(build: Optional[Callable[..., Any]]) -> Tuple[str, ...]:
+    if build is None:
+        return ()
+    if not callable(build):
+        raise TypeError(f"input: expected a callable building the input document, got {type(build).__name__}")
+    return input_builder_arguments(build)
+
+
+def _authorize_rule(
+    rule: str, build: Optional[Callable[..., Any]], arguments: Tuple[str, ...], scopes: Sequence[str], any_scopes: Sequence[str]
+) -> Principal:
+    state = _state()
+    principal, claims, failure = _authenticate()
+    if state.config["WARDEN_BYPASS"] and _bypass(state):
+        return principal  # type: ignore[return-value]
+    if failure is not None:
+        raise failure
+    assert principal is not None
+    if state.rego is None:
+        raise RuntimeError("warden: no Rego policies (set WARDEN_REGO_DIR or pass rego= to Warden)")
+    failure = _scope_failure(principal, rule, None, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"])
+    if failure is not None:
+        raise failure
+    token = _token(state.config)[0]
+    if build is None:
+        document: Any = http_input(request.method, request.path, token)
+    else:
+        available = {"request": request, "token": token, "claims": claims, "principal": principal}
+        document = build(**{name: available[name] for name in arguments})
+    if not state.rego.allowed(rule, document):
+        raise AuthorizationFailed(principal, rule, None, description=f"not allowed by {rule}")
     return principal
 
 

@@ -1,5 +1,8 @@
-"""examples/hello: the Okta + OPA hello service on warden, validated locally (JWT) and remotely (introspection)."""
+"""examples/hello: the Okta + OPA hello service on warden, validated locally (JWT) and remotely
+(introspection), decided by the Cerbos policy or by the app's own Rego policy (``rego=True``)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,10 +15,16 @@ from .conftest import load_example
 hello = load_example("hello")
 
 
-@pytest.fixture(params=["local", "introspection"])
+@pytest.fixture(params=["local", "introspection", "local+rego", "introspection+rego"])
 def setup(request, dev_issuer):
-    app = hello.create_app(dev_issuer=dev_issuer, introspect=request.param == "introspection")
-    return app, dev_issuer, request.param
+    mode = request.param
+    app = hello.create_app(dev_issuer=dev_issuer, introspect=mode.startswith("introspection"), rego=mode.endswith("+rego"))
+    return app, dev_issuer, mode
+
+
+def denial(mode, path):
+    """The 403 body each mode answers."""
+    return {"detail": "not allowed by data.demoapi.authz.allow" if mode.endswith("+rego") else f"not allowed to GET api {path.strip('/')}"}
 
 
 def bearer(issuer, client, **claims):
@@ -24,24 +33,29 @@ def bearer(issuer, client, **claims):
 
 def test_verifier_kind(setup):
     app, _, mode = setup
-    assert type(app.state.authz.verifier).__name__ == ("JWTVerifier" if mode == "local" else "Introspector")
+    assert type(app.state.authz.verifier).__name__ == ("JWTVerifier" if mode.startswith("local") else "Introspector")
+    assert (app.state.authz.rego is not None) == mode.endswith("+rego")
 
 
 def test_sayhello_needs_the_scope(setup):
-    app, issuer, _ = setup
+    app, issuer, mode = setup
     api = TestClient(app)
     r = api.get("/sayhello", headers=bearer(issuer, "hello-client"))
     assert r.status_code == 200 and r.json() == {"message": "Hello hello-client"}
     for client in ("nosy-client", "bare-client"):
         r = api.get("/sayhello", headers=bearer(issuer, client))
-        assert r.status_code == 403 and r.json() == {"detail": "not allowed to GET api sayhello"}
+        assert r.status_code == 403 and r.json() == denial(mode, "/sayhello")
 
 
 def test_saysecret_is_denied_to_everyone(setup):
-    app, issuer, _ = setup
+    app, issuer, mode = setup
     api = TestClient(app)
     for client in hello.DEV_CLIENTS:
-        assert api.get("/saysecret", headers=bearer(issuer, client)).status_code == 403
+        r = api.get("/saysecret", headers=bearer(issuer, client))
+        assert r.status_code == 403 and r.json() == denial(mode, "/saysecret")
+    # a token granting every scope the policies know still cannot read the secret
+    r = api.get("/saysecret", headers=bearer(issuer, "hello-client", scp=["read_sayhello", "read_saysecret"]))
+    assert r.status_code == 403
 
 
 def test_tokens_refused(setup):
@@ -54,7 +68,7 @@ def test_tokens_refused(setup):
         assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"], (mode, bad[:20])
     revoked = issuer.mint("hello-client")
     issuer.revoke(revoked)
-    expected = 401 if mode == "introspection" else 200  # a local check cannot know about revocation
+    expected = 401 if mode.startswith("introspection") else 200  # a local check cannot know about revocation
     assert api.get("/sayhello", headers={"Authorization": "Bearer " + revoked}).status_code == expected
 
 
@@ -75,9 +89,30 @@ def test_real_okta_settings(monkeypatch):
         hello.create_app(issuer="https://dev-1.okta.com/oauth2/default", introspect=True)
 
 
-def test_openapi_shows_the_lock(dev_issuer):
-    spec = TestClient(hello.create_app(dev_issuer=dev_issuer)).get("/openapi.json").json()
+@pytest.mark.parametrize("rego", [False, True])
+def test_openapi_shows_the_lock(dev_issuer, rego):
+    spec = TestClient(hello.create_app(dev_issuer=dev_issuer, rego=rego)).get("/openapi.json").json()
     assert spec["paths"]["/sayhello"]["get"]["security"] == [{"bearerAuth": []}]
+
+
+def test_rego_mode_loads_the_opa_policy_file_unchanged(dev_issuer):
+    app = hello.create_app(dev_issuer=dev_issuer, rego=True)
+    policy = app.state.authz.rego
+    assert [(Path(f).name, syntax) for f, syntax in policy.files] == [("demoapi_authz.rego", "v0")]
+    assert policy.packages == ["data.demoapi.authz"]
+    # the file on disk is what the app deployed to OPA: `default allow = false` and the v0 rule bodies
+    text = (hello.OPA_POLICIES / "demoapi_authz.rego").read_text()
+    assert "default allow = false" in text and "allow {" in text and "io.jwt.decode(input.jwt.tokenValue)" in text
+
+
+def test_rego_mode_sees_the_input_the_app_posted_to_opa(dev_issuer):
+    """The same decisions as OPA's REST answer for the app's request body."""
+    app = hello.create_app(dev_issuer=dev_issuer, rego=True)
+    policy, token = app.state.authz.rego, dev_issuer.mint("hello-client")
+    for path, status in (("/sayhello", 200), ("/saysecret", 403)):
+        body = {"input": {"method": "GET", "api": path, "jwt": {"tokenValue": token}}}
+        expected = policy.eval_data_api("demoapi/authz/allow", body)["result"]
+        assert TestClient(app).get(path, headers={"Authorization": "Bearer " + token}).status_code == (200 if expected else 403) == status
 
 
 def test_under_uvicorn(setup):

@@ -1,4 +1,4 @@
-"""The Okta "hello" app's Rego policy (tests/rego/policies/demoapi_authz.rego, Rego v0) decided
+"""The Okta "hello" app's Rego policy (examples/hello/opa/demoapi_authz.rego, Rego v0) decided
 in-process, with the input the app posts to OPA and tokens signed by PyJWT."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from warden.rego import Rego, http_input
 
-POLICIES = Path(__file__).parent / "policies"
+POLICIES = Path(__file__).resolve().parents[2] / "examples" / "hello" / "opa"
 RULE = "data.demoapi.authz.allow"
 
 
