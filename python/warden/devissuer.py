@@ -32,7 +32,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Mapping, Optional
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote_plus, urlparse
 
 __all__ = ["DevIssuer"]
 
@@ -221,8 +221,16 @@ class DevIssuer:
         return claims
 
     def _client_ok(self, authorization: Optional[str]) -> bool:
-        expected = "Basic " + base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
-        return authorization is not None and hmac.compare_digest(authorization, expected)
+        # RFC 6749 §2.3.1: id and secret are form-urlencoded inside the Basic credentials
+        if not authorization or not authorization.startswith("Basic "):
+            return False
+        try:
+            user, sep, password = base64.b64decode(authorization[6:], validate=True).decode("ascii").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        id_ok = hmac.compare_digest(unquote_plus(user).encode(), self.client_id.encode())
+        secret_ok = hmac.compare_digest(unquote_plus(password).encode(), self.client_secret.encode())
+        return bool(sep) and id_ok and secret_ok
 
 
 def _scopes(claims: Mapping[str, Any]) -> List[str]:

@@ -126,7 +126,7 @@ impl HttpClient {
             .header("accept", "application/json")
             .form(form);
         if let Some((user, password)) = basic_auth {
-            req = req.basic_auth(user, Some(password));
+            req = req.basic_auth(client_credential(user), Some(client_credential(password)));
         }
         self.send(req, url)
     }
@@ -240,5 +240,28 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(cache_max_age(["public"].into_iter()), None);
+    }
+}
+
+/// RFC 6749 §2.3.1: a client id or secret is form-urlencoded before it becomes the Basic
+/// user or password, so one holding `:`, `%`, `+` or non-ASCII reaches the server intact.
+/// Spaces become `%20` rather than `+`: the same to a form decoder, and still right for a
+/// server that only percent-decodes.
+fn client_credential(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+#[cfg(test)]
+mod client_credential_tests {
+    use super::client_credential;
+
+    #[test]
+    fn plain_credentials_are_unchanged() {
+        assert_eq!(client_credential("0oa1b2c3-Client_id.x"), "0oa1b2c3-Client_id.x");
+    }
+
+    #[test]
+    fn reserved_and_non_ascii_characters_are_encoded() {
+        assert_eq!(client_credential("a:b+c%d e/é"), "a%3Ab%2Bc%25d%20e%2F%C3%A9");
     }
 }

@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote_plus, urlparse
 
 from .signing import SigningKey
 
@@ -92,6 +92,17 @@ class IdP:
             return {"keys": [k.public_jwk() for k in self.keys] + list(self.extra_jwks)}
 
 
+def client_credentials(authorization: Optional[str]) -> Optional[tuple]:
+    """(client_id, client_secret) from an HTTP Basic header, form-decoded as RFC 6749 §2.3.1 says."""
+    if not authorization or not authorization.startswith("Basic "):
+        return None
+    try:
+        user, sep, password = base64.b64decode(authorization[6:], validate=True).decode("ascii").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return (unquote_plus(user), unquote_plus(password)) if sep else None
+
+
 def _handler(idp: IdP):
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:  # quiet
@@ -160,8 +171,7 @@ def _handler(idp: IdP):
             if urlparse(self.path).path != "/introspect":
                 self._send(404, {"error": "not_found"})
                 return
-            expected = "Basic " + base64.b64encode(":".join(idp.client_credentials).encode()).decode()
-            if self.headers.get("Authorization") != expected:
+            if client_credentials(self.headers.get("Authorization")) != idp.client_credentials:
                 self._send(401, {"error": "invalid_client"})
                 return
             form = parse_qs(body.decode("ascii"))

@@ -189,3 +189,15 @@ def test_introspection_endpoint_from_discovery(idp):
     idp.fail_status = 500
     with pytest.raises(warden.ProviderUnavailable, match="discovery"):
         warden.Introspector.discover(idp.issuer, client_id, secret)
+
+
+def test_client_credentials_are_form_encoded_inside_basic(idp):
+    """RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding, so a secret
+    with ':', '+', '%', spaces or non-ASCII reaches the server as it was issued."""
+    idp.client_credentials = ("client:one+two", "p@ss:w%rd +é/=")
+    idp.introspection["opaque-token-1"] = active()
+    assert introspector(idp).verify("opaque-token-1")["active"] is True
+    # and a client holding the raw, un-decoded form is refused
+    wrong = warden.Introspector(idp.url + "/introspect", "client%3Aone%2Btwo", "p@ss:w%rd +é/=", http_timeout=2.0)
+    with pytest.raises(warden.InvalidToken):
+        wrong.verify("opaque-token-1")

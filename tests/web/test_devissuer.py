@@ -71,3 +71,12 @@ def test_foreign_issuer_string_for_provider_presets():
 def test_loopback_only():
     with pytest.raises(ValueError, match="loopback"):
         DevIssuer(host="0.0.0.0")
+
+
+def test_introspection_client_secret_with_reserved_characters():
+    """The issuer decodes Basic credentials as RFC 6749 §2.3.1 says; warden encodes them so."""
+    with DevIssuer(client_id="dev:client", client_secret="s+cr%t é:/") as issuer:
+        token = issuer.mint("anyone", roles=["user"])
+        assert warden.Introspector(issuer.introspection_url, "dev:client", "s+cr%t é:/").verify(token)["sub"] == "anyone"
+        raw = httpx.post(issuer.introspection_url, data={"token": token}, auth=("dev:client", "s+cr%t é:/"))
+        assert raw.status_code == 401  # httpx sends them un-encoded: the ':' in the id splits wrongly
