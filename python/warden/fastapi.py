@@ -724,12 +724,15 @@ class Warden:
     def _token(self, request: Request) -> Tuple[Optional[str], Optional[str]]:
         """(token, where it came from) from the configured sources, or (None, None)."""
         if self.header:
-            value = request.headers.get("authorization")
-            if value:
-                scheme, _, credentials = value.partition(" ")
-                credentials = credentials.strip()
-                if scheme.lower() == "bearer" and credentials:
-                    return credentials, "header"
+            # read the ASGI header list directly: building Starlette's Headers costs more than
+            # the rest of a cached token check (ASGI servers give header names in lower case)
+            for name, raw in request.scope["headers"]:
+                if name == b"authorization":
+                    scheme, _, credentials = raw.decode("latin-1").partition(" ")
+                    credentials = credentials.strip()
+                    if scheme.lower() == "bearer" and credentials:
+                        return credentials, "header"
+                    break  # the first Authorization header decides, as Headers.get would
         if self.cookie:
             value = request.cookies.get(self.cookie)
             if value:
