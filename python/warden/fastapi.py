@@ -122,7 +122,7 @@ class DecisionTable(Mapping):
     def __init__(self, response: CheckResourcesResponse, actions: Dict[str, List[str]]) -> None:
         self.response = response
         self._rows: Dict[str, Dict[str, bool]] = {}
-        for result in response.results:
+        for result in response.results or ():
             rid = result.resource.id
             self._rows[rid] = {a: result.is_allowed(a) for a in actions[rid]}
 
@@ -496,9 +496,9 @@ class Warden:
         if header:
             self._openapi_model: Any = HTTPBearerModel(bearerFormat="JWT", description=description)
         elif cookie:
-            self._openapi_model = APIKey(**{"in": APIKeyIn.cookie}, name=cookie, description=description)
+            self._openapi_model = APIKey(**{"in": APIKeyIn.cookie}, name=cookie, description=description)  # type: ignore[arg-type]  # "in" is a keyword
         else:
-            self._openapi_model = APIKey(**{"in": APIKeyIn.cookie}, name="session", description=description)
+            self._openapi_model = APIKey(**{"in": APIKeyIn.cookie}, name="session", description=description)  # type: ignore[arg-type]
         self._challenge = f'Bearer realm="{realm}"' if realm else "Bearer"
         # The request's authentication result is kept in the ASGI scope under this key, so
         # several warden dependencies in one request verify the token once.
@@ -764,10 +764,8 @@ class Warden:
                     claims = await self._verify_async(token)
                 else:
                     claims = await run_in_threadpool(self.verifier.verify, token)
-            if self._mapper_is_async:
-                principal = await self.principal_mapper(claims)
-            else:
-                principal = self.principal_mapper(claims)
+            mapped: Any = self.principal_mapper(claims)
+            principal = await mapped if self._mapper_is_async else mapped
             if hit is None and isinstance(principal, Principal):
                 self._remember(token, claims, _copy_principal(principal) if self._principal_cacheable else None)
         except InvalidToken as exc:

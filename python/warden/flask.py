@@ -46,7 +46,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, NoReturn, Optional, Sequence, Tuple, TypeVar, Union
 
 from flask import Flask, Response, abort, current_app, g, has_request_context, jsonify, redirect, request, session, url_for
 from werkzeug.local import LocalProxy
@@ -480,9 +480,9 @@ def authorize(
     if state.engine is None:
         raise RuntimeError("warden: no Cerbos policies (set WARDEN_POLICY_DIR); this app decides Rego rules (authorize_rule)")
     resource = Resource(str(id) if id not in (None, "") else kind, kind, attr=dict(attr) if attr else {})
-    failure = _scope_failure(principal, action, resource, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"])
-    if failure is not None:
-        raise failure
+    refusal = _scope_failure(principal, action, resource, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"])
+    if refusal is not None:
+        raise refusal
     if not state.engine.is_allowed(principal, resource, action):
         raise AuthorizationFailed(principal, action, resource)
     return principal
@@ -526,9 +526,9 @@ def _authorize_rule(
     assert principal is not None
     if state.rego is None:
         raise RuntimeError("warden: no Rego policies (set WARDEN_REGO_DIR or pass rego= to Warden)")
-    failure = _scope_failure(principal, rule, None, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"])
-    if failure is not None:
-        raise failure
+    refusal = _scope_failure(principal, rule, None, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"])
+    if refusal is not None:
+        raise refusal
     token = _token(state.config)[0]
     if build is None:
         document: Any = http_input(request.method, request.path, token)
@@ -553,7 +553,7 @@ def _ensure_authenticated(login: bool) -> None:
     raise failure
 
 
-def _redirect_to_login() -> None:
+def _redirect_to_login() -> NoReturn:
     view = current_app.config["WARDEN_LOGIN_VIEW"]
     target = view if view.startswith("/") else url_for(view)
     nxt = request.full_path if request.query_string else request.path
