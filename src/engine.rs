@@ -86,8 +86,8 @@ pub fn load(source: &PolicySource) -> Result<RuleTable, PolicyErrors> {
     };
     let mut parsed = Vec::with_capacity(docs.len());
     let mut problems: Vec<Problem> = Vec::new();
-    for result in parse_all(&docs) {
-        match result {
+    for (name, text) in &docs {
+        match policy::parse_policy(name, text) {
             Ok(p) => parsed.push(p),
             Err(mut e) => problems.append(&mut e),
         }
@@ -96,27 +96,6 @@ pub fn load(source: &PolicySource) -> Result<RuleTable, PolicyErrors> {
         return Err(PolicyErrors(problems));
     }
     compile::compile(parsed, schemas)
-}
-
-/// Below this many files one thread parses them all: spawning costs more than it saves.
-const PARALLEL_PARSE_FROM: usize = 64;
-
-/// Parses every document, in order. Files are independent, and YAML parsing is most of a
-/// large set's load time, so big sets are split into contiguous chunks parsed on scoped
-/// threads (one per available core); results keep the files' order, so problems are
-/// reported exactly as a sequential parse reports them.
-fn parse_all(docs: &[(String, String)]) -> Vec<Result<policy::SourcePolicy, Vec<Problem>>> {
-    let parse = |chunk: &[(String, String)]| chunk.iter().map(|(name, text)| policy::parse_policy(name, text)).collect::<Vec<_>>();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || docs.len() < PARALLEL_PARSE_FROM {
-        return parse(docs);
-    }
-    let chunk_len = docs.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = docs.chunks(chunk_len).map(|chunk| scope.spawn(move || parse(chunk))).collect();
-        // a panicking parser is a bug; re-raise it here rather than lose files silently
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-    })
 }
 
 impl Engine {
@@ -248,32 +227,6 @@ mod tests {
         std::fs::write(&file, policy("EFFECT_DENY")).unwrap();
         e.reload().unwrap();
         assert_eq!(read_effect(&e), "EFFECT_DENY");
-    }
-
-    #[test]
-    fn large_sets_parse_in_parallel_and_report_problems_in_file_order() {
-        let docs: Vec<(String, String)> = (0..3 * PARALLEL_PARSE_FROM)
-            .map(|i| {
-                let text = policy(if i % 50 == 7 { "EFFECT_MAYBE" } else { "EFFECT_ALLOW" }).replace("resource: doc", &format!("resource: doc{i}"));
-                (format!("doc{i:03}.yaml"), text)
-            })
-            .collect();
-        let sequential: Vec<String> = docs
-            .iter()
-            .filter_map(|(n, t)| policy::parse_policy(n, t).err())
-            .flatten()
-            .map(|p| format!("{}:{}: {}", p.file, p.line, p.message))
-            .collect();
-        let err = load(&PolicySource::Documents(docs.clone())).unwrap_err();
-        let parallel: Vec<String> = err.0.iter().map(|p| format!("{}:{}: {}", p.file, p.line, p.message)).collect();
-        assert_eq!(parallel, sequential);
-        assert_eq!(parallel.len(), 4, "{parallel:?}"); // doc007, doc057, doc107, doc157
-        assert!(parallel[0].starts_with("doc007.yaml:8:"));
-
-        let good: Vec<(String, String)> = docs.into_iter().map(|(n, t)| (n, t.replace("EFFECT_MAYBE", "EFFECT_ALLOW"))).collect();
-        let n = good.len();
-        assert_eq!(parse_all(&good).iter().filter(|r| r.is_ok()).count(), n);
-        assert!(load(&PolicySource::Documents(good)).is_ok());
     }
 
     #[test]
