@@ -115,7 +115,7 @@ pub use errors::{CompileError, CompileIssue, EvalError};
 pub use values::{CelValue, Vars};
 
 use values::{
-    json_object_to_map, string_list, Field, MsgVal, UnsetMsg, VarsVal, AUX_DATA_TYPE, JWT_TYPE,
+    json_object_to_map, string_list, Field, FieldValue, MsgVal, UnsetMsg, VarsVal, AUX_DATA_TYPE, JWT_TYPE,
     PRINCIPAL_TYPE, REQUEST_TYPE, RESOURCE_TYPE, RUNTIME_TYPE,
 };
 
@@ -226,21 +226,25 @@ impl std::fmt::Debug for Request {
     }
 }
 
-fn s(v: &str) -> Box<dyn Val + 'static> {
-    Box::new(cel::common::types::CelString::from(v.to_owned()))
+fn s(v: &str) -> FieldValue {
+    FieldValue::Str(cel::common::types::CelString::from(v.to_owned()))
 }
 
-fn field(proto: &'static str, json: &'static str, value: Box<dyn Val + 'static>) -> Field {
+fn field(proto: &'static str, json: &'static str, value: FieldValue) -> Field {
     Field { proto, json, value }
 }
+
+/// What `request.auxData` reads as when no aux data was given: the same empty message for every
+/// request, so it is built once.
+static EMPTY_AUX_DATA: LazyLock<MsgVal> = LazyLock::new(|| aux_data_msg(&AuxDataInput::default()));
 
 fn principal_msg(p: &PrincipalInput<'_>) -> MsgVal {
     MsgVal {
         ty: &PRINCIPAL_TYPE,
         fields: vec![
             field("id", "id", s(p.id)),
-            field("roles", "roles", Box::new(string_list(p.roles))),
-            field("attr", "attr", Box::new(json_object_to_map(p.attr))),
+            field("roles", "roles", FieldValue::List(string_list(p.roles))),
+            field("attr", "attr", FieldValue::Map(json_object_to_map(p.attr))),
             field("policy_version", "policyVersion", s(p.policy_version)),
             field("scope", "scope", s(p.scope)),
         ],
@@ -253,7 +257,7 @@ fn resource_msg(r: &ResourceInput<'_>) -> MsgVal {
         fields: vec![
             field("kind", "kind", s(r.kind)),
             field("id", "id", s(r.id)),
-            field("attr", "attr", Box::new(json_object_to_map(r.attr))),
+            field("attr", "attr", FieldValue::Map(json_object_to_map(r.attr))),
             field("policy_version", "policyVersion", s(r.policy_version)),
             field("scope", "scope", s(r.scope)),
         ],
@@ -270,14 +274,14 @@ fn aux_data_msg(a: &AuxDataInput<'_>) -> MsgVal {
             Some(c) => c,
             None => v.as_object().unwrap_or(&empty),
         };
-        let entry = MsgVal { ty: &JWT_TYPE, fields: vec![field("claims", "claims", Box::new(json_object_to_map(claims)))] };
+        let entry = MsgVal { ty: &JWT_TYPE, fields: vec![field("claims", "claims", FieldValue::Map(json_object_to_map(claims)))] };
         jwts.insert(cel::common::types::CelMapKey::from(name.clone()), Box::new(entry) as Box<dyn Val>);
     }
     MsgVal {
         ty: &AUX_DATA_TYPE,
         fields: vec![
-            field("jwt", "jwt", Box::new(jwt)),
-            field("jwts", "jwts", Box::new(cel::common::types::CelMap::from(jwts))),
+            field("jwt", "jwt", FieldValue::Map(jwt)),
+            field("jwts", "jwts", FieldValue::Map(cel::common::types::CelMap::from(jwts))),
         ],
     }
 }
@@ -291,16 +295,16 @@ impl Request {
     /// give empty maps, `has(request.auxData)` is false). `now()` defaults to the current
     /// time; see [`Request::set_now`].
     pub fn new(principal: &PrincipalInput<'_>, resource: &ResourceInput<'_>, aux_data: Option<&AuxDataInput<'_>>) -> Request {
-        let aux: Box<dyn Val> = match aux_data {
-            Some(a) => Box::new(aux_data_msg(a)),
-            None => Box::new(UnsetMsg { default: Box::new(aux_data_msg(&AuxDataInput::default())) }),
+        let aux = match aux_data {
+            Some(a) => FieldValue::Msg(aux_data_msg(a)),
+            None => FieldValue::Unset(UnsetMsg { default: &*EMPTY_AUX_DATA }),
         };
         Request {
             msg: MsgVal {
                 ty: &REQUEST_TYPE,
                 fields: vec![
-                    field("principal", "principal", Box::new(principal_msg(principal))),
-                    field("resource", "resource", Box::new(resource_msg(resource))),
+                    field("principal", "principal", FieldValue::Msg(principal_msg(principal))),
+                    field("resource", "resource", FieldValue::Msg(resource_msg(resource))),
                     field("aux_data", "auxData", aux),
                 ],
             },
@@ -460,7 +464,7 @@ impl<'a> Activation<'a> {
                 match roles {
                     Ok(r) => Box::new(MsgVal {
                         ty: &RUNTIME_TYPE,
-                        fields: vec![field("effective_derived_roles", "effectiveDerivedRoles", Box::new(string_list(&r)))],
+                        fields: vec![field("effective_derived_roles", "effectiveDerivedRoles", FieldValue::List(string_list(&r)))],
                     }),
                     Err(e) => Box::new(values::FailedRuntime(e)),
                 }
@@ -504,7 +508,7 @@ impl Activation<'_> {
             if let Some(m) = v.downcast_ref::<MsgVal>() {
                 match m.field(seg) {
                     Some(f) => {
-                        v = f.downcast_ref::<UnsetMsg>().map(|u| u.default.as_ref()).unwrap_or(f);
+                        v = f.downcast_ref::<UnsetMsg>().map(|u| u.default).unwrap_or(f);
                         continue;
                     }
                     None => return format!("no such field '{seg}'"),
@@ -537,7 +541,7 @@ fn select_step<'b>(v: &'b (dyn Val + 'b), field: &str) -> Option<&'b (dyn Val + 
     if let Some(m) = v.downcast_ref::<MsgVal>() {
         let f = m.field(field)?;
         return Some(match f.downcast_ref::<UnsetMsg>() {
-            Some(unset) => unset.default.as_ref(),
+            Some(unset) => unset.default,
             None => f,
         });
     }
