@@ -559,8 +559,11 @@ impl VariableResolver for Activation<'_> {
         if let Some(v) = self.root(name) {
             return Some(CowVal::Borrowed(v));
         }
-        let (root, rest) = name.split_once('.')?;
-        let mut segs = rest.split('.');
+        // A predicate, not the char '.': for these short ASCII paths a plain scan is several times
+        // cheaper than `str::split('.')`'s memchr-based searcher (it showed in profiles).
+        let is_dot = |c: char| c == '.';
+        let (root, rest) = name.split_once(is_dot)?;
+        let mut segs = rest.split(is_dot);
         let mut v = match root {
             "V" | "variables" => self.variables.0.map.get(segs.next()?)?.as_ref(),
             "C" | "constants" => self.constants.0.map.get(segs.next()?)?.as_ref(),

@@ -349,7 +349,8 @@ impl Compiler {
             self.table.schemas.insert(fqn.clone(), PolicySchemas { principal, resource });
         }
         if !referenced.is_empty() {
-            self.table.derived_roles.entry(&version, &scope_name).insert(resource.clone(), referenced.into_values().collect());
+            let key = self.table.intern_scope_key(&version, &scope_name);
+            self.table.derived_roles.entry(key).insert(resource.clone(), referenced.into_values().collect());
         }
 
         let consent = perms == ScopePermissions::RequireParentalConsentForAllows;
@@ -531,8 +532,8 @@ impl Compiler {
         let t = &mut self.table;
         for row in &t.rows {
             match row.kind {
-                PolicyKind::Principal => { t.principal_scopes.insert(row.scope.clone()); }
-                PolicyKind::Resource => { t.resource_scopes.insert(row.scope.clone()); }
+                PolicyKind::Principal => { t.principal_scopes.insert(t.scopes.intern(&row.scope)); }
+                PolicyKind::Resource => { t.resource_scopes.insert(t.scopes.intern(&row.scope)); }
             }
             if row.scope_permissions != ScopePermissions::Unspecified {
                 t.scope_permissions.insert(row.scope.clone(), row.scope_permissions);
