@@ -90,6 +90,10 @@ struct Compiler {
 }
 
 pub fn compile(policies: Vec<SourcePolicy>, schema_store: crate::schema::SchemaStore) -> Result<RuleTable, PolicyErrors> {
+    params::with_compile_cache(|| compile_policies(policies, schema_store))
+}
+
+fn compile_policies(policies: Vec<SourcePolicy>, schema_store: crate::schema::SchemaStore) -> Result<RuleTable, PolicyErrors> {
     let table = RuleTable { schema_store, ..Default::default() };
     let mut c = Compiler { problems: Vec::new(), table, eval_keys: HashMap::new(), next_params: 0, direct_parent_roles: HashMap::new() };
     let policies: Vec<SourcePolicy> = policies.into_iter().filter(|p| !p.is_disabled()).collect();

@@ -140,7 +140,7 @@ impl<'a, 'py> Fields<'a, 'py> {
     /// Dicts may only hold the known keys: a typo must not silently drop data.
     fn deny_unknown(&self, known: &[&str]) -> PyResult<()> {
         if let Some(d) = self.dict {
-            for k in d.keys() {
+            for (k, _) in d.iter() {
                 let k = k.cast::<PyString>().map_err(|_| PyTypeError::new_err(format!("{}: keys must be str", (self.path)())))?;
                 let k = k.to_str()?;
                 if !known.contains(&k) {
