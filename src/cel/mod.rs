@@ -312,6 +312,54 @@ impl Request {
         }
     }
 
+    /// Like [`Request::new`] with `now` fixed, but the principal's and resource's fields are
+    /// converted when a condition first reads them, not up front.
+    ///
+    /// # Safety
+    ///
+    /// Everything `principal` and `resource` borrow must outlive the returned request (the
+    /// request keeps pointers to it; see `values::LazySource`).
+    pub(crate) unsafe fn borrowing(principal: &PrincipalInput<'_>, resource: &ResourceInput<'_>, aux_data: Option<&AuxDataInput<'_>>, now: chrono::DateTime<chrono::FixedOffset>) -> Request {
+        use values::{LazyField, LazySource};
+        let text = |s: &str| FieldValue::Lazy(LazyField::new(LazySource::Str(s as *const str)));
+        let (p, r) = (principal, resource);
+        let principal = MsgVal {
+            ty: &PRINCIPAL_TYPE,
+            fields: vec![
+                field("id", "id", text(p.id)),
+                field("roles", "roles", FieldValue::Lazy(LazyField::new(LazySource::Strings(p.roles as *const [String])))),
+                field("attr", "attr", FieldValue::Lazy(LazyField::new(LazySource::JsonMap(p.attr as *const _)))),
+                field("policy_version", "policyVersion", text(p.policy_version)),
+                field("scope", "scope", text(p.scope)),
+            ],
+        };
+        let resource = MsgVal {
+            ty: &RESOURCE_TYPE,
+            fields: vec![
+                field("kind", "kind", text(r.kind)),
+                field("id", "id", text(r.id)),
+                field("attr", "attr", FieldValue::Lazy(LazyField::new(LazySource::JsonMap(r.attr as *const _)))),
+                field("policy_version", "policyVersion", text(r.policy_version)),
+                field("scope", "scope", text(r.scope)),
+            ],
+        };
+        let aux = match aux_data {
+            Some(a) => FieldValue::Msg(aux_data_msg(a)),
+            None => FieldValue::Unset(UnsetMsg { default: &*EMPTY_AUX_DATA }),
+        };
+        Request {
+            msg: MsgVal {
+                ty: &REQUEST_TYPE,
+                fields: vec![
+                    field("principal", "principal", FieldValue::Msg(principal)),
+                    field("resource", "resource", FieldValue::Msg(resource)),
+                    field("aux_data", "auxData", aux),
+                ],
+            },
+            now: CelTimestamp::from(now),
+        }
+    }
+
     /// Builds the request from `engine.Request`-shaped JSON: `{principal: {id, roles, attr,
     /// policyVersion, scope}, resource: {kind, id, attr, policyVersion, scope}, auxData:
     /// {jwt, jwts}}` (snake_case names accepted too).
@@ -639,4 +687,44 @@ pub fn json_to_value(v: &serde_json::Value) -> CelValue {
 /// only). Cerbos's own types and optionals are errors.
 pub fn value_to_json(v: &CelValue) -> Result<serde_json::Value, String> {
     v.to_json()
+}
+
+#[cfg(test)]
+mod borrowing_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A request whose fields are converted on first read answers exactly as one converted up front.
+    #[test]
+    fn borrowing_request_reads_as_the_eager_one() {
+        let p_attr = json!({"dept": "sales", "tags": ["a", "b"], "n": 3}).as_object().unwrap().clone();
+        let r_attr = json!({"owner": "u1", "nested": {"x": [1, 2]}, "empty": ""}).as_object().unwrap().clone();
+        let roles = vec!["user".to_string(), "admin".to_string()];
+        let principal = PrincipalInput { id: "u1", roles: &roles, attr: &p_attr, policy_version: "", scope: "a.b" };
+        let resource = ResourceInput { kind: "doc", id: "", attr: &r_attr, policy_version: "20210210", scope: "" };
+        let now = chrono::DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z").unwrap();
+        let mut eager = Request::new(&principal, &resource, None);
+        eager.set_now(now);
+        // SAFETY: everything borrowed lives until the end of the test.
+        let lazy = unsafe { Request::borrowing(&principal, &resource, None, now) };
+        for src in [
+            "R.attr.owner == P.id",
+            "P.roles",
+            "\"admin\" in P.roles && size(P.attr.tags) == 2",
+            "has(P.scope) && !has(P.policyVersion) && !has(R.id) && has(R.policyVersion)",
+            "has(request.auxData) || size(request.auxData.jwt) == 0",
+            "R.attr.nested.x[1] + 1.0",
+            "R.attr.missing",
+            "P.attr.dept.nope",
+            "R.kind + \"/\" + R.policy_version + \"/\" + P.scope",
+            "request",
+            "R == R",
+            "now()",
+        ] {
+            let expr = compile(src).unwrap();
+            let (a, b) = (eval(&expr, &Activation::new(&eager)), eval(&expr, &Activation::new(&lazy)));
+            let (a, b) = (a.map(|v| v.to_json()), b.map(|v| v.to_json()));
+            assert_eq!(a, b, "{src}");
+        }
+    }
 }

@@ -432,6 +432,8 @@ pub(crate) enum FieldValue {
     Msg(MsgVal),
     Unset(UnsetMsg),
     Boxed(Box<dyn Val + 'static>),
+    /// Converted on first read: most conditions read a field or two of the request.
+    Lazy(LazyField),
 }
 
 impl FieldValue {
@@ -443,6 +445,59 @@ impl FieldValue {
             FieldValue::Msg(v) => v,
             FieldValue::Unset(v) => v,
             FieldValue::Boxed(v) => v.as_ref(),
+            FieldValue::Lazy(v) => v.get(),
+        }
+    }
+}
+
+/// A field of a request built by [`super::Request::borrowing`]: the caller's data, converted to
+/// an owned CEL value the first time the field is read.
+pub(crate) struct LazyField {
+    source: LazySource,
+    converted: std::sync::OnceLock<Converted>,
+}
+
+/// Where a lazy field's value comes from: the caller's data, by raw pointer because a request
+/// is `'static` (its messages are downcast through `Any`). Only `Request::borrowing` makes
+/// these, and its caller guarantees that the data outlives the request. Reads convert into
+/// owned values, so nothing taken out of a request (clones, evaluation results) keeps a pointer.
+pub(crate) enum LazySource {
+    Str(*const str),
+    Strings(*const [String]),
+    JsonMap(*const serde_json::Map<String, serde_json::Value>),
+}
+
+// SAFETY: the pointees (str, [String], serde_json::Map) are Sync and are only read, while they
+// are alive (see `LazySource`).
+unsafe impl Send for LazySource {}
+unsafe impl Sync for LazySource {}
+
+enum Converted {
+    Str(CelString<'static>),
+    List(CelList<'static>),
+    Map(CelMap<'static>),
+}
+
+impl LazyField {
+    pub(crate) fn new(source: LazySource) -> LazyField {
+        LazyField { source, converted: std::sync::OnceLock::new() }
+    }
+
+    fn get(&self) -> &(dyn Val + 'static) {
+        let converted = self.converted.get_or_init(|| {
+            // SAFETY: the data outlives the request that holds this field (see `LazySource`).
+            unsafe {
+                match self.source {
+                    LazySource::Str(s) => Converted::Str(CelString::from((*s).to_owned())),
+                    LazySource::Strings(l) => Converted::List(string_list(&*l)),
+                    LazySource::JsonMap(m) => Converted::Map(json_object_to_map(&*m)),
+                }
+            }
+        });
+        match converted {
+            Converted::Str(v) => v,
+            Converted::List(v) => v,
+            Converted::Map(v) => v,
         }
     }
 }
