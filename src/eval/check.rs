@@ -182,8 +182,9 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
         let all_roles = table.add_parent_roles(r_scope, &input.principal.roles);
         // Per scope: the active derived roles, and (strict mode) those whose condition failed.
         let mut scoped_drs: Vec<(&str, BTreeSet<&str>, Vec<&str>)> = Vec::new();
-        let mut candidates = Vec::new();
-        let mut bindings: Vec<Binding> = Vec::new();
+        // Sized for the usual handful of rows, so that filling them does not grow them step by step.
+        let mut candidates = Vec::with_capacity(8);
+        let mut bindings: Vec<Binding> = Vec::with_capacity(8);
 
         for (ai, action) in input.actions.iter().enumerate() {
             if input.actions[..ai].contains(action) {

@@ -111,20 +111,43 @@ struct Fields<'a, 'py> {
     obj: &'a Bound<'py, PyAny>,
     dict: Option<&'a Bound<'py, PyDict>>,
     path: PathFn<'a>,
+    /// Keys of the dict read so far (each field is read once): when all are, the remaining
+    /// fields are absent without looking them up.
+    found: std::cell::Cell<usize>,
 }
 
 impl<'a, 'py> Fields<'a, 'py> {
     fn new(obj: &'a Bound<'py, PyAny>, path: PathFn<'a>) -> Self {
-        Fields { obj, dict: obj.cast::<PyDict>().ok(), path }
+        Fields { obj, dict: obj.cast::<PyDict>().ok(), path, found: std::cell::Cell::new(0) }
+    }
+
+    /// Reads the fields with `read`, refusing keys that are not in `known`. A dict whose keys were
+    /// all read has no other key, so the key scan runs only when some key was left unread, or
+    /// when reading failed (an unknown key is reported first, as a scan done up front would).
+    fn read<T>(&self, known: &[&str], read: impl FnOnce(&Self) -> PyResult<T>) -> PyResult<T> {
+        let result = read(self);
+        let all_read = self.dict.is_none_or(|d| self.found.get() == d.len());
+        if result.is_err() || !all_read {
+            self.deny_unknown(known)?;
+        }
+        result
     }
 
     fn get(&self, camel: &Bound<'py, PyString>, snake: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
         match self.dict {
             Some(d) => {
-                if let Some(v) = d.get_item(camel)? {
-                    return Ok(Some(v));
+                if self.found.get() == d.len() {
+                    return Ok(None);
                 }
-                if camel.as_ptr() != snake.as_ptr() { d.get_item(snake) } else { Ok(None) }
+                let v = match d.get_item(camel)? {
+                    Some(v) => Some(v),
+                    None if camel.as_ptr() != snake.as_ptr() => d.get_item(snake)?,
+                    None => None,
+                };
+                if v.is_some() {
+                    self.found.set(self.found.get() + 1);
+                }
+                Ok(v)
             }
             None => match self.obj.getattr(snake) {
                 Ok(v) => Ok(Some(v)),
@@ -183,14 +206,14 @@ pub fn principal(v: &Bound<'_, PyAny>, path: &str) -> PyResult<PrincipalInput> {
 
 fn principal_at(v: &Bound<'_, PyAny>, path: PathFn<'_>) -> PyResult<PrincipalInput> {
     let py = v.py();
-    let f = Fields::new(v, path);
-    f.deny_unknown(&["id", "roles", "attr", "policyVersion", "policy_version", "scope"])?;
-    Ok(PrincipalInput {
-        id: string(&f.require(intern!(py, "id"), intern!(py, "id"))?, || format!("{}.id", path()))?,
-        roles: strings(&f.require(intern!(py, "roles"), intern!(py, "roles"))?, &|| format!("{}.roles", path()))?,
-        attr: attr(&f)?,
-        policy_version: f.optional_string(intern!(py, "policyVersion"), intern!(py, "policy_version"))?,
-        scope: f.optional_string(intern!(py, "scope"), intern!(py, "scope"))?,
+    Fields::new(v, path).read(&["id", "roles", "attr", "policyVersion", "policy_version", "scope"], |f| {
+        Ok(PrincipalInput {
+            id: string(&f.require(intern!(py, "id"), intern!(py, "id"))?, || format!("{}.id", path()))?,
+            roles: strings(&f.require(intern!(py, "roles"), intern!(py, "roles"))?, &|| format!("{}.roles", path()))?,
+            attr: attr(f)?,
+            policy_version: f.optional_string(intern!(py, "policyVersion"), intern!(py, "policy_version"))?,
+            scope: f.optional_string(intern!(py, "scope"), intern!(py, "scope"))?,
+        })
     })
 }
 
@@ -201,14 +224,14 @@ pub fn resource(v: &Bound<'_, PyAny>, path: &str) -> PyResult<ResourceInput> {
 
 fn resource_at(v: &Bound<'_, PyAny>, path: PathFn<'_>) -> PyResult<ResourceInput> {
     let py = v.py();
-    let f = Fields::new(v, path);
-    f.deny_unknown(&["kind", "id", "attr", "policyVersion", "policy_version", "scope"])?;
-    Ok(ResourceInput {
-        kind: string(&f.require(intern!(py, "kind"), intern!(py, "kind"))?, || format!("{}.kind", path()))?,
-        id: f.optional_string(intern!(py, "id"), intern!(py, "id"))?,
-        attr: attr(&f)?,
-        policy_version: f.optional_string(intern!(py, "policyVersion"), intern!(py, "policy_version"))?,
-        scope: f.optional_string(intern!(py, "scope"), intern!(py, "scope"))?,
+    Fields::new(v, path).read(&["kind", "id", "attr", "policyVersion", "policy_version", "scope"], |f| {
+        Ok(ResourceInput {
+            kind: string(&f.require(intern!(py, "kind"), intern!(py, "kind"))?, || format!("{}.kind", path()))?,
+            id: f.optional_string(intern!(py, "id"), intern!(py, "id"))?,
+            attr: attr(f)?,
+            policy_version: f.optional_string(intern!(py, "policyVersion"), intern!(py, "policy_version"))?,
+            scope: f.optional_string(intern!(py, "scope"), intern!(py, "scope"))?,
+        })
     })
 }
 
@@ -252,25 +275,26 @@ pub fn check_input(v: &Bound<'_, PyAny>, path: &str, previous: Option<(&Bound<'_
         return Err(PyTypeError::new_err(format!("{path} must be a dict, not {}", type_name(v))));
     }
     let path_fn = || path.to_owned();
-    let f = Fields::new(v, &path_fn);
-    f.deny_unknown(&["requestId", "request_id", "principal", "resource", "actions", "auxData", "aux_data"])?;
-    let request_id = f.optional_string(intern!(py, "requestId"), intern!(py, "request_id"))?;
-    let principal_obj = f.require(intern!(py, "principal"), intern!(py, "principal"))?;
-    let principal = match previous {
-        // The batch is read in one go under the GIL: the same object still holds what was read from it.
-        Some((prev_obj, prev)) if prev_obj.as_ptr() == principal_obj.as_ptr() => prev.principal.clone(),
-        _ => principal_at(&principal_obj, &|| format!("{path}.principal"))?,
-    };
-    let input = CheckInput {
-        request_id,
-        principal,
-        resource: resource_at(&f.require(intern!(py, "resource"), intern!(py, "resource"))?, &|| format!("{path}.resource"))?,
-        actions: strings(&f.require(intern!(py, "actions"), intern!(py, "actions"))?, &|| format!("{path}.actions"))?,
-        aux_data: match f.get(intern!(py, "auxData"), intern!(py, "aux_data"))? {
-            Some(a) => aux_data_at(&a, &|| format!("{path}.auxData"))?,
-            None => None,
-        },
-    };
+    let known = ["requestId", "request_id", "principal", "resource", "actions", "auxData", "aux_data"];
+    let input = Fields::new(v, &path_fn).read(&known, |f| {
+        let request_id = f.optional_string(intern!(py, "requestId"), intern!(py, "request_id"))?;
+        let principal_obj = f.require(intern!(py, "principal"), intern!(py, "principal"))?;
+        let principal = match previous {
+            // The batch is read in one go under the GIL: the same object still holds what was read from it.
+            Some((prev_obj, prev)) if prev_obj.as_ptr() == principal_obj.as_ptr() => prev.principal.clone(),
+            _ => principal_at(&principal_obj, &|| format!("{path}.principal"))?,
+        };
+        Ok(CheckInput {
+            request_id,
+            principal,
+            resource: resource_at(&f.require(intern!(py, "resource"), intern!(py, "resource"))?, &|| format!("{path}.resource"))?,
+            actions: strings(&f.require(intern!(py, "actions"), intern!(py, "actions"))?, &|| format!("{path}.actions"))?,
+            aux_data: match f.get(intern!(py, "auxData"), intern!(py, "aux_data"))? {
+                Some(a) => aux_data_at(&a, &|| format!("{path}.auxData"))?,
+                None => None,
+            },
+        })
+    })?;
     input.validate().map_err(|e| PyValueError::new_err(format!("{path}: {e}")))?;
     Ok(input)
 }
