@@ -299,8 +299,31 @@ pub fn check_input(v: &Bound<'_, PyAny>, path: &str, previous: Option<(&Bound<'_
     Ok(input)
 }
 
+/// Python strings for the texts the outputs of a batch repeat (action names, policy keys), each
+/// made once per batch rather than once per output; also saves hashing them again as dict keys.
+struct RepeatedTexts<'a, 'py> {
+    py: Python<'py>,
+    /// A handful of distinct texts per batch: a short list searched in order beats a map.
+    made: Vec<(&'a str, Bound<'py, PyString>)>,
+}
+
+impl<'a, 'py> RepeatedTexts<'a, 'py> {
+    const MAX: usize = 16;
+
+    fn get(&mut self, text: &'a str) -> Bound<'py, PyString> {
+        if let Some((_, s)) = self.made.iter().find(|(t, _)| *t == text) {
+            return s.clone();
+        }
+        let s = PyString::new(self.py, text);
+        if self.made.len() < Self::MAX {
+            self.made.push((text, s.clone()));
+        }
+        s
+    }
+}
+
 /// A `CheckOutput` as a dict, in Cerbos's protojson shape (camelCase, empty fields left out).
-pub fn output_to_py<'py>(py: Python<'py>, o: &CheckOutput) -> PyResult<Bound<'py, PyDict>> {
+fn output_to_py<'a, 'py>(py: Python<'py>, o: &'a CheckOutput, texts: &mut RepeatedTexts<'a, 'py>) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     if !o.request_id.is_empty() {
         d.set_item(intern!(py, "requestId"), &o.request_id)?;
@@ -312,11 +335,11 @@ pub fn output_to_py<'py>(py: Python<'py>, o: &CheckOutput) -> PyResult<Bound<'py
     for (a, e) in &o.actions.0 {
         let ae = PyDict::new(py);
         ae.set_item(intern!(py, "effect"), if e.effect == "EFFECT_ALLOW" { intern!(py, "EFFECT_ALLOW") } else { intern!(py, "EFFECT_DENY") })?;
-        ae.set_item(intern!(py, "policy"), &e.policy)?;
+        ae.set_item(intern!(py, "policy"), texts.get(&e.policy))?;
         if !e.scope.is_empty() {
             ae.set_item(intern!(py, "scope"), &e.scope)?;
         }
-        actions.set_item(a, ae)?;
+        actions.set_item(texts.get(a), ae)?;
     }
     d.set_item(intern!(py, "actions"), actions)?;
     if !o.effective_derived_roles.is_empty() {
@@ -337,8 +360,9 @@ pub fn output_to_py<'py>(py: Python<'py>, o: &CheckOutput) -> PyResult<Bound<'py
 
 pub fn outputs_to_py<'py>(py: Python<'py>, outputs: &[CheckOutput]) -> PyResult<Bound<'py, PyAny>> {
     let list = PyList::empty(py);
+    let mut texts = RepeatedTexts { py, made: Vec::new() };
     for o in outputs {
-        list.append(output_to_py(py, o)?)?;
+        list.append(output_to_py(py, o, &mut texts)?)?;
     }
     list.into_bound_py_any(py)
 }
