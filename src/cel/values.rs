@@ -2,7 +2,8 @@
 //! objects (`request`, `P`, `R`, `runtime`, `V`/`C`/`G`) expressions read.
 //!
 //! Everything here is built once per request (or per policy for variables) and then
-//! only borrowed by evaluations, so a condition costs no conversion at all.
+//! only borrowed by evaluations. A request built by `Request::borrowing` (the engine's)
+//! converts each field the first time an expression reads it, at most once.
 
 use std::any::Any;
 use std::collections::HashMap;

@@ -8,8 +8,9 @@ use chrono::{DateTime, FixedOffset};
 use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock, OnceLock};
 
-/// The request as CEL sees it (`request`, `P`, `R`): converted on the first evaluation, at most
-/// once per input, and not at all when no condition is evaluated.
+/// The request as CEL sees it (`request`, `P`, `R`): built on the first evaluation, at most once
+/// per input, and not at all when no condition is evaluated; each of its fields is converted
+/// when an expression first reads it.
 pub struct RequestValues<'a> {
     input: &'a CheckInput,
     principal_scope: &'a str,
