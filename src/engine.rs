@@ -109,9 +109,17 @@ fn parse_all(docs: &[(String, String)]) -> Vec<Result<policy::SourcePolicy, Vec<
         return docs.iter().map(parse).collect();
     }
     let chunk = docs.len().div_ceil(threads);
+    let parse_part = move |part: &[(String, String)]| part.iter().map(parse).collect::<Vec<_>>();
     std::thread::scope(|s| {
-        let parts: Vec<_> = docs.chunks(chunk).map(|part| s.spawn(move || part.iter().map(parse).collect::<Vec<_>>())).collect();
-        parts.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+        // A part whose thread cannot be started is parsed here, when its turn comes.
+        let parts: Vec<_> = docs.chunks(chunk).map(|part| (part, std::thread::Builder::new().spawn_scoped(s, move || parse_part(part)).ok())).collect();
+        parts
+            .into_iter()
+            .flat_map(|(part, handle)| match handle {
+                Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                None => parse_part(part),
+            })
+            .collect()
     })
 }
 
