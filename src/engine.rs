@@ -86,8 +86,8 @@ pub fn load(source: &PolicySource) -> Result<RuleTable, PolicyErrors> {
     };
     let mut parsed = Vec::with_capacity(docs.len());
     let mut problems: Vec<Problem> = Vec::new();
-    for (name, text) in &docs {
-        match policy::parse_policy(name, text) {
+    for result in parse_all(&docs) {
+        match result {
             Ok(p) => parsed.push(p),
             Err(mut e) => problems.append(&mut e),
         }
@@ -96,6 +96,31 @@ pub fn load(source: &PolicySource) -> Result<RuleTable, PolicyErrors> {
         return Err(PolicyErrors(problems));
     }
     compile::compile(parsed, schemas)
+}
+
+/// Parses every document, results in document order. Parsing is most of a large load and each
+/// document parses on its own, so large sets are split over the available cores.
+fn parse_all(docs: &[(String, String)]) -> Vec<Result<policy::SourcePolicy, Vec<Problem>>> {
+    /// Below this many documents per thread, starting threads costs more than it saves.
+    const MIN_PER_THREAD: usize = 256;
+    let parse = |(name, text): &(String, String)| policy::parse_policy(name, text);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(docs.len() / MIN_PER_THREAD);
+    if threads <= 1 {
+        return docs.iter().map(parse).collect();
+    }
+    let chunk = docs.len().div_ceil(threads);
+    let parse_part = move |part: &[(String, String)]| part.iter().map(parse).collect::<Vec<_>>();
+    std::thread::scope(|s| {
+        // A part whose thread cannot be started is parsed here, when its turn comes.
+        let parts: Vec<_> = docs.chunks(chunk).map(|part| (part, std::thread::Builder::new().spawn_scoped(s, move || parse_part(part)).ok())).collect();
+        parts
+            .into_iter()
+            .flat_map(|(part, handle)| match handle {
+                Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                None => parse_part(part),
+            })
+            .collect()
+    })
 }
 
 impl Engine {
@@ -227,6 +252,28 @@ mod tests {
         std::fs::write(&file, policy("EFFECT_DENY")).unwrap();
         e.reload().unwrap();
         assert_eq!(read_effect(&e), "EFFECT_DENY");
+    }
+
+    #[test]
+    fn large_sets_parse_in_document_order() {
+        // Enough documents to be split over threads; every 100th is broken.
+        let docs: Vec<(String, String)> = (0..1000)
+            .map(|i| (format!("p{i:04}.yaml"), if i % 100 == 7 { policy("EFFECT_MAYBE") } else { policy("EFFECT_ALLOW").replace("resource: doc", &format!("resource: doc{i}")) }))
+            .collect();
+        let parsed = parse_all(&docs);
+        assert_eq!(parsed.len(), docs.len());
+        for (i, r) in parsed.iter().enumerate() {
+            match r {
+                Ok(p) => assert_eq!(p.file, docs[i].0),
+                Err(e) => {
+                    assert_eq!(i % 100, 7);
+                    assert_eq!(e[0].file, docs[i].0);
+                }
+            }
+        }
+        let err = load(&PolicySource::Documents(docs)).unwrap_err();
+        let files: Vec<&str> = err.0.iter().map(|p| p.file.as_str()).collect();
+        assert_eq!(files, (0..10).map(|k| format!("p{:04}.yaml", k * 100 + 7)).collect::<Vec<_>>());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! objects (`request`, `P`, `R`, `runtime`, `V`/`C`/`G`) expressions read.
 //!
 //! Everything here is built once per request (or per policy for variables) and then
-//! only borrowed by evaluations, so a condition costs no conversion at all.
+//! only borrowed by evaluations. A request built by `Request::borrowing` (the engine's)
+//! converts each field the first time an expression reads it, at most once.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -214,10 +215,11 @@ pub(crate) fn val_to_json(v: &dyn Val) -> Result<serde_json::Value, String> {
         // protojson: JSON field names, in field order, zero values left out.
         let mut out = serde_json::Map::new();
         for f in &m.fields {
-            if f.value.downcast_ref::<UnsetMsg>().is_some() || is_zero(f.value.as_ref()) {
+            let value = f.value.as_val();
+            if value.downcast_ref::<UnsetMsg>().is_some() || is_zero(value) {
                 continue;
             }
-            out.insert(f.json.to_owned(), val_to_json(f.value.as_ref())?);
+            out.insert(f.json.to_owned(), val_to_json(value)?);
         }
         return Ok(J::Object(out));
     }
@@ -419,7 +421,86 @@ pub(crate) fn to_static(v: &dyn Val) -> Result<Box<dyn Val + 'static>, Execution
 pub(crate) struct Field {
     pub proto: &'static str,
     pub json: &'static str,
-    pub value: Box<dyn Val + 'static>,
+    pub value: FieldValue,
+}
+
+/// A field's value, held inline for the common shapes: a request is built per check input,
+/// and boxing each field separately was most of its cost.
+pub(crate) enum FieldValue {
+    Str(CelString<'static>),
+    List(CelList<'static>),
+    Map(CelMap<'static>),
+    Msg(MsgVal),
+    Unset(UnsetMsg),
+    Boxed(Box<dyn Val + 'static>),
+    /// Converted on first read: most conditions read a field or two of the request.
+    Lazy(LazyField),
+}
+
+impl FieldValue {
+    pub(crate) fn as_val(&self) -> &(dyn Val + 'static) {
+        match self {
+            FieldValue::Str(v) => v,
+            FieldValue::List(v) => v,
+            FieldValue::Map(v) => v,
+            FieldValue::Msg(v) => v,
+            FieldValue::Unset(v) => v,
+            FieldValue::Boxed(v) => v.as_ref(),
+            FieldValue::Lazy(v) => v.get(),
+        }
+    }
+}
+
+/// A field of a request built by [`super::Request::borrowing`]: the caller's data, converted to
+/// an owned CEL value the first time the field is read.
+pub(crate) struct LazyField {
+    source: LazySource,
+    converted: std::sync::OnceLock<Converted>,
+}
+
+/// Where a lazy field's value comes from: the caller's data, by raw pointer because a request
+/// is `'static` (its messages are downcast through `Any`). Only `Request::borrowing` makes
+/// these, and its caller guarantees that the data outlives the request. Reads convert into
+/// owned values, so nothing taken out of a request (clones, evaluation results) keeps a pointer.
+pub(crate) enum LazySource {
+    Str(*const str),
+    Strings(*const [String]),
+    JsonMap(*const serde_json::Map<String, serde_json::Value>),
+}
+
+// SAFETY: the pointees (str, [String], serde_json::Map) are Sync and are only read, while they
+// are alive (see `LazySource`).
+unsafe impl Send for LazySource {}
+unsafe impl Sync for LazySource {}
+
+enum Converted {
+    Str(CelString<'static>),
+    List(CelList<'static>),
+    Map(CelMap<'static>),
+}
+
+impl LazyField {
+    pub(crate) fn new(source: LazySource) -> LazyField {
+        LazyField { source, converted: std::sync::OnceLock::new() }
+    }
+
+    fn get(&self) -> &(dyn Val + 'static) {
+        let converted = self.converted.get_or_init(|| {
+            // SAFETY: the data outlives the request that holds this field (see `LazySource`).
+            unsafe {
+                match self.source {
+                    LazySource::Str(s) => Converted::Str(CelString::from((*s).to_owned())),
+                    LazySource::Strings(l) => Converted::List(string_list(&*l)),
+                    LazySource::JsonMap(m) => Converted::Map(json_object_to_map(&*m)),
+                }
+            }
+        });
+        match converted {
+            Converted::Str(v) => v,
+            Converted::List(v) => v,
+            Converted::Map(v) => v,
+        }
+    }
 }
 
 /// A protobuf message (`cerbos.engine.v1.Request`, `.Principal`, `.Resource`, `AuxData`,
@@ -444,7 +525,7 @@ impl MsgVal {
         self.fields
             .iter()
             .find(|f| f.proto == name || f.json == name)
-            .map(|f| f.value.as_ref())
+            .map(|f| f.value.as_val())
     }
 
     /// proto3 presence: a scalar, list or map field is set when it is not its zero value;
@@ -468,7 +549,7 @@ impl fmt::Debug for MsgVal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct(self.ty.name());
         for field in &self.fields {
-            d.field(field.proto, &field.value);
+            d.field(field.proto, &field.value.as_val());
         }
         d.finish()
     }
@@ -495,7 +576,7 @@ impl Val for MsgVal {
                     .fields
                     .iter()
                     .zip(&o.fields)
-                    .all(|(a, b)| a.value.equals(b.value.as_ref()))
+                    .all(|(a, b)| a.value.as_val().equals(b.value.as_val()))
         })
     }
     fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v> {
@@ -504,7 +585,7 @@ impl Val for MsgVal {
             fields: self
                 .fields
                 .iter()
-                .map(|f| Field { proto: f.proto, json: f.json, value: f.value.clone_as_boxed() })
+                .map(|f| Field { proto: f.proto, json: f.json, value: FieldValue::Boxed(f.value.as_val().clone_as_boxed()) })
                 .collect(),
         })
     }
@@ -528,7 +609,7 @@ impl Indexer for MsgVal {
         match self.field(name.inner()) {
             Some(v) => match v.downcast_ref::<UnsetMsg>() {
                 // Reading an unset message field yields its default: an empty message.
-                Some(unset) => Ok(CowVal::Borrowed(unset.default.as_ref())),
+                Some(unset) => Ok(CowVal::Borrowed(unset.default)),
                 None => Ok(CowVal::Borrowed(v)),
             },
             None => Err(ExecutionError::NoSuchKey(Arc::new(format!(
@@ -548,9 +629,10 @@ impl Indexer for MsgVal {
 
 /// A message field that was not set (e.g. `request.auxData` without aux data): reads give
 /// the default message, `has()` says false.
+/// The default is shared (built once per process): it is the same empty message every time.
 #[derive(Debug)]
 pub(crate) struct UnsetMsg {
-    pub default: Box<dyn Val + 'static>,
+    pub default: &'static (dyn Val + 'static),
 }
 
 impl Val for UnsetMsg {
@@ -561,7 +643,7 @@ impl Val for UnsetMsg {
         &AUX_DATA_TYPE
     }
     fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v> {
-        Box::new(UnsetMsg { default: self.default.clone_as_boxed() })
+        Box::new(UnsetMsg { default: self.default })
     }
     fn as_any(&self) -> Option<&dyn Any> {
         Some(self)

@@ -90,6 +90,10 @@ struct Compiler {
 }
 
 pub fn compile(policies: Vec<SourcePolicy>, schema_store: crate::schema::SchemaStore) -> Result<RuleTable, PolicyErrors> {
+    params::with_compile_cache(|| compile_policies(policies, schema_store))
+}
+
+fn compile_policies(policies: Vec<SourcePolicy>, schema_store: crate::schema::SchemaStore) -> Result<RuleTable, PolicyErrors> {
     let table = RuleTable { schema_store, ..Default::default() };
     let mut c = Compiler { problems: Vec::new(), table, eval_keys: HashMap::new(), next_params: 0, direct_parent_roles: HashMap::new() };
     let policies: Vec<SourcePolicy> = policies.into_iter().filter(|p| !p.is_disabled()).collect();
@@ -349,7 +353,8 @@ impl Compiler {
             self.table.schemas.insert(fqn.clone(), PolicySchemas { principal, resource });
         }
         if !referenced.is_empty() {
-            self.table.derived_roles.entry(&version, &scope_name).insert(resource.clone(), referenced.into_values().collect());
+            let key = self.table.intern_scope_key(&version, &scope_name);
+            self.table.derived_roles.entry(key).insert(resource.clone(), referenced.into_values().collect());
         }
 
         let consent = perms == ScopePermissions::RequireParentalConsentForAllows;
@@ -531,8 +536,8 @@ impl Compiler {
         let t = &mut self.table;
         for row in &t.rows {
             match row.kind {
-                PolicyKind::Principal => { t.principal_scopes.insert(row.scope.clone()); }
-                PolicyKind::Resource => { t.resource_scopes.insert(row.scope.clone()); }
+                PolicyKind::Principal => { t.principal_scopes.insert(t.scopes.intern(&row.scope)); }
+                PolicyKind::Resource => { t.resource_scopes.insert(t.scopes.intern(&row.scope)); }
             }
             if row.scope_permissions != ScopePermissions::Unspecified {
                 t.scope_permissions.insert(row.scope.clone(), row.scope_permissions);

@@ -74,12 +74,42 @@ impl Exports {
     }
 }
 
+thread_local! {
+    /// Expressions compiled during the current [`with_compile_cache`] call, by source text:
+    /// generated or copied policies repeat the same conditions many times.
+    static COMPILED: std::cell::RefCell<Option<HashMap<String, Result<Arc<CompiledExpr>, String>>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with identical expression sources compiled once (compiling depends on the source
+/// text only). The cache lives for this call only.
+pub fn with_compile_cache<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset(Option<HashMap<String, Result<Arc<CompiledExpr>, String>>>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            COMPILED.with(|c| *c.borrow_mut() = self.0.take());
+        }
+    }
+    // Restores what was there (None, or an outer call's cache), also on panic.
+    let _reset = Reset(COMPILED.with(|c| c.borrow_mut().replace(HashMap::new())));
+    f()
+}
+
 /// Compiles one expression, reporting `invalid expression` at its position.
 pub fn compile_expr(file: &str, src: &Spanned<String>, problems: &mut Vec<Problem>) -> Option<Arc<CompiledExpr>> {
-    match cel::compile(&src.value) {
-        Ok(e) => Some(Arc::new(e)),
-        Err(e) => {
-            problems.push(Problem::of("invalid expression", file, pos(src), e.to_string()));
+    let cached = COMPILED.with(|c| c.borrow().as_ref().and_then(|m| m.get(&src.value).cloned()));
+    let result = cached.unwrap_or_else(|| {
+        let result = cel::compile(&src.value).map(Arc::new).map_err(|e| e.to_string());
+        COMPILED.with(|c| {
+            if let Some(m) = c.borrow_mut().as_mut() {
+                m.insert(src.value.clone(), result.clone());
+            }
+        });
+        result
+    });
+    match result {
+        Ok(e) => Some(e),
+        Err(message) => {
+            problems.push(Problem::of("invalid expression", file, pos(src), message));
             None
         }
     }

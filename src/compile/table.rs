@@ -2,8 +2,8 @@
 //! plus what evaluation needs beside rows (derived roles, parent roles, scope permissions).
 use crate::cel::CompiledExpr;
 use crate::eval::glob::Pattern;
-use rustc_hash::FxHashMap;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,9 +145,50 @@ pub struct PolicySchemas {
     pub resource: Option<crate::schema::SchemaRefSpec>,
 }
 
-/// A map keyed by (version, scope), looked up with borrowed strings (no allocation per request).
+/// Numbers for the versions and scopes that policies name, assigned at load, so that the
+/// index is probed with integers: a check looks each of its (version, scope) pairs up once.
+#[derive(Debug, Default)]
+pub struct Interner {
+    ids: FxHashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.ids.insert(s.to_string(), id);
+        self.names.push(s.to_string());
+        id
+    }
+
+    pub fn get(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+/// An interned (version, scope) pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ScopeKey {
+    version: u32,
+    scope: u32,
+}
+
+impl ScopeKey {
+    pub fn new(version: u32, scope: u32) -> ScopeKey {
+        ScopeKey { version, scope }
+    }
+}
+
+/// A map keyed by (version, scope), probed with the pair's [`ScopeKey`].
 #[derive(Debug)]
-pub struct Scoped<T>(FxHashMap<String, FxHashMap<String, T>>);
+pub struct Scoped<T>(FxHashMap<ScopeKey, T>);
 
 impl<T> Default for Scoped<T> {
     fn default() -> Self {
@@ -156,14 +197,14 @@ impl<T> Default for Scoped<T> {
 }
 
 impl<T: Default> Scoped<T> {
-    pub fn entry(&mut self, version: &str, scope: &str) -> &mut T {
-        self.0.entry(version.to_string()).or_default().entry(scope.to_string()).or_default()
+    pub fn entry(&mut self, key: ScopeKey) -> &mut T {
+        self.0.entry(key).or_default()
     }
 }
 
 impl<T> Scoped<T> {
-    pub fn get(&self, version: &str, scope: &str) -> Option<&T> {
-        self.0.get(version)?.get(scope)
+    pub fn get(&self, key: ScopeKey) -> Option<&T> {
+        self.0.get(&key)
     }
 }
 
@@ -178,14 +219,18 @@ pub struct Bucket {
 #[derive(Default)]
 pub struct RuleTable {
     pub rows: Vec<Row>,
+    /// The numbering behind [`ScopeKey`]s.
+    pub versions: Interner,
+    pub scopes: Interner,
     pub meta: Vec<PolicyMeta>,
-    pub principal_scopes: HashSet<String>,
-    pub resource_scopes: HashSet<String>,
-    pub scope_permissions: HashMap<String, ScopePermissions>,
+    /// Interned scopes that have principal / resource policies.
+    pub principal_scopes: FxHashSet<u32>,
+    pub resource_scopes: FxHashSet<u32>,
+    pub scope_permissions: FxHashMap<String, ScopePermissions>,
     /// (version, scope) -> sanitized resource kind -> the derived roles its policy's rules reference.
     pub derived_roles: Scoped<FxHashMap<String, Vec<Arc<DerivedRoleDef>>>>,
     /// scope -> role -> every ancestor role through role policies.
-    pub parent_roles: HashMap<String, HashMap<String, Vec<String>>>,
+    pub parent_roles: FxHashMap<String, HashMap<String, Vec<String>>>,
     /// Keyed by resource-policy FQN.
     pub schemas: HashMap<String, PolicySchemas>,
     /// Principal-policy rows, then resource-policy rows, by (version, scope).
@@ -205,16 +250,29 @@ impl std::fmt::Debug for RuleTable {
 }
 
 impl RuleTable {
+    /// The key of a (version, scope) pair, numbering it if it is new (at load only).
+    pub(crate) fn intern_scope_key(&mut self, version: &str, scope: &str) -> ScopeKey {
+        ScopeKey { version: self.versions.intern(version), scope: self.scopes.intern(scope) }
+    }
+
+    /// The key of a (version, scope) pair; None when no policy names that version or scope,
+    /// in which case nothing is indexed under it.
+    pub fn scope_key(&self, version: &str, scope: &str) -> Option<ScopeKey> {
+        Some(ScopeKey { version: self.versions.get(version)?, scope: self.scopes.get(scope)? })
+    }
+
     pub(crate) fn index(&mut self) {
-        for (i, row) in self.rows.iter().enumerate() {
+        let RuleTable { rows, versions, scopes, role_policy_rows, principal_buckets, resource_buckets, .. } = self;
+        for (i, row) in rows.iter().enumerate() {
+            let key = ScopeKey { version: versions.intern(&row.version), scope: scopes.intern(&row.scope) };
             let i = i as u32;
             if row.from_role_policy {
-                self.role_policy_rows.entry(&row.version, &row.scope).push(i);
+                role_policy_rows.entry(key).push(i);
                 continue;
             }
             let bucket = match row.kind {
-                PolicyKind::Principal => self.principal_buckets.entry(&row.version, &row.scope),
-                PolicyKind::Resource => self.resource_buckets.entry(&row.version, &row.scope),
+                PolicyKind::Principal => principal_buckets.entry(key),
+                PolicyKind::Resource => resource_buckets.entry(key),
             };
             match row.resource.literal() {
                 Some(r) => bucket.by_resource.entry(r.to_string()).or_default().push(i),
@@ -225,10 +283,9 @@ impl RuleTable {
     }
 
     /// Rows of a kind in (version, scope) whose resource matches, in row order.
-    pub fn candidate_rows(&self, kind: PolicyKind, version: &str, scope: &str, resource: &str, out: &mut Vec<u32>) {
+    pub fn candidate_rows(&self, kind: PolicyKind, key: ScopeKey, resource: &str, out: &mut Vec<u32>) {
         out.clear();
-        // Avoid allocating a key tuple on the hot path for the common no-bucket case.
-        let Some(bucket) = self.bucket(kind, version, scope) else { return };
+        let Some(bucket) = self.bucket(kind, key) else { return };
         let lit = bucket.by_resource.get(resource).map(|v| v.as_slice()).unwrap_or(&[]);
         if bucket.wildcard_resource.is_empty() {
             out.extend_from_slice(lit);
@@ -250,22 +307,22 @@ impl RuleTable {
         }
     }
 
-    fn bucket(&self, kind: PolicyKind, version: &str, scope: &str) -> Option<&Bucket> {
+    fn bucket(&self, kind: PolicyKind, key: ScopeKey) -> Option<&Bucket> {
         match kind {
-            PolicyKind::Principal => self.principal_buckets.get(version, scope),
-            PolicyKind::Resource => self.resource_buckets.get(version, scope),
+            PolicyKind::Principal => self.principal_buckets.get(key),
+            PolicyKind::Resource => self.resource_buckets.get(key),
         }
     }
 
     /// Whether any row of a kind in (version, scope) applies to `resource` (no allocation).
-    pub fn has_rows_for(&self, kind: PolicyKind, version: &str, scope: &str, resource: &str) -> bool {
-        let Some(bucket) = self.bucket(kind, version, scope) else { return false };
+    pub fn has_rows_for(&self, kind: PolicyKind, key: ScopeKey, resource: &str) -> bool {
+        let Some(bucket) = self.bucket(kind, key) else { return false };
         bucket.by_resource.get(resource).is_some_and(|v| !v.is_empty())
             || bucket.wildcard_resource.iter().any(|&i| self.rows[i as usize].resource.matches(resource))
     }
 
-    pub fn bucket_exists(&self, kind: PolicyKind, version: &str, scope: &str) -> bool {
-        self.bucket(kind, version, scope).is_some()
+    pub fn bucket_exists(&self, kind: PolicyKind, key: ScopeKey) -> bool {
+        self.bucket(kind, key).is_some()
     }
 
     /// Roles plus their role-policy ancestors for the given scope (Cerbos's `AddParentRoles`).

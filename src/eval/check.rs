@@ -85,19 +85,22 @@ fn scope_value<'a>(scope: &'a str, default: &'a str) -> &'a str {
 
 /// Cerbos's `GetAllScopes`: the scopes (most specific first) that have policies of a kind, and the
 /// first of them (for the policy key). Strict search needs the requested scope itself to exist.
-fn all_scopes<'t>(set: &'t std::collections::HashSet<String>, scope: &str, lenient: bool) -> (Vec<&'t str>, Option<&'t str>) {
+/// Each scope comes with its index key for the version (None: nothing indexed under it).
+fn all_scopes<'t>(table: &'t RuleTable, set: &rustc_hash::FxHashSet<u32>, scope: &str, version: Option<u32>, lenient: bool) -> (Vec<(&'t str, Option<ScopeKey>)>, Option<&'t str>) {
     let mut scopes = Vec::new();
-    match set.get(scope) {
-        Some(s) => scopes.push(s.as_str()),
+    let present = |s: &str| table.scopes.get(s).filter(|id| set.contains(id));
+    let with_key = |id: u32| (table.scopes.name(id), version.map(|v| ScopeKey::new(v, id)));
+    match present(scope) {
+        Some(id) => scopes.push(with_key(id)),
         None if !lenient => return (scopes, None),
         None => {}
     }
     for s in scope_parents(scope) {
-        if let Some(s) = set.get(s) {
-            scopes.push(s.as_str());
+        if let Some(id) = present(s) {
+            scopes.push(with_key(id));
         }
     }
-    let first = scopes.first().copied();
+    let first = scopes.first().map(|&(s, _)| s);
     (scopes, first)
 }
 
@@ -131,8 +134,10 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
     let mut effects: Vec<Option<EffectInfo>> = vec![None; input.actions.len()];
 
     let lenient = conf.lenient_scope_search;
-    let (p_scopes, p_first) = all_scopes(&table.principal_scopes, p_scope, lenient);
-    let (r_scopes, r_first) = all_scopes(&table.resource_scopes, r_scope, lenient);
+    // Cerbos queries principal rows with the resource version too: its index has one version dimension.
+    let r_version_id = table.versions.get(r_version);
+    let (p_scopes, p_first) = all_scopes(table, &table.principal_scopes, p_scope, r_version_id, lenient);
+    let (r_scopes, r_first) = all_scopes(table, &table.resource_scopes, r_scope, r_version_id, lenient);
     let p_key: String = p_first.map(|s| policy_key(&principal_policy_fqn(&input.principal.id, p_version, s)).to_string()).unwrap_or_default();
     let r_key: String = r_first.map(|s| resource_policy_key(&input.resource.kind, r_version, s)).unwrap_or_default();
     let any_scope = !(p_scopes.is_empty() && r_scopes.is_empty());
@@ -155,8 +160,12 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
     let rejected = effects.iter().any(|e| e.is_some());
 
     let resource = sanitized(&input.resource.kind);
-    let principal_exists = any_scope && p_scopes.iter().any(|s| table.bucket_exists(PolicyKind::Principal, p_version, s));
-    let resource_exists = any_scope && scoped_resource_exists(table, r_version, &resource, &r_scopes);
+    let principal_exists = any_scope
+        && p_scopes.iter().any(|&(s, r_key)| {
+            let key = if p_version == r_version { r_key } else { table.scope_key(p_version, s) };
+            key.is_some_and(|k| table.bucket_exists(PolicyKind::Principal, k))
+        });
+    let resource_exists = any_scope && scoped_resource_exists(table, &resource, &r_scopes);
 
     let mut edr: BTreeSet<&str> = BTreeSet::new();
     if !rejected && (principal_exists || resource_exists) {
@@ -173,8 +182,9 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
         let all_roles = table.add_parent_roles(r_scope, &input.principal.roles);
         // Per scope: the active derived roles, and (strict mode) those whose condition failed.
         let mut scoped_drs: Vec<(&str, BTreeSet<&str>, Vec<&str>)> = Vec::new();
-        let mut candidates = Vec::new();
-        let mut bindings: Vec<Binding> = Vec::new();
+        // Sized for the usual handful of rows, so that filling them does not grow them step by step.
+        let mut candidates = Vec::with_capacity(8);
+        let mut bindings: Vec<Binding> = Vec::with_capacity(8);
 
         for (ai, action) in input.actions.iter().enumerate() {
             if input.actions[..ai].contains(action) {
@@ -202,12 +212,12 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
                     };
                     let parent_roles = table.add_parent_roles(r_scope, std::slice::from_ref(role));
 
-                    'scopes: for &scope in scopes.iter() {
+                    'scopes: for &(scope, key) in scopes.iter() {
                         if kind == PolicyKind::Resource {
                             let at = match scoped_drs.iter().position(|(s, _, _)| *s == scope) {
                                 Some(at) => at,
                                 None => {
-                                    let (roles, failed) = active_derived_roles(table, &mut ev, &resource, r_version, scope, &all_roles, explain.as_deref_mut());
+                                    let (roles, failed) = active_derived_roles(table, &mut ev, &resource, key, scope, &all_roles, explain.as_deref_mut());
                                     scoped_drs.push((scope, roles, failed));
                                     scoped_drs.len() - 1
                                 }
@@ -220,7 +230,7 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
                         if role_effect.effect != Outcome::NoMatch {
                             break;
                         }
-                        query(table, kind, r_version, &resource, scope, action, &parent_roles, &input.principal.id, &mut candidates, &mut bindings);
+                        query(table, kind, key, &resource, action, &parent_roles, &input.principal.id, &mut candidates, &mut bindings);
                         for b in &bindings {
                             let (params, dr_cond, dr_params, eval_key) = match b {
                                 Binding::Row(r) => (r.params.as_ref(), r.derived_role_condition.as_deref(), r.derived_role_params.as_ref(), Some(r.eval_key)),
@@ -432,20 +442,21 @@ fn reason(input: &CheckInput, e: &ActionEffect, by: Option<&(String, String)>, v
     }
 }
 
-fn scoped_resource_exists(table: &RuleTable, version: &str, resource: &str, scopes: &[&str]) -> bool {
-    scopes.iter().any(|s| {
-        table.has_rows_for(PolicyKind::Resource, version, s, resource)
-            || table.role_policy_rows.get(version, s).is_some_and(|rows| rows.iter().any(|&i| table.rows[i as usize].resource.matches(resource)))
+fn scoped_resource_exists(table: &RuleTable, resource: &str, scopes: &[(&str, Option<ScopeKey>)]) -> bool {
+    scopes.iter().filter_map(|&(_, key)| key).any(|key| {
+        table.has_rows_for(PolicyKind::Resource, key, resource)
+            || table.role_policy_rows.get(key).is_some_and(|rows| rows.iter().any(|&i| table.rows[i as usize].resource.matches(resource)))
     })
 }
 
 /// Derived roles imported by the resource policy at `scope` that are active for this request.
 /// Returns the active roles and, in strict mode, the roles whose condition failed to evaluate.
-fn active_derived_roles<'t>(table: &'t RuleTable, ev: &mut CondEvaluator, kind: &str, version: &str, scope: &str, all_roles: &[String], explain: Option<&mut Explanation>) -> (BTreeSet<&'t str>, Vec<&'t str>) {
+#[allow(clippy::too_many_arguments)]
+fn active_derived_roles<'t>(table: &'t RuleTable, ev: &mut CondEvaluator, kind: &str, key: Option<ScopeKey>, scope: &str, all_roles: &[String], explain: Option<&mut Explanation>) -> (BTreeSet<&'t str>, Vec<&'t str>) {
     let mut explain = explain;
     let mut active = BTreeSet::new();
     let mut failed = Vec::new();
-    let Some(defs) = table.derived_roles.get(version, scope).and_then(|by_kind| by_kind.get(kind)) else { return (active, failed) };
+    let Some(defs) = key.and_then(|k| table.derived_roles.get(k)).and_then(|by_kind| by_kind.get(kind)) else { return (active, failed) };
     for dr in defs {
         let intersects = dr.parent_roles.iter().any(|p| p == "*" || all_roles.iter().any(|r| r == p));
         if !intersects {
@@ -471,13 +482,13 @@ fn active_derived_roles<'t>(table: &'t RuleTable, ev: &mut CondEvaluator, kind: 
 }
 
 /// Rows for one (kind, version, scope, action, roles), with role-policy denies first (Cerbos's `Index.Query`).
+/// `key` is the (resource version, scope) pair; None when nothing is indexed under it.
 #[allow(clippy::too_many_arguments)]
 fn query<'t>(
     table: &'t RuleTable,
     kind: PolicyKind,
-    r_version: &str,
+    key: Option<ScopeKey>,
     resource: &str,
-    scope: &str,
     action: &str,
     roles: &[String],
     principal_id: &str,
@@ -485,12 +496,12 @@ fn query<'t>(
     out: &mut Vec<Binding<'t>>,
 ) {
     out.clear();
-    // Cerbos queries principal rows with the resource version too: its index has one version dimension.
-    let version = r_version;
+    buf.clear();
+    let Some(key) = key else { return };
     if kind == PolicyKind::Resource {
-        role_policy_denies(table, version, resource, scope, action, roles, out);
+        role_policy_denies(table, key, resource, action, roles, out);
     }
-    table.candidate_rows(kind, version, scope, resource, buf);
+    table.candidate_rows(kind, key, resource, buf);
     for &i in buf.iter() {
         let row = &table.rows[i as usize];
         let Some(a) = &row.action else { continue };
@@ -507,8 +518,8 @@ fn query<'t>(
     }
 }
 
-fn role_policy_denies<'t>(table: &'t RuleTable, version: &str, resource: &str, scope: &str, action: &str, roles: &[String], out: &mut Vec<Binding<'t>>) {
-    let Some(rows) = table.role_policy_rows.get(version, scope) else { return };
+fn role_policy_denies<'t>(table: &'t RuleTable, key: ScopeKey, resource: &str, action: &str, roles: &[String], out: &mut Vec<Binding<'t>>) {
+    let Some(rows) = table.role_policy_rows.get(key) else { return };
     // First row per role, in row order: the role's representative.
     let mut reps: Vec<(&str, &Row)> = Vec::new();
     for &i in rows {

@@ -8,8 +8,9 @@ use chrono::{DateTime, FixedOffset};
 use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock, OnceLock};
 
-/// The request as CEL sees it (`request`, `P`, `R`): converted on the first evaluation, at most
-/// once per input, and not at all when no condition is evaluated.
+/// The request as CEL sees it (`request`, `P`, `R`): built on the first evaluation, at most once
+/// per input, and not at all when no condition is evaluated; each of its fields is converted
+/// when an expression first reads it.
 pub struct RequestValues<'a> {
     input: &'a CheckInput,
     principal_scope: &'a str,
@@ -30,9 +31,9 @@ impl<'a> RequestValues<'a> {
             let principal = PrincipalInput { id: &p.id, roles: &p.roles, attr: &p.attr, policy_version: &p.policy_version, scope: self.principal_scope };
             let resource = ResourceInput { kind: &r.kind, id: &r.id, attr: &r.attr, policy_version: &r.policy_version, scope: self.resource_scope };
             let aux = self.input.aux_data.as_ref().map(|a| AuxDataInput { jwt: Some(&a.jwt), jwts: Some(&a.jwts) });
-            let mut request = Request::new(&principal, &resource, aux.as_ref());
-            request.set_now(self.now);
-            request
+            // SAFETY: the request borrows `input` and the scopes, all borrowed for 'a by `self`,
+            // which owns the request: it is dropped with `self`, within 'a.
+            unsafe { Request::borrowing(&principal, &resource, aux.as_ref(), self.now) }
         })
     }
 }

@@ -133,7 +133,16 @@ pub fn from_py<T: serde::de::DeserializeOwned>(obj: &Bound<'_, PyAny>, what: &st
 
 pub fn inputs_from_py(inputs: &Bound<'_, PyAny>) -> PyResult<Vec<CheckInput>> {
     let list = inputs.cast::<PyList>().map_err(|_| PyTypeError::new_err("inputs must be a list of CheckInput dicts"))?;
-    list.iter().enumerate().map(|(i, item)| convert::check_input(&item, &format!("inputs[{i}]"))).collect()
+    let mut out: Vec<CheckInput> = Vec::with_capacity(list.len());
+    // The principal object of the previous input: batches usually repeat one principal.
+    let mut previous_principal: Option<Bound<'_, PyAny>> = None;
+    for (i, item) in list.iter().enumerate() {
+        let previous = previous_principal.as_ref().zip(out.last());
+        let input = convert::check_input(&item, &format!("inputs[{i}]"), previous)?;
+        previous_principal = item.cast::<PyDict>().ok().and_then(|d| d.get_item(pyo3::intern!(item.py(), "principal")).ok().flatten());
+        out.push(input);
+    }
+    Ok(out)
 }
 
 pub use convert::outputs_to_py;
