@@ -90,6 +90,15 @@ def warden_deciders(principal: dict, resources: List[dict]) -> Dict[str, Decider
 
         return {"warden": single}
     inputs = [{"principal": principal, "resource": r, "actions": ACTIONS} for r in resources]
+    ids = [r["id"] for r in resources]
+
+    def table():
+        # one principal, many resources, booleans back: the shape the peers' batch calls have
+        out = {}
+        for rid, row in zip(ids, engine.decision_table(principal, resources, ACTIONS)):
+            for action, allowed in zip(ACTIONS, row):
+                out[(rid, action)] = allowed
+        return out
 
     def batch():
         out = {}
@@ -99,7 +108,7 @@ def warden_deciders(principal: dict, resources: List[dict]) -> Dict[str, Decider
                 out[(rid, action)] = effect["effect"] == "EFFECT_ALLOW"
         return out
 
-    return {"warden": batch}
+    return {"warden": table, "warden check()": batch}
 
 
 def cedar_decider(principal: dict, resources: List[dict]) -> Decider:

@@ -239,3 +239,35 @@ def test_cli_compile_reports_every_error(tmp_path):
 
 def test_cli_usage_error():
     assert run_cli().returncode == 2
+
+
+def test_decision_table_matches_check(contacts_policies):
+    """One principal, many resources: the same answers as check(), as rows of booleans."""
+    engine = Engine.from_directory(contacts_policies)
+    principal = {"id": "bob", "roles": ["user"], "attr": {}}
+    resources = [{"kind": "contact", "id": f"c{i}", "attr": {"owner_id": "bob" if i % 3 == 0 else "eve"}} for i in range(10)]
+    actions = ["read", "update", "delete", "approve"]
+    table = engine.decision_table(principal, resources, actions)
+    outputs = engine.check([{"principal": principal, "resource": r, "actions": actions} for r in resources])
+    assert table == [[o["actions"][a]["effect"] == "EFFECT_ALLOW" for a in actions] for o in outputs]
+    assert table[0] == [True, True, True, False] and table[1] == [True, False, False, False]
+    # model objects, a tuple of resources, a single resource (GIL kept), admin
+    admin = warden.Principal("ann", {"admin"})
+    assert engine.decision_table(admin, (warden.Resource("c1", "contact", attr={"owner_id": "eve"}),), ["delete"]) == [[True]]
+    assert engine.decision_table(principal, [], ["read"]) == []
+
+
+def test_decision_table_refuses_bad_input(contacts_policies):
+    engine = Engine.from_directory(contacts_policies)
+    principal = {"id": "bob", "roles": ["user"]}
+    resource = {"kind": "contact", "id": "c1"}
+    with pytest.raises(TypeError, match="not a single string"):
+        engine.decision_table(principal, [resource], "read")
+    with pytest.raises(ValueError, match="at least one action"):
+        engine.decision_table(principal, [resource], [])
+    with pytest.raises(TypeError, match="expected a list of resources"):
+        engine.decision_table(principal, resource, ["read"])
+    with pytest.raises((TypeError, ValueError), match=r"resources\[1\]"):
+        engine.decision_table(principal, [resource, {"id": "c2"}], ["read"])
+    with pytest.raises((TypeError, ValueError), match="principal"):
+        engine.decision_table({"roles": ["user"]}, [resource], ["read"])

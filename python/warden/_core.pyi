@@ -1,7 +1,7 @@
 # Type stubs for the Rust extension module warden._core.
 import datetime
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union, final
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union, final
 
 from typing_extensions import Self
 
@@ -75,6 +75,19 @@ class Engine:
     ) -> bool:
         """Whether ``principal`` may do ``action`` on ``resource`` (dicts or Principal/Resource
         objects; ``aux_data`` is ``{"jwt": {claims}}``)."""
+    def decision_table(
+        self,
+        principal: Any,
+        resources: Iterable[Any],
+        actions: Sequence[str],
+        *,
+        aux_data: Optional[Mapping[str, Any]] = None,
+        now: _Now = None,
+    ) -> List[List[bool]]:
+        """Whether ``principal`` may do each of ``actions`` on each of ``resources``: one row of
+        booleans per resource, in the order of ``actions`` (Cerbos's CheckResources shape: one
+        principal, many resources). The principal is read once and no ``CheckOutput`` dicts are
+        built; the GIL is released while deciding."""
     def explain(self, input: Mapping[str, Any], *, now: _Now = None) -> Dict[str, Any]:
         """Decide one ``CheckInput`` and explain it: ``{"output": CheckOutput, "actions": [...],
         "derivedRoles": [...]}``; each action lists the rules reached, in order, with the value
@@ -182,7 +195,7 @@ def discover_provider(issuer: str, *, http_timeout: float = 5.0) -> Dict[str, Op
 
 
 # --- Rego (src/py/rego.rs) -------------------------------------------------
-from typing import Iterable, Tuple  # noqa: E402 (appended section)
+from typing import Tuple  # noqa: E402 (appended section)
 
 class RegoError(Exception): ...
 class RegoLoadError(RegoError): ...

@@ -232,6 +232,50 @@ impl PyEngine {
         Ok(out[0].actions.0.first().is_some_and(|(_, e)| e.effect == "EFFECT_ALLOW"))
     }
 
+    /// Whether `principal` may do each of `actions` on each of `resources`: one row per resource,
+    /// one boolean per action, in the given orders. Cerbos's CheckResources shape (one principal,
+    /// many resources) answered without building `CheckOutput` dicts: the principal is read
+    /// once, and the GIL is released while the batch is decided.
+    #[pyo3(signature = (principal, resources, actions, *, aux_data=None, now=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn decision_table(&self, py: Python<'_>, principal: &Bound<'_, PyAny>, resources: &Bound<'_, PyAny>, actions: &Bound<'_, PyAny>, aux_data: Option<&Bound<'_, PyAny>>, now: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Vec<bool>>> {
+        let principal = convert::principal(principal, "principal")?;
+        if actions.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err("actions: expected a list of strings, not a single string"));
+        }
+        let actions: Vec<String> = actions.extract().map_err(|_| PyTypeError::new_err("actions: expected a list of strings"))?;
+        if actions.is_empty() {
+            return Err(PyValueError::new_err("actions: at least one action is required"));
+        }
+        let aux = match aux_data { Some(a) => convert::aux_data(a, "aux_data")?, None => None };
+        if resources.is_instance_of::<PyString>() || resources.is_instance_of::<PyDict>() {
+            return Err(PyTypeError::new_err("resources: expected a list of resources"));
+        }
+        let mut inputs = Vec::new();
+        for (i, resource) in resources.try_iter().map_err(|_| PyTypeError::new_err("resources: expected a list of resources"))?.enumerate() {
+            let input = CheckInput {
+                request_id: String::new(),
+                principal: principal.clone(),
+                resource: convert::resource(&resource?, &format!("resources[{i}]"))?,
+                actions: actions.clone(),
+                aux_data: aux.clone(),
+            };
+            input.validate().map_err(|e| PyValueError::new_err(format!("resources[{i}]: {e}")))?;
+            inputs.push(input);
+        }
+        let now = parse_now(now)?;
+        let outputs = if inputs.len() >= RELEASE_GIL_FROM {
+            let engine = self.inner.clone();
+            py.detach(move || engine.check(&inputs, now))
+        } else {
+            self.inner.check(&inputs, now)
+        };
+        Ok(outputs
+            .iter()
+            .map(|o| actions.iter().map(|a| o.actions.0.iter().any(|(name, e)| name == a && e.effect == "EFFECT_ALLOW")).collect())
+            .collect())
+    }
+
     /// Decides one `CheckInput` dict and explains it: `{"output": CheckOutput, "actions": [...], "derivedRoles": [...]}`
     /// where each action lists, in order, the rules evaluated with the value of each condition.
     #[pyo3(signature = (input, *, now=None))]
