@@ -20,3 +20,10 @@ def test_core_stubs_match_the_extension():
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_package_type_checks():
+    """The package ships py.typed: its own code must type-check (settings in pyproject's [tool.mypy])."""
+    pytest.importorskip("mypy", reason="mypy is in the test extra; without it the package cannot be checked")
+    result = subprocess.run([sys.executable, "-m", "mypy"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -20,7 +20,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Mapping
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from warden import _core
 from warden.models import (
@@ -107,7 +107,7 @@ def _check_opt_str(value: Any, where: str) -> None:
         raise TypeError(f"{where}: expected str, got {_type_name(value)}")
 
 
-def _fields(obj: Any, model: type, where: str) -> tuple:
+def _fields(obj: Any, model: Any, where: str) -> tuple:
     """(id, attr, policy_version, scope, obj) of a model object or a dict, for validation and echoes."""
     if isinstance(obj, model):
         return obj.id, obj.attr, obj.policy_version, obj.scope
@@ -196,7 +196,7 @@ def _aux_input(aux: Any) -> Optional[Dict[str, Any]]:
     return aux if type(aux) is dict else dict(aux)
 
 
-def _resource_entries(resources: Any) -> list:
+def _resource_entries(resources: Any) -> Sequence[Any]:
     if type(resources) is ResourceList:
         return resources.resources
     if isinstance(resources, ResourceList):
@@ -230,9 +230,11 @@ def _outputs(out: Dict[str, Any]) -> Optional[List[OutputEntry]]:
     return [OutputEntry(o["src"], o.get("val"), o.get("action", ""), o.get("error")) for o in outputs]
 
 
-_ACTIONS_SLOT = CheckResourcesResult.actions  # the dataclass slots, shadowed by the lazy properties below
-_VALIDATION_ERRORS_SLOT = CheckResourcesResult.validation_errors
-_OUTPUTS_SLOT = CheckResourcesResult.outputs
+# The dataclass slots (member descriptors), shadowed by the lazy properties below; typed Any
+# because type checkers see the fields' value types here, not the descriptors.
+_ACTIONS_SLOT: Any = CheckResourcesResult.__dict__["actions"]
+_VALIDATION_ERRORS_SLOT: Any = CheckResourcesResult.__dict__["validation_errors"]
+_OUTPUTS_SLOT: Any = CheckResourcesResult.__dict__["outputs"]
 
 
 def _lazy_field(slot: Any, convert: Any) -> property:
@@ -260,6 +262,7 @@ class _EngineResult(CheckResourcesResult):
     """
 
     __slots__ = ("_out",)
+    _out: Dict[str, Any]
 
     actions = _lazy_field(_ACTIONS_SLOT, _effects)  # type: ignore[assignment]
     validation_errors = _lazy_field(_VALIDATION_ERRORS_SLOT, _validation_errors)  # type: ignore[assignment]
@@ -342,7 +345,7 @@ class Client:
                 f"policies: expected a directory path, a list of policies or a warden.Engine, "
                 f"got {_type_name(policies)}"
             )
-        self._engine = engine
+        self._engine: Optional[_core.Engine] = engine
 
     @property
     def engine(self) -> "_core.Engine":
@@ -440,7 +443,7 @@ def _check_resources(engine: Any, principal: Any, resources: Any, request_id: Op
     objects = []
     for i, entry in enumerate(entries):
         if type(entry) is ResourceAction or isinstance(entry, ResourceAction):
-            resource, actions = entry.resource, entry.actions
+            resource, actions = entry.resource, entry.actions  # type: Any, Any
         elif isinstance(entry, Mapping):
             resource, actions = _as_dict(entry.get("resource")), entry.get("actions")
         else:

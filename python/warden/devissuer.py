@@ -136,6 +136,7 @@ class DevIssuer:
     def url(self) -> str:
         """Base URL of the server, e.g. ``http://127.0.0.1:40123``."""
         host, port = self._server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host  # typeshed allows bytes (AF_UNIX); ours is IPv4
         return f"http://{host}:{port}"
 
     @property

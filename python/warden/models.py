@@ -139,11 +139,11 @@ class _Model:
         return cls.from_dict(json.loads(text, **kwargs))
 
 
-def _list_of(model: type) -> Callable[[Any], List[Any]]:
+def _list_of(model: Any) -> Callable[[Any], List[Any]]:
     return lambda raw: [model.from_dict(item) for item in raw]
 
 
-def _dict_of(model: type) -> Callable[[Any], Dict[str, Any]]:
+def _dict_of(model: Any) -> Callable[[Any], Dict[str, Any]]:
     return lambda raw: {key: model.from_dict(item) for key, item in raw.items()}
 
 

@@ -179,11 +179,12 @@ class RegoTestItem(pytest.Item):
         self.package = package
 
     def runtest(self) -> None:
-        passed, got = _rego_tests.run_rule(self.parent.rego(), self.package, self.name)
+        parent: Any = self.parent  # the RegoTestFile that collected this item
+        passed, got = _rego_tests.run_rule(parent.rego(), self.package, self.name)
         if not passed:
             raise PolicyTestFailure(f"data.{self.package}.{self.name} is {got}, not true")
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, PolicyTestFailure):
             return str(excinfo.value)
         return str(excinfo.value) if excinfo.errisinstance(Exception) else super().repr_failure(excinfo)

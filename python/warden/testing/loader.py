@@ -150,7 +150,7 @@ class _Checker:
         if not isinstance(node, yaml.MappingNode):
             self.err(_pos(node), path, "expected a mapping")
             return {}
-        names = {}
+        names: Dict[str, str] = {}
         for canonical in allowed:
             for alias in _aliases(canonical):
                 names[alias] = canonical
@@ -159,13 +159,13 @@ class _Checker:
             key = str(k.value)
             if key == "$schema":
                 continue
-            canonical = names.get(key)
-            if canonical is None:
+            name = names.get(key)
+            if name is None:
                 self.problems.append(f"{_pos(k)} unknown field \"{key}\"")
                 continue
             if isinstance(v, yaml.ScalarNode) and v.tag == "tag:yaml.org,2002:null":
                 continue
-            out[canonical] = allowed[canonical](v, f"{path}.{canonical}" if path else canonical)
+            out[name] = allowed[name](v, f"{path}.{name}" if path else name)
         return out
 
     # scalar handlers -------------------------------------------------------
