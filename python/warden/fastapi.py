@@ -352,10 +352,9 @@ class RuleRequirement(Requirement):
         any_scopes: List[str],
         login_url: Optional[str],
     ) -> None:
+        # only what the inherited _principal() reads, plus this requirement's own state
         self.owner, self.rego, self.rule = owner, rego, rule
-        self.action, self.kind = rule, "rule"  # what Requirement's repr and messages show
-        self.loader, self.fixed, self.scopes, self.any_scopes = None, None, scopes, any_scopes
-        self.login_url, self.aux_data = login_url, None
+        self.scopes, self.any_scopes, self.login_url = scopes, any_scopes, login_url
         self._builder = build_input
         self._builder_args: Tuple[str, ...] = ()
         self._builder_is_async = False

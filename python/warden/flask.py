@@ -455,6 +455,19 @@ def _scope_failure(
     )
 
 
+def _authenticated() -> Tuple[_State, Principal, Optional[Claims], bool]:
+    """(state, principal, claims, bypassed) for a request that must be authenticated; raises
+    ``AuthenticationFailed`` otherwise. ``bypassed``: WARDEN_BYPASS applies, decide nothing."""
+    state = _state()
+    principal, claims, failure = _authenticate()
+    if state.config["WARDEN_BYPASS"] and _bypass(state):
+        return state, principal, claims, True  # type: ignore[return-value]
+    if failure is not None:
+        raise failure
+    assert principal is not None
+    return state, principal, claims, False
+
+
 def authorize(
     action: str,
     kind: str,
@@ -470,13 +483,9 @@ def authorize(
     when given (403 ``insufficient_scope`` otherwise), before the policy decides.
     Returns the principal; raises ``AuthenticationFailed`` or ``AuthorizationFailed``.
     """
-    state = _state()
-    principal, claims, failure = _authenticate()
-    if state.config["WARDEN_BYPASS"] and _bypass(state):
-        return principal  # type: ignore[return-value]
-    if failure is not None:
-        raise failure
-    assert principal is not None
+    state, principal, claims, bypassed = _authenticated()
+    if bypassed:
+        return principal
     if state.engine is None:
         raise RuntimeError("warden: no Cerbos policies (set WARDEN_POLICY_DIR); this app decides Rego rules (authorize_rule)")
     resource = Resource(str(id) if id not in (None, "") else kind, kind, attr=dict(attr) if attr else {})
@@ -517,13 +526,9 @@ def _input_arguments(build: Optional[Callable[..., Any]]) -> Tuple[str, ...]:
 def _authorize_rule(
     rule: str, build: Optional[Callable[..., Any]], arguments: Tuple[str, ...], scopes: Sequence[str], any_scopes: Sequence[str]
 ) -> Principal:
-    state = _state()
-    principal, claims, failure = _authenticate()
-    if state.config["WARDEN_BYPASS"] and _bypass(state):
-        return principal  # type: ignore[return-value]
-    if failure is not None:
-        raise failure
-    assert principal is not None
+    state, principal, claims, bypassed = _authenticated()
+    if bypassed:
+        return principal
     if state.rego is None:
         raise RuntimeError("warden: no Rego policies (set WARDEN_REGO_DIR or pass rego= to Warden)")
     refusal = _scope_failure(principal, rule, None, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"])
