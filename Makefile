@@ -25,7 +25,7 @@ PYTEST_FLAGS ?=
 # what the native extension is built from
 NATIVE_INPUTS := $(shell find src -name '*.rs' 2>/dev/null) Cargo.toml Cargo.lock pyproject.toml
 
-.PHONY: all demo test cargo-test pytest bench build build-release venv clean
+.PHONY: all demo test lint fmt cargo-test pytest bench build build-release venv clean
 
 all: test
 
@@ -68,9 +68,24 @@ cargo-test:
 pytest: $(VENV)/.stamp-ext-debug
 	$(PY) -m pytest $(PYTEST_FLAGS)
 
-# both suites run even when the first fails; the exit status reports either failure
+# rustfmt and clippy (warnings are errors) on the core with and without the bindings, then ruff on
+# the Python; ruff comes with the `test` extra. `make fmt` rewrites what `lint` would report.
+lint: $(VENV)/.stamp-ext-debug
+	$(CARGO) fmt --check
+	$(CARGO) clippy $(CARGO_FLAGS) --all-targets -- -D warnings
+	$(CARGO) clippy $(CARGO_FLAGS) --features python -- -D warnings
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(VENV)/.stamp-ext-debug
+	$(CARGO) fmt
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# lint and both suites run even when one fails; the exit status reports any failure
 test:
-	@status=0; $(MAKE) --no-print-directory cargo-test || status=1; \
+	@status=0; $(MAKE) --no-print-directory lint || status=1; \
+	$(MAKE) --no-print-directory cargo-test || status=1; \
 	$(MAKE) --no-print-directory pytest || status=1; exit $$status
 
 # the benchmark peers (the `bench` extra of pyproject.toml) go into .venv for `make bench` only;

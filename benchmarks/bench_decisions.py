@@ -13,6 +13,7 @@ steadier when other work shares the machine); the figure is the median of the
 per-call means (min shown too). Run from the repo root: ``make bench`` or
 ``.venv/bin/python benchmarks/bench_decisions.py``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,9 +67,19 @@ def cases(client: warden.Client) -> dict[str, Callable[[], object]]:
     )
     engine = client.engine
     raw_principal = {"id": "bob", "roles": ["user"], "attr": {}, "policyVersion": "20210210", "scope": ""}
-    raw_one = [{"principal": raw_principal, "resource": {"kind": "contact", "id": "abc123", "attr": {"owner_id": "bob"}}, "actions": ["update"]}]
+    raw_one = [
+        {
+            "principal": raw_principal,
+            "resource": {"kind": "contact", "id": "abc123", "attr": {"owner_id": "bob"}},
+            "actions": ["update"],
+        }
+    ]
     raw_batch = [
-        {"principal": raw_principal, "resource": {"kind": "contact", "id": rid, "attr": {"owner_id": owner}}, "actions": ACTIONS}
+        {
+            "principal": raw_principal,
+            "resource": {"kind": "contact", "id": rid, "attr": {"owner_id": owner}},
+            "actions": ACTIONS,
+        }
         for rid, owner in (("abc123", "bob"), ("def456", "other_user_id"))
     ]
     assert client.is_allowed("update", bob, mine) and not client.is_allowed("update", bob, theirs)

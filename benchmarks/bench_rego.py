@@ -18,6 +18,7 @@ Timing as in bench_decisions.py (warm-up, median of per-call means). Needs a rel
 (``make build-release`` or ``.venv/bin/maturin develop --release``). Run from the repo root:
 ``.venv/bin/python benchmarks/bench_rego.py``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,13 +29,13 @@ import sys
 import time
 from pathlib import Path
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_decisions import CLOCKS, measure  # noqa: E402
+import jwt
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import warden  # noqa: E402
+from bench_decisions import CLOCKS, measure  # noqa: E402
 from warden.rego import Rego, http_input  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,8 +50,15 @@ KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 def okta_token(jti: str = "AT.bench") -> str:
     now = int(time.time())
     claims = {
-        "ver": 1, "jti": jti, "iss": "https://dev-123.okta.com/oauth2/default", "aud": "api://default",
-        "iat": now, "exp": now + 3600, "cid": "0oa-hello-client", "scp": ["read_sayhello"], "sub": "0oa-hello-client",
+        "ver": 1,
+        "jti": jti,
+        "iss": "https://dev-123.okta.com/oauth2/default",
+        "aud": "api://default",
+        "iat": now,
+        "exp": now + 3600,
+        "cid": "0oa-hello-client",
+        "scp": ["read_sayhello"],
+        "sub": "0oa-hello-client",
     }
     return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": "k1"})
 

@@ -14,6 +14,7 @@ the figure is the median of the per-call means (``--clock cpu`` uses ``time.proc
 steadier on a shared machine). Run from the repo root after a release build:
 ``.venv/bin/python benchmarks/bench_tokens.py``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,12 +28,12 @@ import sys
 import time
 from typing import Callable, Dict, List, Tuple
 
-import jwt as pyjwt
+import warden
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-import warden
+import jwt as pyjwt
 
 CLOCKS = {"wall": time.perf_counter_ns, "cpu": time.process_time_ns}
 ISSUER = "https://idp.bench"
@@ -40,7 +41,11 @@ AUDIENCE = "api://bench"
 
 
 def measure(
-    fns: Dict[str, Callable[[], object]], number: int, repeats: int, warmup: int, clock: Callable[[], int] = time.perf_counter_ns
+    fns: Dict[str, Callable[[], object]],
+    number: int,
+    repeats: int,
+    warmup: int,
+    clock: Callable[[], int] = time.perf_counter_ns,
 ) -> Dict[str, float]:
     """Median µs per call of each function; the functions are timed in turn within each
     repeat, so a load change on a shared machine affects all of them alike."""
@@ -104,13 +109,17 @@ def setup(alg: str) -> Tuple[str, Callable[[], object], Callable[[], object], Ca
     jwk.update({"kid": "k1", "alg": alg})
     token = pyjwt.encode(claims(), private, algorithm=alg, headers={"kid": "k1", "typ": "JWT"})
 
-    verifier = warden.JWTVerifier(jwks={"keys": [jwk]}, issuer=ISSUER, audience=AUDIENCE, required_claims=("exp", "iss", "aud"))
+    verifier = warden.JWTVerifier(
+        jwks={"keys": [jwk]}, issuer=ISSUER, audience=AUDIENCE, required_claims=("exp", "iss", "aud")
+    )
     assert verifier.verify(token)["sub"] == "user-1234"
 
     options = {"require": ["exp", "iss", "aud"], "verify_signature": True}
 
     def pyjwt_call() -> object:
-        return pyjwt.decode(token, public, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER, leeway=30, options=options)
+        return pyjwt.decode(
+            token, public, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER, leeway=30, options=options
+        )
 
     assert pyjwt_call()["sub"] == "user-1234"
 
@@ -118,6 +127,7 @@ def setup(alg: str) -> Tuple[str, Callable[[], object], Callable[[], object], Ca
     signing_input = f"{head}.{payload}".encode("ascii")
     sig = b64d(sig_b64)
     if alg == "HS256":
+
         def raw() -> object:
             return hmac.compare_digest(hmac.new(public, signing_input, hashlib.sha256).digest(), sig)
     elif alg == "RS256":
@@ -132,6 +142,7 @@ def setup(alg: str) -> Tuple[str, Callable[[], object], Callable[[], object], Ca
         def raw() -> object:
             return public.verify(der, signing_input, ecdsa)
     else:
+
         def raw() -> object:
             return public.verify(sig, signing_input)
 

@@ -20,6 +20,7 @@ protected route keeps at least 85% of the open route's requests per second.
 
     python benchmarks/bench_web.py [--rounds 3] [--duration 8] [--connections 32]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,7 @@ from typing import Dict, List, Optional
 HERE = Path(__file__).resolve().parent
 ROUTES = {
     "open": "open: `Depends(load_document)`",
-    "loaded": "protected: `Depends(authz.load(\"read\", \"document\", load_document))`",
+    "loaded": 'protected: `Depends(authz.load("read", "document", load_document))`',
     "protected": "protected: `Depends(load_document)` + `Depends(authz.require(..., resource=load_document))`",
 }
 POLICY = """\
@@ -63,9 +64,8 @@ resourcePolicy:
 
 def build_app(policy_dir: str, jwks_url: str, issuer: str, audience: str, token_cache: int = 4096):
     """The benchmark app: one open and one protected route with the same handler."""
-    from fastapi import Depends, FastAPI
-
     import warden
+    from fastapi import Depends, FastAPI
     from warden.fastapi import Warden
 
     verifier = warden.JWTVerifier(jwks_url=jwks_url, issuer=issuer, audience=audience)
@@ -176,7 +176,11 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=8, help="seconds per round")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument("--no-token-cache", action="store_true", help="verify the token's signature on every request (Warden(token_cache=0))")
+    parser.add_argument(
+        "--no-token-cache",
+        action="store_true",
+        help="verify the token's signature on every request (Warden(token_cache=0))",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
@@ -199,12 +203,29 @@ def main() -> int:
     generator = "wrk" if shutil.which("wrk") else "python"
     load = run_wrk if generator == "wrk" else run_python_client
     audience = "api://bench"
-    with tempfile.TemporaryDirectory() as policy_dir, DevIssuer(audience=audience, users={"user-3": {"roles": ["user"]}}) as idp:
+    with (
+        tempfile.TemporaryDirectory() as policy_dir,
+        DevIssuer(audience=audience, users={"user-3": {"roles": ["user"]}}) as idp,
+    ):
         Path(policy_dir, "document.yaml").write_text(POLICY)
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", "--port", str(port), "--policy-dir", policy_dir, "--jwks-url", idp.jwks_url,
-             "--issuer", idp.issuer, "--audience", audience] + (["--cpu", str(server_cpu)] if server_cpu is not None else [])
+            [
+                sys.executable,
+                __file__,
+                "--serve",
+                "--port",
+                str(port),
+                "--policy-dir",
+                policy_dir,
+                "--jwks-url",
+                idp.jwks_url,
+                "--issuer",
+                idp.issuer,
+                "--audience",
+                audience,
+            ]
+            + (["--cpu", str(server_cpu)] if server_cpu is not None else [])
             + (["--no-token-cache"] if args.no_token_cache else []),
         )
         try:
@@ -220,7 +241,9 @@ def main() -> int:
             results: Dict[str, List[float]] = {route: [] for route in ROUTES}
             for _ in range(args.rounds):
                 for route in ROUTES:
-                    results[route].append(load(f"{base}/{route}/d3", headers, args.duration, args.connections, client_cpu))
+                    results[route].append(
+                        load(f"{base}/{route}/d3", headers, args.duration, args.connections, client_cpu)
+                    )
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -230,17 +253,25 @@ def main() -> int:
     import uvicorn
 
     core = warden._core.__file__
-    print(f"warden {warden.__version__} ({core}, {os.path.getsize(core) / 1e6:.0f} MB), fastapi {fastapi.__version__}, "
-          f"uvicorn {uvicorn.__version__} (1 worker, {'httptools' if _has('httptools') else 'h11'}, "
-          f"{'uvloop' if _has('uvloop') else 'asyncio'}), Python {platform.python_version()}")
-    print(f"token cache: {'off (signature checked on every request)' if args.no_token_cache else 'on (4096 entries, 60 s)'}")
-    print(f"load: {generator}, {args.connections} keep-alive connections, {args.rounds} rounds x {args.duration} s per route; "
-          f"server on CPU {server_cpu}, load generator on CPU {client_cpu}; load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"warden {warden.__version__} ({core}, {os.path.getsize(core) / 1e6:.0f} MB), fastapi {fastapi.__version__}, "
+        f"uvicorn {uvicorn.__version__} (1 worker, {'httptools' if _has('httptools') else 'h11'}, "
+        f"{'uvloop' if _has('uvloop') else 'asyncio'}), Python {platform.python_version()}"
+    )
+    print(
+        f"token cache: {'off (signature checked on every request)' if args.no_token_cache else 'on (4096 entries, 60 s)'}"
+    )
+    print(
+        f"load: {generator}, {args.connections} keep-alive connections, {args.rounds} rounds x {args.duration} s per route; "
+        f"server on CPU {server_cpu}, load generator on CPU {client_cpu}; load average {os.getloadavg()[0]:.2f}"
+    )
     print()
     print("| route | req/s per round | median req/s | / open |")
     print("|---|---|---:|---:|")
     for route in ROUTES:
-        print(f"| {ROUTES[route]} | {', '.join(f'{r:.0f}' for r in results[route])} | {medians[route]:.0f} | {medians[route] / medians['open']:.1%} |")
+        print(
+            f"| {ROUTES[route]} | {', '.join(f'{r:.0f}' for r in results[route])} | {medians[route]:.0f} | {medians[route] / medians['open']:.1%} |"
+        )
     print()
     print("target: a protected route keeps >= 85% of the open route's requests per second")
     if args.json:

@@ -4,12 +4,12 @@ callables that decide one request or a batch with each of them, from the same Py
 Decisions are returned as {(resource_id, action): bool} so that every contender's answers can
 be compared with warden's before anything is timed.
 """
+
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Tuple
 
 ACTIONS = ["read", "update", "delete"]
 CONTACT_POLICIES = Path(__file__).resolve().parents[1] / "examples" / "contacts" / "policies"
@@ -95,8 +95,8 @@ def warden_deciders(principal: dict, resources: List[dict]) -> Dict[str, Decider
     def table():
         # one principal, many resources, booleans back: the shape the peers' batch calls have
         out = {}
-        for rid, row in zip(ids, engine.decision_table(principal, resources, ACTIONS)):
-            for action, allowed in zip(ACTIONS, row):
+        for rid, row in zip(ids, engine.decision_table(principal, resources, ACTIONS), strict=False):
+            for action, allowed in zip(ACTIONS, row, strict=False):
                 out[(rid, action)] = allowed
         return out
 
@@ -119,16 +119,29 @@ def cedar_decider(principal: dict, resources: List[dict]) -> Decider:
 
     def entities():
         # built per call from the request's Python data, as warden builds its input per call
-        ents = [{"uid": {"__entity": p_uid}, "attrs": {"id": principal["id"], "roles": list(principal["roles"])}, "parents": []}]
+        ents = [
+            {
+                "uid": {"__entity": p_uid},
+                "attrs": {"id": principal["id"], "roles": list(principal["roles"])},
+                "parents": [],
+            }
+        ]
         for r in resources:
-            ents.append({"uid": {"__entity": {"type": "Contact", "id": r["id"]}}, "attrs": dict(r["attr"]), "parents": []})
+            ents.append(
+                {"uid": {"__entity": {"type": "Contact", "id": r["id"]}}, "attrs": dict(r["attr"]), "parents": []}
+            )
         return ents
 
     if len(resources) == 1:
         r = resources[0]
 
         def single():
-            req = {"principal": p_uid, "action": {"type": "Action", "id": "update"}, "resource": {"type": "Contact", "id": r["id"]}, "context": {}}
+            req = {
+                "principal": p_uid,
+                "action": {"type": "Action", "id": "update"},
+                "resource": {"type": "Contact", "id": r["id"]},
+                "context": {},
+            }
             res = cedarpy.is_authorized(req, policies, entities())
             return {(r["id"], "update"): res.decision == cedarpy.Decision.Allow}
 
@@ -138,10 +151,17 @@ def cedar_decider(principal: dict, resources: List[dict]) -> Decider:
         reqs, keys = [], []
         for r in resources:
             for a in ACTIONS:
-                reqs.append({"principal": p_uid, "action": {"type": "Action", "id": a}, "resource": {"type": "Contact", "id": r["id"]}, "context": {}})
+                reqs.append(
+                    {
+                        "principal": p_uid,
+                        "action": {"type": "Action", "id": a},
+                        "resource": {"type": "Contact", "id": r["id"]},
+                        "context": {},
+                    }
+                )
                 keys.append((r["id"], a))
         results = cedarpy.is_authorized_batch(reqs, policies, entities())
-        return {k: res.decision == cedarpy.Decision.Allow for k, res in zip(keys, results)}
+        return {k: res.decision == cedarpy.Decision.Allow for k, res in zip(keys, results, strict=False)}
 
     return batch
 
@@ -195,7 +215,7 @@ def casbin_decider(principal: dict, resources: List[dict], workdir: str) -> Deci
             for a in ACTIONS:
                 rvals.append([sub, obj, a])
                 keys.append((r["id"], a))
-        return dict(zip(keys, enforcer.batch_enforce(rvals)))
+        return dict(zip(keys, enforcer.batch_enforce(rvals), strict=False))
 
     return batch
 
@@ -231,7 +251,10 @@ def pdp_answer(body: bytes) -> bytes:
 
     request = json.loads(body)
     results = [
-        {"resource": {"id": r["resource"]["id"], "kind": r["resource"]["kind"]}, "actions": {a: "EFFECT_ALLOW" for a in r["actions"]}}
+        {
+            "resource": {"id": r["resource"]["id"], "kind": r["resource"]["kind"]},
+            "actions": {a: "EFFECT_ALLOW" for a in r["actions"]},
+        }
         for r in request["resources"]
     ]
     return json.dumps({"requestId": request.get("requestId", ""), "results": results}).encode()
@@ -269,14 +292,20 @@ def serve_pdp(port: int) -> None:
                         length = int(value)
                 if len(self.buf) < end + 4 + length:
                     return
-                body = self.buf[end + 4:end + 4 + length]
-                self.buf = self.buf[end + 4 + length:]
+                body = self.buf[end + 4 : end + 4 + length]
+                self.buf = self.buf[end + 4 + length :]
                 try:
                     payload, status = pdp_answer(body), b"200 OK"
                 except Exception:
                     payload, status = b"{}", b"400 Bad Request"
-                self.transport.write(b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\nContent-Length: "
-                                     + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+                self.transport.write(
+                    b"HTTP/1.1 "
+                    + status
+                    + b"\r\nContent-Type: application/json\r\nContent-Length: "
+                    + str(len(payload)).encode()
+                    + b"\r\n\r\n"
+                    + payload
+                )
 
     async def main():
         server = await asyncio.get_running_loop().create_server(PDP, "127.0.0.1", port, backlog=1024)

@@ -6,6 +6,7 @@
 needs cffi >= 2, so resolving both would downgrade the shared environment's cryptography;
 oso runs with cffi 2 (checked by the suite's equal-answer assertion before timing).
 """
+
 import re
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ else:
 
 
 def name(req: str) -> str:
-    return re.split(r"[\[<>=!~; ]", req, 1)[0].lower()
+    return re.split(r"[\[<>=!~; ]", req, maxsplit=1)[0].lower()
 
 
 args = sys.argv[1:]

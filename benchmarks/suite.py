@@ -14,12 +14,12 @@ calibrated so it lasts ``--run-ms``; figures are the median (min, max) of per-ca
 
     .venv/bin/python benchmarks/suite.py [--quick] [--clock cpu|wall] [--sections decisions,tokens,...]
 """
+
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import gc
-import io
 import json
 import os
 import platform
@@ -31,7 +31,6 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -65,7 +64,10 @@ def calibrate(fn: Callable[[], object], run_ms: float) -> int:
 
 
 def measure_in_turn(
-    fns: Dict[str, Callable[[], object]], repeats: int, run_ms: float, clock: Callable[[], int],
+    fns: Dict[str, Callable[[], object]],
+    repeats: int,
+    run_ms: float,
+    clock: Callable[[], int],
     clocks: Optional[Dict[str, Callable[[], int]]] = None,
 ) -> Dict[str, Dict[str, float]]:
     """{name: {median, min, max}} in µs per call; contenders timed in turn within each repeat.
@@ -144,6 +146,7 @@ def version(mod: str) -> str:
 # ---------------------------------------------------------------------------- 1. decisions
 FLOOR = "remote PDP floor (httpx → loopback, wall clock)"
 
+
 def bench_decisions(args, clock) -> dict:
     sizes = [1, 2, 100, 1000]
     out = {"cases": {}, "errors": {}}
@@ -157,9 +160,9 @@ def bench_decisions(args, clock) -> dict:
                 for name, fn in fns.items():
                     assert fn() == expected, f"{name} disagrees with warden.decision_table on {n} resources"
                 makers = {
-                    "cedarpy": lambda: peers.cedar_decider(principal, resources),
-                    "oso": lambda: peers.oso_decider(principal, resources),
-                    "pycasbin": lambda: peers.casbin_decider(principal, resources, casbin_dir),
+                    "cedarpy": lambda p=principal, r=resources: peers.cedar_decider(p, r),
+                    "oso": lambda p=principal, r=resources: peers.oso_decider(p, r),
+                    "pycasbin": lambda p=principal, r=resources: peers.casbin_decider(p, r, casbin_dir),
                 }
                 for name, make in makers.items():
                     try:
@@ -168,7 +171,9 @@ def bench_decisions(args, clock) -> dict:
                         out["errors"][name] = f"{type(exc).__name__}: {exc}"
                         continue
                     got = fn()
-                    assert got == expected, f"{name} disagrees with warden on {n} resources: {sorted(set(got.items()) ^ set(expected.items()))[:6]}"
+                    assert got == expected, (
+                        f"{name} disagrees with warden on {n} resources: {sorted(set(got.items()) ^ set(expected.items()))[:6]}"
+                    )
                     fns[name] = fn
                 floor, client = peers.pdp_floor_decider(principal, resources, url)
                 got = floor()
@@ -249,10 +254,10 @@ def scale_child(directory: str, n: int, repeats: int, run_ms: float, clock_name:
 
     before = rss_mb()
     walls, cpus = [], []
+    engine = None
     for attempt in range(3):  # the first load gives the RSS figure; the load time is the median of 3
-        if attempt:
-            del engine
-            gc.collect()
+        engine = None  # the previous set is freed before the next load
+        gc.collect()
         start, start_cpu = time.perf_counter(), time.process_time()
         engine = warden.Engine.from_directory(directory)
         walls.append(time.perf_counter() - start)
@@ -262,12 +267,29 @@ def scale_child(directory: str, n: int, repeats: int, run_ms: float, clock_name:
     load_s, load_cpu_s = statistics.median(walls), statistics.median(cpus)
     kind = f"kind{n // 2}"
     p = {"id": "bob", "roles": ["user"], "attr": {"department": "sales"}}
-    r = {"kind": kind, "id": "x1", "attr": {"owner_id": "bob", "department": "sales", "status": "pending", "amount": 10}}
+    r = {
+        "kind": kind,
+        "id": "x1",
+        "attr": {"owner_id": "bob", "department": "sales", "status": "pending", "amount": 10},
+    }
     assert engine.is_allowed(p, r, "approve") and engine.is_allowed(p, r, "update")
     r2 = dict(r, attr=dict(r["attr"], owner_id="eve"))
     assert not engine.is_allowed(p, r2, "delete")
-    res = measure_in_turn({"is_allowed": lambda: engine.is_allowed(p, r, "approve")}, repeats, run_ms, CLOCKS[clock_name])
-    print(json.dumps({"load_s": load_s, "load_walls": walls, "load_cpu_s": load_cpu_s, "rss_before_mb": before, "rss_after_mb": after, "decision": res["is_allowed"]}))
+    res = measure_in_turn(
+        {"is_allowed": lambda: engine.is_allowed(p, r, "approve")}, repeats, run_ms, CLOCKS[clock_name]
+    )
+    print(
+        json.dumps(
+            {
+                "load_s": load_s,
+                "load_walls": walls,
+                "load_cpu_s": load_cpu_s,
+                "rss_before_mb": before,
+                "rss_after_mb": after,
+                "decision": res["is_allowed"],
+            }
+        )
+    )
 
 
 def bench_scale(args, clock_name) -> dict:
@@ -278,11 +300,27 @@ def bench_scale(args, clock_name) -> dict:
             for i in range(n):
                 Path(d, f"kind{i}.yaml").write_text(RESOURCE.format(i=i, limit=1000 + i))
             proc = subprocess.run(
-                [sys.executable, __file__, "--scale-child", d, str(n), "--repeats", str(args.repeats), "--run-ms", str(args.run_ms), "--clock", clock_name],
-                capture_output=True, text=True, timeout=600,
+                [
+                    sys.executable,
+                    __file__,
+                    "--scale-child",
+                    d,
+                    str(n),
+                    "--repeats",
+                    str(args.repeats),
+                    "--run-ms",
+                    str(args.run_ms),
+                    "--clock",
+                    clock_name,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
             )
             if proc.returncode != 0:
-                out[n] = {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+                out[n] = {
+                    "error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
+                }
             else:
                 out[n] = json.loads(proc.stdout.strip().splitlines()[-1])
         print(f"  {n} policies: {out[n]}", flush=True)
@@ -360,13 +398,21 @@ def bench_threads(args) -> dict:
             for name, call in calls.items():
                 rounds[name][k].append(run(k, args.thread_seconds, call))
             ctrl[k].append(control(k, args.thread_seconds / 2))
-    res = {name: {k: {"median": statistics.median(v), "min": min(v), "max": max(v), "rounds": v} for k, v in by.items()}
-           for name, by in rounds.items()}
+    res = {
+        name: {k: {"median": statistics.median(v), "min": min(v), "max": max(v), "rounds": v} for k, v in by.items()}
+        for name, by in rounds.items()
+    }
     control_ratio = statistics.median(ctrl[2]) / statistics.median(ctrl[1])
     for name, r in res.items():
         print(f"  {name}: 1 thread {r[1]['median']:.0f}/s, 2 threads {r[2]['median']:.0f}/s", flush=True)
     print(f"  GIL-free control 2/1 = {control_ratio:.2f}", flush=True)
-    return {"batch": per_batch, "results": res["decision_table"], "check_results": res["check"], "control_ratio": control_ratio, "control": ctrl}
+    return {
+        "batch": per_batch,
+        "results": res["decision_table"],
+        "check_results": res["check"],
+        "control_ratio": control_ratio,
+        "control": ctrl,
+    }
 
 
 # ---------------------------------------------------------------------------- 5. web
@@ -376,24 +422,30 @@ WEB_POLICY_DIR = str(peers.CONTACT_POLICIES)
 def serve_web(port: int, pdp_url: str, jwk_json: str, public_pem: str, cpu: Optional[int]) -> None:
     """Child process: uvicorn with three routes over the same handler."""
     import httpx
-    import jwt as pyjwt
     import uvicorn
+    import warden
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
     from fastapi import Depends, FastAPI, Header, HTTPException
-
-    import warden
     from warden.fastapi import Warden
+
+    import jwt as pyjwt
 
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
     issuer, audience = "https://idp.bench", "api://bench"
-    verifier = warden.JWTVerifier(jwks={"keys": [json.loads(jwk_json)]}, issuer=issuer, audience=audience,
-                                  principal_mapping=warden.PrincipalMapping(roles_claim="roles"))
+    verifier = warden.JWTVerifier(
+        jwks={"keys": [json.loads(jwk_json)]},
+        issuer=issuer,
+        audience=audience,
+        principal_mapping=warden.PrincipalMapping(roles_claim="roles"),
+    )
     engine = warden.Engine.from_directory(WEB_POLICY_DIR)
     authz = Warden(engine, verifier)  # as shipped: verified-token cache on (≤ 60 s, never past exp)
     public_key = load_pem_public_key(public_pem.encode())
     contacts = {f"c{i}": {"owner_id": f"user-{i % 7}", "name": f"contact {i}"} for i in range(100)}
-    pdp = httpx.AsyncClient(base_url=pdp_url, timeout=10)  # pooled, keep-alive (the Cerbos Python SDK is built on httpx)
+    pdp = httpx.AsyncClient(
+        base_url=pdp_url, timeout=10
+    )  # pooled, keep-alive (the Cerbos Python SDK is built on httpx)
     app = FastAPI()
 
     async def load_contact(contact_id: str) -> dict:
@@ -413,17 +465,21 @@ def serve_web(port: int, pdp_url: str, jwk_json: str, public_pem: str, cpu: Opti
 
     # warden.fastapi as an app uses it: one dependency loads, authenticates and decides
     @app.get("/warden/{contact_id}")
-    async def warden_route(contact_id: str, contact: warden.Resource = Depends(authz.load("read", "contact", load_contact_resource))):
+    async def warden_route(
+        contact_id: str, contact: warden.Resource = Depends(authz.load("read", "contact", load_contact_resource))
+    ):
         return {"id": contact_id, "name": contact.attr["name"]}
 
     # warden's calls written in the route, with no token cache: the RS256 signature is
     # verified on every request (what the cache saves, and a floor for apps without it)
     @app.get("/warden-verify/{contact_id}")
-    async def warden_verify_route(contact_id: str, contact: dict = Depends(load_contact), authorization: str = Header("")):
+    async def warden_verify_route(
+        contact_id: str, contact: dict = Depends(load_contact), authorization: str = Header("")
+    ):
         try:
             claims = verifier.verify(bearer(authorization))
         except Exception:
-            raise HTTPException(401)
+            raise HTTPException(401) from None
         principal = {"id": claims["sub"], "roles": claims.get("roles", [])}
         if not engine.is_allowed(principal, {"kind": "contact", "id": contact_id, "attr": contact}, "read"):
             raise HTTPException(403)
@@ -433,12 +489,22 @@ def serve_web(port: int, pdp_url: str, jwk_json: str, public_pem: str, cpu: Opti
     @app.get("/source/{contact_id}")
     async def source_route(contact_id: str, contact: dict = Depends(load_contact), authorization: str = Header("")):
         try:
-            claims = pyjwt.decode(bearer(authorization), public_key, algorithms=["RS256"], audience=audience, issuer=issuer,
-                                  leeway=30, options={"require": ["exp", "iss", "aud"]})
+            claims = pyjwt.decode(
+                bearer(authorization),
+                public_key,
+                algorithms=["RS256"],
+                audience=audience,
+                issuer=issuer,
+                leeway=30,
+                options={"require": ["exp", "iss", "aud"]},
+            )
         except pyjwt.PyJWTError:
-            raise HTTPException(401)
-        body = {"requestId": "r", "principal": {"id": claims["sub"], "roles": claims.get("roles", []), "attr": {}},
-                "resources": [{"actions": ["read"], "resource": {"kind": "contact", "id": contact_id, "attr": contact}}]}
+            raise HTTPException(401) from None
+        body = {
+            "requestId": "r",
+            "principal": {"id": claims["sub"], "roles": claims.get("roles", []), "attr": {}},
+            "resources": [{"actions": ["read"], "resource": {"kind": "contact", "id": contact_id, "attr": contact}}],
+        }
         response = await pdp.post("/api/check/resources", json=body)
         if response.json()["results"][0]["actions"]["read"] != "EFFECT_ALLOW":
             raise HTTPException(403)
@@ -462,7 +528,9 @@ def run_wrk(url: str, headers: Dict[str, str], duration: int, connections: int, 
     return float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 
 
-def run_threaded_client(url: str, headers: Dict[str, str], duration: int, connections: int, cpu: Optional[int]) -> float:
+def run_threaded_client(
+    url: str, headers: Dict[str, str], duration: int, connections: int, cpu: Optional[int]
+) -> float:
     import httpx
 
     stop_at = time.monotonic() + duration
@@ -490,17 +558,33 @@ def run_threaded_client(url: str, headers: Dict[str, str], duration: int, connec
 
 
 def bench_web(args) -> dict:
-    import jwt as pyjwt
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
+
+    import jwt as pyjwt
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = pyjwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
     jwk.update({"kid": "k1", "alg": "RS256"})
-    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     now = int(time.time())
-    token = pyjwt.encode({"iss": "https://idp.bench", "aud": "api://bench", "sub": "user-3", "roles": ["user"], "iat": now, "exp": now + 7200},
-                         key, algorithm="RS256", headers={"kid": "k1"})
+    token = pyjwt.encode(
+        {
+            "iss": "https://idp.bench",
+            "aud": "api://bench",
+            "sub": "user-3",
+            "roles": ["user"],
+            "iat": now,
+            "exp": now + 7200,
+        },
+        key,
+        algorithm="RS256",
+        headers={"kid": "k1"},
+    )
     headers = {"Authorization": f"Bearer {token}"}
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     server_cpu, client_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
@@ -508,8 +592,10 @@ def bench_web(args) -> dict:
     load = run_wrk if shutil.which("wrk") else run_threaded_client
     pdp, pdp_url = start_pdp()
     port = free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve-web", str(port), pdp_url, json.dumps(jwk), pem]
-                              + (["--cpu", str(server_cpu)] if server_cpu is not None else []))
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve-web", str(port), pdp_url, json.dumps(jwk), pem]
+        + (["--cpu", str(server_cpu)] if server_cpu is not None else [])
+    )
     routes = ["open", "warden", "warden-verify", "source"]
     results: Dict[str, List[float]] = {r: [] for r in routes}
     try:
@@ -519,11 +605,26 @@ def bench_web(args) -> dict:
 
         for r in routes:
             resp = httpx.get(f"{base}/{r}/c3", headers=headers, timeout=10)
-            assert resp.status_code == 200 and resp.json() == {"id": "c3", "name": "contact 3"}, (r, resp.status_code, resp.text)
+            assert resp.status_code == 200 and resp.json() == {"id": "c3", "name": "contact 3"}, (
+                r,
+                resp.status_code,
+                resp.text,
+            )
         # refused tokens get 401 on every protected route; a policy denial is 403 on warden's
         # routes (the PDP stand-in allows everything: it is a floor for the round trip, not a decider)
-        stranger = pyjwt.encode({"iss": "https://idp.bench", "aud": "api://bench", "sub": "user-9", "roles": ["visitor"], "iat": now,
-                                 "exp": now + 7200}, key, algorithm="RS256", headers={"kid": "k1"})
+        stranger = pyjwt.encode(
+            {
+                "iss": "https://idp.bench",
+                "aud": "api://bench",
+                "sub": "user-9",
+                "roles": ["visitor"],
+                "iat": now,
+                "exp": now + 7200,
+            },
+            key,
+            algorithm="RS256",
+            headers={"kid": "k1"},
+        )
         for r in routes[1:]:
             bad = httpx.get(f"{base}/{r}/c3", headers={"Authorization": "Bearer x.y.z"}, timeout=10)
             assert bad.status_code == 401, (r, bad.status_code)
@@ -540,23 +641,42 @@ def bench_web(args) -> dict:
         stop(pdp)
     res = {r: {"median": statistics.median(v), "min": min(v), "max": max(v), "rounds": v} for r, v in results.items()}
     print("  " + ", ".join(f"{r} {v['median']:.0f} req/s" for r, v in res.items()), flush=True)
-    return {"generator": generator, "server_cpu": server_cpu, "client_cpu": client_cpu, "results": res,
-            "uvicorn": version("uvicorn"), "fastapi": version("fastapi"),
-            "httptools": version("httptools"), "uvloop": version("uvloop")}
+    return {
+        "generator": generator,
+        "server_cpu": server_cpu,
+        "client_cpu": client_cpu,
+        "results": res,
+        "uvicorn": version("uvicorn"),
+        "fastapi": version("fastapi"),
+        "httptools": version("httptools"),
+        "uvloop": version("uvloop"),
+    }
 
 
 # ---------------------------------------------------------------------------- 6. stability
 def bench_stability(args) -> dict:
     """In a fresh process, so that the peers and earlier sections do not share its heap."""
     proc = subprocess.run(
-        [sys.executable, __file__, "--stability-child", "--stability-decisions", str(args.stability_decisions),
-         "--stability-tokens", str(args.stability_tokens)],
-        capture_output=True, text=True, timeout=1200,
+        [
+            sys.executable,
+            __file__,
+            "--stability-child",
+            "--stability-decisions",
+            str(args.stability_decisions),
+            "--stability-tokens",
+            str(args.stability_tokens),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip()[-2000:])
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"  decisions growth {out['decisions']['growth_mb']:.2f} MB, tokens growth {out['tokens']['growth_mb']:.2f} MB", flush=True)
+    print(
+        f"  decisions growth {out['decisions']['growth_mb']:.2f} MB, tokens growth {out['tokens']['growth_mb']:.2f} MB",
+        flush=True,
+    )
     return out
 
 
@@ -579,7 +699,12 @@ def stability_child(args) -> dict:
             samples.append(rss_mb())
     gc.collect()
     samples.append(rss_mb())
-    out["decisions"] = {"n": args.stability_decisions, "rss_mb": samples, "growth_mb": samples[-1] - samples[0], "seconds": time.perf_counter() - start}
+    out["decisions"] = {
+        "n": args.stability_decisions,
+        "rss_mb": samples,
+        "growth_mb": samples[-1] - samples[0],
+        "seconds": time.perf_counter() - start,
+    }
     _, verify, _, _ = bench_tokens.setup("RS256")
     for _ in range(1000):
         verify()
@@ -593,7 +718,13 @@ def stability_child(args) -> dict:
             samples.append(rss_mb())
     gc.collect()
     samples.append(rss_mb())
-    out["tokens"] = {"n": args.stability_tokens, "alg": "RS256", "rss_mb": samples, "growth_mb": samples[-1] - samples[0], "seconds": time.perf_counter() - start}
+    out["tokens"] = {
+        "n": args.stability_tokens,
+        "alg": "RS256",
+        "rss_mb": samples,
+        "growth_mb": samples[-1] - samples[0],
+        "seconds": time.perf_counter() - start,
+    }
     print(json.dumps(out))
     return out
 
@@ -609,20 +740,37 @@ def machine() -> dict:
     except OSError:
         pass
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
         commit, dirty = "?", ""
     try:
         import warden._core as core
 
         venv = Path(sys.prefix)
-        profile = "release" if (venv / ".stamp-ext-release").exists() else "debug" if (venv / ".stamp-ext-debug").exists() else "unknown"
+        profile = (
+            "release"
+            if (venv / ".stamp-ext-release").exists()
+            else "debug"
+            if (venv / ".stamp-ext-debug").exists()
+            else "unknown"
+        )
         ext = f"{Path(core.__file__).name}, {os.path.getsize(core.__file__) / 1e6:.1f} MB, {profile} build (Makefile stamp)"
     except Exception as exc:  # pragma: no cover
         ext = f"? ({exc})"
-    return {"extension": ext, "cpu": model, "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "commit": commit + (" (working tree has uncommitted changes)" if dirty else ""), "load_start": os.getloadavg()}
+    return {
+        "extension": ext,
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "commit": commit + (" (working tree has uncommitted changes)" if dirty else ""),
+        "load_start": os.getloadavg(),
+    }
 
 
 def fmt(x: float) -> str:
@@ -638,18 +786,26 @@ def write_report(args, info: dict, data: dict, argv: List[str], started: float, 
     add = lines.append
     load_end = os.getloadavg()
     add("# warden benchmark results (issue 8)\n")
-    add(f"Generated by `{' '.join(['.venv/bin/python', 'benchmarks/suite.py'] + argv)}` (what `make bench` runs) on "
-        f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, commit `{info['commit']}`, in {time.time() - started:.0f} s.\n")
+    add(
+        f"Generated by `{' '.join(['.venv/bin/python', 'benchmarks/suite.py'] + argv)}` (what `make bench` runs) on "
+        f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, commit `{info['commit']}`, in {time.time() - started:.0f} s.\n"
+    )
     add(f"- Machine: {info['cores']} cores, {info['cpu']}, {info['platform']}, Python {info['python']}.")
     add(f"- warden extension: {info['extension']}.")
-    add(f"- Load average (1/5/15 min) at start {'/'.join(f'{x:.2f}' for x in info['load_start'])}, at end {'/'.join(f'{x:.2f}' for x in load_end)}. "
+    add(
+        f"- Load average (1/5/15 min) at start {'/'.join(f'{x:.2f}' for x in info['load_start'])}, at end {'/'.join(f'{x:.2f}' for x in load_end)}. "
         "**The 2 cores are shared with other engineers' builds and tests while this ran**: absolute figures are noisy; "
-        "contenders are timed in turn within each repeat so ratios are fairer than absolutes.")
-    add(f"- Clock: `{args.clock}` ({'time.process_time_ns: CPU time of this process, excludes time the OS gave to other work' if args.clock == 'cpu' else 'time.perf_counter_ns'}) "
-        f"for the in-process timings; threads and web are wall-clock by nature. {args.repeats} repeats per case, each run calibrated to ~{args.run_ms:g} ms; figures are median (min–max) of per-call means.")
+        "contenders are timed in turn within each repeat so ratios are fairer than absolutes."
+    )
+    add(
+        f"- Clock: `{args.clock}` ({'time.process_time_ns: CPU time of this process, excludes time the OS gave to other work' if args.clock == 'cpu' else 'time.perf_counter_ns'}) "
+        f"for the in-process timings; threads and web are wall-clock by nature. {args.repeats} repeats per case, each run calibrated to ~{args.run_ms:g} ms; figures are median (min–max) of per-call means."
+    )
     add(f"- Mode: {'**--quick** (reduced sizes; smoke run)' if args.quick else 'full sizes'}.")
-    add(f"- Versions: warden {version('warden')}, cedarpy {version('cedarpy')}, oso {version('oso')}, casbin {version('casbin')}, "
-        f"PyJWT {version('PyJWT')}, cryptography {version('cryptography')}, httpx {version('httpx')}.\n")
+    add(
+        f"- Versions: warden {version('warden')}, cedarpy {version('cedarpy')}, oso {version('oso')}, casbin {version('casbin')}, "
+        f"PyJWT {version('PyJWT')}, cryptography {version('cryptography')}, httpx {version('httpx')}.\n"
+    )
     targets: List[Tuple[str, str, Optional[bool]]] = []
 
     def mmm(r):
@@ -658,7 +814,8 @@ def write_report(args, info: dict, data: dict, argv: List[str], started: float, 
     dec = data.get("decisions")
     if dec:
         add("## 1. Decisions on the `contact` policy\n")
-        add("Same principal (bob, role `user`) and contacts (every other one his) for every contender; each contender's "
+        add(
+            "Same principal (bob, role `user`) and contacts (every other one his) for every contender; each contender's "
             "answers were asserted equal to warden's before timing. warden: `Engine.is_allowed` (single) / "
             "`Engine.decision_table(principal, resources, actions)` (batches: one principal, rows of booleans, as the peers' batch "
             "calls answer); `warden check()`: `Engine.check` on Cerbos `CheckInput` dicts, returning full `CheckOutput` dicts "
@@ -667,7 +824,8 @@ def write_report(args, info: dict, data: dict, argv: List[str], started: float, 
             "**remote PDP floor**: a pooled `httpx.Client` POST of the equivalent Cerbos CheckResources request to a loopback "
             "HTTP server (a separate process: minimal asyncio, keep-alive, TCP_NODELAY; ~21k req/s under wrk here) that answers at once without deciding — a real PDP only adds to it; its answers are not "
             "decisions, so only the shape of its reply is checked. The floor is always timed with the wall clock (the CPU "
-            "clock would leave out the wait for the server).\n")
+            "clock would leave out the wait for the server).\n"
+        )
         for peer, err in dec["errors"].items():
             add(f"- {peer} could not be used: `{err}`")
         add("| case | contender | µs per call, median (min–max) | µs per decision | × warden |")
@@ -675,7 +833,9 @@ def write_report(args, info: dict, data: dict, argv: List[str], started: float, 
         for label, case in dec["cases"].items():
             w = case["results"]["warden"]["median"]
             for name, r in case["results"].items():
-                add(f"| {label} | {name} | {mmm(r)} | {fmt(r['median'] / case['decisions'])} | {r['median'] / w:.1f}× |")
+                add(
+                    f"| {label} | {name} | {mmm(r)} | {fmt(r['median'] / case['decisions'])} | {r['median'] / w:.1f}× |"
+                )
         add("")
         cases = dec["cases"]
         if "single decision" in cases:
@@ -694,13 +854,17 @@ def write_report(args, info: dict, data: dict, argv: List[str], started: float, 
     tok = data.get("tokens")
     if tok:
         add("## 2. Token verification\n")
-        add("`benchmarks/bench_tokens.py`'s setup (exp/iss/aud required, 30 s leeway; PyJWT with an already parsed key; "
-            "raw = `cryptography`/`hmac` verifying the same signature over the same bytes), timed by this suite.\n")
+        add(
+            "`benchmarks/bench_tokens.py`'s setup (exp/iss/aud required, 30 s leeway; PyJWT with an already parsed key; "
+            "raw = `cryptography`/`hmac` verifying the same signature over the same bytes), timed by this suite.\n"
+        )
         add("| algorithm | warden µs | PyJWT µs | raw verify µs | PyJWT / warden | warden / raw |")
         add("|---|---:|---:|---:|---:|---:|")
         for alg, r in tok.items():
             w, p, raw = r["warden"], r["PyJWT"], r["raw cryptography"]
-            add(f"| {alg} | {mmm(w)} | {mmm(p)} | {mmm(raw)} | {p['median'] / w['median']:.1f}× | {w['median'] / raw['median']:.2f}× |")
+            add(
+                f"| {alg} | {mmm(w)} | {mmm(p)} | {mmm(raw)} | {p['median'] / w['median']:.1f}× | {w['median'] / raw['median']:.2f}× |"
+            )
         add("")
         for alg in ("RS256", "HS256"):
             if alg in tok:
@@ -713,36 +877,58 @@ def write_report(args, info: dict, data: dict, argv: List[str], started: float, 
     sc = data.get("scale")
     if sc:
         add("## 3. Scale: generated resource policies\n")
-        add("N resource policies (`kind0..kindN-1`), each importing one derived-roles file (2 derived roles with conditions) "
+        add(
+            "N resource policies (`kind0..kindN-1`), each importing one derived-roles file (2 derived roles with conditions) "
             "and with 4 rules (one with an `all` of two conditions), written to a temp dir; each size loaded in a fresh "
-            "process (`Engine.from_directory`). Decision: `is_allowed` on `kind{N/2}` for the conditional `approve` action.\n")
-        add("Load time: median of 3 loads in that process, wall clock (min–max), and CPU time of the process (which includes any "
-            "threads the loader uses). RSS: before and after the first load.\n")
-        add("| policies | load s, wall median (min–max) | load s, CPU | RSS before → after load (MB) | decision µs median (min–max) |")
+            "process (`Engine.from_directory`). Decision: `is_allowed` on `kind{N/2}` for the conditional `approve` action.\n"
+        )
+        add(
+            "Load time: median of 3 loads in that process, wall clock (min–max), and CPU time of the process (which includes any "
+            "threads the loader uses). RSS: before and after the first load.\n"
+        )
+        add(
+            "| policies | load s, wall median (min–max) | load s, CPU | RSS before → after load (MB) | decision µs median (min–max) |"
+        )
         add("|---:|---:|---:|---|---:|")
         for n, r in sc.items():
             if "error" in r:
                 add(f"| {n} | error: `{r['error']}` | | |")
                 continue
-            add(f"| {int(n):,} | {r['load_s']:.3f} ({min(r['load_walls']):.3f}–{max(r['load_walls']):.3f}) | {r['load_cpu_s']:.3f} | {r['rss_before_mb']:.1f} → {r['rss_after_mb']:.1f} (+{r['rss_after_mb'] - r['rss_before_mb']:.1f}) | {mmm(r['decision'])} |")
+            add(
+                f"| {int(n):,} | {r['load_s']:.3f} ({min(r['load_walls']):.3f}–{max(r['load_walls']):.3f}) | {r['load_cpu_s']:.3f} | {r['rss_before_mb']:.1f} → {r['rss_after_mb']:.1f} (+{r['rss_after_mb'] - r['rss_before_mb']:.1f}) | {mmm(r['decision'])} |"
+            )
         add("")
         sizes = [int(n) for n in sc if "error" not in sc[n]]
         if 10000 in sizes:
-            targets.append(("10,000 policies load in ≤ 2 s", f"{sc[10000]['load_s']:.2f} s wall (median of 3; {sc[10000]['load_cpu_s']:.2f} s CPU)", sc[10000]["load_s"] <= 2))
+            targets.append(
+                (
+                    "10,000 policies load in ≤ 2 s",
+                    f"{sc[10000]['load_s']:.2f} s wall (median of 3; {sc[10000]['load_cpu_s']:.2f} s CPU)",
+                    sc[10000]["load_s"] <= 2,
+                )
+            )
             if 10 in sizes:
                 ratio = sc[10000]["decision"]["median"] / sc[10]["decision"]["median"]
                 targets.append(("decision at 10,000 policies ≤ 1.2× at 10", f"{ratio:.2f}×", ratio <= 1.2))
         elif sizes:
             big = max(sizes)
-            targets.append(("10,000 policies load in ≤ 2 s", f"not measured at 10,000 (largest run: {big:,} in {sc[big]['load_s']:.2f} s)", None))
+            targets.append(
+                (
+                    "10,000 policies load in ≤ 2 s",
+                    f"not measured at 10,000 (largest run: {big:,} in {sc[big]['load_s']:.2f} s)",
+                    None,
+                )
+            )
 
     th = data.get("threads")
     if th:
         r = th["results"]
         add("## 4. Threads\n")
-        add(f"Batches of {th['batch']} decisions ({th['batch'] // 3} resources × 3 actions) in a loop, "
+        add(
+            f"Batches of {th['batch']} decisions ({th['batch'] // 3} resources × 3 actions) in a loop, "
             f"{args.thread_rounds} rounds × {args.thread_seconds:g} s per thread count and call, wall clock: "
-            "`Engine.decision_table` (rows of booleans) and `Engine.check` (full `CheckOutput` dicts).\n")
+            "`Engine.decision_table` (rows of booleans) and `Engine.check` (full `CheckOutput` dicts).\n"
+        )
         rc = th.get("check_results")
         add("| threads | `decision_table` decisions/s median (min–max) | `check` decisions/s median (min–max) |")
         add("|---:|---:|---:|")
@@ -750,31 +936,49 @@ def write_report(args, info: dict, data: dict, argv: List[str], started: float, 
             add(f"| {k} | {mmm(r[k])} | {mmm(rc[k]) if rc else '—'} |")
         ratio = r[2]["median"] / r[1]["median"]
         check_ratio = f"; `check`: **{rc[2]['median'] / rc[1]['median']:.2f}×**" if rc else ""
-        add(f"\n2 threads / 1 thread: `decision_table` **{ratio:.2f}×**{check_ratio}. Control, same harness and rounds, a workload that releases the GIL "
+        add(
+            f"\n2 threads / 1 thread: `decision_table` **{ratio:.2f}×**{check_ratio}. Control, same harness and rounds, a workload that releases the GIL "
             f"(`hashlib.sha256` of 1 MB): 2 threads / 1 thread = **{th['control_ratio']:.2f}×** — what the two shared cores "
             "could give at that moment. A warden ratio well under the control means the GIL-held part of the call "
             "(reading the Python inputs, building the result objects) is a large share of the batch: `check` builds "
-            "five dicts per resource with the GIL held, `decision_table` one list.\n")
-        note = "" if th["control_ratio"] >= 1.6 else "; inconclusive on this machine at this time: the GIL-free control gave only"
-        targets.append(("2 threads ≥ 1.6× decisions/s of 1 thread",
-                        f"{ratio:.2f}× (GIL-free control {th['control_ratio']:.2f}×{note and ' — control below 1.6×, the cores were busy'})",
-                        ratio >= 1.6))
+            "five dicts per resource with the GIL held, `decision_table` one list.\n"
+        )
+        note = (
+            ""
+            if th["control_ratio"] >= 1.6
+            else "; inconclusive on this machine at this time: the GIL-free control gave only"
+        )
+        targets.append(
+            (
+                "2 threads ≥ 1.6× decisions/s of 1 thread",
+                f"{ratio:.2f}× (GIL-free control {th['control_ratio']:.2f}×{note and ' — control below 1.6×, the cores were busy'})",
+                ratio >= 1.6,
+            )
+        )
 
     web = data.get("web")
     if web:
         r = web["results"]
         add("## 5. Web: FastAPI under uvicorn\n")
-        add(f"One uvicorn worker (uvicorn {web['uvicorn']}, fastapi {web['fastapi']}, httptools {web['httptools']}, uvloop {web['uvloop']}) "
+        add(
+            f"One uvicorn worker (uvicorn {web['uvicorn']}, fastapi {web['fastapi']}, httptools {web['httptools']}, uvloop {web['uvloop']}) "
             f"pinned to CPU {web['server_cpu']}; load: {web['generator']} on CPU {web['client_cpu']}, {args.web_connections} keep-alive "
-            f"connections, {args.web_rounds} rounds × {args.web_duration} s per route, routes in turn. Same handler, same contact lookup:\n")
+            f"connections, {args.web_rounds} rounds × {args.web_duration} s per route, routes in turn. Same handler, same contact lookup:\n"
+        )
         add("- `open`: unprotected;")
-        add("- `warden`: `warden.fastapi` as shipped: `Depends(authz.load(\"read\", \"contact\", loader))` (one dependency loads, "
+        add(
+            '- `warden`: `warden.fastapi` as shipped: `Depends(authz.load("read", "contact", loader))` (one dependency loads, '
             "authenticates and decides), RS256 token, default verified-token cache (a client's token is verified once, then reused "
-            "for ≤ 60 s and never past `exp`);")
-        add("- `warden-verify`: `JWTVerifier.verify` on every request (no token cache) + `Engine.is_allowed`, written in the route: "
-            "the cost of a signature check per request;")
-        add("- `source`: how the source apps do it: PyJWT `jwt.decode` (parsed key, same checks) + a pooled `httpx.AsyncClient` POST (the Cerbos Python SDK is built on httpx) of the "
-            "Cerbos CheckResources request to the loopback PDP stand-in (answers at once; a real PDP only adds to it).\n")
+            "for ≤ 60 s and never past `exp`);"
+        )
+        add(
+            "- `warden-verify`: `JWTVerifier.verify` on every request (no token cache) + `Engine.is_allowed`, written in the route: "
+            "the cost of a signature check per request;"
+        )
+        add(
+            "- `source`: how the source apps do it: PyJWT `jwt.decode` (parsed key, same checks) + a pooled `httpx.AsyncClient` POST (the Cerbos Python SDK is built on httpx) of the "
+            "Cerbos CheckResources request to the loopback PDP stand-in (answers at once; a real PDP only adds to it).\n"
+        )
         add("| route | req/s median (min–max) | × open |")
         add("|---|---:|---:|")
         for route, v in r.items():
@@ -788,16 +992,22 @@ def write_report(args, info: dict, data: dict, argv: List[str], started: float, 
     st = data.get("stability")
     if st:
         add("## 6. Stability: resident memory\n")
-        add("In a fresh process (warden and the token setup only). RSS from `/proc/self/statm`, after a warm-up, sampled every tenth of the run, `gc.collect()` before the first and last sample.\n")
+        add(
+            "In a fresh process (warden and the token setup only). RSS from `/proc/self/statm`, after a warm-up, sampled every tenth of the run, `gc.collect()` before the first and last sample.\n"
+        )
         add("| run | count | seconds | RSS start → end (MB) | growth MB |")
         add("|---|---:|---:|---|---:|")
         for name, label in (("decisions", "`Engine.is_allowed`"), ("tokens", "`JWTVerifier.verify` (RS256)")):
             v = st[name]
-            add(f"| {label} | {v['n']:,} | {v['seconds']:.1f} | {v['rss_mb'][0]:.1f} → {v['rss_mb'][-1]:.1f} | {v['growth_mb']:+.2f} |")
+            add(
+                f"| {label} | {v['n']:,} | {v['seconds']:.1f} | {v['rss_mb'][0]:.1f} → {v['rss_mb'][-1]:.1f} | {v['growth_mb']:+.2f} |"
+            )
         add("")
         for name, label in (("decisions", "decisions"), ("tokens", "token verifications")):
             v = st[name]
-            targets.append((f"memory flat (≤ 5 MB) across {v['n']:,} {label}", f"{v['growth_mb']:+.2f} MB", v["growth_mb"] <= 5))
+            targets.append(
+                (f"memory flat (≤ 5 MB) across {v['n']:,} {label}", f"{v['growth_mb']:+.2f} MB", v["growth_mb"] <= 5)
+            )
 
     if errors:
         add("## Sections that failed in this run\n")
@@ -809,7 +1019,9 @@ def write_report(args, info: dict, data: dict, argv: List[str], started: float, 
     for name, measured, ok in targets:
         add(f"| {name} | {measured} | {verdict(ok)} |")
     if args.quick:
-        add("\nThis was a `--quick` run: sizes below the issue's (see the command); targets tied to sizes not run are marked so.")
+        add(
+            "\nThis was a `--quick` run: sizes below the issue's (see the command); targets tied to sizes not run are marked so."
+        )
     charts = sorted(p.name for p in (HERE / "charts").glob("*.png")) if (HERE / "charts").exists() else []
     if charts:
         add("\n## Charts\n")
@@ -835,7 +1047,10 @@ def charts(data: dict) -> None:
         fig, ax = plt.subplots(figsize=(10, 5))
         width = 0.8 / len(names)
         for j, name in enumerate(names):
-            vals = [dec["cases"][l]["results"].get(name, {}).get("median", float("nan")) / dec["cases"][l]["decisions"] for l in labels]
+            vals = [
+                dec["cases"][lab]["results"].get(name, {}).get("median", float("nan")) / dec["cases"][lab]["decisions"]
+                for lab in labels
+            ]
             ax.bar([i + j * width for i in range(len(labels))], vals, width, label=name)
         ax.set_yscale("log")
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(labels))], labels)
@@ -894,7 +1109,12 @@ def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: small sizes, few repeats")
     parser.add_argument("--sections", default=",".join(SECTIONS))
-    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu", help="in-process timings (default cpu: steadier on a shared machine)")
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="cpu",
+        help="in-process timings (default cpu: steadier on a shared machine)",
+    )
     parser.add_argument("--repeats", type=int)
     parser.add_argument("--run-ms", type=float, help="duration of one timed run per contender")
     parser.add_argument("--scale-sizes", help="comma-separated policy counts (default 10,100,1000,10000)")
@@ -915,9 +1135,16 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--stability-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     q = args.quick
-    defaults = dict(repeats=5 if q else 11, run_ms=10 if q else 25, thread_seconds=0.5 if q else 2.0, thread_rounds=2 if q else 3,
-                    web_duration=2 if q else 6, web_rounds=1 if q else 3, stability_decisions=100_000 if q else 1_000_000,
-                    stability_tokens=10_000 if q else 100_000)
+    defaults = dict(
+        repeats=5 if q else 11,
+        run_ms=10 if q else 25,
+        thread_seconds=0.5 if q else 2.0,
+        thread_rounds=2 if q else 3,
+        web_duration=2 if q else 6,
+        web_rounds=1 if q else 3,
+        stability_decisions=100_000 if q else 1_000_000,
+        stability_tokens=10_000 if q else 100_000,
+    )
     for k, v in defaults.items():
         if getattr(args, k) is None:
             setattr(args, k, v)
@@ -960,7 +1187,13 @@ def main(argv: List[str]) -> int:
 
             traceback.print_exc()
             errors[section] = f"{type(exc).__name__}: {str(exc).strip()}"
-    Path(args.json).write_text(json.dumps({"machine": info, "args": {k: v for k, v in vars(args).items() if not k.startswith("serve")}, "data": data}, indent=1, default=str))
+    Path(args.json).write_text(
+        json.dumps(
+            {"machine": info, "args": {k: v for k, v in vars(args).items() if not k.startswith("serve")}, "data": data},
+            indent=1,
+            default=str,
+        )
+    )
     try:
         charts(data)
     except ImportError as exc:

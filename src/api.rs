@@ -168,7 +168,12 @@ impl CheckResourcesRequest {
             .map(|(entry, out)| {
                 let r = &entry.resource;
                 let meta = self.include_meta.then(|| ResultMeta {
-                    actions: out.actions.0.iter().map(|(a, e)| (a.clone(), MatchedAction { matched_policy: e.policy.clone(), matched_scope: e.scope.clone() })).collect(),
+                    actions: out
+                        .actions
+                        .0
+                        .iter()
+                        .map(|(a, e)| (a.clone(), MatchedAction { matched_policy: e.policy.clone(), matched_scope: e.scope.clone() }))
+                        .collect(),
                     effective_derived_roles: out.effective_derived_roles.clone(),
                 });
                 ResultEntry {

@@ -78,10 +78,9 @@ const WATCH_DEBOUNCE: Duration = Duration::from_millis(250);
 /// Parses and compiles a whole policy set; every problem of every file is reported together.
 pub fn load(source: &PolicySource) -> Result<RuleTable, PolicyErrors> {
     let (docs, schemas) = match source {
-        PolicySource::Directory(dir) => (
-            policy::store::read_policy_dir(dir).map_err(PolicyErrors)?,
-            crate::schema::SchemaStore::from_dir(&dir.join("_schemas")),
-        ),
+        PolicySource::Directory(dir) => {
+            (policy::store::read_policy_dir(dir).map_err(PolicyErrors)?, crate::schema::SchemaStore::from_dir(&dir.join("_schemas")))
+        }
         PolicySource::Documents(d) => (d.clone(), crate::schema::SchemaStore::empty()),
     };
     let mut parsed = Vec::with_capacity(docs.len());
@@ -143,7 +142,11 @@ impl Engine {
     }
 
     /// Answers a Cerbos `CheckResourcesRequest` as Cerbos's API would.
-    pub fn check_resources(&self, req: &crate::api::CheckResourcesRequest, now: Option<DateTime<FixedOffset>>) -> Result<crate::api::CheckResourcesResponse, String> {
+    pub fn check_resources(
+        &self,
+        req: &crate::api::CheckResourcesRequest,
+        now: Option<DateTime<FixedOffset>>,
+    ) -> Result<crate::api::CheckResourcesResponse, String> {
         let inputs = req.to_inputs(self.token_verifier.as_deref())?;
         Ok(req.response(self.check(&inputs, now)))
     }
@@ -258,7 +261,12 @@ mod tests {
     fn large_sets_parse_in_document_order() {
         // Enough documents to be split over threads; every 100th is broken.
         let docs: Vec<(String, String)> = (0..1000)
-            .map(|i| (format!("p{i:04}.yaml"), if i % 100 == 7 { policy("EFFECT_MAYBE") } else { policy("EFFECT_ALLOW").replace("resource: doc", &format!("resource: doc{i}")) }))
+            .map(|i| {
+                (
+                    format!("p{i:04}.yaml"),
+                    if i % 100 == 7 { policy("EFFECT_MAYBE") } else { policy("EFFECT_ALLOW").replace("resource: doc", &format!("resource: doc{i}")) },
+                )
+            })
             .collect();
         let parsed = parse_all(&docs);
         assert_eq!(parsed.len(), docs.len());
@@ -283,7 +291,10 @@ mod tests {
         std::fs::write(&file, policy("EFFECT_ALLOW")).unwrap();
         let e = Arc::new(Engine::new(PolicySource::Directory(dir.path().into()), EngineConfig::default()).unwrap());
         let (tx, rx) = mpsc::channel();
-        e.watch(Box::new(move |r| { let _ = tx.send(r.is_ok()); })).unwrap();
+        e.watch(Box::new(move |r| {
+            let _ = tx.send(r.is_ok());
+        }))
+        .unwrap();
         std::fs::write(&file, policy("EFFECT_DENY")).unwrap();
         // Bounded wait: the watch reports within a few debounce periods.
         assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap());

@@ -1,4 +1,5 @@
 """Shared fixtures for warden's Python tests."""
+
 from __future__ import annotations
 
 from pathlib import Path

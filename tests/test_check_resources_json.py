@@ -1,17 +1,20 @@
 """Engine.check_resources_json: Cerbos's public CheckResources API shape, with aux-data JWTs
 verified by the engine's key sets (the Cerbos test keys, tokens signed by PyJWT)."""
+
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
 
-import jwt as pyjwt
 import pytest
-
 from warden import Engine
 
-TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "cerbos" / "internal" / "test" / "testdata"
+import jwt as pyjwt
+
+TESTDATA = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "cerbos" / "internal" / "test" / "testdata"
+)
 KEYS = TESTDATA / "auxdata" / "keys"
 
 
@@ -34,11 +37,27 @@ def request(aux: dict | None, actions=("defer",)) -> dict:
     req = {
         "requestId": "r1",
         "includeMeta": True,
-        "principal": {"id": "john", "policyVersion": "20210210", "roles": ["employee"], "attr": {"department": "marketing", "geography": "GB", "team": "design"}},
+        "principal": {
+            "id": "john",
+            "policyVersion": "20210210",
+            "roles": ["employee"],
+            "attr": {"department": "marketing", "geography": "GB", "team": "design"},
+        },
         "resources": [
             {
                 "actions": list(actions),
-                "resource": {"kind": "leave_request", "id": "XX125", "policyVersion": "20210210", "attr": {"department": "marketing", "geography": "GB", "id": "XX125", "owner": "john", "team": "design"}},
+                "resource": {
+                    "kind": "leave_request",
+                    "id": "XX125",
+                    "policyVersion": "20210210",
+                    "attr": {
+                        "department": "marketing",
+                        "geography": "GB",
+                        "id": "XX125",
+                        "owner": "john",
+                        "team": "design",
+                    },
+                },
             }
         ],
     }
@@ -89,7 +108,12 @@ def test_expired_and_foreign_tokens_are_refused(engine):
     # Signed by a key the key set does not hold.
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    other = pyjwt.encode({"aud": ["cerbos-jwt-tests"], "exp": int(time.time()) + 60}, ec.generate_private_key(ec.SECP384R1()), algorithm="ES384", headers={"kid": json.loads((KEYS / "signing_key.jwk").read_text())["kid"]})
+    other = pyjwt.encode(
+        {"aud": ["cerbos-jwt-tests"], "exp": int(time.time()) + 60},
+        ec.generate_private_key(ec.SECP384R1()),
+        algorithm="ES384",
+        headers={"kid": json.loads((KEYS / "signing_key.jwk").read_text())["kid"]},
+    )
     with pytest.raises(ValueError, match="invalid auxData"):
         engine.check_resources_json(request({"jwt": {"token": other}}))
 

@@ -1,4 +1,5 @@
 """`make demo` prints the demo apps' decision table."""
+
 from __future__ import annotations
 
 import runpy

@@ -1,4 +1,5 @@
 """Behaviour of the native warden.Engine API (the conformance surface) and the CLI."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +8,6 @@ import sys
 import textwrap
 
 import pytest
-
 import warden
 from warden import Engine
 from warden.errors import PolicyError
@@ -94,7 +94,9 @@ def doc_input(expires="2030-01-01T00:00:00Z"):
 
 
 @pytest.mark.parametrize(
-    "now", ["2029-12-31T23:59:59Z", dt.datetime(2029, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)], ids=["str", "datetime"]
+    "now",
+    ["2029-12-31T23:59:59Z", dt.datetime(2029, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)],
+    ids=["str", "datetime"],
 )
 def test_from_policies_with_globals_and_now(now):
     engine = Engine.from_policies([POLICY_WITH_GLOBALS_AND_NOW], globals={"environment": "test"})
@@ -245,7 +247,9 @@ def test_decision_table_matches_check(contacts_policies):
     """One principal, many resources: the same answers as check(), as rows of booleans."""
     engine = Engine.from_directory(contacts_policies)
     principal = {"id": "bob", "roles": ["user"], "attr": {}}
-    resources = [{"kind": "contact", "id": f"c{i}", "attr": {"owner_id": "bob" if i % 3 == 0 else "eve"}} for i in range(10)]
+    resources = [
+        {"kind": "contact", "id": f"c{i}", "attr": {"owner_id": "bob" if i % 3 == 0 else "eve"}} for i in range(10)
+    ]
     actions = ["read", "update", "delete", "approve"]
     table = engine.decision_table(principal, resources, actions)
     outputs = engine.check([{"principal": principal, "resource": r, "actions": actions} for r in resources])
@@ -253,7 +257,9 @@ def test_decision_table_matches_check(contacts_policies):
     assert table[0] == [True, True, True, False] and table[1] == [True, False, False, False]
     # model objects, a tuple of resources, a single resource (GIL kept), admin
     admin = warden.Principal("ann", {"admin"})
-    assert engine.decision_table(admin, (warden.Resource("c1", "contact", attr={"owner_id": "eve"}),), ["delete"]) == [[True]]
+    assert engine.decision_table(admin, (warden.Resource("c1", "contact", attr={"owner_id": "eve"}),), ["delete"]) == [
+        [True]
+    ]
     assert engine.decision_table(principal, [], ["read"]) == []
 
 

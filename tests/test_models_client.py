@@ -1,11 +1,11 @@
 """Behaviour of warden.models (the cerbos.sdk.model drop-in) and warden.Client."""
+
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 
 import pytest
-
 import warden
 from warden.models import (
     JWT,
@@ -106,7 +106,9 @@ class RecordingEngine:
         return [
             {
                 "resourceId": _field(i["resource"], "id"),
-                "actions": {a: {"effect": "EFFECT_ALLOW" if a == "read" else "EFFECT_DENY", "policy": "p"} for a in i["actions"]},
+                "actions": {
+                    a: {"effect": "EFFECT_ALLOW" if a == "read" else "EFFECT_DENY", "policy": "p"} for a in i["actions"]
+                },
             }
             for i in inputs
         ]
@@ -122,7 +124,12 @@ def test_client_passes_models_through_to_the_engine():
     resources = ResourceList().add(mine, ["read", "update"]).add(other, {"read"})
     resp = client.check_resources(principal, resources, request_id="r1", aux_data={"jwt": {"sub": "bob"}})
     (inputs,) = engine.calls
-    assert inputs[0] == {"principal": principal, "resource": mine, "actions": ["read", "update"], "auxData": {"jwt": {"sub": "bob"}}}
+    assert inputs[0] == {
+        "principal": principal,
+        "resource": mine,
+        "actions": ["read", "update"],
+        "auxData": {"jwt": {"sub": "bob"}},
+    }
     assert inputs[1]["resource"] is other and inputs[1]["actions"] == {"read"}
     assert resp.request_id == "r1"
     assert [r.resource.id for r in resp.results] == ["abc123", "def456"]
@@ -140,18 +147,28 @@ def test_client_maps_outputs_and_validation_errors():
                 {
                     "actions": {"read": {"effect": "EFFECT_DENY", "policy": "p"}},
                     "validationErrors": [{"path": "/x", "message": "bad", "source": "SOURCE_PRINCIPAL"}],
-                    "outputs": [{"src": "p#r", "action": "read", "val": {"a": 1}}, {"src": "p#s", "action": "read", "error": "boom"}],
+                    "outputs": [
+                        {"src": "p#r", "action": "read", "val": {"a": 1}},
+                        {"src": "p#s", "action": "read", "error": "boom"},
+                    ],
                 }
             ]
 
-    result = warden.Client(Engine()).check_resources(Principal("a", ["r"]), [ResourceAction(Resource("x", "k"), ["read"])]).results[0]
+    result = (
+        warden.Client(Engine())
+        .check_resources(Principal("a", ["r"]), [ResourceAction(Resource("x", "k"), ["read"])])
+        .results[0]
+    )
     assert result.validation_errors == [ValidationError("bad", Source.PRINCIPAL, "/x")]
     assert result.outputs == [OutputEntry("p#r", {"a": 1}, "read"), OutputEntry("p#s", None, "read", "boom")]
 
 
 def test_default_request_ids_are_unique():
     client = warden.Client(RecordingEngine())
-    ids = {client.check_resources(Principal("a", ["r"]), ResourceList().add(Resource("x", "k"), ["read"])).request_id for _ in range(100)}
+    ids = {
+        client.check_resources(Principal("a", ["r"]), ResourceList().add(Resource("x", "k"), ["read"])).request_id
+        for _ in range(100)
+    }
     assert len(ids) == 100
 
 
@@ -193,7 +210,10 @@ def test_plain_dicts_are_accepted(contacts_client):
     assert contacts_client.is_allowed("update", principal, resource)
     resp = contacts_client.check_resources(
         {"id": "bob", "roles": ("user",)},
-        [{"resource": resource, "actions": ["update"]}, {"resource": {"id": "z", "kind": "contact", "attr": {"owner_id": "x"}}, "actions": ["update"]}],
+        [
+            {"resource": resource, "actions": ["update"]},
+            {"resource": {"id": "z", "kind": "contact", "attr": {"owner_id": "x"}}, "actions": ["update"]},
+        ],
     )
     assert [r.is_allowed("update") for r in resp.results] == [True, False]
 
@@ -205,7 +225,9 @@ def test_verified_claims_as_aux_data(contacts_client):
 
 def test_raw_jwt_tokens_are_refused_with_a_hint():
     with pytest.raises(ValueError, match=r"aux_data\.jwt"):
-        warden.Client(RecordingEngine()).is_allowed("read", Principal("bob", {"user"}), contact("a", "b"), aux_data=AuxData(JWT("eyJ...")))
+        warden.Client(RecordingEngine()).is_allowed(
+            "read", Principal("bob", {"user"}), contact("a", "b"), aux_data=AuxData(JWT("eyJ..."))
+        )
 
 
 def test_with_principal(contacts_client):
@@ -270,7 +292,11 @@ def test_derived_roles_variant_decides_the_same(contacts_policies):
         (lambda c: c.is_allowed("read", Principal(7, {"user"}), contact("a", "b")), TypeError, "principal.id"),
         (lambda c: c.is_allowed("read", {"roles": ["user"]}, contact("a", "b")), TypeError, "principal.id"),
         (lambda c: c.is_allowed("read", "bob", contact("a", "b")), TypeError, "principal"),
-        (lambda c: c.is_allowed("read", Principal("bob", {"user"}, attr=[1]), contact("a", "b")), TypeError, "principal.attr"),
+        (
+            lambda c: c.is_allowed("read", Principal("bob", {"user"}, attr=[1]), contact("a", "b")),
+            TypeError,
+            "principal.attr",
+        ),
         (lambda c: c.is_allowed("read", Principal("bob", {"user"}), Resource("a", "")), ValueError, "resource.kind"),
         (lambda c: c.is_allowed("read", Principal("bob", {"user"}), {"kind": "contact"}), TypeError, "resource.id"),
         (lambda c: c.is_allowed(["read"], Principal("bob", {"user"}), contact("a", "b")), TypeError, "action"),
@@ -278,7 +304,9 @@ def test_derived_roles_variant_decides_the_same(contacts_policies):
         (lambda c: c.check_resources(Principal("bob", {"user"}), ResourceList()), ValueError, "resources"),
         (lambda c: c.check_resources(Principal("bob", {"user"}), "abc"), TypeError, "resources"),
         (
-            lambda c: c.check_resources(Principal("bob", {"user"}), ResourceList().add(contact("a", "b"), ["read"]).add(contact("c", "d"), [])),
+            lambda c: c.check_resources(
+                Principal("bob", {"user"}), ResourceList().add(contact("a", "b"), ["read"]).add(contact("c", "d"), [])
+            ),
             ValueError,
             "resources[1].actions",
         ),
@@ -287,8 +315,16 @@ def test_derived_roles_variant_decides_the_same(contacts_policies):
             TypeError,
             "resources[0].resource.kind",
         ),
-        (lambda c: c.is_allowed("read", Principal("bob", {"user"}), contact("a", "b"), aux_data={"jwt": 3}), TypeError, "aux_data.jwt"),
-        (lambda c: c.is_allowed("read", Principal("bob", {"user"}), contact("a", "b"), aux_data=[1]), TypeError, "aux_data"),
+        (
+            lambda c: c.is_allowed("read", Principal("bob", {"user"}), contact("a", "b"), aux_data={"jwt": 3}),
+            TypeError,
+            "aux_data.jwt",
+        ),
+        (
+            lambda c: c.is_allowed("read", Principal("bob", {"user"}), contact("a", "b"), aux_data=[1]),
+            TypeError,
+            "aux_data",
+        ),
     ],
 )
 def test_bad_input_names_the_field(contacts_client, call, exc, field):
@@ -302,11 +338,33 @@ def test_bad_input_names_the_field(contacts_client, call, exc, field):
 
 
 SDK_MODEL_NAMES = [
-    "Effect", "Source", "Principal", "Resource", "ResourceAction", "ResourceList", "JWT", "AuxData",
-    "CheckResourcesRequest", "ValidationError", "OutputEntry", "APIError", "CheckResourcesResult",
-    "CheckResourcesResponse", "ResourceDesc", "PlanResourcesRequest", "PlanResourcesFilterKind", "PlanResourcesValue",
-    "PlanResourcesVariable", "PlanResourcesExpression", "PlanResourcesFilter", "PlanResourcesResponse",
-    "decode_operand", "decode_operand_list", "CerbosRequestException", "CerbosTLSError", "CerbosTypeError",
+    "Effect",
+    "Source",
+    "Principal",
+    "Resource",
+    "ResourceAction",
+    "ResourceList",
+    "JWT",
+    "AuxData",
+    "CheckResourcesRequest",
+    "ValidationError",
+    "OutputEntry",
+    "APIError",
+    "CheckResourcesResult",
+    "CheckResourcesResponse",
+    "ResourceDesc",
+    "PlanResourcesRequest",
+    "PlanResourcesFilterKind",
+    "PlanResourcesValue",
+    "PlanResourcesVariable",
+    "PlanResourcesExpression",
+    "PlanResourcesFilter",
+    "PlanResourcesResponse",
+    "decode_operand",
+    "decode_operand_list",
+    "CerbosRequestException",
+    "CerbosTLSError",
+    "CerbosTypeError",
 ]
 
 

@@ -1,4 +1,5 @@
 """Safe reload: a policy set swaps in only when it compiles completely; the last good set keeps serving."""
+
 from __future__ import annotations
 
 import logging
@@ -6,7 +7,6 @@ import threading
 import time
 
 import pytest
-
 from warden import Engine
 from warden.errors import PolicyError
 

@@ -1,4 +1,5 @@
 """The native module's stubs (python/warden/_core.pyi) match what the extension exports."""
+
 from __future__ import annotations
 
 import subprocess
@@ -13,7 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_core_stubs_match_the_extension():
     pytest.importorskip("mypy", reason="mypy is in the test extra; without it the stubs cannot be checked")
     result = subprocess.run(
-        [sys.executable, "-m", "mypy.stubtest", "warden._core", "--allowlist", str(ROOT / "python/warden/stubtest-allowlist.txt")],
+        [
+            sys.executable,
+            "-m",
+            "mypy.stubtest",
+            "warden._core",
+            "--allowlist",
+            str(ROOT / "python/warden/stubtest-allowlist.txt"),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,

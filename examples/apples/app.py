@@ -19,6 +19,7 @@ mints tokens for the users below. Run::
     python examples/apples/app.py                  # http://127.0.0.1:5000, development issuer
     WARDEN_ISSUER=https://idp.example.com WARDEN_AUDIENCE=apples python examples/apples/app.py
 """
+
 from __future__ import annotations
 
 import os
@@ -26,9 +27,15 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from flask import Blueprint, Flask, jsonify, redirect, render_template_string, request, url_for
-
 from warden.devissuer import DevIssuer
-from warden.flask import AuthorizationFailed, Warden, authorize_or_401, authorize_or_login, authorize_or_raise, current_principal
+from warden.flask import (
+    AuthorizationFailed,
+    Warden,
+    authorize_or_401,
+    authorize_or_login,
+    authorize_or_raise,
+    current_principal,
+)
 
 POLICIES = Path(__file__).resolve().parent / "policies"
 AUDIENCE = "apples"
@@ -49,7 +56,9 @@ def login_blueprint(dev_issuer: Optional[DevIssuer]) -> Blueprint:
 
     def login_view():
         if request.method == "GET":
-            return render_template_string(LOGIN_PAGE, users=list(DEV_USERS) if dev_issuer else [], next=request.args.get("next", "/"))
+            return render_template_string(
+                LOGIN_PAGE, users=list(DEV_USERS) if dev_issuer else [], next=request.args.get("next", "/")
+            )
         if dev_issuer is None:
             return jsonify({"error": "sign in with your identity provider; this service only verifies its tokens"}), 501
         username = request.form.get("username", "")
@@ -59,8 +68,14 @@ def login_blueprint(dev_issuer: Optional[DevIssuer]) -> Blueprint:
         if not target.startswith("/") or target.startswith("//"):
             target = "/"  # only local redirects after sign-in
         response = redirect(target, code=303)
-        response.set_cookie("tinysess", dev_issuer.mint(username), httponly=True, samesite="Lax",
-                            secure=request.is_secure, max_age=dev_issuer.lifetime)
+        response.set_cookie(
+            "tinysess",
+            dev_issuer.mint(username),
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+            max_age=dev_issuer.lifetime,
+        )
         return response
 
     login.add_url_rule("/login", "login", login_view, methods=["GET", "POST"])
@@ -88,7 +103,9 @@ def create_app(config: Optional[Mapping[str, Any]] = None, *, dev_issuer: Option
         WARDEN_JWKS_URL=os.environ.get("WARDEN_JWKS_URL"),
     )
     if dev_issuer is not None:
-        app.config.update(WARDEN_ISSUER=dev_issuer.issuer, WARDEN_JWKS_URL=dev_issuer.jwks_url, WARDEN_AUDIENCE=AUDIENCE)
+        app.config.update(
+            WARDEN_ISSUER=dev_issuer.issuer, WARDEN_JWKS_URL=dev_issuer.jwks_url, WARDEN_AUDIENCE=AUDIENCE
+        )
         dev_issuer.audience = AUDIENCE
         for name, roles in DEV_USERS.items():
             dev_issuer.add_user(name, roles=roles)
@@ -104,7 +121,9 @@ def create_app(config: Optional[Mapping[str, Any]] = None, *, dev_issuer: Option
     @app.route("/api/v1/apples/list")
     def list_apples():
         authorize_or_401("ListApples", "apples")
-        return jsonify([apple for apple in APPLES.values() if not apple["secret"] or "admin" in current_principal.roles])
+        return jsonify(
+            [apple for apple in APPLES.values() if not apple["secret"] or "admin" in current_principal.roles]
+        )
 
     @app.route("/api/v1/apples/<path:name>", methods=["GET"])
     def get_apple(name: str):

@@ -21,6 +21,7 @@ the users below. Run::
     AWS_DEFAULT_REGION=eu-west-1 AWS_COGNITO_POOL_ID=eu-west-1_AbC123 \\
     AWS_COGNITO_CLIENT_ID=... python examples/cognito/app.py   # a real user pool
 """
+
 from __future__ import annotations
 
 import html
@@ -31,11 +32,10 @@ from pathlib import Path
 from typing import Dict, List, Optional
 from urllib.parse import parse_qs
 
+import warden
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.middleware.sessions import SessionMiddleware
-
-import warden
 from warden.devissuer import DevIssuer
 from warden.fastapi import DecisionTable, Warden
 
@@ -81,15 +81,21 @@ def create_app(
         user_pool_id = user_pool_id or os.environ.get("AWS_COGNITO_POOL_ID")
         client_id = client_id or os.environ.get("AWS_COGNITO_CLIENT_ID")
         if not (region and user_pool_id and client_id):
-            raise RuntimeError("cognito: set AWS_DEFAULT_REGION, AWS_COGNITO_POOL_ID and AWS_COGNITO_CLIENT_ID, or pass dev_issuer=")
+            raise RuntimeError(
+                "cognito: set AWS_DEFAULT_REGION, AWS_COGNITO_POOL_ID and AWS_COGNITO_CLIENT_ID, or pass dev_issuer="
+            )
         verifier = warden.JWTVerifier.cognito(region, user_pool_id, client_id)
 
     def to_principal(claims: dict) -> warden.Principal:
         return verifier.principal(claims, policy_version="20210210")
 
-    authz = Warden(warden.Client(POLICIES), verifier, session_key=SESSION_TOKEN_KEY, principal_mapper=to_principal, login_url="/")
+    authz = Warden(
+        warden.Client(POLICIES), verifier, session_key=SESSION_TOKEN_KEY, principal_mapper=to_principal, login_url="/"
+    )
     app = FastAPI(title="cognito (Cognito + warden)")
-    app.add_middleware(SessionMiddleware, secret_key=session_secret or os.environ.get("SESSION_SECRET") or os.urandom(32).hex())
+    app.add_middleware(
+        SessionMiddleware, secret_key=session_secret or os.environ.get("SESSION_SECRET") or os.urandom(32).hex()
+    )
     app.state.authz = authz
 
     def page_resources(principal: warden.Principal = Depends(authz.login_required())) -> List[warden.Resource]:
@@ -105,8 +111,12 @@ def create_app(
             return RedirectResponse("/user", status_code=303)
         error = request.session.pop("error", None)
         users = ", ".join(DEV_USERS) if dev_issuer is not None else ""
-        return _page("Sign in", (f'<p class="error">{html.escape(error)}</p>' if error else "")
-                     + (f"<p>Development user pool: {html.escape(users)}</p>" if users else "") + LOGIN_FORM)
+        return _page(
+            "Sign in",
+            (f'<p class="error">{html.escape(error)}</p>' if error else "")
+            + (f"<p>Development user pool: {html.escape(users)}</p>" if users else "")
+            + LOGIN_FORM,
+        )
 
     @app.post("/login")
     async def login(request: Request):
@@ -157,8 +167,14 @@ def render_table(principal: warden.Principal, decisions: DecisionTable) -> str:
         for rid, allowed in decisions.rows()
     )
     principal_json = json.dumps(
-        {"id": principal.id, "roles": sorted(principal.roles), "policyVersion": principal.policy_version, "attr": principal.attr},
-        indent=2, sort_keys=True,
+        {
+            "id": principal.id,
+            "roles": sorted(principal.roles),
+            "policyVersion": principal.policy_version,
+            "attr": principal.attr,
+        },
+        indent=2,
+        sort_keys=True,
     )
     return (
         f'<p>Signed in as <code id="principal-id">{html.escape(principal.id)}</code> '
@@ -172,8 +188,10 @@ def render_table(principal: warden.Principal, decisions: DecisionTable) -> str:
 
 
 def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><html><head><title>{html.escape(title)}</title></head>"
-                        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    return HTMLResponse(
+        f"<!doctype html><html><head><title>{html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
 
 
 def main() -> None:  # pragma: no cover - interactive entry point

@@ -18,6 +18,7 @@ the spot for that e-mail address and role. Run::
     python examples/contacts/app.py            # http://127.0.0.1:3000, development issuer
     STYTCH_PROJECT_ID=project-test-... python examples/contacts/app.py   # real Stytch session JWTs
 """
+
 from __future__ import annotations
 
 import html
@@ -28,11 +29,10 @@ from pathlib import Path
 from typing import List, Optional
 from urllib.parse import parse_qs, quote
 
+import warden
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.middleware.sessions import SessionMiddleware
-
-import warden
 from warden.devissuer import DevIssuer
 from warden.fastapi import DecisionTable, Warden
 
@@ -57,7 +57,9 @@ def contacts_for(principal: warden.Principal) -> List[warden.Resource]:
     ]
 
 
-def create_app(*, dev_issuer: Optional[DevIssuer] = None, project_id: Optional[str] = None, session_secret: Optional[str] = None) -> FastAPI:
+def create_app(
+    *, dev_issuer: Optional[DevIssuer] = None, project_id: Optional[str] = None, session_secret: Optional[str] = None
+) -> FastAPI:
     """The app. With ``dev_issuer`` (a started :class:`DevIssuer`) tokens come from it;
     otherwise ``project_id`` (or ``STYTCH_PROJECT_ID``) selects a real Stytch project."""
     if dev_issuer is not None:
@@ -73,10 +75,18 @@ def create_app(*, dev_issuer: Optional[DevIssuer] = None, project_id: Optional[s
         # as the original: the user's id, roles from trusted metadata, policy version 20210210
         return verifier.principal(claims, policy_version="20210210")
 
-    authz = Warden(warden.Client(POLICIES), verifier, header=True, session_key=SESSION_TOKEN_KEY,
-                   principal_mapper=to_principal, login_url="/")
+    authz = Warden(
+        warden.Client(POLICIES),
+        verifier,
+        header=True,
+        session_key=SESSION_TOKEN_KEY,
+        principal_mapper=to_principal,
+        login_url="/",
+    )
     app = FastAPI(title="contacts (Stytch + warden)")
-    app.add_middleware(SessionMiddleware, secret_key=session_secret or os.environ.get("SESSION_SECRET") or os.urandom(32).hex())
+    app.add_middleware(
+        SessionMiddleware, secret_key=session_secret or os.environ.get("SESSION_SECRET") or os.urandom(32).hex()
+    )
     app.state.authz = authz
     app.state.dev_issuer = dev_issuer
 
@@ -109,8 +119,11 @@ def create_app(*, dev_issuer: Optional[DevIssuer] = None, project_id: Optional[s
             **{"https://stytch.com/session": {"id": "session-test-" + uuid.uuid4().hex, "roles": []}},
         )
         link = f"/callback?token={quote(token)}"
-        return _page("Check your e-mail", f'<p>Magic link for {html.escape(email)} (development issuer):</p>'
-                                          f'<p><a id="magic-link" href="{html.escape(link)}">sign in</a></p>')
+        return _page(
+            "Check your e-mail",
+            f"<p>Magic link for {html.escape(email)} (development issuer):</p>"
+            f'<p><a id="magic-link" href="{html.escape(link)}">sign in</a></p>',
+        )
 
     @app.get("/callback")
     async def callback(request: Request, token: str = ""):
@@ -152,7 +165,9 @@ def render_table(principal: warden.Principal, decisions: DecisionTable) -> str:
         + "</tr>"
         for rid, allowed in decisions.rows()
     )
-    principal_json = json.dumps({"id": principal.id, "roles": sorted(principal.roles), "policyVersion": principal.policy_version}, indent=2)
+    principal_json = json.dumps(
+        {"id": principal.id, "roles": sorted(principal.roles), "policyVersion": principal.policy_version}, indent=2
+    )
     return (
         f'<p>Signed in as <code id="principal-id">{html.escape(principal.id)}</code> '
         f'with roles <code id="roles">{html.escape(",".join(sorted(principal.roles)))}</code></p>'
@@ -165,8 +180,10 @@ def render_table(principal: warden.Principal, decisions: DecisionTable) -> str:
 
 
 def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><html><head><title>{html.escape(title)}</title></head>"
-                        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    return HTMLResponse(
+        f"<!doctype html><html><head><title>{html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
 
 
 def main() -> None:  # pragma: no cover - interactive entry point

@@ -11,6 +11,7 @@ the only change from the apps' code is the client::
 
 Run: ``make demo`` (or ``python examples/contacts/demo.py [POLICY_DIR]``).
 """
+
 from __future__ import annotations
 
 import sys

@@ -6,6 +6,7 @@ session now holds a locally minted Stytch-style session JWT), opens ``/user``
 and prints the decision table as the page shows it. Everything runs in this
 process; nothing leaves the machine.
 """
+
 from __future__ import annotations
 
 import socket
@@ -18,7 +19,6 @@ from typing import List, Tuple
 
 import httpx
 import uvicorn
-
 import warden
 from warden.devissuer import DevIssuer
 
@@ -107,8 +107,10 @@ def main() -> int:
     with DevIssuer() as issuer:
         server, thread, base = serve(create_app(dev_issuer=issuer))
         try:
-            print(f"warden {warden.__version__}: the contacts app (Stytch + Cerbos demo) at {base}, "
-                  f"development issuer at {issuer.url}")
+            print(
+                f"warden {warden.__version__}: the contacts app (Stytch + Cerbos demo) at {base}, "
+                f"development issuer at {issuer.url}"
+            )
             print("each person signs in with a magic link carrying a locally minted session JWT; /user shows:\n")
             header = f"{'who':<18} {'role':<6} {'resource':<9} {'owner_id':<14}" + "".join(f"{a:<8}" for a in ACTIONS)
             print(header)
@@ -117,7 +119,10 @@ def main() -> int:
                 principal_id, rows = sign_in_and_read_table(base, email, role)
                 for resource, owner, *cells in rows:
                     shown_owner = "(the user)" if owner == principal_id else owner
-                    print(f"{email.split('@')[0]:<18} {role:<6} {resource:<9} {shown_owner:<14}" + "".join(f"{c:<8}" for c in cells))
+                    print(
+                        f"{email.split('@')[0]:<18} {role:<6} {resource:<9} {shown_owner:<14}"
+                        + "".join(f"{c:<8}" for c in cells)
+                    )
         finally:
             server.should_exit = True
             thread.join(timeout=10)

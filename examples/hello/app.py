@@ -21,6 +21,7 @@ endpoint). Run::
     OKTA_ISSUER=https://dev-123.okta.com/oauth2/default OKTA_AUDIENCE=api://default \\
     OKTA_CLIENT_ID=... [OKTA_CLIENT_SECRET=... --introspect] python examples/hello/app.py
 """
+
 from __future__ import annotations
 
 import os
@@ -28,9 +29,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
-from fastapi import Depends, FastAPI
-
 import warden
+from fastapi import Depends, FastAPI
 from warden.devissuer import DevIssuer
 from warden.fastapi import Warden, token_scopes
 
@@ -41,7 +41,11 @@ OPA_RULE = "data.demoapi.authz.allow"
 DEV_ISSUER = "https://warden-dev.okta.com/oauth2/default"
 DEV_AUDIENCE = "api://default"
 #: Development clients (client-credentials grants) and the scopes their tokens carry.
-DEV_CLIENTS: Dict[str, List[str]] = {"hello-client": ["read_sayhello"], "nosy-client": ["read_saysecret"], "bare-client": []}
+DEV_CLIENTS: Dict[str, List[str]] = {
+    "hello-client": ["read_sayhello"],
+    "nosy-client": ["read_saysecret"],
+    "bare-client": [],
+}
 
 
 def to_principal(claims: Mapping[str, Any]) -> warden.Principal:
@@ -51,7 +55,11 @@ def to_principal(claims: Mapping[str, Any]) -> warden.Principal:
         raise warden.InvalidClaims("the token names no subject")
     groups = claims.get("groups")
     roles = {g for g in groups if isinstance(g, str)} if isinstance(groups, list) and groups else {"client"}
-    return warden.Principal(subject, roles, {"scopes": sorted(token_scopes(claims)), "client_id": claims.get("cid") or claims.get("client_id")})
+    return warden.Principal(
+        subject,
+        roles,
+        {"scopes": sorted(token_scopes(claims)), "client_id": claims.get("cid") or claims.get("client_id")},
+    )
 
 
 def create_app(
@@ -71,7 +79,9 @@ def create_app(
         for name, scopes in DEV_CLIENTS.items():
             dev_issuer.add_user(name, iss=issuer, aud=audience, cid=name, scp=scopes)
         if introspect:
-            verifier: Any = warden.Introspector(dev_issuer.introspection_url, dev_issuer.client_id, dev_issuer.client_secret, issuer=issuer)
+            verifier: Any = warden.Introspector(
+                dev_issuer.introspection_url, dev_issuer.client_id, dev_issuer.client_secret, issuer=issuer
+            )
         else:
             verifier = warden.JWTVerifier.okta(issuer, audience, jwks_url=dev_issuer.jwks_url)
     else:
@@ -84,7 +94,9 @@ def create_app(
         if introspect:
             if not (client_id and client_secret):
                 raise RuntimeError("hello: remote validation needs OKTA_CLIENT_ID and OKTA_CLIENT_SECRET")
-            verifier = warden.Introspector(issuer.rstrip("/") + "/v1/introspect", client_id, client_secret, issuer=issuer)
+            verifier = warden.Introspector(
+                issuer.rstrip("/") + "/v1/introspect", client_id, client_secret, issuer=issuer
+            )
         else:
             verifier = warden.JWTVerifier.okta(issuer, audience, client_id=client_id)
 

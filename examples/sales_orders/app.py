@@ -22,6 +22,7 @@ development issuer plays the OAuth2 provider. Run::
     python examples/sales_orders/app.py --jwt        # development issuer, local JWT checks
     WARDEN_TOKENINFO_URL=https://auth.example.com/oauth2/tokeninfo python examples/sales_orders/app.py
 """
+
 from __future__ import annotations
 
 import os
@@ -29,9 +30,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
-from flask import Flask, abort, jsonify, request
-
 import warden
+from flask import Flask, abort, jsonify, request
 from warden.devissuer import DevIssuer
 from warden.flask import Warden, authorize_or_401, current_principal
 
@@ -68,7 +68,9 @@ def to_principal(claims: Mapping[str, Any]) -> warden.Principal:
     return warden.Principal(uid, {realm.strip("/") or "employees"}, {"scope": scopes, "realm": realm})
 
 
-def create_app(config: Optional[Mapping[str, Any]] = None, *, dev_issuer: Optional[DevIssuer] = None, jwt: bool = False) -> Flask:
+def create_app(
+    config: Optional[Mapping[str, Any]] = None, *, dev_issuer: Optional[DevIssuer] = None, jwt: bool = False
+) -> Flask:
     """The resource server. ``dev_issuer`` (started) plays the OAuth2 provider, answering
     tokeninfo requests (or, with ``jwt=True``, serving the keys to verify JWTs locally)."""
     app = Flask(__name__)
@@ -85,7 +87,9 @@ def create_app(config: Optional[Mapping[str, Any]] = None, *, dev_issuer: Option
         for name, claims in DEV_USERS.items():
             dev_issuer.add_user(name, **claims)
         if jwt:
-            app.config.update(WARDEN_JWKS_URL=dev_issuer.jwks_url, WARDEN_ISSUER=dev_issuer.issuer, WARDEN_TOKENINFO_URL=None)
+            app.config.update(
+                WARDEN_JWKS_URL=dev_issuer.jwks_url, WARDEN_ISSUER=dev_issuer.issuer, WARDEN_TOKENINFO_URL=None
+            )
         else:
             app.config.update(WARDEN_TOKENINFO_URL=dev_issuer.tokeninfo_url)
     app.config.update(config or {})

@@ -3,6 +3,7 @@
 ``warden.Engine`` decides Cerbos-format policies in-process (Rust core);
 ``warden.Client`` is a drop-in for ``cerbos.sdk.client.CerbosClient`` on top of it.
 """
+
 from warden._core import Engine, __version__
 from warden.client import AsyncClient, AsyncPrincipalContext, Client, PrincipalContext
 from warden.errors import CerbosRequestException, PolicyError
@@ -24,7 +25,6 @@ from warden.jwt import (
     UnsupportedAlgorithm,
     www_authenticate,
 )
-from warden.rego import Rego, RegoError, RegoEvalError, RegoLoadError
 from warden.models import (
     JWT,
     APIError,
@@ -41,6 +41,7 @@ from warden.models import (
     Source,
     ValidationError,
 )
+from warden.rego import Rego, RegoError, RegoEvalError, RegoLoadError
 
 __all__ = [
     "APIError",

@@ -1,4 +1,5 @@
 """``python -m warden``: the warden command line."""
+
 import sys
 
 from warden.cli import main

@@ -102,7 +102,6 @@ class Engine:
 
 __version__: str
 
-
 class InvalidToken(Exception):
     """The bearer token was refused; ready for an RFC 6750 WWW-Authenticate header."""
 
@@ -191,8 +190,6 @@ class TokenInfoCore:
     def cached_entries(self) -> int: ...
 
 def discover_provider(issuer: str, *, http_timeout: float = 5.0) -> Dict[str, Optional[str]]: ...
-
-
 
 # --- Rego (src/py/rego.rs) -------------------------------------------------
 from typing import Tuple  # noqa: E402 (appended section)

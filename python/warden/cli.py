@@ -14,6 +14,7 @@
     decision (as text, on stderr); the explanation does not see the request's ``auxData``
     (JWTs are verified by the PDP path only).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,25 +29,36 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     compile_cmd = commands.add_parser(
-        "compile", help="compile a policy directory, report every error, then run its test suites",
+        "compile",
+        help="compile a policy directory, report every error, then run its test suites",
         description="Load and compile the policies of DIR, then run the Cerbos test suites (*_test.yaml) found "
-                    "under DIR (or --tests). Exit status 0 only when everything compiles and passes.")
+        "under DIR (or --tests). Exit status 0 only when everything compiles and passes.",
+    )
     compile_cmd.add_argument("directory", metavar="DIR", help="policy directory (loaded like Cerbos's disk store)")
     compile_cmd.add_argument("--tests", metavar="DIR", help="directory of test suites (default: DIR)")
-    compile_cmd.add_argument("--run", metavar="REGEX",
-                             help="run only tests whose 'suite/test name' matches REGEX (others are skipped)")
-    compile_cmd.add_argument("--output", "-o", choices=["pretty", "json", "junit"], default="pretty",
-                             help="test report format: pretty (default), json (Cerbos TestResults), junit")
+    compile_cmd.add_argument(
+        "--run", metavar="REGEX", help="run only tests whose 'suite/test name' matches REGEX (others are skipped)"
+    )
+    compile_cmd.add_argument(
+        "--output",
+        "-o",
+        choices=["pretty", "json", "junit"],
+        default="pretty",
+        help="test report format: pretty (default), json (Cerbos TestResults), junit",
+    )
     compile_cmd.add_argument("--skip-tests", action="store_true", help="only compile, do not run test suites")
     compile_cmd.add_argument("--verbose", "-v", action="store_true", help="list passing and skipped tests too")
-    compile_cmd.add_argument("--no-explain", action="store_true",
-                             help="do not explain failing decisions in the pretty report")
+    compile_cmd.add_argument(
+        "--no-explain", action="store_true", help="do not explain failing decisions in the pretty report"
+    )
 
     check_cmd = commands.add_parser(
-        "check", help="answer a Cerbos CheckResources request (JSON or YAML) with the policies of a directory")
+        "check", help="answer a Cerbos CheckResources request (JSON or YAML) with the policies of a directory"
+    )
     check_cmd.add_argument("--policies", metavar="DIR", required=True, help="policy directory")
-    check_cmd.add_argument("request", metavar="FILE", nargs="?", default="-",
-                           help="CheckResourcesRequest as JSON or YAML (default: stdin)")
+    check_cmd.add_argument(
+        "request", metavar="FILE", nargs="?", default="-", help="CheckResourcesRequest as JSON or YAML (default: stdin)"
+    )
     check_cmd.add_argument("--now", metavar="RFC3339", help="the time now() returns (default: the current time)")
     check_cmd.add_argument("--explain", action="store_true", help="explain each decision on stderr")
     return parser
@@ -93,7 +105,8 @@ def _explainer(pool: Any, loaded_by_file: Dict[str, Any]) -> Any:
                 engine = pool.engine_for(test.options)
                 now = test.options.get("now") or runner.ZERO_TIME
                 return "explanation:\n" + format_explanation(
-                    engine.explain(runner.check_input(test, [action]), now=now), action)
+                    engine.explain(runner.check_input(test, [action]), now=now), action
+                )
         return ""
 
     return explain
@@ -174,8 +187,11 @@ def _check(args: argparse.Namespace) -> int:
         from warden.testing.explain import format_explanation
 
         for item in request.get("resources", []):
-            inp = {"principal": request.get("principal"), "resource": item.get("resource"),
-                   "actions": item.get("actions", [])}
+            inp = {
+                "principal": request.get("principal"),
+                "resource": item.get("resource"),
+                "actions": item.get("actions", []),
+            }
             res = item.get("resource") or {}
             print(f"--- {res.get('kind')} {res.get('id')}", file=sys.stderr)
             print(format_explanation(engine.explain(inp, now=args.now)), file=sys.stderr)

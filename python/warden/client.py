@@ -14,6 +14,7 @@ The conversion between the models and the engine's ``CheckInput`` /
 attribute dicts, results converted lazily): it adds one to a few microseconds
 to the engine's time (see benchmarks/README.md).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -188,8 +189,7 @@ def _aux_input(aux: Any) -> Optional[Dict[str, Any]]:
         return None if len(aux) == 0 else dict(aux)
     if isinstance(jwt, (JWT, str, bytes)):
         raise ValueError(
-            "aux_data.jwt: warden.Client does not verify raw JWT tokens yet; "
-            "pass the verified claims as a dict"
+            "aux_data.jwt: warden.Client does not verify raw JWT tokens yet; pass the verified claims as a dict"
         )
     if not isinstance(jwt, Mapping):
         raise TypeError(f"aux_data.jwt: expected a dict of claims, got {_type_name(jwt)}")
@@ -302,7 +302,9 @@ _new_result = object.__new__
 def _echo(resource: Any) -> Resource:
     """The ``Resource`` of a result for a resource given as a dict: what the PDP echoes."""
     version = resource.get("policy_version", resource.get("policyVersion"))
-    return Resource(resource.get("id", ""), resource.get("kind", ""), {}, version or "default", resource.get("scope") or "")
+    return Resource(
+        resource.get("id", ""), resource.get("kind", ""), {}, version or "default", resource.get("scope") or ""
+    )
 
 
 def _result(out: Dict[str, Any], resource: Any) -> CheckResourcesResult:
@@ -336,9 +338,7 @@ class Client:
             engine = _core.Engine.from_policies(list(policies), **options)
         elif hasattr(policies, "check"):
             if options:
-                raise TypeError(
-                    f"Client: options {sorted(options)} apply only when loading policies, not to an Engine"
-                )
+                raise TypeError(f"Client: options {sorted(options)} apply only when loading policies, not to an Engine")
             engine = policies
         else:
             raise TypeError(
@@ -432,7 +432,9 @@ def _is_allowed(engine: Any, action: Any, principal: Any, resource: Any, aux: An
         raise
 
 
-def _check_resources(engine: Any, principal: Any, resources: Any, request_id: Optional[str], aux: Any) -> CheckResourcesResponse:
+def _check_resources(
+    engine: Any, principal: Any, resources: Any, request_id: Optional[str], aux: Any
+) -> CheckResourcesResponse:
     entries = _resource_entries(resources)
     if not entries:
         raise ValueError("resources: at least one resource is required")
@@ -460,10 +462,10 @@ def _check_resources(engine: Any, principal: Any, resources: Any, request_id: Op
     try:
         outputs = engine.check(inputs)
     except (TypeError, ValueError):
-        _diagnose(principal, [(r, i["actions"]) for r, i in zip(objects, inputs)])
+        _diagnose(principal, [(r, i["actions"]) for r, i in zip(objects, inputs, strict=False)])
         raise
     results = []
-    for out, resource in zip(outputs, objects):
+    for out, resource in zip(outputs, objects, strict=False):
         results.append(_result(out, resource))
     return CheckResourcesResponse(_new_request_id() if request_id is None else request_id, results)
 

@@ -21,6 +21,7 @@ Okta authorization server) so the provider's preset verifies the tokens with onl
 its key URL pointed here. This is a development tool: keys live in memory, users
 need no password, and it refuses to listen anywhere but a loopback address.
 """
+
 from __future__ import annotations
 
 import base64
@@ -159,7 +160,11 @@ class DevIssuer:
     def jwks(self) -> Dict[str, Any]:
         """The public JWKS (one RSA key with ``kid``, ``alg`` and ``use``)."""
         nums = self._private.public_key().public_numbers()
-        return {"keys": [{"kty": "RSA", "kid": self.kid, "alg": "RS256", "use": "sig", "n": _uint(nums.n), "e": _uint(nums.e)}]}
+        return {
+            "keys": [
+                {"kty": "RSA", "kid": self.kid, "alg": "RS256", "use": "sig", "n": _uint(nums.n), "e": _uint(nums.e)}
+            ]
+        }
 
     # --- tokens -------------------------------------------------------------------------------
 
@@ -174,9 +179,16 @@ class DevIssuer:
         given as None is removed.
         """
         if user not in self.users and not claims:
-            raise KeyError(f"user: {user!r} is not one of {sorted(self.users)}; register it with add_user() or pass claims")
+            raise KeyError(
+                f"user: {user!r} is not one of {sorted(self.users)}; register it with add_user() or pass claims"
+            )
         now = int(time.time())
-        payload: Dict[str, Any] = {"iss": self.issuer, "sub": user, "iat": now, "exp": now + (lifetime or self.lifetime)}
+        payload: Dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": user,
+            "iat": now,
+            "exp": now + (lifetime or self.lifetime),
+        }
         if self.audience is not None:
             payload["aud"] = self.audience
         payload["jti"] = secrets.token_hex(8)
@@ -261,14 +273,17 @@ def _handler(idp: DevIssuer) -> type:
             if url.path in ("/.well-known/jwks.json", "/jwks", "/v1/keys", "/oauth2/v1/keys"):
                 self._send(200, idp.jwks(), {"Cache-Control": f"public, max-age={idp.max_age}"})
             elif url.path == "/.well-known/openid-configuration":
-                self._send(200, {
-                    "issuer": idp.issuer,
-                    "jwks_uri": idp.jwks_url,
-                    "introspection_endpoint": idp.introspection_url,
-                    "response_types_supported": ["token"],
-                    "subject_types_supported": ["public"],
-                    "id_token_signing_alg_values_supported": ["RS256"],
-                })
+                self._send(
+                    200,
+                    {
+                        "issuer": idp.issuer,
+                        "jwks_uri": idp.jwks_url,
+                        "introspection_endpoint": idp.introspection_url,
+                        "response_types_supported": ["token"],
+                        "subject_types_supported": ["public"],
+                        "id_token_signing_alg_values_supported": ["RS256"],
+                    },
+                )
             elif url.path == "/tokeninfo":
                 token = parse_qs(url.query).get("access_token", [""])[0]
                 auth = self.headers.get("Authorization", "")
@@ -279,14 +294,16 @@ def _handler(idp: DevIssuer) -> type:
                     self._send(401, {"error": "invalid_token", "error_description": "Access Token not valid"})
                     return
                 answer = {k: v for k, v in claims.items() if k not in ("iss", "aud", "iat", "exp", "jti")}
-                answer.update({
-                    "uid": claims.get("uid", claims.get("sub")),
-                    "scope": _scopes(claims),
-                    "realm": claims.get("realm", "/employees"),
-                    "expires_in": max(0, int(claims["exp"] - time.time())),
-                    "token_type": "Bearer",
-                    "access_token": token,
-                })
+                answer.update(
+                    {
+                        "uid": claims.get("uid", claims.get("sub")),
+                        "scope": _scopes(claims),
+                        "realm": claims.get("realm", "/employees"),
+                        "expires_in": max(0, int(claims["exp"] - time.time())),
+                        "token_type": "Bearer",
+                        "access_token": token,
+                    }
+                )
                 self._send(200, answer)
             else:
                 self._send(404, {"error": "not_found"})

@@ -9,6 +9,7 @@
   them; warden itself raises ``CerbosRequestException`` only from
   ``CheckResourcesResponse.raise_if_failed``.
 """
+
 from warden._core import PolicyError
 from warden.models import CerbosRequestException, CerbosTLSError, CerbosTypeError
 

@@ -30,6 +30,7 @@ Token checks go through the verifier's ``verify_async``, so a JWKS fetch or an
 introspection call never blocks the event loop; decisions take microseconds and
 run inline.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -40,7 +41,8 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, Iterator, List, Opt
 from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Request, Security
-from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBearer as HTTPBearerModel
+from fastapi.openapi.models import APIKey, APIKeyIn
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
@@ -104,7 +106,11 @@ def resource_of(kind: str, value: Any, default_id: Optional[str] = None) -> Reso
         return Resource(str(value), kind)
     if isinstance(value, Mapping):
         rid = value.get("id")
-        rid = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) and rid != "" else (default_id or kind)
+        rid = (
+            str(rid)
+            if isinstance(rid, (str, int)) and not isinstance(rid, bool) and rid != ""
+            else (default_id or kind)
+        )
         return Resource(rid, kind, attr=dict(value))
     raise TypeError(
         f"resource: expected a warden.Resource, a dict of attributes, an id or None, got {type(value).__name__}"
@@ -265,11 +271,22 @@ class LoadRequirement(Requirement):
     before the loader runs, so callers without a valid token never reach the store.
     """
 
-    def __init__(self, owner: "Warden", action: str, kind: str, loader: Callable[..., Any], scopes: List[str],
-                 any_scopes: List[str], login_url: Optional[str], aux_data: Optional[Mapping[str, Any]]) -> None:
+    def __init__(
+        self,
+        owner: "Warden",
+        action: str,
+        kind: str,
+        loader: Callable[..., Any],
+        scopes: List[str],
+        any_scopes: List[str],
+        login_url: Optional[str],
+        aux_data: Optional[Mapping[str, Any]],
+    ) -> None:
         super().__init__(owner, action, kind, None, None, scopes, any_scopes, login_url, aux_data)
         if inspect.isgeneratorfunction(loader) or inspect.isasyncgenfunction(loader):
-            raise TypeError("loader: generator dependencies (with yield) are not supported here; use require(resource=...)")
+            raise TypeError(
+                "loader: generator dependencies (with yield) are not supported here; use require(resource=...)"
+            )
         try:
             loader_signature = inspect.signature(loader, eval_str=True)
         except NameError:
@@ -280,7 +297,10 @@ class LoadRequirement(Requirement):
             raise TypeError(f"loader: cannot read its signature ({exc})") from exc
         loader_globals = getattr(inspect.unwrap(loader), "__globals__", {})
         self.__globals__ = loader_globals  # FastAPI resolves string annotations there
-        own = [p.replace(name="_warden_" + p.name, kind=inspect.Parameter.KEYWORD_ONLY) for p in self.__signature__.parameters.values()]
+        own = [
+            p.replace(name="_warden_" + p.name, kind=inspect.Parameter.KEYWORD_ONLY)
+            for p in self.__signature__.parameters.values()
+        ]
         taken = {p.name for p in own}
         loader_params = []
         # FastAPI passes the Request to one parameter only: share the loader's when it has one
@@ -300,11 +320,15 @@ class LoadRequirement(Requirement):
         if self._request_name != "_warden_request":
             own = [p for p in own if p.name != "_warden_request"]
         self.loaded_by = loader
-        self._loader_is_async = inspect.iscoroutinefunction(loader) or inspect.iscoroutinefunction(getattr(loader, "__call__", None))
+        self._loader_is_async = _is_async(loader)
         self.__signature__ = inspect.Signature(own + loader_params)
 
     async def __call__(self, **arguments: Any) -> Any:  # type: ignore[override]
-        request = arguments.pop("_warden_request") if self._request_name == "_warden_request" else arguments[self._request_name]
+        request = (
+            arguments.pop("_warden_request")
+            if self._request_name == "_warden_request"
+            else arguments[self._request_name]
+        )
         principal, claims = await self._principal(request, arguments.pop("_warden_scoped", None))
         if self._loader_is_async:
             loaded = await self.loaded_by(**arguments)
@@ -360,9 +384,7 @@ class RuleRequirement(Requirement):
         self._builder_is_async = False
         if build_input is not None:
             self._builder_args = input_builder_arguments(build_input)
-            self._builder_is_async = inspect.iscoroutinefunction(build_input) or inspect.iscoroutinefunction(
-                getattr(build_input, "__call__", None)
-            )
+            self._builder_is_async = _is_async(build_input)
         self.__signature__ = _requirement_signature(owner, scopes, login_url, None)
 
     async def __call__(self, request: Request, scoped: Optional[Principal] = None, loaded: Any = None) -> Principal:
@@ -472,9 +494,7 @@ class Warden:
             raise ValueError("Warden: no token source; enable header, or give cookie or session_key")
         self.verifier = verifier
         self.principal_mapper = principal_mapper
-        self._mapper_is_async = inspect.iscoroutinefunction(principal_mapper) or inspect.iscoroutinefunction(
-            getattr(principal_mapper, "__call__", None)
-        )
+        self._mapper_is_async = _is_async(principal_mapper)
         self._verify_async = getattr(verifier, "verify_async", None)
         if token_cache < 0 or token_cache_ttl < 0:
             raise ValueError("token_cache and token_cache_ttl: must not be negative")
@@ -578,7 +598,9 @@ class Warden:
         ``any_scopes`` and ``login`` work as in :meth:`require`.
         """
         if self.rego is None:
-            raise TypeError("require_rule: this Warden has no Rego policies (pass a warden.Rego as the authorizer, or rego=)")
+            raise TypeError(
+                "require_rule: this Warden has no Rego policies (pass a warden.Rego as the authorizer, or rego=)"
+            )
         check_rule(self.rego, rule)
         if input is not None and not callable(input):
             raise TypeError(f"input: expected a callable building the input document, got {type(input).__name__}")
@@ -710,7 +732,9 @@ class Warden:
 
     def _cerbos(self, what: str) -> Client:
         if self.client is None:
-            raise TypeError(f"{what}: this Warden decides Rego rules only (use require_rule, or give it Cerbos policies)")
+            raise TypeError(
+                f"{what}: this Warden decides Rego rules only (use require_rule, or give it Cerbos policies)"
+            )
         return self.client
 
     def _principal_dependency(self, login: Union[bool, str]) -> PrincipalDependency:
@@ -748,7 +772,9 @@ class Warden:
                 return value, "session"
         return None, None
 
-    async def _authenticate(self, request: Request) -> Tuple[Optional[Principal], Optional[Claims], Optional[InvalidToken]]:
+    async def _authenticate(
+        self, request: Request
+    ) -> Tuple[Optional[Principal], Optional[Claims], Optional[InvalidToken]]:
         token, source = self._token(request)
         if token is None:
             return None, None, None
@@ -806,15 +832,21 @@ class Warden:
         if self._token_cache is not None:
             self._token_cache.clear()
 
-    def _unauthenticated(self, request: Request, error: Optional[InvalidToken], login_url: Optional[str]) -> HTTPException:
+    def _unauthenticated(
+        self, request: Request, error: Optional[InvalidToken], login_url: Optional[str]
+    ) -> HTTPException:
         if error is not None and error.status_code != 401:
             # The token could not be checked (provider down): not the client's fault, no challenge.
             return HTTPException(error.status_code, error.description or "authentication unavailable")
         if login_url:
-            return HTTPException(303, "sign in required", headers={"Location": self._login_location(request, login_url)})
+            return HTTPException(
+                303, "sign in required", headers={"Location": self._login_location(request, login_url)}
+            )
         if error is None:
             return HTTPException(401, "Not authenticated", headers={"WWW-Authenticate": self._challenge})
-        return HTTPException(401, error.description or "invalid token", headers={"WWW-Authenticate": www_authenticate(error, self.realm)})
+        return HTTPException(
+            401, error.description or "invalid token", headers={"WWW-Authenticate": www_authenticate(error, self.realm)}
+        )
 
     def _login_location(self, request: Request, login_url: str) -> str:
         if not (login_url.startswith("/") or "://" in login_url):
@@ -831,14 +863,23 @@ class Warden:
             wanted = " ".join(list(required) + list(any_of))
             description = f"the token lacks scope {', '.join(missing)}"
             parts = ([f'realm="{self.realm}"'] if self.realm else []) + [
-                'error="insufficient_scope"', f'error_description="{description}"', f'scope="{wanted}"'
+                'error="insufficient_scope"',
+                f'error_description="{description}"',
+                f'scope="{wanted}"',
             ]
-            raise HTTPException(403, f"insufficient_scope: {description}", headers={"WWW-Authenticate": "Bearer " + ", ".join(parts)})
+            raise HTTPException(
+                403, f"insufficient_scope: {description}", headers={"WWW-Authenticate": "Bearer " + ", ".join(parts)}
+            )
 
 
 def _copy_principal(p: Principal) -> Principal:
     # each request gets its own principal, so a route changing it cannot affect the next request
     return Principal(p.id, set(p.roles), dict(p.attr), p.policy_version, p.scope)
+
+
+def _is_async(fn: Any) -> bool:
+    """Whether calling `fn` (a function or a callable object) gives an awaitable."""
+    return inspect.iscoroutinefunction(fn) or (callable(fn) and inspect.iscoroutinefunction(type(fn).__call__))
 
 
 def _check_name(value: Any, name: str) -> None:
@@ -866,8 +907,13 @@ def _requirement_signature(
     params = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
     if scopes:
         principal_dep = owner.login_required(login_url) if login_url else owner.principal
-        params.append(inspect.Parameter("scoped", inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=Security(principal_dep, scopes=scopes)))
+        params.append(
+            inspect.Parameter(
+                "scoped", inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=Security(principal_dep, scopes=scopes)
+            )
+        )
     if loader is not None:
-        params.append(inspect.Parameter("loaded", inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=Depends(loader)))
+        params.append(
+            inspect.Parameter("loaded", inspect.Parameter.KEYWORD_ONLY, annotation=Any, default=Depends(loader))
+        )
     return inspect.Signature(params)
-

@@ -41,6 +41,7 @@ data documents); token verification by ``WARDEN_JWKS_URL`` and/or
 unless the app is in debug or testing mode, and logged loudly) allows every request
 as ``WARDEN_BYPASS_PRINCIPAL``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -48,7 +49,19 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Callable, Dict, NoReturn, Optional, Sequence, Tuple, TypeVar, Union
 
-from flask import Flask, Response, abort, current_app, g, has_request_context, jsonify, redirect, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.local import LocalProxy
 
 from warden.client import Client
@@ -103,7 +116,9 @@ class AuthenticationFailed(Exception):
     ``description`` is safe to show, ``www_authenticate`` the challenge header.
     """
 
-    def __init__(self, description: str, *, error: Optional[str] = None, status_code: int = 401, www_authenticate: str = "Bearer") -> None:
+    def __init__(
+        self, description: str, *, error: Optional[str] = None, status_code: int = 401, www_authenticate: str = "Bearer"
+    ) -> None:
         super().__init__(description)
         self.description = description
         self.error = error
@@ -136,7 +151,11 @@ class AuthorizationFailed(Exception):
 
 
 def _error_response(exc: Union[AuthenticationFailed, AuthorizationFailed]) -> Response:
-    body: Dict[str, Any] = {"Authorized": False, "error": exc.error or "missing_token", "error_description": exc.description}
+    body: Dict[str, Any] = {
+        "Authorized": False,
+        "error": exc.error or "missing_token",
+        "error_description": exc.description,
+    }
     response = jsonify(body)
     response.status_code = exc.status_code
     if exc.www_authenticate:
@@ -147,7 +166,9 @@ def _error_response(exc: Union[AuthenticationFailed, AuthorizationFailed]) -> Re
 class _State:
     """Per-app state kept in ``app.extensions["warden"]``."""
 
-    def __init__(self, ext: "Warden", app: Flask, client: Optional[Client], rego: Optional[Rego], verifier: Any) -> None:
+    def __init__(
+        self, ext: "Warden", app: Flask, client: Optional[Client], rego: Optional[Rego], verifier: Any
+    ) -> None:
         self.ext = ext
         self.client = client
         self.engine = client.engine if client is not None else None
@@ -165,7 +186,9 @@ class Warden:
     lives in ``app.extensions["warden"]``, so application factories work.
     """
 
-    def __init__(self, app: Optional[Flask] = None, *, client: Any = None, verifier: Any = None, rego: Optional[Rego] = None) -> None:
+    def __init__(
+        self, app: Optional[Flask] = None, *, client: Any = None, verifier: Any = None, rego: Optional[Rego] = None
+    ) -> None:
         if rego is not None and not isinstance(rego, Rego):
             raise TypeError(f"rego: expected a warden.Rego, got {type(rego).__name__}")
         self._client = client
@@ -187,7 +210,9 @@ class Warden:
                     "with authentication and authorization switched off"
                 )
             log.warning("!" * 72)
-            log.warning("WARDEN_BYPASS is ON for %s: every request is allowed WITHOUT authentication or policy checks", app.name)
+            log.warning(
+                "WARDEN_BYPASS is ON for %s: every request is allowed WITHOUT authentication or policy checks", app.name
+            )
             log.warning("!" * 72)
         client = _make_client(self._client if self._client is not None else config["WARDEN_POLICY_DIR"])
         rego = self._rego
@@ -196,7 +221,9 @@ class Warden:
         verifier = self._verifier if self._verifier is not None else _make_verifier(config)
         if not config["WARDEN_BYPASS"]:
             if client is None and rego is None:
-                raise RuntimeError("warden: set WARDEN_POLICY_DIR or WARDEN_REGO_DIR (or pass client= or rego= to Warden)")
+                raise RuntimeError(
+                    "warden: set WARDEN_POLICY_DIR or WARDEN_REGO_DIR (or pass client= or rego= to Warden)"
+                )
             if verifier is None:
                 raise RuntimeError(
                     "warden: configure token verification: WARDEN_JWKS_URL or WARDEN_ISSUER, WARDEN_INTROSPECTION_URL, "
@@ -254,7 +281,14 @@ class Warden:
                             abort(404)
                     else:
                         attributes = attr
-                    helper(action, kind, None if rid is None else str(rid), attributes, scopes=scopes, any_scopes=any_scopes)
+                    helper(
+                        action,
+                        kind,
+                        None if rid is None else str(rid),
+                        attributes,
+                        scopes=scopes,
+                        any_scopes=any_scopes,
+                    )
                 return current_app.ensure_sync(view)(*args, **kwargs)
 
             return wrapper  # type: ignore[return-value]
@@ -404,10 +438,23 @@ def _verify(state: _State) -> Tuple[Optional[Principal], Optional[Claims], Optio
         if source == "session" and exc.status_code == 401:
             session.pop(config["WARDEN_SESSION_KEY"], None)  # a token that will never verify again
         if exc.status_code != 401:
-            return None, None, AuthenticationFailed(
-                exc.description or "authentication unavailable", error="temporarily_unavailable", status_code=exc.status_code, www_authenticate=""
+            return (
+                None,
+                None,
+                AuthenticationFailed(
+                    exc.description or "authentication unavailable",
+                    error="temporarily_unavailable",
+                    status_code=exc.status_code,
+                    www_authenticate="",
+                ),
             )
-        return None, None, AuthenticationFailed(exc.description or "invalid token", error=exc.error, www_authenticate=www_authenticate(exc, realm))
+        return (
+            None,
+            None,
+            AuthenticationFailed(
+                exc.description or "invalid token", error=exc.error, www_authenticate=www_authenticate(exc, realm)
+            ),
+        )
     if not isinstance(principal, Principal):
         raise TypeError(f"principal_loader: expected a warden.Principal, got {type(principal).__name__}")
     return principal, claims, None
@@ -435,7 +482,13 @@ def _scopes(claims: Mapping[str, Any]) -> set:
 
 
 def _scope_failure(
-    principal: Principal, action: str, resource: Optional[Resource], granted: set, scopes: Sequence[str], any_scopes: Sequence[str], realm: Optional[str]
+    principal: Principal,
+    action: str,
+    resource: Optional[Resource],
+    granted: set,
+    scopes: Sequence[str],
+    any_scopes: Sequence[str],
+    realm: Optional[str],
 ) -> Optional[AuthorizationFailed]:
     """The insufficient_scope refusal when the token lacks a required scope, else None."""
     required = [scopes] if isinstance(scopes, str) else list(scopes)
@@ -448,10 +501,17 @@ def _scope_failure(
     wanted = " ".join(required + alternatives)
     description = f"the token lacks scope {', '.join(missing)}"
     parts = ([f'realm="{realm}"'] if realm else []) + [
-        'error="insufficient_scope"', f'error_description="{description}"', f'scope="{wanted}"'
+        'error="insufficient_scope"',
+        f'error_description="{description}"',
+        f'scope="{wanted}"',
     ]
     return AuthorizationFailed(
-        principal, action, resource, error="insufficient_scope", description=description, www_authenticate="Bearer " + ", ".join(parts)
+        principal,
+        action,
+        resource,
+        error="insufficient_scope",
+        description=description,
+        www_authenticate="Bearer " + ", ".join(parts),
     )
 
 
@@ -487,9 +547,13 @@ def authorize(
     if bypassed:
         return principal
     if state.engine is None:
-        raise RuntimeError("warden: no Cerbos policies (set WARDEN_POLICY_DIR); this app decides Rego rules (authorize_rule)")
+        raise RuntimeError(
+            "warden: no Cerbos policies (set WARDEN_POLICY_DIR); this app decides Rego rules (authorize_rule)"
+        )
     resource = Resource(str(id) if id not in (None, "") else kind, kind, attr=dict(attr) if attr else {})
-    refusal = _scope_failure(principal, action, resource, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"])
+    refusal = _scope_failure(
+        principal, action, resource, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"]
+    )
     if refusal is not None:
         raise refusal
     if not state.engine.is_allowed(principal, resource, action):
@@ -524,14 +588,20 @@ def _input_arguments(build: Optional[Callable[..., Any]]) -> Tuple[str, ...]:
 
 
 def _authorize_rule(
-    rule: str, build: Optional[Callable[..., Any]], arguments: Tuple[str, ...], scopes: Sequence[str], any_scopes: Sequence[str]
+    rule: str,
+    build: Optional[Callable[..., Any]],
+    arguments: Tuple[str, ...],
+    scopes: Sequence[str],
+    any_scopes: Sequence[str],
 ) -> Principal:
     state, principal, claims, bypassed = _authenticated()
     if bypassed:
         return principal
     if state.rego is None:
         raise RuntimeError("warden: no Rego policies (set WARDEN_REGO_DIR or pass rego= to Warden)")
-    refusal = _scope_failure(principal, rule, None, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"])
+    refusal = _scope_failure(
+        principal, rule, None, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"]
+    )
     if refusal is not None:
         raise refusal
     token = _token(state.config)[0]

@@ -11,6 +11,7 @@ Refused tokens raise a subclass of ``InvalidToken`` whose ``error``,
 ``description`` and ``status_code`` make the RFC 6750 answer
 (see ``www_authenticate``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,7 +25,6 @@ from warden._core import (
     ExpiredToken,
     InactiveToken,
     IntrospectorCore,
-    discover_provider,
     InvalidClaims,
     InvalidHeader,
     InvalidSignature,
@@ -36,6 +36,7 @@ from warden._core import (
     TokenInfoCore,
     UnknownKey,
     UnsupportedAlgorithm,
+    discover_provider,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -478,7 +479,9 @@ class JWTVerifier(_PrincipalMixin):
         )
 
     @classmethod
-    def oidc(cls, issuer: str, audience: Union[str, Sequence[str]], jwks: Optional[JWKS] = None, **options: Any) -> "JWTVerifier":
+    def oidc(
+        cls, issuer: str, audience: Union[str, Sequence[str]], jwks: Optional[JWKS] = None, **options: Any
+    ) -> "JWTVerifier":
         """Any OpenID Connect provider: keys found through ``{issuer}/.well-known/openid-configuration``."""
         options.setdefault("required_claims", ("exp", "iss", "aud"))
         if jwks is not None:
@@ -534,7 +537,8 @@ class Introspector(_PrincipalMixin):
             http_timeout=http_timeout,
         )
         self._mapping = principal_mapping or PrincipalMapping(
-            roles_claim=("groups", "roles"), attr_claims={"scope": "scope", "client_id": "client_id", "username": "username"}
+            roles_claim=("groups", "roles"),
+            attr_claims={"scope": "scope", "client_id": "client_id", "username": "username"},
         )
         self.verify = self._core.verify  # type: ignore[method-assign]
 
@@ -586,10 +590,17 @@ class TokenInfo(_PrincipalMixin):
         principal_mapping: Optional[PrincipalMapping] = None,
     ) -> None:
         self._core = TokenInfoCore(
-            url, max_cache=max_cache, cache_capacity=cache_capacity, max_token_bytes=max_token_bytes, http_timeout=http_timeout
+            url,
+            max_cache=max_cache,
+            cache_capacity=cache_capacity,
+            max_token_bytes=max_token_bytes,
+            http_timeout=http_timeout,
         )
         self._mapping = principal_mapping or PrincipalMapping(
-            id_claim="uid", roles_claim=("realm",), attr_claims={"scope": "scope", "realm": "realm"}, strip_role_prefix="/"
+            id_claim="uid",
+            roles_claim=("realm",),
+            attr_claims={"scope": "scope", "realm": "realm"},
+            strip_role_prefix="/",
         )
         self.verify = self._core.verify  # type: ignore[method-assign]
 

@@ -11,6 +11,7 @@ Inputs are lenient the way users write them: ``roles`` and ``actions`` may be
 sets, lists or tuples, and wherever the client takes a model it also takes a
 plain dict (snake_case or camelCase keys).
 """
+
 from __future__ import annotations
 
 import dataclasses

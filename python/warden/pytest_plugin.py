@@ -15,6 +15,7 @@ the engine's explanation of the decision.
 Fixtures: ``warden_engine`` (the engine of the first configured directory),
 ``assert_allowed`` / ``assert_denied`` (bound to it; see :mod:`warden.testing.explain`).
 """
+
 from __future__ import annotations
 
 import os
@@ -72,10 +73,17 @@ class _WardenState:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("warden", "warden policy tests")
-    group.addoption("--warden-policies", action="append", default=[], metavar="DIR", dest="warden_policies",
-                    help="policy directory whose Cerbos test suites (*_test.yaml) run as tests (repeatable)")
-    parser.addini(_INI, type="paths", default=[],
-                  help="policy directories whose Cerbos test suites (*_test.yaml) run as tests")
+    group.addoption(
+        "--warden-policies",
+        action="append",
+        default=[],
+        metavar="DIR",
+        dest="warden_policies",
+        help="policy directory whose Cerbos test suites (*_test.yaml) run as tests (repeatable)",
+    )
+    parser.addini(
+        _INI, type="paths", default=[], help="policy directories whose Cerbos test suites (*_test.yaml) run as tests"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -132,8 +140,9 @@ class PolicySuiteFile(pytest.File):
             yield PolicySuiteProblem.from_parent(self, name="<suite>", problem=_runner.located_error(loaded))
             return
         if loaded.skip_reason is not None:
-            yield PolicySuiteProblem.from_parent(self, name="<suite>", problem=None,
-                                                 skip_reason=loaded.skip_reason or "suite has skip: true")
+            yield PolicySuiteProblem.from_parent(
+                self, name="<suite>", problem=None, skip_reason=loaded.skip_reason or "suite has skip: true"
+            )
             return
         for test in loaded.tests:
             for action in test.actions:
@@ -258,8 +267,10 @@ class PolicyTestItem(pytest.Item):
 
     def _failure_text(self, parent: PolicySuiteFile, details: Dict[str, Any]) -> str:
         t = self.test
-        lines = [f"{t.suite_name} / {t.table_name}: principal {t.principal_key!r} on resource {t.resource_key!r}, "
-                 f"action {self.action!r}"]
+        lines = [
+            f"{t.suite_name} / {t.table_name}: principal {t.principal_key!r} on resource {t.resource_key!r}, "
+            f"action {self.action!r}"
+        ]
         if details.get("result") == "RESULT_ERRORED":
             lines.append(f"  error: {details.get('error')}")
             return "\n".join(lines)
@@ -268,14 +279,20 @@ class PolicyTestItem(pytest.Item):
         lines.append(f"  actual:   {failure.get('actual')}")
         for o in failure.get("outputs", []):
             if "missing" in o:
-                lines.append(f"  output {o['src']}: expected {render_value(o['missing'].get('expected'))}, "
-                             "but the rule produced no such output")
+                lines.append(
+                    f"  output {o['src']}: expected {render_value(o['missing'].get('expected'))}, "
+                    "but the rule produced no such output"
+                )
             elif "errored" in o:
-                lines.append(f"  output {o['src']}: expected {render_value(o['errored'].get('expected'))}, "
-                             f"evaluation failed: {o['errored'].get('error')}")
+                lines.append(
+                    f"  output {o['src']}: expected {render_value(o['errored'].get('expected'))}, "
+                    f"evaluation failed: {o['errored'].get('error')}"
+                )
             elif "mismatched" in o:
-                lines.append(f"  output {o['src']}: expected {render_value(o['mismatched'].get('expected'))}, "
-                             f"got {render_value(o['mismatched'].get('actual'))}")
+                lines.append(
+                    f"  output {o['src']}: expected {render_value(o['mismatched'].get('expected'))}, "
+                    f"got {render_value(o['mismatched'].get('actual'))}"
+                )
         try:
             pool = self.config.stash[_STATE_KEY].pool(parent.policy_dir)
             engine = pool.engine_for(t.options)
@@ -304,8 +321,11 @@ def warden_engine(pytestconfig: pytest.Config) -> Any:
     """The engine of the first configured policy directory (``warden_policy_dirs`` / ``--warden-policies``)."""
     state: _WardenState = pytestconfig.stash[_STATE_KEY]
     if not state.dirs:
-        pytest.fail("warden_engine needs a policy directory: set warden_policy_dirs in the pytest configuration "
-                    "or pass --warden-policies DIR", pytrace=False)
+        pytest.fail(
+            "warden_engine needs a policy directory: set warden_policy_dirs in the pytest configuration "
+            "or pass --warden-policies DIR",
+            pytrace=False,
+        )
     try:
         pool = state.pool(state.dirs[0])
     except Exception as exc:

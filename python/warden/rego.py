@@ -17,6 +17,7 @@ decisions silently undefined::
     rego.eval_batch("data.demoapi.authz.allow", inputs)     # GIL released
     rego.reload()                                          # last good set keeps serving on failure
 """
+
 from __future__ import annotations
 
 import inspect

@@ -102,9 +102,18 @@ pub(crate) const CERBOS_LIB_CASES: &[(&str, bool)] = &[
     (r###"spiffeMatchAny().matchesID(spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl"))"###, false),
     (r###"spiffeMatchExact(spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl")).matchesID(spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl"))"###, false),
     (r###"!spiffeMatchExact(spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl")).matchesID(spiffeID("spiffe://cerbos.dev/ns/privileged/sa/foo"))"###, false),
-    (r###"spiffeMatchOneOf([spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl"), spiffeID("spiffe://cerbos.dev/ns/unprivileged/sa/curl")]).matchesID(spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl"))"###, false),
-    (r###"!spiffeMatchOneOf([spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl"), spiffeID("spiffe://cerbos.dev/ns/unprivileged/sa/curl")]).matchesID(spiffeID("spiffe://cerbos.dev/ns/privileged/sa/foo"))"###, false),
-    (r###"spiffeMatchOneOf(["spiffe://cerbos.dev/ns/privileged/sa/curl", "spiffe://cerbos.dev/ns/unprivileged/sa/curl"]).matchesID(spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl"))"###, false),
+    (
+        r###"spiffeMatchOneOf([spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl"), spiffeID("spiffe://cerbos.dev/ns/unprivileged/sa/curl")]).matchesID(spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl"))"###,
+        false,
+    ),
+    (
+        r###"!spiffeMatchOneOf([spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl"), spiffeID("spiffe://cerbos.dev/ns/unprivileged/sa/curl")]).matchesID(spiffeID("spiffe://cerbos.dev/ns/privileged/sa/foo"))"###,
+        false,
+    ),
+    (
+        r###"spiffeMatchOneOf(["spiffe://cerbos.dev/ns/privileged/sa/curl", "spiffe://cerbos.dev/ns/unprivileged/sa/curl"]).matchesID(spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl"))"###,
+        false,
+    ),
     (r###"spiffeMatchTrustDomain(spiffeTrustDomain("spiffe://cerbos.dev")).matchesID(spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl"))"###, false),
     (r###"spiffeMatchTrustDomain("spiffe://cerbos.dev").matchesID(spiffeID("spiffe://cerbos.dev/ns/privileged/sa/curl"))"###, false),
     (r###"!spiffeMatchTrustDomain("spiffe://cerbos.dev").matchesID(spiffeID("spiffe://example.com/ns/privileged/sa/curl"))"###, false),

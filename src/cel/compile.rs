@@ -197,10 +197,7 @@ impl<'e> State<'e> {
             }
         }
         if list.elements.len() > clauses {
-            self.issue(
-                format!("too many arguments supplied to string.format (expected {clauses}, got {})", list.elements.len()),
-                id,
-            );
+            self.issue(format!("too many arguments supplied to string.format (expected {clauses}, got {})", list.elements.len()), id);
         }
     }
 
@@ -244,10 +241,7 @@ impl<'e> State<'e> {
                 *e = IdedExpr { id, expr: Expr::Ident(NOW_IDENT.to_owned()) };
                 true
             }
-            Expr::Call(c)
-                if c.func_name == "timeSince"
-                    && ((c.target.is_none() && c.args.len() == 1) || (c.target.is_some() && c.args.is_empty())) =>
-            {
+            Expr::Call(c) if c.func_name == "timeSince" && ((c.target.is_none() && c.args.len() == 1) || (c.target.is_some() && c.args.is_empty())) => {
                 self.analysis.uses_now = true;
                 let arg = match c.target.take() {
                     Some(t) => *t,
@@ -274,10 +268,7 @@ impl<'e> State<'e> {
                 *e = IdedExpr { id, expr: Expr::Call(CallExpr { func_name: name.to_owned(), target: None, args }) };
                 true
             }
-            Expr::Call(c)
-                if c.func_name == "matches"
-                    && ((c.target.is_none() && c.args.len() == 2) || (c.target.is_some() && c.args.len() == 1)) =>
-            {
+            Expr::Call(c) if c.func_name == "matches" && ((c.target.is_none() && c.args.len() == 2) || (c.target.is_some() && c.args.len() == 1)) => {
                 self.validate_literal_call(c, id);
                 let mut args = Vec::with_capacity(2);
                 if let Some(t) = c.target.take() {
@@ -288,9 +279,7 @@ impl<'e> State<'e> {
                 true
             }
             Expr::Call(c)
-                if c.func_name == "bind"
-                    && c.args.len() == 3
-                    && matches!(c.target.as_deref().map(|t| &t.expr), Some(Expr::Ident(n)) if n == "cel") =>
+                if c.func_name == "bind" && c.args.len() == 3 && matches!(c.target.as_deref().map(|t| &t.expr), Some(Expr::Ident(n)) if n == "cel") =>
             {
                 let Some(name) = simple_name(&c.args[0]) else {
                     self.issue("cel.bind() variable name must be a simple identifier", c.args[0].id);
@@ -339,10 +328,7 @@ impl<'e> State<'e> {
                 }
                 let operand = std::mem::take(&mut *s.operand);
                 let field = std::mem::take(&mut s.field);
-                *e = IdedExpr {
-                    id,
-                    expr: Expr::Call(CallExpr { func_name: HAS_FIELD.to_owned(), target: None, args: vec![operand, lit_str(&field)] }),
-                };
+                *e = IdedExpr { id, expr: Expr::Call(CallExpr { func_name: HAS_FIELD.to_owned(), target: None, args: vec![operand, lit_str(&field)] }) };
                 true
             }
             _ => false,
@@ -583,11 +569,7 @@ fn two_var(func: &str, target: IdedExpr, k: &str, v: &str, rest: &mut Vec<IdedEx
             // transformMap / transformMapEntry
             let t = rest.pop().unwrap_or_default();
             let filter = rest.pop();
-            let insert = if func == "transformMap" {
-                call(MAP_INSERT, vec![accu(), ident(k), t])
-            } else {
-                call(MAP_INSERT, vec![accu(), t])
-            };
+            let insert = if func == "transformMap" { call(MAP_INSERT, vec![accu(), ident(k), t]) } else { call(MAP_INSERT, vec![accu(), t]) };
             let step = match filter {
                 Some(f) => call(operators::CONDITIONAL, vec![f, insert, accu()]),
                 None => insert,
@@ -623,11 +605,7 @@ pub(crate) fn compile(env: &Arc<Env>, source: &str) -> Result<(IdedExpr, Analysi
                     column: u32::try_from(e.pos.1).ok().filter(|&c| c > 0),
                 })
                 .collect::<Vec<_>>();
-            let issues = if issues.is_empty() {
-                vec![CompileIssue { message: "Syntax error".into(), line: None, column: None }]
-            } else {
-                issues
-            };
+            let issues = if issues.is_empty() { vec![CompileIssue { message: "Syntax error".into(), line: None, column: None }] } else { issues };
             return Err(CompileError { source: source.to_owned(), issues });
         }
     };

@@ -27,10 +27,7 @@ pub struct CompileIssue {
 
 impl CompileError {
     pub(crate) fn single(source: &str, message: impl Into<String>) -> CompileError {
-        CompileError {
-            source: source.to_owned(),
-            issues: vec![CompileIssue { message: message.into(), line: None, column: None }],
-        }
+        CompileError { source: source.to_owned(), issues: vec![CompileIssue { message: message.into(), line: None, column: None }] }
     }
 
     /// The messages alone, in order (what Cerbos joins with `, ` inside `[...]`).
@@ -112,7 +109,11 @@ pub(crate) fn message_of(e: &ExecutionError) -> String {
             } else if f == "size" {
                 // cel-go's `size` dispatches on the Sizer trait, then on receiver types.
                 let receiver = matches!(lhs, "google.protobuf.Timestamp" | "google.protobuf.Duration");
-                if receiver { "no such overload".to_owned() } else { "no such overload: size".to_owned() }
+                if receiver {
+                    "no such overload".to_owned()
+                } else {
+                    "no such overload: size".to_owned()
+                }
             } else {
                 format!("no such overload: {f}({})", o.argument_types().join(", "))
             }
@@ -137,12 +138,8 @@ pub(crate) fn message_of(e: &ExecutionError) -> String {
         E::DivisionByZero(_) => "division by zero".to_owned(),
         E::RemainderByZero(_) => "modulus by zero".to_owned(),
         E::Overflow(_, lhs, rhs) => match (lhs, rhs) {
-            (cel::Value::Timestamp(_), cel::Value::Duration(_)) | (cel::Value::Duration(_), cel::Value::Timestamp(_)) => {
-                "timestamp overflow".to_owned()
-            }
-            (cel::Value::Timestamp(_), cel::Value::Timestamp(_)) | (cel::Value::Duration(_), cel::Value::Duration(_)) => {
-                "duration overflow".to_owned()
-            }
+            (cel::Value::Timestamp(_), cel::Value::Duration(_)) | (cel::Value::Duration(_), cel::Value::Timestamp(_)) => "timestamp overflow".to_owned(),
+            (cel::Value::Timestamp(_), cel::Value::Timestamp(_)) | (cel::Value::Duration(_), cel::Value::Duration(_)) => "duration overflow".to_owned(),
             (cel::Value::UInt(_), _) => "unsigned integer overflow".to_owned(),
             _ => "integer overflow".to_owned(),
         },
@@ -175,9 +172,7 @@ fn lhs_has_trait(function: &str, lhs: &str) -> bool {
         "_-_" => NUMBERS.contains(&lhs) || TIME.contains(&lhs),
         "_*_" | "_/_" => NUMBERS.contains(&lhs),
         "_%_" => matches!(lhs, "int" | "uint"),
-        "_<_" | "_<=_" | "_>_" | "_>=_" => {
-            NUMBERS.contains(&lhs) || TIME.contains(&lhs) || matches!(lhs, "bool" | "string" | "bytes")
-        }
+        "_<_" | "_<=_" | "_>_" | "_>=_" => NUMBERS.contains(&lhs) || TIME.contains(&lhs) || matches!(lhs, "bool" | "string" | "bytes"),
         "-_" => matches!(lhs, "int" | "double" | "google.protobuf.Duration"),
         "_[_]" => matches!(lhs, "list" | "map" | "cerbos.lib.hierarchy") || lhs.starts_with("cerbos.engine.v1."),
         _ => true,

@@ -39,13 +39,8 @@ pub(crate) fn string_items(v: &dyn Val) -> Option<Vec<String>> {
 
 /// cel-go's `ConvertToNative([]string)` error for a list holding something else.
 pub(crate) fn string_slice_error(v: &dyn Val) -> ExecutionError {
-    let bad = list_arg(v)
-        .and_then(|l| l.iter().find(|e| str_arg(e.as_ref()).is_none()))
-        .map(|e| e.get_type().name().to_owned())
-        .unwrap_or_default();
-    super::errors::fn_error(format!(
-        "failed to convert list to string slice: type conversion error from {bad} to 'string'"
-    ))
+    let bad = list_arg(v).and_then(|l| l.iter().find(|e| str_arg(e.as_ref()).is_none())).map(|e| e.get_type().name().to_owned()).unwrap_or_default();
+    super::errors::fn_error(format!("failed to convert list to string slice: type conversion error from {bad} to 'string'"))
 }
 
 /// `Some(list)` from a borrowed list value, keeping the borrow lifetime.

@@ -115,11 +115,7 @@ fn hierarchy_delim<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     let s = str_arg(args[0].as_ref()).unwrap_or_default();
     let d = str_arg(args[1].as_ref()).unwrap_or_default();
     // Go's strings.Split with an empty separator splits into UTF-8 characters.
-    let parts: Vec<String> = if d.is_empty() {
-        s.chars().map(String::from).collect()
-    } else {
-        s.split(d).map(str::to_owned).collect()
-    };
+    let parts: Vec<String> = if d.is_empty() { s.chars().map(String::from).collect() } else { s.split(d).map(str::to_owned).collect() };
     Ok(CowVal::owned(Hierarchy(parts)))
 }
 
@@ -168,8 +164,7 @@ fn common_ancestors<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
         short = &short[..short.len() - 1];
         long = &long[..long.len() - 1];
     }
-    let out: Vec<String> =
-        short.iter().zip(long).take_while(|(x, y)| x == y).map(|(x, _)| x.clone()).collect();
+    let out: Vec<String> = short.iter().zip(long).take_while(|(x, y)| x == y).map(|(x, _)| x.clone()).collect();
     Ok(CowVal::owned(Hierarchy(out)))
 }
 
@@ -181,8 +176,7 @@ fn overlaps<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
 /// Same length and same parent (a hierarchy is its own sibling, as in Cerbos).
 fn sibling_of<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     let (a, b) = (h(&args[0]), h(&args[1]));
-    let same = a.len() == b.len()
-        && (a.is_empty() || a[..a.len() - 1] == b[..b.len() - 1]);
+    let same = a.len() == b.len() && (a.is_empty() || a[..a.len() - 1] == b[..b.len() - 1]);
     Ok(bool_val(same))
 }
 

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use cel::common::types::{
-    CelDuration, CelInt, CelList, CelMap, CelMapKey, CelOptional, CelString, CelTimestamp, DYN_TYPE,
-    INT_TYPE, LIST_TYPE, MAP_TYPE, STRING_TYPE, TIMESTAMP_TYPE,
+    CelDuration, CelInt, CelList, CelMap, CelMapKey, CelOptional, CelString, CelTimestamp, DYN_TYPE, INT_TYPE, LIST_TYPE, MAP_TYPE, STRING_TYPE, TIMESTAMP_TYPE,
 };
 use cel::common::value::{CowVal, Val};
 use cel::{DeclarationError, Env, ExecutionError};
@@ -30,12 +29,7 @@ pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     env.add_overload(TIME_SINCE, "timeSince_overload", vec![TIMESTAMP_TYPE, TIMESTAMP_TYPE], time_since)?;
     env.add_overload("json.encode", "json_encode", vec![DYN_TYPE], json_encode)?;
     env.add_overload("regex.replace", "regex_replace_string_string_string", vec![STRING_TYPE, STRING_TYPE, STRING_TYPE], regex_replace)?;
-    env.add_overload(
-        "regex.replace",
-        "regex_replace_string_string_string_int",
-        vec![STRING_TYPE, STRING_TYPE, STRING_TYPE, INT_TYPE],
-        regex_replace,
-    )?;
+    env.add_overload("regex.replace", "regex_replace_string_string_string_int", vec![STRING_TYPE, STRING_TYPE, STRING_TYPE, INT_TYPE], regex_replace)?;
     env.add_overload("regex.extract", "regex_extract_string_string", vec![STRING_TYPE, STRING_TYPE], regex_extract)?;
     env.add_overload("regex.extractAll", "regex_extractAll_string_string", vec![STRING_TYPE, STRING_TYPE], regex_extract_all)?;
     env.add_overload(HAS_FIELD, "has_field", vec![DYN_TYPE, STRING_TYPE], has_field)?;
@@ -117,9 +111,7 @@ fn index_of_offset<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     if off >= n {
         return Ok(CowVal::owned(CelInt::from(-1)));
     }
-    let found = (off as usize..runes.len().saturating_sub(subr.len() - 1))
-        .find(|&i| runes[i..i + subr.len()] == subr[..])
-        .map_or(-1, |i| i as i64);
+    let found = (off as usize..runes.len().saturating_sub(subr.len() - 1)).find(|&i| runes[i..i + subr.len()] == subr[..]).map_or(-1, |i| i as i64);
     Ok(CowVal::owned(CelInt::from(found)))
 }
 
@@ -140,11 +132,7 @@ fn last_index_of_offset<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
         return Ok(CowVal::owned(CelInt::from(-1)));
     }
     let start = off.min(n - subr.len() as i64);
-    let found = (0..=start.max(-1))
-        .rev()
-        .filter(|&i| i >= 0)
-        .find(|&i| runes[i as usize..i as usize + subr.len()] == subr[..])
-        .unwrap_or(-1);
+    let found = (0..=start.max(-1)).rev().filter(|&i| i >= 0).find(|&i| runes[i as usize..i as usize + subr.len()] == subr[..]).unwrap_or(-1);
     Ok(CowVal::owned(CelInt::from(found)))
 }
 
@@ -167,12 +155,7 @@ pub(crate) fn cached_regex(pattern: &str) -> Result<Arc<regex::Regex>, String> {
             return Ok(r.clone());
         }
     }
-    let re = Arc::new(
-        regex::RegexBuilder::new(&re2_to_rust(pattern))
-            .size_limit(1 << 22)
-            .build()
-            .map_err(|e| format!("error parsing regexp: {e}"))?,
-    );
+    let re = Arc::new(regex::RegexBuilder::new(&re2_to_rust(pattern)).size_limit(1 << 22).build().map_err(|e| format!("error parsing regexp: {e}"))?);
     if let Ok(mut c) = cache.write() {
         if c.len() >= 512 {
             c.clear();
@@ -411,20 +394,14 @@ fn pairs<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     let mut out: Vec<Box<dyn Val + 'v>> = Vec::new();
     if let Some(l) = a.downcast_ref::<CelList>() {
         for (i, e) in l.inner().iter().enumerate() {
-            out.push(Box::new(CelList::from(vec![
-                Box::new(CelInt::from(i as i64)) as Box<dyn Val + 'v>,
-                e.clone_as_boxed(),
-            ])));
+            out.push(Box::new(CelList::from(vec![Box::new(CelInt::from(i as i64)) as Box<dyn Val + 'v>, e.clone_as_boxed()])));
         }
     } else if let Some(m) = a.downcast_ref::<CelMap>() {
         for (k, v) in m.inner() {
             out.push(Box::new(CelList::from(vec![k.inner().clone_as_boxed(), v.clone_as_boxed()])));
         }
     } else {
-        return Err(fn_error(format!(
-            "unsupported comprehension range type: {}",
-            super::errors::go_type_of(a.get_type().name())
-        )));
+        return Err(fn_error(format!("unsupported comprehension range type: {}", super::errors::go_type_of(a.get_type().name()))));
     }
     Ok(CowVal::owned(CelList::from(out)))
 }
@@ -435,11 +412,9 @@ fn map_insert<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     let Some(m) = args[0].downcast_ref::<CelMap>() else {
         return Err(fn_error("no such overload"));
     };
-    let mut out: HashMap<CelMapKey<'v>, Box<dyn Val + 'v>> =
-        m.inner().iter().map(|(k, v)| (k.clone(), v.clone_as_boxed())).collect();
+    let mut out: HashMap<CelMapKey<'v>, Box<dyn Val + 'v>> = m.inner().iter().map(|(k, v)| (k.clone(), v.clone_as_boxed())).collect();
     let mut insert = |k: &(dyn Val + 'v), v: &(dyn Val + 'v)| -> Result<(), ExecutionError> {
-        let key = CelMapKey::try_from(k.clone_as_boxed())
-            .map_err(|_| fn_error(format!("unsupported key type: {}", k.get_type().name())))?;
+        let key = CelMapKey::try_from(k.clone_as_boxed()).map_err(|_| fn_error(format!("unsupported key type: {}", k.get_type().name())))?;
         if out.contains_key(&key) {
             return Err(fn_error(format!(
                 "insert failed: key {} already exists",

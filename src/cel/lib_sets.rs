@@ -33,10 +33,7 @@ pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
 
 type ListPair<'a, 'v> = (&'a [Box<dyn Val + 'v>], &'a [Box<dyn Val + 'v>]);
 
-fn two_lists<'a, 'b, 'v>(
-    name: &str,
-    args: &'a [CowVal<'b, 'v>],
-) -> Result<ListPair<'a, 'v>, cel::ExecutionError> {
+fn two_lists<'a, 'b, 'v>(name: &str, args: &'a [CowVal<'b, 'v>]) -> Result<ListPair<'a, 'v>, cel::ExecutionError> {
     match (args.first().and_then(|a| list_arg(a.as_ref())), args.get(1).and_then(|a| list_arg(a.as_ref()))) {
         (Some(a), Some(b)) if args.len() == 2 => Ok((a, b)),
         _ => Err(no_such_overload_fn(name, &type_names(args))),
@@ -46,8 +43,7 @@ fn two_lists<'a, 'b, 'v>(
 /// Elements of the first list that are not in the second.
 fn except<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     let (a, b) = two_lists("except", &args)?;
-    let items: Vec<Box<dyn Val + 'v>> =
-        a.iter().filter(|e| !list_contains(b, e.as_ref())).map(|e| e.clone_as_boxed()).collect();
+    let items: Vec<Box<dyn Val + 'v>> = a.iter().filter(|e| !list_contains(b, e.as_ref())).map(|e| e.clone_as_boxed()).collect();
     Ok(CowVal::owned(CelList::from(items)))
 }
 
@@ -57,8 +53,7 @@ fn intersect<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     if a.len() > b.len() {
         std::mem::swap(&mut a, &mut b);
     }
-    let items: Vec<Box<dyn Val + 'v>> =
-        a.iter().filter(|e| list_contains(b, e.as_ref())).map(|e| e.clone_as_boxed()).collect();
+    let items: Vec<Box<dyn Val + 'v>> = a.iter().filter(|e| list_contains(b, e.as_ref())).map(|e| e.clone_as_boxed()).collect();
     Ok(CowVal::owned(CelList::from(items)))
 }
 
@@ -81,9 +76,7 @@ fn sets_contains<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
 
 fn sets_equivalent<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     let (a, b) = two_lists("sets.equivalent", &args)?;
-    Ok(bool_val(
-        a.iter().all(|e| list_contains(b, e.as_ref())) && b.iter().all(|e| list_contains(a, e.as_ref())),
-    ))
+    Ok(bool_val(a.iter().all(|e| list_contains(b, e.as_ref())) && b.iter().all(|e| list_contains(a, e.as_ref()))))
 }
 
 #[cfg(test)]

@@ -115,8 +115,8 @@ pub use errors::{CompileError, CompileIssue, EvalError};
 pub use values::{CelValue, Vars};
 
 use values::{
-    json_object_to_map, string_list, Field, FieldValue, MsgVal, UnsetMsg, VarsVal, AUX_DATA_TYPE, JWT_TYPE,
-    PRINCIPAL_TYPE, REQUEST_TYPE, RESOURCE_TYPE, RUNTIME_TYPE,
+    json_object_to_map, string_list, Field, FieldValue, MsgVal, UnsetMsg, VarsVal, AUX_DATA_TYPE, JWT_TYPE, PRINCIPAL_TYPE, REQUEST_TYPE, RESOURCE_TYPE,
+    RUNTIME_TYPE,
 };
 
 /// A condition expression compiled once at policy load.
@@ -176,8 +176,7 @@ pub fn validate_identifier(name: &str) -> Result<(), String> {
         return Err(format!("{name:?} is a reserved keyword and can't be used as an identifier"));
     }
     let mut chars = name.chars();
-    let valid = chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
-        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
+    let valid = chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic()) && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
     if !valid {
         return Err(format!("{name:?} is not a valid identifier"));
     }
@@ -279,10 +278,7 @@ fn aux_data_msg(a: &AuxDataInput<'_>) -> MsgVal {
     }
     MsgVal {
         ty: &AUX_DATA_TYPE,
-        fields: vec![
-            field("jwt", "jwt", FieldValue::Map(jwt)),
-            field("jwts", "jwts", FieldValue::Map(cel::common::types::CelMap::from(jwts))),
-        ],
+        fields: vec![field("jwt", "jwt", FieldValue::Map(jwt)), field("jwts", "jwts", FieldValue::Map(cel::common::types::CelMap::from(jwts)))],
     }
 }
 
@@ -319,7 +315,12 @@ impl Request {
     ///
     /// Everything `principal` and `resource` borrow must outlive the returned request (the
     /// request keeps pointers to it; see `values::LazySource`).
-    pub(crate) unsafe fn borrowing(principal: &PrincipalInput<'_>, resource: &ResourceInput<'_>, aux_data: Option<&AuxDataInput<'_>>, now: chrono::DateTime<chrono::FixedOffset>) -> Request {
+    pub(crate) unsafe fn borrowing(
+        principal: &PrincipalInput<'_>,
+        resource: &ResourceInput<'_>,
+        aux_data: Option<&AuxDataInput<'_>>,
+        now: chrono::DateTime<chrono::FixedOffset>,
+    ) -> Request {
         use values::{LazyField, LazySource};
         let text = |s: &str| FieldValue::Lazy(LazyField::new(LazySource::Str(s as *const str)));
         let (p, r) = (principal, resource);
@@ -366,9 +367,7 @@ impl Request {
     pub fn from_json(v: &serde_json::Value) -> Result<Request, String> {
         let empty = serde_json::Map::new();
         let obj = v.as_object().ok_or("request must be an object")?;
-        let get = |o: &'_ serde_json::Map<String, serde_json::Value>, a: &str, b: &str| -> Option<serde_json::Value> {
-            o.get(a).or_else(|| o.get(b)).cloned()
-        };
+        let get = |o: &'_ serde_json::Map<String, serde_json::Value>, a: &str, b: &str| -> Option<serde_json::Value> { o.get(a).or_else(|| o.get(b)).cloned() };
         let p = obj.get("principal").and_then(|p| p.as_object()).unwrap_or(&empty);
         let r = obj.get("resource").and_then(|r| r.as_object()).unwrap_or(&empty);
         let text = |o: &serde_json::Map<String, serde_json::Value>, a: &str, b: &str| -> Result<String, String> {
@@ -387,10 +386,9 @@ impl Request {
         };
         let roles: Vec<String> = match p.get("roles") {
             None | Some(serde_json::Value::Null) => Vec::new(),
-            Some(serde_json::Value::Array(a)) => a
-                .iter()
-                .map(|r| r.as_str().map(str::to_owned).ok_or_else(|| "roles must be strings".to_owned()))
-                .collect::<Result<_, _>>()?,
+            Some(serde_json::Value::Array(a)) => {
+                a.iter().map(|r| r.as_str().map(str::to_owned).ok_or_else(|| "roles must be strings".to_owned())).collect::<Result<_, _>>()?
+            }
             Some(_) => return Err("roles must be a list".into()),
         };
         let (p_id, p_pv, p_scope, p_attr) = (text(p, "id", "id")?, text(p, "policyVersion", "policy_version")?, text(p, "scope", "scope")?, attr(p)?);

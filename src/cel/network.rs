@@ -58,9 +58,8 @@ fn parse_ip_addr(raw: &str) -> Result<IpAddr, String> {
     if raw.contains('%') {
         return Err(format!("IP address {raw:?} with zone value is not allowed"));
     }
-    let addr: IpAddr = raw.parse().map_err(|_| {
-        format!("IP Address {raw:?} parse error during conversion from string: ParseAddr({raw:?}): unable to parse IP")
-    })?;
+    let addr: IpAddr =
+        raw.parse().map_err(|_| format!("IP Address {raw:?} parse error during conversion from string: ParseAddr({raw:?}): unable to parse IP"))?;
     if let IpAddr::V6(v6) = addr {
         if v6.to_ipv4_mapped().is_some() {
             return Err(format!("IPv4-mapped IPv6 address {raw:?} is not allowed"));
@@ -85,9 +84,8 @@ fn parse_cidr(raw: &str) -> Result<Cidr, String> {
     if raw.contains('%') {
         return Err(format!("CIDR {raw:?} with zone value is not allowed"));
     }
-    let (addr, bits) = parse_prefix(raw).ok_or_else(|| {
-        format!("CIDR {raw:?} parse error during conversion from string: netip.ParsePrefix({raw:?}): invalid prefix")
-    })?;
+    let (addr, bits) =
+        parse_prefix(raw).ok_or_else(|| format!("CIDR {raw:?} parse error during conversion from string: netip.ParsePrefix({raw:?}): invalid prefix"))?;
     if let IpAddr::V6(v6) = addr {
         if v6.to_ipv4_mapped().is_some() {
             return Err(format!("IPv4-mapped IPv6 address {raw:?} is not allowed"));

@@ -484,8 +484,7 @@ pub(crate) fn cp_join(paths: &[String]) -> Result<String, String> {
         0 => Ok(String::new()),
         1 => Ok(paths[0].clone()),
         _ => {
-            let mut result =
-                encode(&paths[0]).map_err(|e| format!("failed to encode first path {}: {e}", paths[0]))?;
+            let mut result = encode(&paths[0]).map_err(|e| format!("failed to encode first path {}: {e}", paths[0]))?;
             for p in &paths[1..] {
                 let e = encode(p).map_err(|e| encode_err(p, e))?;
                 result.value = join2(&result.value, &e.value);
@@ -498,16 +497,13 @@ pub(crate) fn cp_join(paths: &[String]) -> Result<String, String> {
 pub(crate) fn cp_match(path: &str, pattern: &str) -> Result<bool, String> {
     let p = encode(path).map_err(|e| encode_err(path, e))?;
     let pat = encode(pattern).map_err(|e| format!("failed to encode pattern {pattern}: {e}"))?;
-    glob_match(&pat.value, &p.value).map_err(|e| {
-        format!("failed to match pattern {pattern:?} on path {path:?}: {e}")
-    })
+    glob_match(&pat.value, &p.value).map_err(|e| format!("failed to match pattern {pattern:?} on path {path:?}: {e}"))
 }
 
 pub(crate) fn cp_rel(base_path: &str, target_path: &str) -> Result<String, String> {
     let b = encode(base_path).map_err(|e| format!("failed to encode base path {base_path}: {e}"))?;
     let mut t = encode(target_path).map_err(|e| format!("failed to encode target path {target_path}: {e}"))?;
-    t.value = rel(&b.value, &t.value)
-        .map_err(|e| format!("failed to determine relative path of {target_path}: {e}"))?;
+    t.value = rel(&b.value, &t.value).map_err(|e| format!("failed to determine relative path of {target_path}: {e}"))?;
     if t.value == "." || t.value == ".." {
         return Ok(t.value);
     }
@@ -587,10 +583,7 @@ pub(crate) fn register(env: &mut Env) -> Result<(), DeclarationError> {
     env.add_overload("volumeName", "volumeName_string", vec![st()], volume_name)?;
     env.add_overload("joinPath", "joinPath_stringarray", vec![LIST_TYPE], join_path)?;
     env.add_overload("relPath", "relPath_string_string", vec![st(), st()], rel_path)?;
-    for (name, f) in [
-        ("pathHasPrefix", has_prefix as super::funcs::Fn),
-        ("pathMatch", path_match),
-    ] {
+    for (name, f) in [("pathHasPrefix", has_prefix as super::funcs::Fn), ("pathMatch", path_match)] {
         env.add_overload(name, &format!("{name}_overload"), vec![st(), st()], f)?;
         env.add_member_overload(name, &format!("{name}_member_overload"), st(), vec![st()], f)?;
     }
@@ -606,14 +599,33 @@ mod tests {
     #[test]
     fn go_clean() {
         for (i, o) in [
-            ("", "."), ("abc", "abc"), ("abc/def", "abc/def"), ("a/b/c", "a/b/c"), (".", "."),
-            ("..", ".."), ("../..", "../.."), ("../../abc", "../../abc"), ("/abc", "/abc"),
-            ("/", "/"), ("abc/", "abc"), ("abc/def/", "abc/def"), ("/abc/", "/abc"),
-            ("abc//def//ghi", "abc/def/ghi"), ("//abc", "/abc"), ("abc/./def", "abc/def"),
-            ("/./abc/def", "/abc/def"), ("abc/.", "abc"), ("abc/def/ghi/../jkl", "abc/def/jkl"),
-            ("abc/def/../ghi/../jkl", "abc/jkl"), ("abc/def/..", "abc"), ("abc/def/../..", "."),
-            ("/abc/def/../..", "/"), ("abc/def/../../..", ".."), ("/abc/def/../../..", "/"),
-            ("abc/def/../../../ghi/jkl/../../../mno", "../../mno"), ("/../abc", "/abc"),
+            ("", "."),
+            ("abc", "abc"),
+            ("abc/def", "abc/def"),
+            ("a/b/c", "a/b/c"),
+            (".", "."),
+            ("..", ".."),
+            ("../..", "../.."),
+            ("../../abc", "../../abc"),
+            ("/abc", "/abc"),
+            ("/", "/"),
+            ("abc/", "abc"),
+            ("abc/def/", "abc/def"),
+            ("/abc/", "/abc"),
+            ("abc//def//ghi", "abc/def/ghi"),
+            ("//abc", "/abc"),
+            ("abc/./def", "abc/def"),
+            ("/./abc/def", "/abc/def"),
+            ("abc/.", "abc"),
+            ("abc/def/ghi/../jkl", "abc/def/jkl"),
+            ("abc/def/../ghi/../jkl", "abc/jkl"),
+            ("abc/def/..", "abc"),
+            ("abc/def/../..", "."),
+            ("/abc/def/../..", "/"),
+            ("abc/def/../../..", ".."),
+            ("/abc/def/../../..", "/"),
+            ("abc/def/../../../ghi/jkl/../../../mno", "../../mno"),
+            ("/../abc", "/abc"),
         ] {
             assert_eq!(clean(i), o, "clean({i:?})");
         }
@@ -622,26 +634,62 @@ mod tests {
     #[test]
     fn go_match() {
         for (pat, s, m, err) in [
-            ("abc", "abc", true, false), ("*", "abc", true, false), ("*c", "abc", true, false),
-            ("a*", "a", true, false), ("a*", "abc", true, false), ("a*", "ab/c", false, false),
-            ("a*/b", "abc/b", true, false), ("a*/b", "a/c/b", false, false),
-            ("a*b*c*d*e*/f", "axbxcxdxe/f", true, false), ("a*b*c*d*e*/f", "axbxcxdxexxx/f", true, false),
-            ("a*b*c*d*e*/f", "axbxcxdxe/xxx/f", false, false), ("a*b*c*d*e*/f", "axbxcxdxexxx/fff", false, false),
-            ("a*b?c*x", "abxbbxdbxebxczzx", true, false), ("a*b?c*x", "abxbbxdbxebxczzy", false, false),
-            ("ab[c]", "abc", true, false), ("ab[b-d]", "abc", true, false), ("ab[e-g]", "abc", false, false),
-            ("ab[^c]", "abc", false, false), ("ab[^b-d]", "abc", false, false), ("ab[^e-g]", "abc", true, false),
-            ("a\\*b", "a*b", true, false), ("a\\*b", "ab", false, false), ("a?b", "a☺b", true, false),
-            ("a[^a]b", "a☺b", true, false), ("a???b", "a☺b", false, false), ("a[^a][^a][^a]b", "a☺b", false, false),
-            ("[a-ζ]*", "α", true, false), ("*[a-ζ]", "A", false, false), ("a?b", "a/b", false, false),
-            ("a*b", "a/b", false, false), ("[\\]a]", "]", true, false), ("[\\-]", "-", true, false),
-            ("[x\\-]", "x", true, false), ("[x\\-]", "-", true, false), ("[x\\-]", "z", false, false),
-            ("[\\-x]", "x", true, false), ("[\\-x]", "-", true, false), ("[\\-x]", "a", false, false),
-            ("[]a]", "]", false, true), ("[-]", "-", false, true), ("[x-]", "x", false, true),
-            ("[x-]", "-", false, true), ("[x-]", "z", false, true), ("[-x]", "x", false, true),
-            ("[-x]", "-", false, true), ("[-x]", "a", false, true), ("\\", "a", false, true),
-            ("[a-b-c]", "a", false, true), ("[", "a", false, true), ("[^", "a", false, true),
-            ("[^bc", "a", false, true), ("a[", "a", false, true), ("a[", "ab", false, true),
-            ("a[", "x", false, true), ("a/b[", "x", false, true), ("*x", "xxx", true, false),
+            ("abc", "abc", true, false),
+            ("*", "abc", true, false),
+            ("*c", "abc", true, false),
+            ("a*", "a", true, false),
+            ("a*", "abc", true, false),
+            ("a*", "ab/c", false, false),
+            ("a*/b", "abc/b", true, false),
+            ("a*/b", "a/c/b", false, false),
+            ("a*b*c*d*e*/f", "axbxcxdxe/f", true, false),
+            ("a*b*c*d*e*/f", "axbxcxdxexxx/f", true, false),
+            ("a*b*c*d*e*/f", "axbxcxdxe/xxx/f", false, false),
+            ("a*b*c*d*e*/f", "axbxcxdxexxx/fff", false, false),
+            ("a*b?c*x", "abxbbxdbxebxczzx", true, false),
+            ("a*b?c*x", "abxbbxdbxebxczzy", false, false),
+            ("ab[c]", "abc", true, false),
+            ("ab[b-d]", "abc", true, false),
+            ("ab[e-g]", "abc", false, false),
+            ("ab[^c]", "abc", false, false),
+            ("ab[^b-d]", "abc", false, false),
+            ("ab[^e-g]", "abc", true, false),
+            ("a\\*b", "a*b", true, false),
+            ("a\\*b", "ab", false, false),
+            ("a?b", "a☺b", true, false),
+            ("a[^a]b", "a☺b", true, false),
+            ("a???b", "a☺b", false, false),
+            ("a[^a][^a][^a]b", "a☺b", false, false),
+            ("[a-ζ]*", "α", true, false),
+            ("*[a-ζ]", "A", false, false),
+            ("a?b", "a/b", false, false),
+            ("a*b", "a/b", false, false),
+            ("[\\]a]", "]", true, false),
+            ("[\\-]", "-", true, false),
+            ("[x\\-]", "x", true, false),
+            ("[x\\-]", "-", true, false),
+            ("[x\\-]", "z", false, false),
+            ("[\\-x]", "x", true, false),
+            ("[\\-x]", "-", true, false),
+            ("[\\-x]", "a", false, false),
+            ("[]a]", "]", false, true),
+            ("[-]", "-", false, true),
+            ("[x-]", "x", false, true),
+            ("[x-]", "-", false, true),
+            ("[x-]", "z", false, true),
+            ("[-x]", "x", false, true),
+            ("[-x]", "-", false, true),
+            ("[-x]", "a", false, true),
+            ("\\", "a", false, true),
+            ("[a-b-c]", "a", false, true),
+            ("[", "a", false, true),
+            ("[^", "a", false, true),
+            ("[^bc", "a", false, true),
+            ("a[", "a", false, true),
+            ("a[", "ab", false, true),
+            ("a[", "x", false, true),
+            ("a/b[", "x", false, true),
+            ("*x", "xxx", true, false),
         ] {
             let got = glob_match(pat, s);
             assert_eq!(got.is_err(), err, "match({pat:?}, {s:?}) error");
@@ -654,17 +702,40 @@ mod tests {
     #[test]
     fn go_rel() {
         for (root, path, want) in [
-            ("a/b", "a/b", "."), ("a/b/.", "a/b", "."), ("a/b", "a/b/.", "."), ("./a/b", "a/b", "."),
-            ("a/b", "./a/b", "."), ("ab/cd", "ab/cde", "../cde"), ("ab/cd", "ab/c", "../c"),
-            ("a/b", "a/b/c/d", "c/d"), ("a/b", "a/b/../c", "../c"), ("a/b/../c", "a/b", "../b"),
-            ("a/b/c", "a/c/d", "../../c/d"), ("a/b", "c/d", "../../c/d"), ("a/b/c/d", "a/b", "../.."),
-            ("a/b/c/d", "a/b/", "../.."), ("a/b/c/d/", "a/b", "../.."), ("a/b/c/d/", "a/b/", "../.."),
-            ("../../a/b", "../../a/b/c/d", "c/d"), ("/a/b", "/a/b", "."), ("/a/b/.", "/a/b", "."),
-            ("/a/b", "/a/b/.", "."), ("/ab/cd", "/ab/cde", "../cde"), ("/ab/cd", "/ab/c", "../c"),
-            ("/a/b", "/a/b/c/d", "c/d"), ("/a/b", "/a/b/../c", "../c"), ("/a/b/../c", "/a/b", "../b"),
-            ("/a/b/c", "/a/c/d", "../../c/d"), ("/a/b", "/c/d", "../../c/d"), ("/a/b/c/d", "/a/b", "../.."),
-            ("/a/b/c/d", "/a/b/", "../.."), ("/a/b/c/d/", "/a/b", "../.."), ("/a/b/c/d/", "/a/b/", "../.."),
-            ("/../../a/b", "/../../a/b/c/d", "c/d"), (".", "a/b", "a/b"), (".", "..", ".."),
+            ("a/b", "a/b", "."),
+            ("a/b/.", "a/b", "."),
+            ("a/b", "a/b/.", "."),
+            ("./a/b", "a/b", "."),
+            ("a/b", "./a/b", "."),
+            ("ab/cd", "ab/cde", "../cde"),
+            ("ab/cd", "ab/c", "../c"),
+            ("a/b", "a/b/c/d", "c/d"),
+            ("a/b", "a/b/../c", "../c"),
+            ("a/b/../c", "a/b", "../b"),
+            ("a/b/c", "a/c/d", "../../c/d"),
+            ("a/b", "c/d", "../../c/d"),
+            ("a/b/c/d", "a/b", "../.."),
+            ("a/b/c/d", "a/b/", "../.."),
+            ("a/b/c/d/", "a/b", "../.."),
+            ("a/b/c/d/", "a/b/", "../.."),
+            ("../../a/b", "../../a/b/c/d", "c/d"),
+            ("/a/b", "/a/b", "."),
+            ("/a/b/.", "/a/b", "."),
+            ("/a/b", "/a/b/.", "."),
+            ("/ab/cd", "/ab/cde", "../cde"),
+            ("/ab/cd", "/ab/c", "../c"),
+            ("/a/b", "/a/b/c/d", "c/d"),
+            ("/a/b", "/a/b/../c", "../c"),
+            ("/a/b/../c", "/a/b", "../b"),
+            ("/a/b/c", "/a/c/d", "../../c/d"),
+            ("/a/b", "/c/d", "../../c/d"),
+            ("/a/b/c/d", "/a/b", "../.."),
+            ("/a/b/c/d", "/a/b/", "../.."),
+            ("/a/b/c/d/", "/a/b", "../.."),
+            ("/a/b/c/d/", "/a/b/", "../.."),
+            ("/../../a/b", "/../../a/b/c/d", "c/d"),
+            (".", "a/b", "a/b"),
+            (".", "..", ".."),
         ] {
             assert_eq!(rel(root, path).as_deref(), Ok(want), "rel({root:?}, {path:?})");
         }
@@ -706,30 +777,63 @@ mod tests {
     #[test]
     fn cerbos_crosspath_cases() {
         for p in [
-            "/", "/path/to/dir", "path/to/dir", "/path/to/file.txt", r"\\host\share", r"\\host\share\path\to\dir",
-            r"\\host\share\dir", r"\\host\share\file.txt", "C:", r"C:\path\to\dir", r"C:\path\to\file.txt",
-            r"path\to\dir", r"\path\to\dir", r"..\path\to\dir", r"path\to\file.txt",
+            "/",
+            "/path/to/dir",
+            "path/to/dir",
+            "/path/to/file.txt",
+            r"\\host\share",
+            r"\\host\share\path\to\dir",
+            r"\\host\share\dir",
+            r"\\host\share\file.txt",
+            "C:",
+            r"C:\path\to\dir",
+            r"C:\path\to\file.txt",
+            r"path\to\dir",
+            r"\path\to\dir",
+            r"..\path\to\dir",
+            r"path\to\file.txt",
         ] {
             assert_eq!(decode(&encode(p).unwrap()), p, "encode/decode {p}");
         }
         for (p, want) in [
-            (".", "."), ("..", ".."), ("/path/to/dir", "dir"), (r"\\host\share\dir", "dir"), (r"\\host\share\dir\", "dir"),
-            (r"C:\\path\\to\\dir", "dir"), (r"C:\\path\\to\\dir\\", "dir"), (r"C:\\path\\to\\..\\dir", "dir"),
+            (".", "."),
+            ("..", ".."),
+            ("/path/to/dir", "dir"),
+            (r"\\host\share\dir", "dir"),
+            (r"\\host\share\dir\", "dir"),
+            (r"C:\\path\\to\\dir", "dir"),
+            (r"C:\\path\\to\\dir\\", "dir"),
+            (r"C:\\path\\to\\..\\dir", "dir"),
         ] {
             assert_eq!(cp_base(p).unwrap(), want, "base {p}");
         }
         for (p, want) in [
-            ("/path/to/dir", Some("/path/to")), (r"\\host\share\path\to\dir", Some(r"\\host\share\path\to")),
-            (r"\\host\share\dir", Some(r"\\host\share")), (r"C:\path\to\dir", Some(r"C:\path\to")),
-            ("/path/to/file.txt", Some("/path/to")), (r"\\host\share\path\to\file.txt", Some(r"\\host\share\path\to")),
-            (r"\\host\share\file.txt", Some(r"\\host\share")), (r"C:\path\to\file.txt", Some(r"C:\path\to")),
-            ("/", Some("/")), (r"\\host\share", Some(r"\\host\share")), (r"C:\", Some(r"C:\")), ("C:", Some(r"C:\")),
-            ("C:.", None), ("C:dir", None), ("./path/to/dir", Some("path/to")), (r"path\to\dir", Some(r"path\to")),
-            ("../path/to/dir", Some("../path/to")), (r"..\path\to\dir", Some(r"..\path\to")),
-            ("/path/to/dir/", Some("/path/to")), (r"\\host\share\path\to\dir\", Some(r"\\host\share\path\to")),
-            (r"\\host\share\dir\", Some(r"\\host\share")), (r"C:\path\to\dir\", Some(r"C:\path\to")),
-            ("/path//to/file.txt", Some("/path/to")), (r"\\host\share\path\\to\file.txt", Some(r"\\host\share\path\to")),
-            (r"\\host\share\\file.txt", Some(r"\\host\share")), (r"C:\path\\to\file.txt", Some(r"C:\path\to")),
+            ("/path/to/dir", Some("/path/to")),
+            (r"\\host\share\path\to\dir", Some(r"\\host\share\path\to")),
+            (r"\\host\share\dir", Some(r"\\host\share")),
+            (r"C:\path\to\dir", Some(r"C:\path\to")),
+            ("/path/to/file.txt", Some("/path/to")),
+            (r"\\host\share\path\to\file.txt", Some(r"\\host\share\path\to")),
+            (r"\\host\share\file.txt", Some(r"\\host\share")),
+            (r"C:\path\to\file.txt", Some(r"C:\path\to")),
+            ("/", Some("/")),
+            (r"\\host\share", Some(r"\\host\share")),
+            (r"C:\", Some(r"C:\")),
+            ("C:", Some(r"C:\")),
+            ("C:.", None),
+            ("C:dir", None),
+            ("./path/to/dir", Some("path/to")),
+            (r"path\to\dir", Some(r"path\to")),
+            ("../path/to/dir", Some("../path/to")),
+            (r"..\path\to\dir", Some(r"..\path\to")),
+            ("/path/to/dir/", Some("/path/to")),
+            (r"\\host\share\path\to\dir\", Some(r"\\host\share\path\to")),
+            (r"\\host\share\dir\", Some(r"\\host\share")),
+            (r"C:\path\to\dir\", Some(r"C:\path\to")),
+            ("/path//to/file.txt", Some("/path/to")),
+            (r"\\host\share\path\\to\file.txt", Some(r"\\host\share\path\to")),
+            (r"\\host\share\\file.txt", Some(r"\\host\share")),
+            (r"C:\path\\to\file.txt", Some(r"C:\path\to")),
         ] {
             match want {
                 Some(w) => assert_eq!(cp_dir(p).as_deref(), Ok(w), "dir {p}"),
@@ -741,43 +845,70 @@ mod tests {
         }
         let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         for (ps, want) in [
-            (v(&[]), ""), (v(&[""]), ""), (v(&["/path", "to", "dir"]), "/path/to/dir"), (v(&["/path", "to", "dir", ".."]), "/path/to"),
-            (v(&["path", "to", "dir"]), "path/to/dir"), (v(&["path", "to", "dir", ".."]), "path/to"),
-            (v(&["/path", "to", "file.txt"]), "/path/to/file.txt"), (v(&["/"]), "/"),
+            (v(&[]), ""),
+            (v(&[""]), ""),
+            (v(&["/path", "to", "dir"]), "/path/to/dir"),
+            (v(&["/path", "to", "dir", ".."]), "/path/to"),
+            (v(&["path", "to", "dir"]), "path/to/dir"),
+            (v(&["path", "to", "dir", ".."]), "path/to"),
+            (v(&["/path", "to", "file.txt"]), "/path/to/file.txt"),
+            (v(&["/"]), "/"),
             (v(&[r"\\host", "share", "path", "to", "dir"]), r"\\host\share\path\to\dir"),
             (v(&[r"\\host", "share", "path", "to", "dir", ".."]), r"\\host\share\path\to"),
-            (v(&[r"\\host", "share", "file.txt"]), r"\\host\share\file.txt"), (v(&[r"\\host", "share"]), r"\\host\share"),
-            (v(&["C:", "path", "to", "dir"]), r"C:\path\to\dir"), (v(&["C:", "path", "to", "dir", ".."]), r"C:\path\to"),
-            (v(&[r"\path", "to", "dir"]), r"\path\to\dir"), (v(&[r"\path", "to", "dir", ".."]), r"\path\to"),
-            (v(&["C:", "path", "to", "file.txt"]), r"C:\path\to\file.txt"), (v(&[r"C:\"]), r"C:\"),
+            (v(&[r"\\host", "share", "file.txt"]), r"\\host\share\file.txt"),
+            (v(&[r"\\host", "share"]), r"\\host\share"),
+            (v(&["C:", "path", "to", "dir"]), r"C:\path\to\dir"),
+            (v(&["C:", "path", "to", "dir", ".."]), r"C:\path\to"),
+            (v(&[r"\path", "to", "dir"]), r"\path\to\dir"),
+            (v(&[r"\path", "to", "dir", ".."]), r"\path\to"),
+            (v(&["C:", "path", "to", "file.txt"]), r"C:\path\to\file.txt"),
+            (v(&[r"C:\"]), r"C:\"),
         ] {
             assert_eq!(cp_join(&ps).unwrap(), want, "join {ps:?}");
         }
         for (p, pat, want) in [
-            ("/path/to/file.zip", "/path/to/*.zip", true), ("/path/to/../file.zip", "/path/to/../*.zip", true),
-            ("/path/to/file.zip", "/path/to/*.txt", false), (r"\\host\share\file.zip", r"\\host\share\*.zip", true),
-            (r"\\host\share\..\file.zip", r"\\host\share\..\*.zip", true), (r"\\host\share\file.zip", r"\\host\share\*.txt", false),
-            (r"C:\path\to\file.zip", r"C:\path\to\*.zip", true), (r"C:\path\to\..\file.zip", r"C:\path\to\..\*.zip", true),
-            (r"C:\path\to\file.zip", r"C:\path\to\*.txt", false), (r"D:\path\to\file.zip", r"C:\path\to\*.zip", false),
+            ("/path/to/file.zip", "/path/to/*.zip", true),
+            ("/path/to/../file.zip", "/path/to/../*.zip", true),
+            ("/path/to/file.zip", "/path/to/*.txt", false),
+            (r"\\host\share\file.zip", r"\\host\share\*.zip", true),
+            (r"\\host\share\..\file.zip", r"\\host\share\..\*.zip", true),
+            (r"\\host\share\file.zip", r"\\host\share\*.txt", false),
+            (r"C:\path\to\file.zip", r"C:\path\to\*.zip", true),
+            (r"C:\path\to\..\file.zip", r"C:\path\to\..\*.zip", true),
+            (r"C:\path\to\file.zip", r"C:\path\to\*.txt", false),
+            (r"D:\path\to\file.zip", r"C:\path\to\*.zip", false),
         ] {
             assert_eq!(cp_match(p, pat), Ok(want), "match {p} {pat}");
         }
         for (a, b, want) in [
-            ("/path/to/dir", "/path/to/dir", "."), ("/path/to/dir", "/path/to", ".."), ("/path/to", "/path/to/file.txt", "file.txt"),
-            ("/path/to/dir", "/path/to/other_dir", "../other_dir"), ("/path/to/../dir", "/path/to/../other_dir", "../other_dir"),
-            ("path/to/dir", "path/to/other_dir", "../other_dir"), (r"\\host\share\path\to\dir", r"\\host\share\path\to\dir", "."),
-            (r"\\host\share\path\to\dir", r"\\host\share\path\to", ".."), (r"\\host\share", r"\\host\share\file.txt", "file.txt"),
+            ("/path/to/dir", "/path/to/dir", "."),
+            ("/path/to/dir", "/path/to", ".."),
+            ("/path/to", "/path/to/file.txt", "file.txt"),
+            ("/path/to/dir", "/path/to/other_dir", "../other_dir"),
+            ("/path/to/../dir", "/path/to/../other_dir", "../other_dir"),
+            ("path/to/dir", "path/to/other_dir", "../other_dir"),
+            (r"\\host\share\path\to\dir", r"\\host\share\path\to\dir", "."),
+            (r"\\host\share\path\to\dir", r"\\host\share\path\to", ".."),
+            (r"\\host\share", r"\\host\share\file.txt", "file.txt"),
             (r"\\host\share\object", r"\\host\share\other_object", r"..\other_object"),
             (r"\\host\share\path\to\..\dir\object", r"\\host\share\path\to\..\dir\other_object", r"..\other_object"),
-            (r"C:\path\to\dir", r"C:\path\to\dir", "."), (r"C:\path\to\dir", r"C:\path\to", ".."),
-            (r"C:\path\to", r"C:\path\to\file.txt", "file.txt"), (r"C:\path\to\dir", r"C:\path\to\other_dir", r"..\other_dir"),
-            (r"C:\path\to\..\dir", r"C:\path\to\..\other_dir", r"..\other_dir"), (r"path\to\dir", r"path\to\other_dir", r"..\other_dir"),
+            (r"C:\path\to\dir", r"C:\path\to\dir", "."),
+            (r"C:\path\to\dir", r"C:\path\to", ".."),
+            (r"C:\path\to", r"C:\path\to\file.txt", "file.txt"),
+            (r"C:\path\to\dir", r"C:\path\to\other_dir", r"..\other_dir"),
+            (r"C:\path\to\..\dir", r"C:\path\to\..\other_dir", r"..\other_dir"),
+            (r"path\to\dir", r"path\to\other_dir", r"..\other_dir"),
         ] {
             assert_eq!(cp_rel(a, b).as_deref(), Ok(want), "rel {a} {b}");
         }
         for (p, want) in [
-            ("/path/to/dir", ""), ("/", ""), (r"\\host\share\dir", r"\\host\share"), (r"\\host\share", r"\\host\share"),
-            (r"C:\path\to\dir", "C:"), (r"C:\", "C:"), ("C:", "C:"),
+            ("/path/to/dir", ""),
+            ("/", ""),
+            (r"\\host\share\dir", r"\\host\share"),
+            (r"\\host\share", r"\\host\share"),
+            (r"C:\path\to\dir", "C:"),
+            (r"C:\", "C:"),
+            ("C:", "C:"),
         ] {
             assert_eq!(cp_volume_name(p), want, "volumeName {p}");
         }

@@ -14,10 +14,8 @@ pub(crate) static SPIFFE_ID_TYPE: Type = Type::new_unspecified_type("cerbos.lib.
 pub(crate) static TRUST_DOMAIN_TYPE: Type = Type::new_unspecified_type("cerbos.lib.spiffeTrustDomain");
 pub(crate) static MATCHER_TYPE: Type = Type::new_unspecified_type("cerbos.lib.spiffeMatcher");
 
-const ERR_BAD_TD_CHAR: &str =
-    "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores";
-const ERR_BAD_PATH_CHAR: &str =
-    "path segment characters are limited to letters, numbers, dots, dashes, and underscores";
+const ERR_BAD_TD_CHAR: &str = "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores";
+const ERR_BAD_PATH_CHAR: &str = "path segment characters are limited to letters, numbers, dots, dashes, and underscores";
 const ERR_DOT_SEGMENT: &str = "path cannot contain dot segments";
 const ERR_NO_LEADING_SLASH: &str = "path must have a leading slash";
 const ERR_EMPTY: &str = "cannot be empty";
@@ -248,10 +246,7 @@ fn match_one_of<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     if let Some(ids) = items.iter().map(|e| e.downcast_ref::<SpiffeId>().cloned()).collect::<Option<Vec<_>>>() {
         return Ok(CowVal::owned(Matcher::OneOf(ids)));
     }
-    let parsed = items
-        .iter()
-        .map(|e| str_arg(e.as_ref()).and_then(|s| parse_id(s).ok()))
-        .collect::<Option<Vec<_>>>();
+    let parsed = items.iter().map(|e| str_arg(e.as_ref()).and_then(|s| parse_id(s).ok())).collect::<Option<Vec<_>>>();
     match parsed {
         Some(ids) => Ok(CowVal::owned(Matcher::OneOf(ids))),
         None => Err(fn_error("no such overload")),
@@ -300,8 +295,7 @@ fn matches_id<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     };
     let id = match args[1].downcast_ref::<SpiffeId>() {
         Some(id) => id.clone(),
-        None => parse_id(str_arg(args[1].as_ref()).unwrap_or_default())
-            .map_err(|e| fn_error(format!("invalid SPIFFE ID: {e}")))?,
+        None => parse_id(str_arg(args[1].as_ref()).unwrap_or_default()).map_err(|e| fn_error(format!("invalid SPIFFE ID: {e}")))?,
     };
     Ok(bool_val(m.matches(&id)))
 }
@@ -368,7 +362,10 @@ mod tests {
         check(r#"spiffeID("spiffe://a/b") == spiffeID("spiffe://a/b")"#, json!(true));
         check(r#"string(spiffeID("spiffe://a/b"))"#, json!("spiffe://a/b"));
         check_err(r#"spiffeID("http://a/b")"#, "failed to parse SPIFFE ID: scheme is missing or invalid");
-        check_err(r#"spiffeID("spiffe://A/b")"#, "failed to parse SPIFFE ID: trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores");
+        check_err(
+            r#"spiffeID("spiffe://A/b")"#,
+            "failed to parse SPIFFE ID: trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores",
+        );
         check_err(r#"spiffeID("spiffe://a/b/")"#, "failed to parse SPIFFE ID: path cannot have a trailing slash");
         check_err(r#"spiffeMatchAny().matchesID("x")"#, "invalid SPIFFE ID: scheme is missing or invalid");
     }

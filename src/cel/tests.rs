@@ -21,9 +21,7 @@ fn satisfies(m: &Value, act: &Activation<'_>) -> Result<bool, String> {
         let compiled = compile(src).map_err(|e| e.to_string())?;
         return Ok(eval_bool(&compiled, act).unwrap_or(false));
     }
-    let children = |k: &str| -> Result<Vec<Value>, String> {
-        obj[k].get("of").and_then(|o| o.as_array()).cloned().ok_or(format!("{k}.of must be a list"))
-    };
+    let children = |k: &str| -> Result<Vec<Value>, String> { obj[k].get("of").and_then(|o| o.as_array()).cloned().ok_or(format!("{k}.of must be a list")) };
     if obj.contains_key("all") {
         for c in children("all")? {
             if !satisfies(&c, act)? {
@@ -308,10 +306,7 @@ fn compile_errors() {
     let err = compile("resource.attr.dev_record ^^ true").unwrap_err();
     assert!(err.messages()[0].starts_with("Syntax error"), "{err}");
     assert!(err.issues[0].line.is_some());
-    assert_eq!(
-        compile("wat").unwrap_err().to_string(),
-        "Invalid expression `wat`: [undeclared reference to 'wat' (in container '')]"
-    );
+    assert_eq!(compile("wat").unwrap_err().to_string(), "Invalid expression `wat`: [undeclared reference to 'wat' (in container '')]");
     // Known functions, namespaces and types compile.
     for src in [
         "sets.contains([1], [1])",
@@ -377,10 +372,7 @@ fn value_conversions() {
     assert_eq!(tests_util::run("{1: 2}").map_err(|e| e.starts_with("to_json")), Err(true));
     assert!(tests_util::run("hierarchy('a.b')").is_err());
     // A message converts as protojson does: JSON names, zero values omitted.
-    assert_eq!(
-        tests_util::run("R"),
-        Ok(json!({"kind": "leave_request", "id": "XX125", "attr": {"bad": "1.2.3", "tags": ["a", "b"]}}))
-    );
+    assert_eq!(tests_util::run("R"), Ok(json!({"kind": "leave_request", "id": "XX125", "attr": {"bad": "1.2.3", "tags": ["a", "b"]}})));
     let c = CelValue::from_cel_value(cel::Value::Int(3)).unwrap();
     assert_eq!(c.to_cel_value(), Ok(cel::Value::Int(3)));
 }
@@ -390,12 +382,31 @@ fn never_panics_on_odd_input() {
     let r = req();
     let act = Activation::new(&r);
     for src in [
-        "", "(", "1 +", "9223372036854775807 + 1", "-9223372036854775808 - 1", "[1][5]", "{'a': 1}[[]]",
-        "'x' * 3", "size(1)", "1.0 / 0.0 > 1.0", "int(1e100)", "duration('99999999999999999999h')",
-        "timestamp('9999-12-31T23:59:59Z') + duration('24h')", "lists.range(-1)", "'abc'.substring(5)",
-        "'abc'.charAt(-1)", "hierarchy('a')[-1]", "regex.replace('a', '(', 'b')", "P.attr.department.matches(P.id)",
-        "[1, 2].sortBy(x, [x])", "{}.transformMap(k, v, v)", "dyn([]).all(k, v, true)",
-        "\"\\xff\"", "'\\u00e9'.size()", "math.bitShiftLeft(1, 100)",
+        "",
+        "(",
+        "1 +",
+        "9223372036854775807 + 1",
+        "-9223372036854775808 - 1",
+        "[1][5]",
+        "{'a': 1}[[]]",
+        "'x' * 3",
+        "size(1)",
+        "1.0 / 0.0 > 1.0",
+        "int(1e100)",
+        "duration('99999999999999999999h')",
+        "timestamp('9999-12-31T23:59:59Z') + duration('24h')",
+        "lists.range(-1)",
+        "'abc'.substring(5)",
+        "'abc'.charAt(-1)",
+        "hierarchy('a')[-1]",
+        "regex.replace('a', '(', 'b')",
+        "P.attr.department.matches(P.id)",
+        "[1, 2].sortBy(x, [x])",
+        "{}.transformMap(k, v, v)",
+        "dyn([]).all(k, v, true)",
+        "\"\\xff\"",
+        "'\\u00e9'.size()",
+        "math.bitShiftLeft(1, 100)",
     ] {
         if let Ok(c) = compile(src) {
             let _ = eval(&c, &act);
@@ -416,10 +427,7 @@ fn syntax_errors_read_like_cel_go() {
     );
     assert_eq!((err.issues[0].line, err.issues[0].column), (Some(1), Some(26)));
     let err = compile("# YAML comment\nrequest.resource.attr.status == \"PENDING_APPROVAL\"").unwrap_err();
-    assert_eq!(
-        err.messages(),
-        ["Syntax error: token recognition error at: '#'", "Syntax error: mismatched input 'comment' expecting <EOF>"]
-    );
+    assert_eq!(err.messages(), ["Syntax error: token recognition error at: '#'", "Syntax error: mismatched input 'comment' expecting <EOF>"]);
 }
 
 /// Rough cost of one evaluation (run with `--ignored --nocapture`, ideally optimised).
@@ -464,7 +472,10 @@ fn compile_all_testdata_expressions() {
                 let path = e.path();
                 if path.is_dir() {
                     walk_dir(&path, out);
-                } else if path.to_string_lossy().ends_with(".yaml") || path.to_string_lossy().ends_with(".yml") || path.to_string_lossy().ends_with(".yaml.input") {
+                } else if path.to_string_lossy().ends_with(".yaml")
+                    || path.to_string_lossy().ends_with(".yml")
+                    || path.to_string_lossy().ends_with(".yaml.input")
+                {
                     out.push(path);
                 }
             }
@@ -527,8 +538,6 @@ fn public_types_are_thread_safe() {
     assert_send_sync::<EvalError>();
 }
 
-
-
 #[test]
 fn eval_json_converts_in_place() {
     let r = req();
@@ -536,10 +545,7 @@ fn eval_json_converts_in_place() {
     let c = compile(r#"{"id": P.id, "n": P.attr.n, "when": now(), "l": [1, 2.5]}"#).unwrap();
     assert_eq!(eval_json(&c, &act), Ok(json!({"id": "john", "n": 42, "when": "2021-04-22T10:05:20.021-05:00", "l": [1, 2.5]})));
     let c = compile("hierarchy('a.b')").unwrap();
-    assert_eq!(
-        eval_json(&c, &act).unwrap_err().message,
-        "type conversion error from 'cerbos.lib.hierarchy' to 'google.protobuf.Value'"
-    );
+    assert_eq!(eval_json(&c, &act).unwrap_err().message, "type conversion error from 'cerbos.lib.hierarchy' to 'google.protobuf.Value'");
 }
 
 #[test]
@@ -589,24 +595,86 @@ fn identifiers_follow_cerbos_rules() {
     assert_eq!(validate_identifier("foo?"), Err("\"foo?\" is not a valid identifier".into()));
 }
 
-
 /// Random combinations of expression fragments: nothing may panic (a caught panic would
 /// surface as an "internal error").
 #[test]
 fn random_expressions_never_panic() {
     const ATOMS: &[&str] = &[
-        "1", "-1", "2.5", "0", "0.0", "1u", "'a'", "''", "b'x'", "true", "null", "[]", "[1, 'a']", "{}", "{'k': 1}",
-        "P", "R", "V", "P.attr", "R.attr.tags", "P.attr.n", "P.attr.department", "request.auxData.jwt", "runtime",
-        "now()", "duration('1h')", "timestamp('2021-01-01T00:00:00Z')", "hierarchy('a.b')", "ip('::1')", "cidr('10.0.0.0/8')",
-        "spiffeID('spiffe://a/b')", "optional.none()", "optional.of(1)", "lists.range(3)", "9223372036854775807",
+        "1",
+        "-1",
+        "2.5",
+        "0",
+        "0.0",
+        "1u",
+        "'a'",
+        "''",
+        "b'x'",
+        "true",
+        "null",
+        "[]",
+        "[1, 'a']",
+        "{}",
+        "{'k': 1}",
+        "P",
+        "R",
+        "V",
+        "P.attr",
+        "R.attr.tags",
+        "P.attr.n",
+        "P.attr.department",
+        "request.auxData.jwt",
+        "runtime",
+        "now()",
+        "duration('1h')",
+        "timestamp('2021-01-01T00:00:00Z')",
+        "hierarchy('a.b')",
+        "ip('::1')",
+        "cidr('10.0.0.0/8')",
+        "spiffeID('spiffe://a/b')",
+        "optional.none()",
+        "optional.of(1)",
+        "lists.range(3)",
+        "9223372036854775807",
     ];
     const BIN: &[&str] = &["+", "-", "*", "/", "%", "==", "!=", "<", ">=", "&&", "||", "in"];
     const WRAP: &[&str] = &[
-        "size({})", "string({})", "int({})", "double({})", "type({})", "dyn({})", "has({}.x)", "{}.size()", "{}[0]", "{}['k']",
-        "{}.all(x, x == x)", "{}.exists(k, v, k == v)", "{}.map(x, x)", "{}.filter(x, true)", "!{}", "-{}", "[{}]", "{{'k': {}}}",
-        "{}.?k", "json.encode({})", "{}.timeSince()", "hierarchy({})", "isSubset({}, {})", "{}.startsWith('a')", "timestamp({})",
-        "duration({})", "{}.matches('a')", "cel.bind(z, {}, z)", "{}.transformList(i, v, v)", "math.greatest({})", "{}.sort()",
-        "{}.join(',')", "'%s'.format([{}])", "{}.getHours()", "{}.inIPAddrRange('10.0.0.0/8')", "basePath({})", "{}.ancestorOf({})",
+        "size({})",
+        "string({})",
+        "int({})",
+        "double({})",
+        "type({})",
+        "dyn({})",
+        "has({}.x)",
+        "{}.size()",
+        "{}[0]",
+        "{}['k']",
+        "{}.all(x, x == x)",
+        "{}.exists(k, v, k == v)",
+        "{}.map(x, x)",
+        "{}.filter(x, true)",
+        "!{}",
+        "-{}",
+        "[{}]",
+        "{{'k': {}}}",
+        "{}.?k",
+        "json.encode({})",
+        "{}.timeSince()",
+        "hierarchy({})",
+        "isSubset({}, {})",
+        "{}.startsWith('a')",
+        "timestamp({})",
+        "duration({})",
+        "{}.matches('a')",
+        "cel.bind(z, {}, z)",
+        "{}.transformList(i, v, v)",
+        "math.greatest({})",
+        "{}.sort()",
+        "{}.join(',')",
+        "'%s'.format([{}])",
+        "{}.getHours()",
+        "{}.inIPAddrRange('10.0.0.0/8')",
+        "basePath({})",
+        "{}.ancestorOf({})",
     ];
     let r = req();
     let act = Activation::new(&r);
@@ -636,6 +704,3 @@ fn random_expressions_never_panic() {
     }
     assert!(internal.is_empty(), "panics inside the interpreter:\n{}", internal.join("\n"));
 }
-
-
-

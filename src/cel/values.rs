@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 use cel::common::traits::{Indexer, Zeroer};
 use cel::common::types::{
-    CelBool, CelBytes, CelDouble, CelDuration, CelInt, CelList, CelMap, CelMapKey, CelNull,
-    CelOptional, CelString, CelTimestamp, CelUInt, Kind, Type,
+    CelBool, CelBytes, CelDouble, CelDuration, CelInt, CelList, CelMap, CelMapKey, CelNull, CelOptional, CelString, CelTimestamp, CelUInt, Kind, Type,
 };
 use cel::common::value::{CowVal, StaticVal, Val};
 use cel::ExecutionError;
@@ -65,9 +64,7 @@ impl CelValue {
 
     /// Converts from the `cel` crate's `Value` enum.
     pub fn from_cel_value(v: cel::Value) -> Result<CelValue, String> {
-        Box::<dyn Val>::try_from(v)
-            .map(CelValue)
-            .map_err(|e| e.to_string())
+        Box::<dyn Val>::try_from(v).map(CelValue).map_err(|e| e.to_string())
     }
 
     /// The boolean, if this is one.
@@ -142,12 +139,7 @@ pub(crate) fn json_object_to_map(o: &serde_json::Map<String, serde_json::Value>)
 }
 
 pub(crate) fn string_list(items: &[String]) -> CelList<'static> {
-    CelList::from(
-        items
-            .iter()
-            .map(|s| Box::new(CelString::from(s.clone())) as Box<dyn Val>)
-            .collect::<Vec<_>>(),
-    )
+    CelList::from(items.iter().map(|s| Box::new(CelString::from(s.clone())) as Box<dyn Val>).collect::<Vec<_>>())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,24 +172,14 @@ pub(crate) fn val_to_json(v: &dyn Val) -> Result<serde_json::Value, String> {
         return Ok(J::String(base64::engine::general_purpose::STANDARD.encode(b.inner())));
     }
     if let Some(l) = v.downcast_ref::<CelList>() {
-        return l
-            .inner()
-            .iter()
-            .map(|e| val_to_json(e.as_ref()))
-            .collect::<Result<Vec<_>, _>>()
-            .map(J::Array);
+        return l.inner().iter().map(|e| val_to_json(e.as_ref())).collect::<Result<Vec<_>, _>>().map(J::Array);
     }
     if let Some(m) = v.downcast_ref::<CelMap>() {
         let mut entries: Vec<(String, serde_json::Value)> = Vec::with_capacity(m.inner().len());
         for (k, val) in m.inner() {
             let key = match k {
                 CelMapKey::String(s) => s.inner().to_owned(),
-                other => {
-                    return Err(format!(
-                        "unsupported map key type: {}",
-                        other.inner().get_type().name()
-                    ))
-                }
+                other => return Err(format!("unsupported map key type: {}", other.inner().get_type().name())),
             };
             entries.push((key, val_to_json(val.as_ref())?));
         }
@@ -228,10 +210,7 @@ pub(crate) fn val_to_json(v: &dyn Val) -> Result<serde_json::Value, String> {
         let _ = o;
         return Err("type conversion error from 'optional_type' to 'google.protobuf.Value'".into());
     }
-    Err(format!(
-        "type conversion error from '{}' to 'google.protobuf.Value'",
-        v.get_type().name()
-    ))
+    Err(format!("type conversion error from '{}' to 'google.protobuf.Value'", v.get_type().name()))
 }
 
 /// A JSON number. Whole values within 2^53 are written as integers: that is what protobuf's
@@ -241,9 +220,7 @@ fn number(f: f64) -> Result<serde_json::Value, String> {
     if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
         return Ok(serde_json::Value::from(f as i64));
     }
-    serde_json::Number::from_f64(f)
-        .map(serde_json::Value::Number)
-        .ok_or_else(|| format!("unsupported number value: {f}"))
+    serde_json::Number::from_f64(f).map(serde_json::Value::Number).ok_or_else(|| format!("unsupported number value: {f}"))
 }
 
 /// Go's `time.RFC3339Nano` layout: fractional seconds without trailing zeros, `Z` for UTC.
@@ -383,11 +360,7 @@ pub(crate) fn to_static(v: &dyn Val) -> Result<Box<dyn Val + 'static>, Execution
         return Ok(Box::new(CelBytes::from(b.inner().to_vec())));
     }
     if let Some(l) = v.downcast_ref::<CelList>() {
-        let items = l
-            .inner()
-            .iter()
-            .map(|e| to_static(e.as_ref()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = l.inner().iter().map(|e| to_static(e.as_ref())).collect::<Result<Vec<_>, _>>()?;
         return Ok(Box::new(CelList::from(items)));
     }
     if let Some(m) = v.downcast_ref::<CelMap>() {
@@ -511,10 +484,8 @@ pub(crate) struct MsgVal {
 }
 
 pub(crate) static REQUEST_TYPE: Type = Type::new_unspecified_type("cerbos.engine.v1.Request");
-pub(crate) static PRINCIPAL_TYPE: Type =
-    Type::new_unspecified_type("cerbos.engine.v1.Request.Principal");
-pub(crate) static RESOURCE_TYPE: Type =
-    Type::new_unspecified_type("cerbos.engine.v1.Request.Resource");
+pub(crate) static PRINCIPAL_TYPE: Type = Type::new_unspecified_type("cerbos.engine.v1.Request.Principal");
+pub(crate) static RESOURCE_TYPE: Type = Type::new_unspecified_type("cerbos.engine.v1.Request.Resource");
 pub(crate) static AUX_DATA_TYPE: Type = Type::new_unspecified_type("cerbos.engine.v1.AuxData");
 pub(crate) static JWT_TYPE: Type = Type::new_unspecified_type("cerbos.engine.v1.AuxData.JWT");
 pub(crate) static RUNTIME_TYPE: Type = Type::new_unspecified_type("cerbos.engine.v1.Runtime");
@@ -522,10 +493,7 @@ pub(crate) static VARIABLES_TYPE: Type = Type::new_unspecified_type("cerbos.Vari
 
 impl MsgVal {
     pub(crate) fn field(&self, name: &str) -> Option<&(dyn Val + 'static)> {
-        self.fields
-            .iter()
-            .find(|f| f.proto == name || f.json == name)
-            .map(|f| f.value.as_val())
+        self.fields.iter().find(|f| f.proto == name || f.json == name).map(|f| f.value.as_val())
     }
 
     /// proto3 presence: a scalar, list or map field is set when it is not its zero value;
@@ -572,21 +540,13 @@ impl Val for MsgVal {
         other.downcast_ref::<MsgVal>().is_some_and(|o| {
             std::ptr::eq(self.ty, o.ty)
                 && self.fields.len() == o.fields.len()
-                && self
-                    .fields
-                    .iter()
-                    .zip(&o.fields)
-                    .all(|(a, b)| a.value.as_val().equals(b.value.as_val()))
+                && self.fields.iter().zip(&o.fields).all(|(a, b)| a.value.as_val().equals(b.value.as_val()))
         })
     }
     fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v> {
         Box::new(MsgVal {
             ty: self.ty,
-            fields: self
-                .fields
-                .iter()
-                .map(|f| Field { proto: f.proto, json: f.json, value: FieldValue::Boxed(f.value.as_val().clone_as_boxed()) })
-                .collect(),
+            fields: self.fields.iter().map(|f| Field { proto: f.proto, json: f.json, value: FieldValue::Boxed(f.value.as_val().clone_as_boxed()) }).collect(),
         })
     }
     fn as_any(&self) -> Option<&dyn Any> {
@@ -601,10 +561,7 @@ impl Indexer for MsgVal {
         Self: 'v,
     {
         let Some(name) = idx.downcast_ref::<CelString>() else {
-            return Err(ExecutionError::UnexpectedType {
-                got: idx.get_type().name().to_owned(),
-                want: "string".to_owned(),
-            });
+            return Err(ExecutionError::UnexpectedType { got: idx.get_type().name().to_owned(), want: "string".to_owned() });
         };
         match self.field(name.inner()) {
             Some(v) => match v.downcast_ref::<UnsetMsg>() {
@@ -612,11 +569,7 @@ impl Indexer for MsgVal {
                 Some(unset) => Ok(CowVal::Borrowed(unset.default)),
                 None => Ok(CowVal::Borrowed(v)),
             },
-            None => Err(ExecutionError::NoSuchKey(Arc::new(format!(
-                "{}no such field '{}'",
-                super::errors::VERBATIM,
-                name.inner()
-            )))),
+            None => Err(ExecutionError::NoSuchKey(Arc::new(format!("{}no such field '{}'", super::errors::VERBATIM, name.inner())))),
         }
     }
     fn steal<'v>(self: Box<Self>, idx: &dyn Val) -> Result<Box<dyn Val + 'v>, ExecutionError>
@@ -752,10 +705,7 @@ impl<'a> Indexer for VarsVal<'a> {
         Self: 'v,
     {
         let Some(name) = idx.downcast_ref::<CelString>() else {
-            return Err(ExecutionError::UnexpectedType {
-                got: idx.get_type().name().to_owned(),
-                want: "string".to_owned(),
-            });
+            return Err(ExecutionError::UnexpectedType { got: idx.get_type().name().to_owned(), want: "string".to_owned() });
         };
         match self.0.map.get(name.inner()) {
             Some(v) => Ok(CowVal::Borrowed(v.as_ref())),

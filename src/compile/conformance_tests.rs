@@ -31,8 +31,7 @@ pub(crate) fn unpack_txtar(text: &str, dir: &std::path::Path) {
 }
 
 /// Cases that need a part of the engine that is not in this crate yet, with the reason.
-const PENDING: &[(&str, &str)] = &[
-];
+const PENDING: &[(&str, &str)] = &[];
 
 #[test]
 fn compile_cases() {
@@ -66,8 +65,14 @@ fn compile_cases() {
                     let line = w["position"]["line"].as_u64().map(|l| l as u32);
                     let found = have.iter().position(|(f, k, l)| *f == file && *k == kind && line.is_none_or(|x| x == *l));
                     match found {
-                        Some(i) => { have.remove(i); }
-                        None => failures.push(format!("{name}: missing error {file} / {kind} / line {line:?} ({}); got:\n    {}", w["description"], e.0.iter().map(|p| format!("{} [{}] {}", p, p.kind, p.line)).collect::<Vec<_>>().join("\n    "))),
+                        Some(i) => {
+                            have.remove(i);
+                        }
+                        None => failures.push(format!(
+                            "{name}: missing error {file} / {kind} / line {line:?} ({}); got:\n    {}",
+                            w["description"],
+                            e.0.iter().map(|p| format!("{} [{}] {}", p, p.kind, p.line)).collect::<Vec<_>>().join("\n    ")
+                        )),
                     }
                 }
                 // Cerbos compiles one unit (mainDef and what it imports) and stops at its first failing

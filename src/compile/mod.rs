@@ -15,9 +15,7 @@ use table::*;
 
 pub const DEFAULT_VERSION: &str = "default";
 
-static OLD_NAME_RE: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r"^[[:alpha:]][\w@.\-/]*(:[[:alpha:]][\w@.\-/]*)*$").unwrap()
-});
+static OLD_NAME_RE: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"^[[:alpha:]][\w@.\-/]*(:[[:alpha:]][\w@.\-/]*)*$").unwrap());
 static INVALID_IDENT_RE: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"[^\w.]+").unwrap());
 
 /// Cerbos keeps pre-0.30 names stable by replacing non-word characters (`album:object` -> `album_object`).
@@ -30,11 +28,19 @@ pub fn sanitized(v: &str) -> std::borrow::Cow<'_, str> {
     if v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
         return std::borrow::Cow::Borrowed(v);
     }
-    if OLD_NAME_RE.is_match(v) { INVALID_IDENT_RE.replace_all(v, "_") } else { std::borrow::Cow::Borrowed(v) }
+    if OLD_NAME_RE.is_match(v) {
+        INVALID_IDENT_RE.replace_all(v, "_")
+    } else {
+        std::borrow::Cow::Borrowed(v)
+    }
 }
 
 fn with_scope(fqn: String, scope: &str) -> String {
-    if scope.is_empty() { fqn } else { format!("{fqn}/{scope}") }
+    if scope.is_empty() {
+        fqn
+    } else {
+        format!("{fqn}/{scope}")
+    }
 }
 
 pub fn resource_policy_fqn(resource: &str, version: &str, scope: &str) -> String {
@@ -145,6 +151,12 @@ fn compile_policies(policies: Vec<SourcePolicy>, schema_store: crate::schema::Sc
     Ok(c.table)
 }
 
+/// One action of a principal-policy rule: (rule name, action pattern, effect, condition, output).
+type PrincipalAction = (String, Pattern, Effect, Option<Arc<Cond>>, Option<Arc<OutputExprs>>);
+
+/// The fully qualified name of a policy at a given scope.
+type FqnAt<'a> = Box<dyn Fn(&str) -> String + 'a>;
+
 impl Compiler {
     fn eval_key(&mut self, key: String) -> usize {
         let n = self.eval_keys.len();
@@ -162,7 +174,12 @@ impl Compiler {
             let id = policy_identity(p);
             if let Some(id) = id {
                 if let Some(prev) = seen.get(&id) {
-                    self.problems.push(Problem::of("duplicate policy definition", &p.file, (1, 1), format!("Policy `{}` is defined more than once: also in {prev}", policy_key(&id))));
+                    self.problems.push(Problem::of(
+                        "duplicate policy definition",
+                        &p.file,
+                        (1, 1),
+                        format!("Policy `{}` is defined more than once: also in {prev}", policy_key(&id)),
+                    ));
                 } else {
                     seen.insert(id, &p.file);
                 }
@@ -170,11 +187,22 @@ impl Compiler {
         }
     }
 
-    fn compile_condition(&mut self, file: &str, cond: &Option<Spanned<Condition>>, scope: &ParamScope, exprs: &mut Vec<Arc<crate::cel::CompiledExpr>>) -> Option<Arc<Cond>> {
+    fn compile_condition(
+        &mut self,
+        file: &str,
+        cond: &Option<Spanned<Condition>>,
+        scope: &ParamScope,
+        exprs: &mut Vec<Arc<crate::cel::CompiledExpr>>,
+    ) -> Option<Arc<Cond>> {
         let spanned = cond.as_ref()?;
         let cond = &spanned.value;
         if cond.script.is_some() {
-            self.problems.push(Problem::of("scripts in conditions are no longer supported", file, pos(spanned), "Unsupported feature: write the condition as `match` with CEL expressions"));
+            self.problems.push(Problem::of(
+                "scripts in conditions are no longer supported",
+                file,
+                pos(spanned),
+                "Unsupported feature: write the condition as `match` with CEL expressions",
+            ));
             return None;
         }
         let m = cond.match_.as_ref()?;
@@ -212,7 +240,13 @@ impl Compiler {
         Some(make(children))
     }
 
-    fn compile_output(&mut self, file: &str, out: &Option<Spanned<Output>>, scope: &ParamScope, exprs: &mut Vec<Arc<crate::cel::CompiledExpr>>) -> Option<Arc<OutputExprs>> {
+    fn compile_output(
+        &mut self,
+        file: &str,
+        out: &Option<Spanned<Output>>,
+        scope: &ParamScope,
+        exprs: &mut Vec<Arc<crate::cel::CompiledExpr>>,
+    ) -> Option<Arc<OutputExprs>> {
         let out = out.as_ref()?;
         let mut compiled = OutputExprs::default();
         let one = |this: &mut Self, src: &Option<Spanned<String>>, exprs: &mut Vec<Arc<crate::cel::CompiledExpr>>| -> Option<Arc<crate::cel::CompiledExpr>> {
@@ -229,8 +263,7 @@ impl Compiler {
         if compiled.rule_activated.is_none() {
             compiled.rule_activated = one(self, &out.value.expr, exprs);
         }
-        let declared = out.value.expr.is_some()
-            || out.value.when.as_ref().is_some_and(|w| w.rule_activated.is_some() || w.condition_not_met.is_some());
+        let declared = out.value.expr.is_some() || out.value.when.as_ref().is_some_and(|w| w.rule_activated.is_some() || w.condition_not_met.is_some());
         if !declared {
             self.problems.push(Problem::of("empty output", file, pos(out), "Output must define `when.ruleActivated`, `when.conditionNotMet` or `expr`"));
             return None;
@@ -245,7 +278,12 @@ impl Compiler {
         for def in &dr.definitions {
             let d = &def.value;
             if !names.insert(d.name.value.clone()) {
-                self.problems.push(Problem::of("derived role redefined", &p.file, pos(&d.name), format!("Derived role \"{}\" is defined more than once in \"{}\"", d.name.value, dr.name.value)));
+                self.problems.push(Problem::of(
+                    "derived role redefined",
+                    &p.file,
+                    pos(&d.name),
+                    format!("Derived role \"{}\" is defined more than once in \"{}\"", d.name.value, dr.name.value),
+                ));
             }
             let mut exprs = Vec::new();
             let condition = self.compile_condition(&p.file, &d.condition, &scope, &mut exprs);
@@ -303,7 +341,12 @@ impl Compiler {
             let rule = &r.value;
             let name = rule.name.as_ref().map(|n| n.value.clone()).unwrap_or_else(|| format!("rule-{:03}", i + 1));
             if rule.roles.is_empty() && rule.derived_roles.is_empty() {
-                self.problems.push(Problem::of("invalid resource rule", file, pos(r), format!("Rule '{name}' does not specify any roles or derived roles to be matched")));
+                self.problems.push(Problem::of(
+                    "invalid resource rule",
+                    file,
+                    pos(r),
+                    format!("Rule '{name}' does not specify any roles or derived roles to be matched"),
+                ));
             }
             let mut derived = Vec::new();
             for d in &rule.derived_roles {
@@ -313,8 +356,19 @@ impl Compiler {
                         derived.push((*def).clone());
                     }
                     Some(many) if many.len() > 1 => {
-                        let from: Vec<String> = many.iter().map(|(imp, f, _)| { let (l, c) = pos(imp); format!("{f} (imported as \"{}\" at {l}:{c})", imp.value) }).collect();
-                        self.problems.push(Problem::of("ambiguous derived role", file, pos(d), format!("Derived role \"{}\" is defined in more than one import: {}", d.value, from.join(", "))));
+                        let from: Vec<String> = many
+                            .iter()
+                            .map(|(imp, f, _)| {
+                                let (l, c) = pos(imp);
+                                format!("{f} (imported as \"{}\" at {l}:{c})", imp.value)
+                            })
+                            .collect();
+                        self.problems.push(Problem::of(
+                            "ambiguous derived role",
+                            file,
+                            pos(d),
+                            format!("Derived role \"{}\" is defined in more than one import: {}", d.value, from.join(", ")),
+                        ));
                     }
                     // Reported once per name, at its last use, as Cerbos does.
                     _ => {
@@ -342,10 +396,7 @@ impl Compiler {
                     if let Err(reason) = this.table.schema_store.check_ref(&r.r#ref.value) {
                         this.problems.push(Problem::of("invalid schema", file, pos(&r.r#ref), load_failure_message(source, &r.r#ref.value, &reason)));
                     }
-                    SchemaRefSpec {
-                        uri: r.r#ref.value.clone(),
-                        ignore_actions: r.ignore_when.as_ref().map(|w| w.actions.clone()).unwrap_or_default(),
-                    }
+                    SchemaRefSpec { uri: r.r#ref.value.clone(), ignore_actions: r.ignore_when.as_ref().map(|w| w.actions.clone()).unwrap_or_default() }
                 })
             };
             let principal = conv(self, &s.principal_schema, Source::Principal);
@@ -411,7 +462,7 @@ impl Compiler {
         let origin = self.add_meta(fqn.clone(), file);
         let mut exprs = Vec::new();
         // Cerbos keys rules by resource: a later rule for the same resource replaces an earlier one.
-        let mut by_resource: Vec<(String, Vec<(String, Pattern, Effect, Option<Arc<Cond>>, Option<Arc<OutputExprs>>)>)> = Vec::new();
+        let mut by_resource: Vec<(String, Vec<PrincipalAction>)> = Vec::new();
         for r in &pp.rules {
             let rule = &r.value;
             let mut actions = Vec::new();
@@ -510,7 +561,7 @@ impl Compiler {
     fn check_scope_ancestors(&mut self, policies: &[SourcePolicy]) {
         let ids: HashSet<String> = policies.iter().filter_map(policy_identity).collect();
         for p in policies {
-            let (scope, make): (Option<&Spanned<String>>, Box<dyn Fn(&str) -> String>) = if let Some(rp) = &p.doc.resource_policy {
+            let (scope, make): (Option<&Spanned<String>>, FqnAt) = if let Some(rp) = &p.doc.resource_policy {
                 let rp = &rp.value;
                 (rp.scope.as_ref(), Box::new(move |s: &str| resource_policy_fqn(&rp.resource.value, &rp.version.value, s)))
             } else if let Some(pp) = &p.doc.principal_policy {
@@ -526,7 +577,12 @@ impl Compiler {
             for parent in scope_parents(&scope.value) {
                 let want = make(parent);
                 if !ids.contains(&want) {
-                    self.problems.push(Problem::of("missing policy definition", &p.file, pos(scope), format!("Missing ancestor policy \"{}\": a policy in scope `{}` needs one at every parent scope", policy_key(&want), scope.value)));
+                    self.problems.push(Problem::of(
+                        "missing policy definition",
+                        &p.file,
+                        pos(scope),
+                        format!("Missing ancestor policy \"{}\": a policy in scope `{}` needs one at every parent scope", policy_key(&want), scope.value),
+                    ));
                 }
             }
         }
@@ -536,8 +592,12 @@ impl Compiler {
         let t = &mut self.table;
         for row in &t.rows {
             match row.kind {
-                PolicyKind::Principal => { t.principal_scopes.insert(t.scopes.intern(&row.scope)); }
-                PolicyKind::Resource => { t.resource_scopes.insert(t.scopes.intern(&row.scope)); }
+                PolicyKind::Principal => {
+                    t.principal_scopes.insert(t.scopes.intern(&row.scope));
+                }
+                PolicyKind::Resource => {
+                    t.resource_scopes.insert(t.scopes.intern(&row.scope));
+                }
             }
             if row.scope_permissions != ScopePermissions::Unspecified {
                 t.scope_permissions.insert(row.scope.clone(), row.scope_permissions);
@@ -551,10 +611,14 @@ impl Compiler {
                 let mut out = Vec::new();
                 let mut stack = vec![role.clone()];
                 while let Some(r) = stack.pop() {
-                    if !seen.insert(r.clone()) { continue; }
+                    if !seen.insert(r.clone()) {
+                        continue;
+                    }
                     if let Some(ps) = direct.get(&r) {
                         for pr in ps {
-                            if !out.contains(pr) { out.push(pr.clone()); }
+                            if !out.contains(pr) {
+                                out.push(pr.clone());
+                            }
                             stack.push(pr.clone());
                         }
                     }
@@ -580,7 +644,11 @@ fn policy_identity(p: &SourcePolicy) -> Option<String> {
     }
     if let Some(rp) = &d.role_policy {
         let rp = &rp.value;
-        return Some(role_policy_fqn(&rp.role.value, rp.version.as_ref().map(|v| v.value.as_str()).unwrap_or(""), rp.scope.as_ref().map(|s| s.value.as_str()).unwrap_or("")));
+        return Some(role_policy_fqn(
+            &rp.role.value,
+            rp.version.as_ref().map(|v| v.value.as_str()).unwrap_or(""),
+            rp.scope.as_ref().map(|s| s.value.as_str()).unwrap_or(""),
+        ));
     }
     if let Some(dr) = &d.derived_roles {
         return Some(format!("cerbos.derived_roles.{}", dr.value.name.value));
@@ -595,7 +663,11 @@ fn policy_identity(p: &SourcePolicy) -> Option<String> {
 }
 
 fn effect(s: &str) -> Effect {
-    if s == "EFFECT_DENY" { Effect::Deny } else { Effect::Allow }
+    if s == "EFFECT_DENY" {
+        Effect::Deny
+    } else {
+        Effect::Allow
+    }
 }
 
 fn scope_permissions(s: Option<&str>) -> ScopePermissions {
@@ -607,7 +679,11 @@ fn scope_permissions(s: Option<&str>) -> ScopePermissions {
 }
 
 fn perms_or_default(p: ScopePermissions) -> ScopePermissions {
-    if p == ScopePermissions::Unspecified { ScopePermissions::OverrideParent } else { p }
+    if p == ScopePermissions::Unspecified {
+        ScopePermissions::OverrideParent
+    } else {
+        p
+    }
 }
 
 /// Under REQUIRE_PARENTAL_CONSENT_FOR_ALLOWS a conditional ALLOW becomes `DENY if none(condition)`.
@@ -617,7 +693,6 @@ fn consent_rewrite(consent: bool, condition: Option<Arc<Cond>>, effect: Effect) 
         (_, e, c) => (c, Some(e)),
     }
 }
-
 
 #[cfg(test)]
 pub(crate) mod conformance_tests;

@@ -247,7 +247,14 @@ impl ParamScope {
 
     fn check_cycles(&self, problems: &mut Vec<Problem>) {
         // Strongly connected components (Tarjan): each non-trivial one, or a self-reference, is a cycle.
-        struct St<'a> { index: HashMap<&'a str, usize>, low: HashMap<&'a str, usize>, stack: Vec<&'a str>, on: BTreeSet<&'a str>, n: usize, comps: Vec<Vec<&'a str>> }
+        struct St<'a> {
+            index: HashMap<&'a str, usize>,
+            low: HashMap<&'a str, usize>,
+            stack: Vec<&'a str>,
+            on: BTreeSet<&'a str>,
+            n: usize,
+            comps: Vec<Vec<&'a str>>,
+        }
         fn strong<'a>(s: &'a ParamScope, v: &'a str, st: &mut St<'a>) {
             st.index.insert(v, st.n);
             st.low.insert(v, st.n);
@@ -273,7 +280,9 @@ impl ParamScope {
                 while let Some(w) = st.stack.pop() {
                     st.on.remove(w);
                     comp.push(w);
-                    if w == v { break; }
+                    if w == v {
+                        break;
+                    }
                 }
                 st.comps.push(comp);
             }
@@ -289,12 +298,28 @@ impl ParamScope {
             let first = &self.variables[comp[0]];
             if comp.len() == 1 {
                 if first.expr.variable_refs().iter().any(|r| r == comp[0]) {
-                    problems.push(Problem::of("cyclical variable definitions", &first.origin.file, first.origin.at, format!("Variable '{}' references itself", comp[0])));
+                    problems.push(Problem::of(
+                        "cyclical variable definitions",
+                        &first.origin.file,
+                        first.origin.at,
+                        format!("Variable '{}' references itself", comp[0]),
+                    ));
                 }
                 continue;
             }
-            let cites: Vec<String> = comp.iter().map(|n| { let o = &self.variables[*n].origin; format!("'{n}' ({}:{}:{})", o.file, o.at.0, o.at.1) }).collect();
-            problems.push(Problem::of("cyclical variable definitions", &first.origin.file, first.origin.at, format!("Variables {} form a cycle", join_and(&cites))));
+            let cites: Vec<String> = comp
+                .iter()
+                .map(|n| {
+                    let o = &self.variables[*n].origin;
+                    format!("'{n}' ({}:{}:{})", o.file, o.at.0, o.at.1)
+                })
+                .collect();
+            problems.push(Problem::of(
+                "cyclical variable definitions",
+                &first.origin.file,
+                first.origin.at,
+                format!("Variables {} form a cycle", join_and(&cites)),
+            ));
         }
     }
 
@@ -327,10 +352,7 @@ impl ParamScope {
         let mut order = Vec::with_capacity(used.len());
         let mut remaining = used;
         while !remaining.is_empty() {
-            let ready = remaining
-                .iter()
-                .find(|n| self.variables[*n].expr.variable_refs().iter().all(|d| !remaining.contains(d) || d == *n))
-                .cloned();
+            let ready = remaining.iter().find(|n| self.variables[*n].expr.variable_refs().iter().all(|d| !remaining.contains(d) || d == *n)).cloned();
             // A cycle was already reported; take the rest in name order.
             let next = ready.unwrap_or_else(|| remaining.iter().next().cloned().unwrap_or_default());
             remaining.remove(&next);
@@ -361,13 +383,36 @@ fn join_and(items: &[String]) -> String {
 /// CEL identifiers: a letter or `_`, then letters, digits or `_`; not a reserved word.
 pub fn check_identifier(s: &str) -> Result<(), String> {
     const RESERVED: &[&str] = &[
-        "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if", "import",
-        "let", "loop", "package", "namespace", "return", "var", "void", "while",
+        "true",
+        "false",
+        "null",
+        "in",
+        "as",
+        "break",
+        "const",
+        "continue",
+        "else",
+        "for",
+        "function",
+        "if",
+        "import",
+        "let",
+        "loop",
+        "package",
+        "namespace",
+        "return",
+        "var",
+        "void",
+        "while",
     ];
     if RESERVED.contains(&s) {
         return Err(format!("\"{s}\" is a reserved keyword and can't be used as an identifier"));
     }
     let mut chars = s.chars();
     let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok { Ok(()) } else { Err(format!("\"{s}\" is not a valid identifier")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("\"{s}\" is not a valid identifier"))
+    }
 }

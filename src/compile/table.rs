@@ -104,7 +104,15 @@ pub struct Row {
 impl Row {
     /// A row of a policy with no rule data yet: matches nothing until resource, role and action are set
     /// (as is, it is the stub that makes a rule-less policy exist in its scope).
-    pub fn of_policy(kind: PolicyKind, origin: usize, version: &str, scope: &str, scope_permissions: ScopePermissions, params: Option<Arc<Params>>, eval_key: usize) -> Row {
+    pub fn of_policy(
+        kind: PolicyKind,
+        origin: usize,
+        version: &str,
+        scope: &str,
+        scope_permissions: ScopePermissions,
+        params: Option<Arc<Params>>,
+        eval_key: usize,
+    ) -> Row {
         Row {
             kind,
             origin,
@@ -298,10 +306,22 @@ impl RuleTable {
         loop {
             match (a.peek(), b.peek()) {
                 (Some(&x), Some(&y)) => {
-                    if x < y { out.push(x); a.next(); } else { out.push(y); b.next(); }
+                    if x < y {
+                        out.push(x);
+                        a.next();
+                    } else {
+                        out.push(y);
+                        b.next();
+                    }
                 }
-                (Some(_), None) => { out.extend(a); break; }
-                (None, Some(_)) => { out.extend(b); break; }
+                (Some(_), None) => {
+                    out.extend(a);
+                    break;
+                }
+                (None, Some(_)) => {
+                    out.extend(b);
+                    break;
+                }
                 (None, None) => break,
             }
         }

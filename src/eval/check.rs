@@ -73,7 +73,10 @@ struct Synthetic<'t> {
 
 impl Binding<'_> {
     fn effect(&self) -> Option<Effect> {
-        match self { Binding::Row(r) => r.effect, Binding::Synthetic(s) => s.effect }
+        match self {
+            Binding::Row(r) => r.effect,
+            Binding::Synthetic(s) => s.effect,
+        }
     }
 }
 
@@ -86,7 +89,13 @@ fn scope_value<'a>(scope: &'a str, default: &'a str) -> &'a str {
 /// Cerbos's `GetAllScopes`: the scopes (most specific first) that have policies of a kind, and the
 /// first of them (for the policy key). Strict search needs the requested scope itself to exist.
 /// Each scope comes with its index key for the version (None: nothing indexed under it).
-fn all_scopes<'t>(table: &'t RuleTable, set: &rustc_hash::FxHashSet<u32>, scope: &str, version: Option<u32>, lenient: bool) -> (Vec<(&'t str, Option<ScopeKey>)>, Option<&'t str>) {
+fn all_scopes<'t>(
+    table: &'t RuleTable,
+    set: &rustc_hash::FxHashSet<u32>,
+    scope: &str,
+    version: Option<u32>,
+    lenient: bool,
+) -> (Vec<(&'t str, Option<ScopeKey>)>, Option<&'t str>) {
     let mut scopes = Vec::new();
     let present = |s: &str| table.scopes.get(s).filter(|id| set.contains(id));
     let with_key = |id: u32| (table.scopes.name(id), version.map(|v| ScopeKey::new(v, id)));
@@ -205,11 +214,7 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
                     }
                     let mut has_allow = false;
                     let mut role_allow: Option<(String, String)> = None;
-                    let mut role_effect = EffectInfo {
-                        effect: Outcome::NoMatch,
-                        policy: Cow::Borrowed(if exists { main_key } else { NO_MATCH }),
-                        scope: "",
-                    };
+                    let mut role_effect = EffectInfo { effect: Outcome::NoMatch, policy: Cow::Borrowed(if exists { main_key } else { NO_MATCH }), scope: "" };
                     let parent_roles = table.add_parent_roles(r_scope, std::slice::from_ref(role));
 
                     'scopes: for &(scope, key) in scopes.iter() {
@@ -252,7 +257,10 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
                                         scope: scope.to_string(),
                                         policy: origin_key.to_string(),
                                         rule: rule_name.to_string(),
-                                        derived_role: match b { Binding::Row(r) => r.origin_derived_role.clone(), _ => None },
+                                        derived_role: match b {
+                                            Binding::Row(r) => r.origin_derived_role.clone(),
+                                            _ => None,
+                                        },
                                         effect: b.effect().map(|e| e.as_str()),
                                         matched,
                                         cached,
@@ -281,23 +289,36 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
                                         break 'policies;
                                     };
                                     if !dr_ok {
-                                        if let Some(k) = eval_key { ev.cache_condition(k, false); }
+                                        if let Some(k) = eval_key {
+                                            ev.cache_condition(k, false);
+                                        }
                                         record(&mut ev, false, false);
                                         continue;
                                     }
-                                    let cond = match b { Binding::Row(r) => r.condition.as_deref(), Binding::Synthetic(s) => s.condition.as_ref() };
-                                    let v = match cond { Some(c) => ev.satisfies(c, params), None => Ok(true) };
+                                    let cond = match b {
+                                        Binding::Row(r) => r.condition.as_deref(),
+                                        Binding::Synthetic(s) => s.condition.as_ref(),
+                                    };
+                                    let v = match cond {
+                                        Some(c) => ev.satisfies(c, params),
+                                        None => Ok(true),
+                                    };
                                     let Ok(v) = v else {
                                         record(&mut ev, false, false);
                                         action_effect = EffectInfo { effect: Outcome::Deny, policy: Cow::Owned(origin_key.to_string()), scope };
                                         break 'policies;
                                     };
-                                    if let Some(k) = eval_key { ev.cache_condition(k, v); }
+                                    if let Some(k) = eval_key {
+                                        ev.cache_condition(k, v);
+                                    }
                                     record(&mut ev, v, false);
                                     v
                                 }
                             };
-                            let output = match b { Binding::Row(r) => r.output.as_deref(), Binding::Synthetic(s) => s.output.as_ref() };
+                            let output = match b {
+                                Binding::Row(r) => r.output.as_deref(),
+                                Binding::Synthetic(s) => s.output.as_ref(),
+                            };
                             let emit = |which: Option<&Arc<crate::cel::CompiledExpr>>, ev: &mut CondEvaluator, out: &mut CheckOutput| {
                                 if let Some(e) = which {
                                     let src = format!("{origin_key}#{rule_name}");
@@ -377,7 +398,7 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
         if let Some(x) = explain.as_deref_mut() {
             finish_explanation(x, input, &effects, &decided_by, r_version, r_scope);
         }
-    } else if let Some(x) = explain.as_deref_mut() {
+    } else if let Some(x) = explain {
         finish_explanation(x, input, &effects, &[], r_version, r_scope);
     }
 
@@ -404,7 +425,14 @@ fn action_effect_of(e: Option<&EffectInfo>) -> ActionEffect {
     }
 }
 
-fn finish_explanation(x: &mut Explanation, input: &CheckInput, effects: &[Option<EffectInfo>], decided_by: &[Option<(String, String)>], version: &str, scope: &str) {
+fn finish_explanation(
+    x: &mut Explanation,
+    input: &CheckInput,
+    effects: &[Option<EffectInfo>],
+    decided_by: &[Option<(String, String)>],
+    version: &str,
+    scope: &str,
+) {
     for (ai, action) in input.actions.iter().enumerate() {
         if input.actions[..ai].contains(action) {
             continue;
@@ -435,10 +463,7 @@ fn reason(input: &CheckInput, e: &ActionEffect, by: Option<&(String, String)>, v
             "denied by default: no policy matches principal `{}` or resource kind `{}` (version `{version}`, scope `{scope}`)",
             input.principal.id, input.resource.kind
         ),
-        _ => format!(
-            "denied by default: no rule of `{}` allows this action for roles {:?}",
-            e.policy, input.principal.roles
-        ),
+        _ => format!("denied by default: no rule of `{}` allows this action for roles {:?}", e.policy, input.principal.roles),
     }
 }
 
@@ -452,7 +477,15 @@ fn scoped_resource_exists(table: &RuleTable, resource: &str, scopes: &[(&str, Op
 /// Derived roles imported by the resource policy at `scope` that are active for this request.
 /// Returns the active roles and, in strict mode, the roles whose condition failed to evaluate.
 #[allow(clippy::too_many_arguments)]
-fn active_derived_roles<'t>(table: &'t RuleTable, ev: &mut CondEvaluator, kind: &str, key: Option<ScopeKey>, scope: &str, all_roles: &[String], explain: Option<&mut Explanation>) -> (BTreeSet<&'t str>, Vec<&'t str>) {
+fn active_derived_roles<'t>(
+    table: &'t RuleTable,
+    ev: &mut CondEvaluator,
+    kind: &str,
+    key: Option<ScopeKey>,
+    scope: &str,
+    all_roles: &[String],
+    explain: Option<&mut Explanation>,
+) -> (BTreeSet<&'t str>, Vec<&'t str>) {
     let mut explain = explain;
     let mut active = BTreeSet::new();
     let mut failed = Vec::new();

@@ -63,7 +63,17 @@ pub struct StrictError;
 
 impl<'a> CondEvaluator<'a> {
     pub fn new(values: &'a RequestValues<'a>, globals: &'a Vars) -> Self {
-        CondEvaluator { values, globals, runtime: Vec::new(), variables: Vec::new(), conditions: Vec::new(), errors: Vec::new(), leaves: None, strict: false, runtime_error: None }
+        CondEvaluator {
+            values,
+            globals,
+            runtime: Vec::new(),
+            variables: Vec::new(),
+            conditions: Vec::new(),
+            errors: Vec::new(),
+            leaves: None,
+            strict: false,
+            runtime_error: None,
+        }
     }
 
     /// Starts recording each evaluated condition leaf (for explanations).
@@ -148,10 +158,21 @@ impl<'a> CondEvaluator<'a> {
         v
     }
 
-    fn satisfies_with(&self, c: &Cond, constants: &Vars, variables: &Vars, errors: &mut Vec<(String, String)>, mut leaves: Option<&mut Vec<ConditionResult>>) -> Result<bool, StrictError> {
+    fn satisfies_with(
+        &self,
+        c: &Cond,
+        constants: &Vars,
+        variables: &Vars,
+        errors: &mut Vec<(String, String)>,
+        mut leaves: Option<&mut Vec<ConditionResult>>,
+    ) -> Result<bool, StrictError> {
         let failed = |errors: &mut Vec<(String, String)>, e: &CompiledExpr, msg: String| {
             errors.push((e.source().to_string(), msg));
-            if self.strict { Err(StrictError) } else { Ok(false) }
+            if self.strict {
+                Err(StrictError)
+            } else {
+                Ok(false)
+            }
         };
         match c {
             Cond::Expr(e) => {
@@ -213,9 +234,6 @@ impl<'a> CondEvaluator<'a> {
         let mut errors = std::mem::take(&mut self.errors);
         errors.sort();
         errors.dedup();
-        errors
-            .into_iter()
-            .map(|(expression, message)| EvaluationError { cel_error: CelError { expression, message } })
-            .collect()
+        errors.into_iter().map(|(expression, message)| EvaluationError { cel_error: CelError { expression, message } }).collect()
     }
 }

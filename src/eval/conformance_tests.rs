@@ -14,10 +14,12 @@ fn engine(lenient: bool) -> Engine {
 }
 
 fn engine_with(lenient: bool, enforcement: crate::engine::SchemaEnforcement) -> Engine {
-    let mut config = EngineConfig::default();
-    config.schema_enforcement = enforcement;
-    config.globals = json!({"environment": "test"}).as_object().unwrap().clone();
-    config.lenient_scope_search = lenient;
+    let config = EngineConfig {
+        schema_enforcement: enforcement,
+        globals: json!({"environment": "test"}).as_object().unwrap().clone(),
+        lenient_scope_search: lenient,
+        ..Default::default()
+    };
     Engine::new(PolicySource::Directory(testdata().join("store")), config).expect("the conformance store compiles")
 }
 
@@ -75,7 +77,11 @@ fn run_dir_with(dir: &str, e: &Engine, lenient: bool, failures: &mut Vec<String>
             let have = normalise(serde_json::to_value(have).unwrap());
             let want = normalise(want.clone());
             if have != want {
-                failures.push(format!("{dir}/{} [{}] input {i}:\n  want {want}\n  have {have}", path.file_name().unwrap().to_string_lossy(), if lenient { "lenient" } else { "strict" }));
+                failures.push(format!(
+                    "{dir}/{} [{}] input {i}:\n  want {want}\n  have {have}",
+                    path.file_name().unwrap().to_string_lossy(),
+                    if lenient { "lenient" } else { "strict" }
+                ));
             }
         }
     }

@@ -64,8 +64,7 @@ fn glob_to_regex(p: &str) -> Result<String, String> {
             }
             '?' => out.push_str("[^:]"),
             '[' => {
-                let end = chars[i + 1..].iter().position(|&c| c == ']').map(|e| e + i + 1)
-                    .ok_or_else(|| format!("invalid wildcard `{p}`: unclosed `[`"))?;
+                let end = chars[i + 1..].iter().position(|&c| c == ']').map(|e| e + i + 1).ok_or_else(|| format!("invalid wildcard `{p}`: unclosed `[`"))?;
                 let mut class: String = chars[i + 1..end].iter().collect();
                 if let Some(rest) = class.strip_prefix('!') {
                     class = format!("^{rest}");

@@ -92,14 +92,9 @@ fn numeric_date(value: Option<&Value>, name: &str) -> Result<Option<f64>, Verify
         None => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
             Some(v) if v.is_finite() && v.abs() <= MAX_NUMERIC_DATE => Ok(Some(v)),
-            _ => Err(VerifyError::claims(format!(
-                "claim \"{name}\" is out of range"
-            ))),
+            _ => Err(VerifyError::claims(format!("claim \"{name}\" is out of range"))),
         },
-        Some(other) => Err(VerifyError::claims(format!(
-            "claim \"{name}\" must be a number, not {}",
-            type_name(other)
-        ))),
+        Some(other) => Err(VerifyError::claims(format!("claim \"{name}\" must be a number, not {}", type_name(other)))),
     }
 }
 
@@ -109,9 +104,7 @@ impl ClaimRules {
         let reg = Registered::collect(claims);
         for name in &self.required {
             if !reg.has(claims, name) {
-                return Err(VerifyError::claims(format!(
-                    "required claim \"{name}\" is missing"
-                )));
+                return Err(VerifyError::claims(format!("required claim \"{name}\" is missing")));
             }
         }
         let leeway = self.leeway as f64;
@@ -124,68 +117,44 @@ impl ClaimRules {
             }
             if let Some(max) = self.max_lifetime {
                 if exp - now > max as f64 + leeway {
-                    return Err(VerifyError::claims(format!(
-                        "claim \"exp\" is more than {max} s in the future"
-                    )));
+                    return Err(VerifyError::claims(format!("claim \"exp\" is more than {max} s in the future")));
                 }
             }
         }
         if let Some(nbf) = nbf {
             if nbf - leeway > now {
-                return Err(VerifyError::new(
-                    ErrorKind::NotYetValid,
-                    "token is not valid yet (nbf)",
-                ));
+                return Err(VerifyError::new(ErrorKind::NotYetValid, "token is not valid yet (nbf)"));
             }
         }
         if let Some(iat) = iat {
             if iat - leeway > now {
-                return Err(VerifyError::new(
-                    ErrorKind::NotYetValid,
-                    "token was issued in the future (iat); check clock skew",
-                ));
+                return Err(VerifyError::new(ErrorKind::NotYetValid, "token was issued in the future (iat); check clock skew"));
             }
         }
         match reg.iss {
             Some(Value::String(iss)) => {
                 if let Some(want) = &self.issuer {
                     if iss != want {
-                        return Err(VerifyError::claims(
-                            "claim \"iss\" does not match the expected issuer",
-                        ));
+                        return Err(VerifyError::claims("claim \"iss\" does not match the expected issuer"));
                     }
                 }
             }
-            Some(other) => {
-                return Err(VerifyError::claims(format!(
-                    "claim \"iss\" must be a string, not {}",
-                    type_name(other)
-                )))
-            }
-            None if self.issuer.is_some() => {
-                return Err(VerifyError::claims("claim \"iss\" is missing"))
-            }
+            Some(other) => return Err(VerifyError::claims(format!("claim \"iss\" must be a string, not {}", type_name(other)))),
+            None if self.issuer.is_some() => return Err(VerifyError::claims("claim \"iss\" is missing")),
             None => {}
         }
         self.check_audience(reg.aud)?;
         for (name, value) in [("sub", reg.sub), ("jti", reg.jti)] {
             if let Some(v) = value {
                 if !v.is_string() {
-                    return Err(VerifyError::claims(format!(
-                        "claim \"{name}\" must be a string, not {}",
-                        type_name(v)
-                    )));
+                    return Err(VerifyError::claims(format!("claim \"{name}\" must be a string, not {}", type_name(v))));
                 }
             }
         }
         for (name, want) in &self.expected {
             match claims.get(name) {
                 Some(v) if v == want => {}
-                Some(_) => {
-                    return Err(VerifyError::claims(format!(
-                        "claim \"{name}\" does not have the expected value"
-                    )))
-                }
+                Some(_) => return Err(VerifyError::claims(format!("claim \"{name}\" does not have the expected value"))),
                 None => return Err(VerifyError::claims(format!("claim \"{name}\" is missing"))),
             }
         }
@@ -201,20 +170,12 @@ impl ClaimRules {
                 for item in items {
                     match item {
                         Value::String(s) => out.push(s.as_str()),
-                        _ => {
-                            return Err(VerifyError::claims(
-                                "claim \"aud\" must be a string or an array of strings",
-                            ))
-                        }
+                        _ => return Err(VerifyError::claims("claim \"aud\" must be a string or an array of strings")),
                     }
                 }
                 out
             }
-            Some(_) => {
-                return Err(VerifyError::claims(
-                    "claim \"aud\" must be a string or an array of strings",
-                ))
-            }
+            Some(_) => return Err(VerifyError::claims("claim \"aud\" must be a string or an array of strings")),
         };
         match &self.audience {
             Some(want) => {
@@ -222,16 +183,12 @@ impl ClaimRules {
                     return Err(VerifyError::claims("claim \"aud\" is missing"));
                 }
                 if !values.iter().any(|v| want.iter().any(|w| w == v)) {
-                    return Err(VerifyError::claims(
-                        "claim \"aud\" does not contain the expected audience",
-                    ));
+                    return Err(VerifyError::claims("claim \"aud\" does not contain the expected audience"));
                 }
             }
             // RFC 7519 §4.1.3: a recipient that is not named in a present `aud` must reject.
             None if aud.is_some() && !self.allow_any_audience => {
-                return Err(VerifyError::claims(
-                    "token has an \"aud\" claim but no audience is configured",
-                ));
+                return Err(VerifyError::claims("token has an \"aud\" claim but no audience is configured"));
             }
             None => {}
         }
@@ -277,58 +234,23 @@ mod tests {
 
     #[test]
     fn time_claims() {
-        assert_eq!(
-            kind(with("exp", json!(NOW - 31.0))),
-            Some(ErrorKind::Expired)
-        );
-        assert_eq!(
-            kind(with("exp", json!("4102444800"))),
-            Some(ErrorKind::InvalidClaims)
-        );
-        assert_eq!(
-            kind(with("exp", json!(true))),
-            Some(ErrorKind::InvalidClaims)
-        );
-        assert_eq!(
-            kind(with("exp", Value::Null)),
-            Some(ErrorKind::InvalidClaims)
-        );
+        assert_eq!(kind(with("exp", json!(NOW - 31.0))), Some(ErrorKind::Expired));
+        assert_eq!(kind(with("exp", json!("4102444800"))), Some(ErrorKind::InvalidClaims));
+        assert_eq!(kind(with("exp", json!(true))), Some(ErrorKind::InvalidClaims));
+        assert_eq!(kind(with("exp", Value::Null)), Some(ErrorKind::InvalidClaims));
         assert_eq!(kind(with("exp", json!(-1))), Some(ErrorKind::Expired));
-        assert_eq!(
-            kind(with("exp", json!(1e300))),
-            Some(ErrorKind::InvalidClaims)
-        );
-        assert_eq!(
-            kind(with("nbf", json!(NOW + 100.0))),
-            Some(ErrorKind::NotYetValid)
-        );
-        assert_eq!(
-            kind(with("iat", json!(NOW + 100.0))),
-            Some(ErrorKind::NotYetValid)
-        );
-        assert_eq!(
-            kind(with("iat", json!("now"))),
-            Some(ErrorKind::InvalidClaims)
-        );
+        assert_eq!(kind(with("exp", json!(1e300))), Some(ErrorKind::InvalidClaims));
+        assert_eq!(kind(with("nbf", json!(NOW + 100.0))), Some(ErrorKind::NotYetValid));
+        assert_eq!(kind(with("iat", json!(NOW + 100.0))), Some(ErrorKind::NotYetValid));
+        assert_eq!(kind(with("iat", json!("now"))), Some(ErrorKind::InvalidClaims));
     }
 
     #[test]
     fn iss_aud_sub() {
-        for bad in [
-            json!("https://is"),
-            json!("https://iss/"),
-            json!(["https://iss"]),
-            json!(1),
-        ] {
+        for bad in [json!("https://is"), json!("https://iss/"), json!(["https://iss"]), json!(1)] {
             assert_eq!(kind(with("iss", bad)), Some(ErrorKind::InvalidClaims));
         }
-        for bad in [
-            json!("ap"),
-            json!([]),
-            json!([["api"]]),
-            json!({"a": "api"}),
-            json!("apis"),
-        ] {
+        for bad in [json!("ap"), json!([]), json!([["api"]]), json!({"a": "api"}), json!("apis")] {
             assert_eq!(kind(with("aud", bad)), Some(ErrorKind::InvalidClaims));
         }
         assert_eq!(kind(with("sub", json!(5))), Some(ErrorKind::InvalidClaims));

@@ -46,10 +46,7 @@ pub struct VerifyError {
 
 impl VerifyError {
     pub fn new(kind: ErrorKind, description: impl Into<Cow<'static, str>>) -> Self {
-        VerifyError {
-            kind,
-            description: description.into(),
-        }
+        VerifyError { kind, description: description.into() }
     }
     pub fn malformed(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::Malformed, d)

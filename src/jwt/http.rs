@@ -20,10 +20,7 @@ pub struct HttpOptions {
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        HttpOptions {
-            timeout: Duration::from_secs(5),
-            max_body_bytes: 512 * 1024,
-        }
+        HttpOptions { timeout: Duration::from_secs(5), max_body_bytes: 512 * 1024 }
     }
 }
 
@@ -38,29 +35,18 @@ pub struct Response {
 
 /// Parse and vet an endpoint URL: `https`, or `http` to a loopback address.
 pub fn endpoint(url: &str, field: &str) -> Result<Url, ConfigError> {
-    let parsed =
-        Url::parse(url).map_err(|e| ConfigError::new(format!("{field}: not a valid URL: {e}")))?;
+    let parsed = Url::parse(url).map_err(|e| ConfigError::new(format!("{field}: not a valid URL: {e}")))?;
     match parsed.scheme() {
         "https" => {}
         "http" if is_loopback(&parsed) => {}
-        "http" => {
-            return Err(ConfigError::new(format!(
-                "{field}: must use https (plain http is allowed only to loopback)"
-            )))
-        }
-        other => {
-            return Err(ConfigError::new(format!(
-                "{field}: unsupported URL scheme {other:?}"
-            )))
-        }
+        "http" => return Err(ConfigError::new(format!("{field}: must use https (plain http is allowed only to loopback)"))),
+        other => return Err(ConfigError::new(format!("{field}: unsupported URL scheme {other:?}"))),
     }
     if parsed.host_str().is_none() {
         return Err(ConfigError::new(format!("{field}: URL has no host")));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(ConfigError::new(format!(
-            "{field}: credentials in the URL are not accepted"
-        )));
+        return Err(ConfigError::new(format!("{field}: credentials in the URL are not accepted")));
     }
     Ok(parsed)
 }
@@ -83,9 +69,7 @@ pub struct HttpClient {
 
 impl std::fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpClient")
-            .field("max_body_bytes", &self.max_body_bytes)
-            .finish()
+        f.debug_struct("HttpClient").field("max_body_bytes", &self.max_body_bytes).finish()
     }
 }
 
@@ -99,32 +83,15 @@ impl HttpClient {
             .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::new(format!("cannot create the HTTP client: {e}")))?;
-        Ok(HttpClient {
-            client,
-            max_body_bytes: options.max_body_bytes,
-        })
+        Ok(HttpClient { client, max_body_bytes: options.max_body_bytes })
     }
 
     pub fn get(&self, url: &Url) -> Result<Response, String> {
-        self.send(
-            self.client
-                .get(url.clone())
-                .header("accept", "application/json"),
-            url,
-        )
+        self.send(self.client.get(url.clone()).header("accept", "application/json"), url)
     }
 
-    pub fn post_form(
-        &self,
-        url: &Url,
-        form: &[(&str, &str)],
-        basic_auth: Option<(&str, &str)>,
-    ) -> Result<Response, String> {
-        let mut req = self
-            .client
-            .post(url.clone())
-            .header("accept", "application/json")
-            .form(form);
+    pub fn post_form(&self, url: &Url, form: &[(&str, &str)], basic_auth: Option<(&str, &str)>) -> Result<Response, String> {
+        let mut req = self.client.post(url.clone()).header("accept", "application/json").form(form);
         if let Some((user, password)) = basic_auth {
             req = req.basic_auth(client_credential(user), Some(client_credential(password)));
         }
@@ -133,44 +100,23 @@ impl HttpClient {
 
     fn send(&self, req: RequestBuilder, url: &Url) -> Result<Response, String> {
         let where_ = url_for_logs(url);
-        let resp = req
-            .send()
-            .map_err(|e| format!("request to {where_} failed: {}", error_chain(&e)))?;
+        let resp = req.send().map_err(|e| format!("request to {where_} failed: {}", error_chain(&e)))?;
         let status = resp.status().as_u16();
         if resp.status().is_redirection() {
-            return Err(format!(
-                "{where_} answered a redirect ({status}); redirects are not followed"
-            ));
+            return Err(format!("{where_} answered a redirect ({status}); redirects are not followed"));
         }
         if let Some(len) = resp.content_length() {
             if len > self.max_body_bytes as u64 {
-                return Err(format!(
-                    "{where_} answered {len} bytes; the limit is {}",
-                    self.max_body_bytes
-                ));
+                return Err(format!("{where_} answered {len} bytes; the limit is {}", self.max_body_bytes));
             }
         }
-        let max_age = cache_max_age(
-            resp.headers()
-                .get_all("cache-control")
-                .iter()
-                .filter_map(|v| v.to_str().ok()),
-        );
+        let max_age = cache_max_age(resp.headers().get_all("cache-control").iter().filter_map(|v| v.to_str().ok()));
         let mut body = Vec::new();
-        resp.take(self.max_body_bytes as u64 + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| format!("reading the answer of {where_} failed: {e}"))?;
+        resp.take(self.max_body_bytes as u64 + 1).read_to_end(&mut body).map_err(|e| format!("reading the answer of {where_} failed: {e}"))?;
         if body.len() > self.max_body_bytes {
-            return Err(format!(
-                "{where_} answered more than {} bytes",
-                self.max_body_bytes
-            ));
+            return Err(format!("{where_} answered more than {} bytes", self.max_body_bytes));
         }
-        Ok(Response {
-            status,
-            body,
-            max_age,
-        })
+        Ok(Response { status, body, max_age })
     }
 }
 
@@ -231,14 +177,8 @@ mod tests {
 
     #[test]
     fn cache_control() {
-        assert_eq!(
-            cache_max_age(["public, max-age=300"].into_iter()),
-            Some(Duration::from_secs(300))
-        );
-        assert_eq!(
-            cache_max_age(["max-age=300, no-store"].into_iter()),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(cache_max_age(["public, max-age=300"].into_iter()), Some(Duration::from_secs(300)));
+        assert_eq!(cache_max_age(["max-age=300, no-store"].into_iter()), Some(Duration::ZERO));
         assert_eq!(cache_max_age(["public"].into_iter()), None);
     }
 }

@@ -55,10 +55,7 @@ pub struct Introspector {
 }
 
 pub(crate) fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 /// Common first checks for a bearer token sent to a remote checker.
@@ -67,19 +64,12 @@ pub(crate) fn check_token_shape(token: &str, max_bytes: usize) -> Result<(), Ver
         return Err(VerifyError::malformed("token is empty"));
     }
     if token.len() > max_bytes {
-        return Err(VerifyError::malformed(format!(
-            "token is {} bytes; the limit is {max_bytes}",
-            token.len()
-        )));
+        return Err(VerifyError::malformed(format!("token is {} bytes; the limit is {max_bytes}", token.len())));
     }
     // RFC 6750 §2.1 b64token characters only.
-    let ok = token
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b));
+    let ok = token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b));
     if !ok {
-        return Err(VerifyError::malformed(
-            "token contains characters not allowed in a bearer token",
-        ));
+        return Err(VerifyError::malformed("token contains characters not allowed in a bearer token"));
     }
     Ok(())
 }
@@ -92,12 +82,7 @@ impl Introspector {
         }
         let http = HttpClient::new(&config.http)?;
         let cache = TokenCache::new(config.cache_capacity);
-        Ok(Introspector {
-            config,
-            url,
-            http,
-            cache,
-        })
+        Ok(Introspector { config, url, http, cache })
     }
 
     /// Introspect `token`; the claims of an active token, or why it is refused.
@@ -112,21 +97,12 @@ impl Introspector {
         }
         let resp = self
             .http
-            .post_form(
-                &self.url,
-                &form,
-                Some((&self.config.client_id, &self.config.client_secret)),
-            )
+            .post_form(&self.url, &form, Some((&self.config.client_id, &self.config.client_secret)))
             .map_err(|e| VerifyError::unavailable(format!("introspection failed: {e}")))?;
         if resp.status != 200 {
-            return Err(VerifyError::unavailable(format!(
-                "introspection endpoint answered HTTP {}",
-                resp.status
-            )));
+            return Err(VerifyError::unavailable(format!("introspection endpoint answered HTTP {}", resp.status)));
         }
-        let answer = strict_json::parse_object(&resp.body).map_err(|e| {
-            VerifyError::unavailable(format!("introspection answer is not a JSON object: {e}"))
-        })?;
+        let answer = strict_json::parse_object(&resp.body).map_err(|e| VerifyError::unavailable(format!("introspection answer is not a JSON object: {e}")))?;
         // RFC 7662 §2.2: only a boolean `true` means active.
         if answer.get("active") != Some(&Value::Bool(true)) {
             return Err(VerifyError::new(ErrorKind::Inactive, "token is not active"));
@@ -135,43 +111,29 @@ impl Introspector {
         let exp = match answer.get("exp") {
             None => None,
             Some(Value::Number(n)) => n.as_f64(),
-            Some(_) => {
-                return Err(VerifyError::claims(
-                    "introspection \"exp\" must be a number",
-                ))
-            }
+            Some(_) => return Err(VerifyError::claims("introspection \"exp\" must be a number")),
         };
         if exp.is_some_and(|e| e <= now) {
             return Err(VerifyError::new(ErrorKind::Expired, "token has expired"));
         }
         if let Some(want) = &self.config.issuer {
             if answer.get("iss").and_then(Value::as_str) != Some(want.as_str()) {
-                return Err(VerifyError::claims(
-                    "introspection \"iss\" does not match the expected issuer",
-                ));
+                return Err(VerifyError::claims("introspection \"iss\" does not match the expected issuer"));
             }
         }
         if let Some(want) = &self.config.audience {
             let found = match answer.get("aud") {
                 Some(Value::String(s)) => want.contains(s),
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .any(|s| want.iter().any(|w| w == s)),
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).any(|s| want.iter().any(|w| w == s)),
                 _ => false,
             };
             if !found {
-                return Err(VerifyError::claims(
-                    "introspection \"aud\" does not contain the expected audience",
-                ));
+                return Err(VerifyError::claims("introspection \"aud\" does not contain the expected audience"));
             }
         }
         let claims = Arc::new(answer);
-        let until_exp = exp.map_or(self.config.max_cache, |e| {
-            Duration::from_secs_f64((e - now).max(0.0))
-        });
-        self.cache
-            .put(token, claims.clone(), until_exp.min(self.config.max_cache));
+        let until_exp = exp.map_or(self.config.max_cache, |e| Duration::from_secs_f64((e - now).max(0.0)));
+        self.cache.put(token, claims.clone(), until_exp.min(self.config.max_cache));
         Ok(claims)
     }
 

@@ -119,12 +119,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl RemoteKeySet {
-    pub fn new(
-        source: JwksSource,
-        http: &HttpOptions,
-        policy: CachePolicy,
-        restrict_to: Option<AlgSet>,
-    ) -> Result<Self, ConfigError> {
+    pub fn new(source: JwksSource, http: &HttpOptions, policy: CachePolicy, restrict_to: Option<AlgSet>) -> Result<Self, ConfigError> {
         if let JwksSource::Discovery { issuer } = &source {
             discovery::discovery_url(issuer)?;
         }
@@ -151,10 +146,7 @@ impl RemoteKeySet {
             let mut st = lock(&inner.state);
             let fresh = st.expires_at.is_some_and(|t| now < t);
             let stale_ok = st.expires_at.is_some_and(|t| now < t + policy.max_stale);
-            let backing_off = st
-                .last_failure
-                .as_ref()
-                .is_some_and(|(t, _)| now < *t + policy.failure_backoff);
+            let backing_off = st.last_failure.as_ref().is_some_and(|(t, _)| now < *t + policy.failure_backoff);
             if fresh && !st.background_refresh {
                 if let (Some(fetched), Some(expires)) = (st.fetched_at, st.expires_at) {
                     if now >= fetched + (expires - fetched) * 3 / 4 {
@@ -163,14 +155,7 @@ impl RemoteKeySet {
                     }
                 }
             }
-            (
-                st.keys.clone(),
-                fresh,
-                stale_ok,
-                st.generation,
-                backing_off,
-                st.last_failure.as_ref().map(|(_, e)| e.clone()),
-            )
+            (st.keys.clone(), fresh, stale_ok, st.generation, backing_off, st.last_failure.as_ref().map(|(_, e)| e.clone()))
         };
         match keys {
             Some(keys) if fresh => {
@@ -181,9 +166,7 @@ impl RemoteKeySet {
                 {
                     let mut st = lock(&inner.state);
                     let cooling = |t: &Instant| now < *t + policy.unknown_kid_cooldown;
-                    if st.unknown_kids.get(kid).is_some_and(cooling)
-                        || st.last_unknown_kid_fetch.as_ref().is_some_and(cooling)
-                    {
+                    if st.unknown_kids.get(kid).is_some_and(cooling) || st.last_unknown_kid_fetch.as_ref().is_some_and(cooling) {
                         remember_unknown(&mut st, kid, now);
                         return Err(unknown_kid());
                     }
@@ -205,31 +188,19 @@ impl RemoteKeySet {
                 if mode == FetchMode::CacheOnly {
                     return Err(VerifyError::would_block());
                 }
-                let result = if backing_off {
-                    Err(last_error.unwrap_or_default())
-                } else {
-                    inner.refresh(generation)
-                };
+                let result = if backing_off { Err(last_error.unwrap_or_default()) } else { inner.refresh(generation) };
                 match result {
                     Ok(new) => Ok(new),
                     Err(_) if stale_ok => Ok(stale),
-                    Err(e) => Err(VerifyError::unavailable(format!(
-                        "signing keys are unavailable: {e}"
-                    ))),
+                    Err(e) => Err(VerifyError::unavailable(format!("signing keys are unavailable: {e}"))),
                 }
             }
             None => {
                 if mode == FetchMode::CacheOnly {
                     return Err(VerifyError::would_block());
                 }
-                let result = if backing_off {
-                    Err(last_error.unwrap_or_default())
-                } else {
-                    inner.refresh(generation)
-                };
-                result.map_err(|e| {
-                    VerifyError::unavailable(format!("signing keys are unavailable: {e}"))
-                })
+                let result = if backing_off { Err(last_error.unwrap_or_default()) } else { inner.refresh(generation) };
+                result.map_err(|e| VerifyError::unavailable(format!("signing keys are unavailable: {e}")))
             }
         }
     }
@@ -242,12 +213,10 @@ impl RemoteKeySet {
 
     fn spawn_background_refresh(&self, generation: u64) {
         let inner = self.0.clone();
-        let spawned = std::thread::Builder::new()
-            .name("warden-jwks-refresh".into())
-            .spawn(move || {
-                let _ = inner.refresh(generation);
-                lock(&inner.state).background_refresh = false;
-            });
+        let spawned = std::thread::Builder::new().name("warden-jwks-refresh".into()).spawn(move || {
+            let _ = inner.refresh(generation);
+            lock(&inner.state).background_refresh = false;
+        });
         if spawned.is_err() {
             // The synchronous refresh at expiry still happens.
             lock(&self.0.state).background_refresh = false;
@@ -336,10 +305,7 @@ impl Inner {
             }
             Err(e) => {
                 let serving = match (&st.keys, st.fetched_at) {
-                    (Some(_), Some(t)) => format!(
-                        "; still serving the key set fetched {} s ago",
-                        (now - t).as_secs()
-                    ),
+                    (Some(_), Some(t)) => format!("; still serving the key set fetched {} s ago", (now - t).as_secs()),
                     _ => String::new(),
                 };
                 self.event(format!("JWKS fetch failed: {e}{serving}"));
@@ -369,32 +335,18 @@ impl Inner {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let resp = self.http.get(&url)?;
         if resp.status != 200 {
-            return Err(format!(
-                "JWKS endpoint {} answered HTTP {}",
-                http::url_for_logs(&url),
-                resp.status
-            ));
+            return Err(format!("JWKS endpoint {} answered HTTP {}", http::url_for_logs(&url), resp.status));
         }
         let mut set = KeySet::from_remote_jwks(&resp.body).map_err(|e| e.0)?;
         if let Some(allowed) = self.restrict_to {
             set = set.restrict(allowed).map_err(|e| e.0)?;
         }
         if set.is_empty() {
-            let why = if set.skipped.is_empty() {
-                String::new()
-            } else {
-                format!(" (skipped: {})", set.skipped.join("; "))
-            };
-            return Err(format!(
-                "JWKS at {} has no usable signing keys{why}",
-                http::url_for_logs(&url)
-            ));
+            let why = if set.skipped.is_empty() { String::new() } else { format!(" (skipped: {})", set.skipped.join("; ")) };
+            return Err(format!("JWKS at {} has no usable signing keys{why}", http::url_for_logs(&url)));
         }
         let p = &self.policy;
-        let ttl = resp
-            .max_age
-            .unwrap_or(p.default_ttl)
-            .clamp(p.min_ttl, p.max_ttl.max(p.min_ttl));
+        let ttl = resp.max_age.unwrap_or(p.default_ttl).clamp(p.min_ttl, p.max_ttl.max(p.min_ttl));
         Ok((set, ttl))
     }
 }

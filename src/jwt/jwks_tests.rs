@@ -38,26 +38,12 @@ fn serve(jwks: String, max_age: u32) -> Server {
             }
             r.fetch_add(1, Ordering::SeqCst);
             let code = s.load(Ordering::SeqCst);
-            let (head, body) = if code == 0 {
-                (
-                    format!("200 OK\r\ncache-control: max-age={max_age}"),
-                    jwks.clone(),
-                )
-            } else {
-                (format!("{code} Error"), "{}".to_owned())
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {head}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
+            let (head, body) =
+                if code == 0 { (format!("200 OK\r\ncache-control: max-age={max_age}"), jwks.clone()) } else { (format!("{code} Error"), "{}".to_owned()) };
+            let _ = write!(stream, "HTTP/1.1 {head}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
         }
     });
-    Server {
-        url,
-        requests,
-        status,
-    }
+    Server { url, requests, status }
 }
 
 fn b64(data: &[u8]) -> String {
@@ -73,15 +59,9 @@ fn token(key: &Ed25519KeyPair, kid: &str) -> String {
 
 fn setup(max_age: u32, policy: CachePolicy) -> (Server, Ed25519KeyPair, Verifier) {
     let key = Ed25519KeyPair::generate().unwrap();
-    let jwks = format!(
-        r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"{}"}}]}}"#,
-        b64(key.public_key().as_ref())
-    );
+    let jwks = format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"{}"}}]}}"#, b64(key.public_key().as_ref()));
     let server = serve(jwks, max_age);
-    let http = HttpOptions {
-        timeout: Duration::from_secs(2),
-        ..HttpOptions::default()
-    };
+    let http = HttpOptions { timeout: Duration::from_secs(2), ..HttpOptions::default() };
     let source = JwksSource::Url(endpoint(&server.url, "jwks_url").unwrap());
     let remote = RemoteKeySet::new(source, &http, policy, None).unwrap();
     let verifier = Verifier::new(VerifierConfig::new(KeySource::Remote(remote))).unwrap();
@@ -89,10 +69,7 @@ fn setup(max_age: u32, policy: CachePolicy) -> (Server, Ed25519KeyPair, Verifier
 }
 
 fn test_policy() -> CachePolicy {
-    CachePolicy {
-        failure_backoff: Duration::ZERO,
-        ..CachePolicy::default()
-    }
+    CachePolicy { failure_backoff: Duration::ZERO, ..CachePolicy::default() }
 }
 
 #[test]
@@ -104,9 +81,7 @@ fn lazy_cached_and_storm_bounded() {
     }
     assert_eq!(server.requests.load(Ordering::SeqCst), 1);
     for i in 0..100 {
-        let err = verifier
-            .verify(&token(&key, &format!("random-{i}")))
-            .unwrap_err();
+        let err = verifier.verify(&token(&key, &format!("random-{i}"))).unwrap_err();
         assert_eq!(err.kind, ErrorKind::UnknownKey);
     }
     assert_eq!(server.requests.load(Ordering::SeqCst), 2);
@@ -114,19 +89,10 @@ fn lazy_cached_and_storm_bounded() {
 
 #[test]
 fn stale_keys_serve_during_an_outage_and_cache_only_mode_never_fetches() {
-    let policy = CachePolicy {
-        min_ttl: Duration::ZERO,
-        ..test_policy()
-    };
+    let policy = CachePolicy { min_ttl: Duration::ZERO, ..test_policy() };
     let (server, key, verifier) = setup(0, policy);
     let t = token(&key, "k1");
-    assert_eq!(
-        verifier
-            .verify_with(&t, FetchMode::CacheOnly)
-            .unwrap_err()
-            .kind,
-        ErrorKind::WouldBlock
-    );
+    assert_eq!(verifier.verify_with(&t, FetchMode::CacheOnly).unwrap_err().kind, ErrorKind::WouldBlock);
     assert_eq!(server.requests.load(Ordering::SeqCst), 0);
     verifier.verify(&t).unwrap();
     server.status.store(500, Ordering::SeqCst);
@@ -142,10 +108,7 @@ fn first_fetch_failure_is_retried() {
     let (server, key, verifier) = setup(300, test_policy());
     server.status.store(503, Ordering::SeqCst);
     let t = token(&key, "k1");
-    assert_eq!(
-        verifier.verify(&t).unwrap_err().kind,
-        ErrorKind::Unavailable
-    );
+    assert_eq!(verifier.verify(&t).unwrap_err().kind, ErrorKind::Unavailable);
     server.status.store(0, Ordering::SeqCst);
     assert!(verifier.verify(&t).is_ok());
     assert_eq!(server.requests.load(Ordering::SeqCst), 2);
@@ -153,10 +116,7 @@ fn first_fetch_failure_is_retried() {
 
 #[test]
 fn refreshes_in_the_background_before_expiry() {
-    let policy = CachePolicy {
-        min_ttl: Duration::ZERO,
-        ..test_policy()
-    };
+    let policy = CachePolicy { min_ttl: Duration::ZERO, ..test_policy() };
     let (server, key, verifier) = setup(4, policy);
     let t = token(&key, "k1");
     verifier.verify(&t).unwrap();

@@ -22,10 +22,7 @@ use super::strict_json;
 pub const MIN_RSA_BITS: usize = 2048;
 
 /// JWK members are base64url; tolerate padding, which changes nothing signed.
-const JWK_B64: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
+const JWK_B64: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent));
 
 /// What kind of key this is, for binding and messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +44,7 @@ impl KeyType {
             KeyType::EcP384 => AlgSet::of(&[ES384]),
             KeyType::Ed25519 => AlgSet::of(&[EdDSA]),
             KeyType::Hmac { bytes } => {
-                let fits: Vec<Algorithm> = [HS256, HS384, HS512]
-                    .into_iter()
-                    .filter(|a| bytes >= algorithms::min_hmac_key_len(*a))
-                    .collect();
+                let fits: Vec<Algorithm> = [HS256, HS384, HS512].into_iter().filter(|a| bytes >= algorithms::min_hmac_key_len(*a)).collect();
                 AlgSet::of(&fits)
             }
         }
@@ -81,55 +75,29 @@ pub struct Key {
 
 impl Key {
     /// A key bound to `algs`, parsed for each of them now.
-    pub fn new(
-        kid: Option<String>,
-        key_type: KeyType,
-        algs: AlgSet,
-        material: Material,
-    ) -> Result<Key, String> {
+    pub fn new(kid: Option<String>, key_type: KeyType, algs: AlgSet, material: Material) -> Result<Key, String> {
         let mut checks = Vec::new();
         for alg in algs.iter() {
             checks.push((alg, signature::prepare(&material, alg)?));
         }
-        Ok(Key {
-            kid,
-            key_type,
-            algs,
-            checks,
-            decoding: material.decoding_key(),
-        })
+        Ok(Key { kid, key_type, algs, checks, decoding: material.decoding_key() })
     }
 
     /// Verify `signature` over `message` with `alg`; false when `alg` is not bound to this key.
     #[inline]
     pub fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
-        self.checks
-            .iter()
-            .find(|(a, _)| *a == alg)
-            .is_some_and(|(_, check)| check.verify(message, signature))
+        self.checks.iter().find(|(a, _)| *a == alg).is_some_and(|(_, check)| check.verify(message, signature))
     }
 
     fn restricted(self, algs: AlgSet) -> Key {
-        let checks = self
-            .checks
-            .into_iter()
-            .filter(|(a, _)| algs.contains(*a))
-            .collect();
-        Key {
-            algs,
-            checks,
-            ..self
-        }
+        let checks = self.checks.into_iter().filter(|(a, _)| algs.contains(*a)).collect();
+        Key { algs, checks, ..self }
     }
 }
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Key")
-            .field("kid", &self.kid)
-            .field("key_type", &self.key_type)
-            .field("algs", &self.algs.names())
-            .finish()
+        f.debug_struct("Key").field("kid", &self.kid).field("key_type", &self.key_type).field("algs", &self.algs.names()).finish()
     }
 }
 
@@ -158,16 +126,14 @@ impl KeySet {
     /// Malformed or weak keys are errors naming the field; keys not meant for
     /// signatures (`use`, `key_ops`, encryption `alg`) or of unsupported types are skipped.
     pub fn from_jwks_json(text: &str) -> Result<KeySet, ConfigError> {
-        let value = strict_json::parse_value(text.as_bytes())
-            .map_err(|e| ConfigError::new(format!("jwks: not valid JSON: {e}")))?;
+        let value = strict_json::parse_value(text.as_bytes()).map_err(|e| ConfigError::new(format!("jwks: not valid JSON: {e}")))?;
         Self::from_jwks_value(&value, Origin::Local)
     }
 
     /// A key set from a JWKS document fetched over the network: `oct` keys are
     /// ignored, unusable keys are skipped (and listed in `skipped`).
     pub fn from_remote_jwks(body: &[u8]) -> Result<KeySet, ConfigError> {
-        let value = strict_json::parse_value(body)
-            .map_err(|e| ConfigError::new(format!("JWKS response is not valid JSON: {e}")))?;
+        let value = strict_json::parse_value(body).map_err(|e| ConfigError::new(format!("JWKS response is not valid JSON: {e}")))?;
         if !value.get("keys").is_some_and(Value::is_array) {
             return Err(ConfigError::new("JWKS response has no \"keys\" array"));
         }
@@ -182,19 +148,11 @@ impl KeySet {
                 _ => return Err(ConfigError::new("jwks.keys: must be an array")),
             },
             Value::Object(o) if o.contains_key("kty") => (vec![value], true),
-            _ => {
-                return Err(ConfigError::new(
-                    "jwks: must be a JWK set ({\"keys\": [...]}) or a single JWK",
-                ))
-            }
+            _ => return Err(ConfigError::new("jwks: must be a JWK set ({\"keys\": [...]}) or a single JWK")),
         };
         let mut set = KeySet::default();
         for (i, entry) in entries.into_iter().enumerate() {
-            let field = if single {
-                "jwk".to_owned()
-            } else {
-                format!("jwks.keys[{i}]")
-            };
+            let field = if single { "jwk".to_owned() } else { format!("jwks.keys[{i}]") };
             let parsed = match entry {
                 Value::Object(obj) => parse_jwk(obj, &field, origin),
                 _ => Err(format!("{field}: must be a JSON object")),
@@ -216,14 +174,8 @@ impl KeySet {
             }
         }
         if origin == Origin::Local && set.keys.is_empty() {
-            let why = if set.skipped.is_empty() {
-                String::new()
-            } else {
-                format!(" (skipped: {})", set.skipped.join("; "))
-            };
-            return Err(ConfigError::new(format!(
-                "jwks: no usable signing keys{why}"
-            )));
+            let why = if set.skipped.is_empty() { String::new() } else { format!(" (skipped: {})", set.skipped.join("; ")) };
+            return Err(ConfigError::new(format!("jwks: no usable signing keys{why}")));
         }
         Ok(set)
     }
@@ -241,21 +193,11 @@ impl KeySet {
     /// output of every requested algorithm (RFC 7518 §3.2).
     pub fn from_hmac_secret(secret: &[u8], kid: Option<&str>) -> Result<KeySet, ConfigError> {
         if secret.len() < 32 {
-            return Err(ConfigError::new(format!(
-                "key: HMAC secret is {} bytes; at least 32 are required (RFC 7518 §3.2)",
-                secret.len()
-            )));
+            return Err(ConfigError::new(format!("key: HMAC secret is {} bytes; at least 32 are required (RFC 7518 §3.2)", secret.len())));
         }
-        let key_type = KeyType::Hmac {
-            bytes: secret.len(),
-        };
-        let key = Key::new(
-            kid.map(str::to_owned),
-            key_type,
-            key_type.family(),
-            Material::Secret(secret.to_vec()),
-        )
-        .map_err(|e| ConfigError::new(format!("key: {e}")))?;
+        let key_type = KeyType::Hmac { bytes: secret.len() };
+        let key = Key::new(kid.map(str::to_owned), key_type, key_type.family(), Material::Secret(secret.to_vec()))
+            .map_err(|e| ConfigError::new(format!("key: {e}")))?;
         let mut set = KeySet::default();
         set.push(key, "key").map_err(ConfigError::new)?;
         Ok(set)
@@ -276,22 +218,14 @@ impl KeySet {
     /// Refuses an allow-list that mixes HMAC and public-key algorithms (RFC 8725 §3.1).
     pub fn restrict(self, allowed: AlgSet) -> Result<KeySet, ConfigError> {
         check_algorithm_mix(allowed)?;
-        let mut out = KeySet {
-            skipped: self.skipped,
-            ..KeySet::default()
-        };
+        let mut out = KeySet { skipped: self.skipped, ..KeySet::default() };
         for key in self.keys {
             let algs = key.algs.intersect(allowed);
             if algs.is_empty() {
-                out.skipped.push(format!(
-                    "key {:?}: none of its algorithms ({}) is in `algorithms`",
-                    key.kid,
-                    key.algs.names()
-                ));
+                out.skipped.push(format!("key {:?}: none of its algorithms ({}) is in `algorithms`", key.kid, key.algs.names()));
                 continue;
             }
-            out.push(key.restricted(algs), "key")
-                .map_err(ConfigError::new)?;
+            out.push(key.restricted(algs), "key").map_err(ConfigError::new)?;
         }
         Ok(out)
     }
@@ -322,19 +256,14 @@ impl KeySet {
     }
     /// Whether any key is an HMAC secret.
     pub fn has_hmac(&self) -> bool {
-        self.keys
-            .iter()
-            .any(|k| matches!(k.key_type, KeyType::Hmac { .. }))
+        self.keys.iter().any(|k| matches!(k.key_type, KeyType::Hmac { .. }))
     }
 }
 
 /// Refuse an algorithm allow-list mixing HMAC with public-key algorithms.
 pub fn check_algorithm_mix(allowed: AlgSet) -> Result<(), ConfigError> {
     let hmac: Vec<_> = allowed.iter().filter(|a| algorithms::is_hmac(*a)).collect();
-    let public: Vec<_> = allowed
-        .iter()
-        .filter(|a| !algorithms::is_hmac(*a))
-        .collect();
+    let public: Vec<_> = allowed.iter().filter(|a| !algorithms::is_hmac(*a)).collect();
     if !hmac.is_empty() && !public.is_empty() {
         return Err(ConfigError::new(format!(
             "algorithms: mixes HMAC ({}) and public-key ({}) algorithms; use one verifier per kind of key",
@@ -350,11 +279,7 @@ enum Parsed {
     Skip(String),
 }
 
-fn str_member<'a>(
-    obj: &'a Map<String, Value>,
-    name: &str,
-    field: &str,
-) -> Result<Option<&'a str>, String> {
+fn str_member<'a>(obj: &'a Map<String, Value>, name: &str, field: &str) -> Result<Option<&'a str>, String> {
     match obj.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -364,9 +289,7 @@ fn str_member<'a>(
 
 fn b64_member(obj: &Map<String, Value>, name: &str, field: &str) -> Result<Vec<u8>, String> {
     let s = str_member(obj, name, field)?.ok_or_else(|| format!("{field}.{name}: missing"))?;
-    let bytes = JWK_B64
-        .decode(s)
-        .map_err(|_| format!("{field}.{name}: not valid base64url"))?;
+    let bytes = JWK_B64.decode(s).map_err(|_| format!("{field}.{name}: not valid base64url"))?;
     if bytes.is_empty() {
         return Err(format!("{field}.{name}: empty"));
     }
@@ -392,9 +315,7 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
             _ => return Err(format!("{field}.key_ops: must be an array of strings")),
         };
         if !verify {
-            return Ok(Parsed::Skip(format!(
-                "{label}: key_ops does not include \"verify\""
-            )));
+            return Ok(Parsed::Skip(format!("{label}: key_ops does not include \"verify\"")));
         }
     }
     let declared_alg = str_member(obj, "alg", field)?;
@@ -404,30 +325,21 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
             let e = b64_member(obj, "e", field)?;
             let bits = bit_length(&n);
             if bits < MIN_RSA_BITS {
-                return Err(format!(
-                    "{field}.n: RSA key is {bits} bits; at least {MIN_RSA_BITS} are required"
-                ));
+                return Err(format!("{field}.n: RSA key is {bits} bits; at least {MIN_RSA_BITS} are required"));
             }
             (KeyType::Rsa { bits }, Material::Rsa { n, e })
         }
         "EC" => {
-            let crv =
-                str_member(obj, "crv", field)?.ok_or_else(|| format!("{field}.crv: missing"))?;
+            let crv = str_member(obj, "crv", field)?.ok_or_else(|| format!("{field}.crv: missing"))?;
             let (key_type, size) = match crv {
                 "P-256" => (KeyType::EcP256, 32),
                 "P-384" => (KeyType::EcP384, 48),
-                other => {
-                    return Ok(Parsed::Skip(format!(
-                        "{label}: EC curve {other:?} is not supported"
-                    )))
-                }
+                other => return Ok(Parsed::Skip(format!("{label}: EC curve {other:?} is not supported"))),
             };
             let x = b64_member(obj, "x", field)?;
             let y = b64_member(obj, "y", field)?;
             if x.len() != size || y.len() != size {
-                return Err(format!(
-                    "{field}: EC {crv} coordinates must be {size} bytes each"
-                ));
+                return Err(format!("{field}: EC {crv} coordinates must be {size} bytes each"));
             }
             let mut point = Vec::with_capacity(1 + 2 * size);
             point.push(4);
@@ -436,12 +348,9 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
             (key_type, Material::EcPoint(point))
         }
         "OKP" => {
-            let crv =
-                str_member(obj, "crv", field)?.ok_or_else(|| format!("{field}.crv: missing"))?;
+            let crv = str_member(obj, "crv", field)?.ok_or_else(|| format!("{field}.crv: missing"))?;
             if crv != "Ed25519" {
-                return Ok(Parsed::Skip(format!(
-                    "{label}: OKP curve {crv:?} is not supported"
-                )));
+                return Ok(Parsed::Skip(format!("{label}: OKP curve {crv:?} is not supported")));
             }
             let x = b64_member(obj, "x", field)?;
             if x.len() != 32 {
@@ -451,24 +360,16 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
         }
         "oct" => {
             if origin == Origin::Remote {
-                return Ok(Parsed::Skip(format!(
-                    "{label}: symmetric (oct) keys from a remote JWKS are ignored"
-                )));
+                return Ok(Parsed::Skip(format!("{label}: symmetric (oct) keys from a remote JWKS are ignored")));
             }
             let k = b64_member(obj, "k", field)?;
-            let min = declared_alg
-                .and_then(algorithms::parse)
-                .map_or(32, algorithms::min_hmac_key_len);
+            let min = declared_alg.and_then(algorithms::parse).map_or(32, algorithms::min_hmac_key_len);
             if k.len() < min {
                 return Err(format!("{field}.k: HMAC secret is {} bytes; at least {min} are required (RFC 7518 §3.2)", k.len()));
             }
             (KeyType::Hmac { bytes: k.len() }, Material::Secret(k))
         }
-        other => {
-            return Ok(Parsed::Skip(format!(
-                "{label}: key type {other:?} is not supported"
-            )))
-        }
+        other => return Ok(Parsed::Skip(format!("{label}: key type {other:?} is not supported"))),
     };
     let family = key_type.family();
     let algs = match declared_alg {
@@ -476,23 +377,14 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
         Some(name) => match algorithms::parse(name) {
             Some(alg) if family.contains(alg) => AlgSet::of(&[alg]),
             Some(alg) => {
-                return Err(format!(
-                    "{field}.alg: {} cannot be used with a {kty} key of this kind",
-                    algorithms::name(alg)
-                ));
+                return Err(format!("{field}.alg: {} cannot be used with a {kty} key of this kind", algorithms::name(alg)));
             }
             // An encryption algorithm (RSA-OAEP, ECDH-ES...) or one warden does not implement.
-            None => {
-                return Ok(Parsed::Skip(format!(
-                    "{label}: alg {name:?} is not a supported signature algorithm"
-                )))
-            }
+            None => return Ok(Parsed::Skip(format!("{label}: alg {name:?} is not a supported signature algorithm"))),
         },
     };
     // Parsing here also validates the key (e.g. an EC point not on its curve).
-    Key::new(kid, key_type, algs, material)
-        .map(Parsed::Key)
-        .map_err(|e| format!("{field}: {e}"))
+    Key::new(kid, key_type, algs, material).map(Parsed::Key).map_err(|e| format!("{field}: {e}"))
 }
 
 fn bit_length(big_endian: &[u8]) -> usize {
@@ -503,9 +395,7 @@ fn bit_length(big_endian: &[u8]) -> usize {
 }
 
 // DER encodings of the AlgorithmIdentifier OIDs in a SubjectPublicKeyInfo.
-const OID_RSA: &[u8] = &[
-    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
-];
+const OID_RSA: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 const OID_P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 const OID_P384: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
 const OID_ED25519: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
@@ -515,28 +405,18 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn pem_key(pem_text: &[u8], kid: Option<&str>) -> Result<Key, ConfigError> {
-    let parsed = pem::parse(pem_text)
-        .map_err(|e| ConfigError::new(format!("key: not a PEM public key: {e}")))?;
+    let parsed = pem::parse(pem_text).map_err(|e| ConfigError::new(format!("key: not a PEM public key: {e}")))?;
     let der = parsed.contents();
     let kid = kid.map(str::to_owned);
     let rsa = |der: &[u8]| -> Result<Key, ConfigError> {
-        let public = aws_lc_rs::rsa::PublicKey::from_der(der)
-            .map_err(|e| ConfigError::new(format!("key: invalid RSA public key: {e}")))?;
+        let public = aws_lc_rs::rsa::PublicKey::from_der(der).map_err(|e| ConfigError::new(format!("key: invalid RSA public key: {e}")))?;
         let c = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(&public);
         let bits = bit_length(&c.n);
         if bits < MIN_RSA_BITS {
-            return Err(ConfigError::new(format!(
-                "key: RSA key is {bits} bits; at least {MIN_RSA_BITS} are required"
-            )));
+            return Err(ConfigError::new(format!("key: RSA key is {bits} bits; at least {MIN_RSA_BITS} are required")));
         }
         let key_type = KeyType::Rsa { bits };
-        Key::new(
-            kid.clone(),
-            key_type,
-            key_type.family(),
-            Material::Rsa { n: c.n, e: c.e },
-        )
-        .map_err(|e| ConfigError::new(format!("key: {e}")))
+        Key::new(kid.clone(), key_type, key_type.family(), Material::Rsa { n: c.n, e: c.e }).map_err(|e| ConfigError::new(format!("key: {e}")))
     };
     match parsed.tag() {
         "RSA PUBLIC KEY" => rsa(der),
@@ -559,21 +439,12 @@ fn pem_key(pem_text: &[u8], kid: Option<&str>) -> Result<Key, ConfigError> {
             let material = match key_type {
                 KeyType::Ed25519 => Material::Ed25519(raw.to_vec()),
                 _ if raw[0] == 4 => Material::EcPoint(raw.to_vec()),
-                _ => {
-                    return Err(ConfigError::new(
-                        "key: only uncompressed EC points are supported",
-                    ))
-                }
+                _ => return Err(ConfigError::new("key: only uncompressed EC points are supported")),
             };
-            Key::new(kid, key_type, key_type.family(), material)
-                .map_err(|e| ConfigError::new(format!("key: {e}")))
+            Key::new(kid, key_type, key_type.family(), material).map_err(|e| ConfigError::new(format!("key: {e}")))
         }
-        "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => Err(ConfigError::new(
-            "key: a private key was given; configure the public key only",
-        )),
-        other => Err(ConfigError::new(format!(
-            "key: unsupported PEM block {other:?}"
-        ))),
+        "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => Err(ConfigError::new("key: a private key was given; configure the public key only")),
+        other => Err(ConfigError::new(format!("key: unsupported PEM block {other:?}"))),
     }
 }
 
@@ -589,19 +460,10 @@ mod tests {
 
     #[test]
     fn binds_alg_from_jwk_or_type() {
-        let set = KeySet::from_jwks_json(&format!(
-            r#"{{"keys":[{},{}]}}"#,
-            rsa_jwk(r#","kid":"a","alg":"PS256""#),
-            rsa_jwk(r#","kid":"b""#)
-        ))
-        .unwrap();
-        let Selection::Found(a) = set.select(Some("a")) else {
-            panic!()
-        };
+        let set = KeySet::from_jwks_json(&format!(r#"{{"keys":[{},{}]}}"#, rsa_jwk(r#","kid":"a","alg":"PS256""#), rsa_jwk(r#","kid":"b""#))).unwrap();
+        let Selection::Found(a) = set.select(Some("a")) else { panic!() };
         assert_eq!(a.algs.names(), "PS256");
-        let Selection::Found(b) = set.select(Some("b")) else {
-            panic!()
-        };
+        let Selection::Found(b) = set.select(Some("b")) else { panic!() };
         assert_eq!(b.algs.names(), "RS256, RS384, RS512, PS256, PS384, PS512");
         assert!(matches!(set.select(None), Selection::KidRequired));
         assert!(matches!(set.select(Some("zz")), Selection::UnknownKid));
@@ -610,48 +472,24 @@ mod tests {
     #[test]
     fn refuses_weak_and_inconsistent_keys() {
         let short = r#"{"kty":"oct","k":"c2VjcmV0"}"#;
-        assert!(KeySet::from_jwks_json(short)
-            .unwrap_err()
-            .0
-            .contains("jwk.k: HMAC secret is 6 bytes"));
-        let rs_on_oct =
-            r#"{"kty":"oct","alg":"RS256","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#;
-        assert!(KeySet::from_jwks_json(rs_on_oct)
-            .unwrap_err()
-            .0
-            .contains("jwk.alg"));
+        assert!(KeySet::from_jwks_json(short).unwrap_err().0.contains("jwk.k: HMAC secret is 6 bytes"));
+        let rs_on_oct = r#"{"kty":"oct","alg":"RS256","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#;
+        assert!(KeySet::from_jwks_json(rs_on_oct).unwrap_err().0.contains("jwk.alg"));
         let small_rsa = r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#;
-        assert!(KeySet::from_jwks_json(small_rsa)
-            .unwrap_err()
-            .0
-            .contains("bits"));
-        let dup = format!(
-            r#"{{"keys":[{},{}]}}"#,
-            rsa_jwk(r#","kid":"a""#),
-            rsa_jwk(r#","kid":"a""#)
-        );
-        assert!(KeySet::from_jwks_json(&dup)
-            .unwrap_err()
-            .0
-            .contains("duplicate kid"));
+        assert!(KeySet::from_jwks_json(small_rsa).unwrap_err().0.contains("bits"));
+        let dup = format!(r#"{{"keys":[{},{}]}}"#, rsa_jwk(r#","kid":"a""#), rsa_jwk(r#","kid":"a""#));
+        assert!(KeySet::from_jwks_json(&dup).unwrap_err().0.contains("duplicate kid"));
         assert!(KeySet::from_hmac_secret(b"secret", None).is_err());
     }
 
     #[test]
     fn skips_encryption_keys_and_remote_secrets() {
-        let enc = format!(
-            r#"{{"keys":[{},{}]}}"#,
-            rsa_jwk(r#","kid":"e","use":"enc""#),
-            rsa_jwk(r#","kid":"s","use":"sig""#)
-        );
+        let enc = format!(r#"{{"keys":[{},{}]}}"#, rsa_jwk(r#","kid":"e","use":"enc""#), rsa_jwk(r#","kid":"s","use":"sig""#));
         let set = KeySet::from_jwks_json(&enc).unwrap();
         assert_eq!(set.len(), 1);
         assert!(matches!(set.select(Some("e")), Selection::UnknownKid));
         let only_enc = format!(r#"{{"keys":[{}]}}"#, rsa_jwk(r#","use":"enc""#));
-        assert!(KeySet::from_jwks_json(&only_enc)
-            .unwrap_err()
-            .0
-            .contains("no usable signing keys"));
+        assert!(KeySet::from_jwks_json(&only_enc).unwrap_err().0.contains("no usable signing keys"));
         let remote = br#"{"keys":[{"kty":"oct","kid":"h","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}"#;
         let set = KeySet::from_remote_jwks(remote).unwrap();
         assert!(set.is_empty() && set.skipped[0].contains("oct"));
@@ -660,9 +498,7 @@ mod tests {
     #[test]
     fn refuses_mixed_algorithm_lists() {
         let set = KeySet::from_jwks_json(&rsa_jwk("")).unwrap();
-        let err = set
-            .restrict(AlgSet::of(&[Algorithm::HS256, Algorithm::RS256]))
-            .unwrap_err();
+        let err = set.restrict(AlgSet::of(&[Algorithm::HS256, Algorithm::RS256])).unwrap_err();
         assert!(err.0.starts_with("algorithms: mixes HMAC"));
     }
 }

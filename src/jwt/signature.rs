@@ -91,11 +91,7 @@ fn der_len(len: usize, out: &mut Vec<u8>) {
 }
 
 fn der_uint(value: &[u8], out: &mut Vec<u8>) {
-    let trimmed = &value[value
-        .iter()
-        .take_while(|b| **b == 0)
-        .count()
-        .min(value.len().saturating_sub(1))..];
+    let trimmed = &value[value.iter().take_while(|b| **b == 0).count().min(value.len().saturating_sub(1))..];
     let pad = trimmed.first().is_some_and(|b| b & 0x80 != 0);
     out.push(0x02);
     der_len(trimmed.len() + pad as usize, out);
@@ -121,9 +117,7 @@ fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
 pub fn prepare(material: &Material, alg: Algorithm) -> Result<SignatureCheck, String> {
     if let Some(h) = hmac_algorithm(alg) {
         return match material {
-            Material::Secret(secret) => {
-                Ok(SignatureCheck::Hmac(Box::new(hmac::Key::new(h, secret))))
-            }
+            Material::Secret(secret) => Ok(SignatureCheck::Hmac(Box::new(hmac::Key::new(h, secret)))),
             _ => Err("an HMAC algorithm needs a secret key".to_owned()),
         };
     }
@@ -134,9 +128,7 @@ pub fn prepare(material: &Material, alg: Algorithm) -> Result<SignatureCheck, St
         Material::Ed25519(x) => ParsedPublicKey::new(verification, x),
         Material::Secret(_) => return Err("a public-key algorithm cannot use a secret".to_owned()),
     };
-    parsed
-        .map(SignatureCheck::Public)
-        .map_err(|e| format!("key rejected: {e}"))
+    parsed.map(SignatureCheck::Public).map_err(|e| format!("key rejected: {e}"))
 }
 
 #[cfg(test)]

@@ -13,19 +13,14 @@ use std::fmt;
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
     match parse_value(bytes)? {
         Value::Object(map) => Ok(map),
-        other => Err(format!(
-            "expected a JSON object, found {}",
-            type_name(&other)
-        )),
+        other => Err(format!("expected a JSON object, found {}", type_name(&other))),
     }
 }
 
 /// Parse `bytes` as one JSON value, refusing duplicate keys and trailing data.
 pub fn parse_value(bytes: &[u8]) -> Result<Value, String> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictValue
-        .deserialize(&mut de)
-        .map_err(|e| e.to_string())?;
+    let value = StrictValue.deserialize(&mut de).map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     Ok(value)
 }
@@ -69,9 +64,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::Number(v.into()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("number out of range"))
+        Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number out of range"))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_owned()))
@@ -98,10 +91,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
             // One hash lookup per member: the entry both detects and fills.
             match map.entry(key) {
                 Entry::Occupied(dup) => {
-                    return Err(de::Error::custom(format_args!(
-                        "duplicate member {:?}",
-                        dup.key()
-                    )));
+                    return Err(de::Error::custom(format_args!("duplicate member {:?}", dup.key())));
                 }
                 Entry::Vacant(slot) => {
                     slot.insert(access.next_value_seed(StrictValue)?);
@@ -118,9 +108,7 @@ mod tests {
 
     #[test]
     fn refuses_duplicates_at_any_depth() {
-        assert!(parse_object(br#"{"a":1,"a":2}"#)
-            .unwrap_err()
-            .contains("duplicate member \"a\""));
+        assert!(parse_object(br#"{"a":1,"a":2}"#).unwrap_err().contains("duplicate member \"a\""));
         assert!(parse_object(br#"{"x":{"b":1,"b":1}}"#).is_err());
         assert!(parse_object(br#"{"x":[{"b":1,"b":1}]}"#).is_err());
         // Same name with an escape is still the same name.

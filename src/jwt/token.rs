@@ -25,13 +25,7 @@ pub struct HeaderRules {
 
 impl Default for HeaderRules {
     fn default() -> Self {
-        HeaderRules {
-            allowed_typ: ["JWT", "at+jwt", "application/at+jwt"]
-                .iter()
-                .map(|t| normalize_typ(t))
-                .collect(),
-            max_token_bytes: 16 * 1024,
-        }
+        HeaderRules { allowed_typ: ["JWT", "at+jwt", "application/at+jwt"].iter().map(|t| normalize_typ(t)).collect(), max_token_bytes: 16 * 1024 }
     }
 }
 
@@ -64,19 +58,13 @@ pub struct CompactJws<'a> {
 /// Decode one base64url segment strictly: no padding, no `+/`, no whitespace,
 /// no non-canonical trailing bits (RFC 7515 §2).
 pub fn decode_segment(segment: &str, what: &'static str) -> Result<Vec<u8>, VerifyError> {
-    URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| VerifyError::malformed(format!("{what} is not valid unpadded base64url")))
+    URL_SAFE_NO_PAD.decode(segment).map_err(|_| VerifyError::malformed(format!("{what} is not valid unpadded base64url")))
 }
 
 /// Split `token`, enforce the size limit first, and parse and check the header.
 pub fn parse<'a>(token: &'a str, rules: &HeaderRules) -> Result<CompactJws<'a>, VerifyError> {
     if token.len() > rules.max_token_bytes {
-        return Err(VerifyError::malformed(format!(
-            "token is {} bytes; the limit is {}",
-            token.len(),
-            rules.max_token_bytes
-        )));
+        return Err(VerifyError::malformed(format!("token is {} bytes; the limit is {}", token.len(), rules.max_token_bytes)));
     }
     if token.is_empty() {
         return Err(VerifyError::malformed("token is empty"));
@@ -85,19 +73,11 @@ pub fn parse<'a>(token: &'a str, rules: &HeaderRules) -> Result<CompactJws<'a>, 
     let (first, second) = match (dots.next(), dots.next(), dots.next()) {
         (Some(a), Some(b), None) => (a, b),
         (Some(_), Some(_), Some(_)) if token.matches('.').count() == 4 => {
-            return Err(VerifyError::malformed(
-                "token has 5 segments (JWE); only signed JWTs are accepted",
-            ));
+            return Err(VerifyError::malformed("token has 5 segments (JWE); only signed JWTs are accepted"));
         }
         _ => {
-            let hint = if token.starts_with("Bearer ") || token.starts_with("bearer ") {
-                " (remove the \"Bearer \" prefix)"
-            } else {
-                ""
-            };
-            return Err(VerifyError::malformed(format!(
-                "token must have 3 dot-separated segments{hint}"
-            )));
+            let hint = if token.starts_with("Bearer ") || token.starts_with("bearer ") { " (remove the \"Bearer \" prefix)" } else { "" };
+            return Err(VerifyError::malformed(format!("token must have 3 dot-separated segments{hint}")));
         }
     };
     let header_b64 = &token[..first];
@@ -107,20 +87,14 @@ pub fn parse<'a>(token: &'a str, rules: &HeaderRules) -> Result<CompactJws<'a>, 
         return Err(VerifyError::malformed("header segment is empty"));
     }
     let header_bytes = decode_segment(header_b64, "header")?;
-    let header_json = strict_json::parse_object(&header_bytes)
-        .map_err(|e| VerifyError::malformed(format!("header is not a valid JSON object: {e}")))?;
+    let header_json = strict_json::parse_object(&header_bytes).map_err(|e| VerifyError::malformed(format!("header is not a valid JSON object: {e}")))?;
     // Header first, so `alg: none` is reported as such whatever the signature segment holds.
     let header = check_header(&header_json, rules)?;
     // An empty payload is a valid JWS (RFC 7515); it fails later as "not a JSON object".
     if signature_b64.is_empty() {
         return Err(VerifyError::malformed("signature segment is empty"));
     }
-    Ok(CompactJws {
-        header,
-        signing_input: &token[..second],
-        payload_b64,
-        signature_b64,
-    })
+    Ok(CompactJws { header, signing_input: &token[..second], payload_b64, signature_b64 })
 }
 
 /// Whether `typ` is in `allowed` (normalized), comparing as RFC 7515 §4.1.9 says
@@ -158,20 +132,14 @@ fn check_header(h: &Map<String, Value>, rules: &HeaderRules) -> Result<Header, V
         Some(Value::String(s)) if s.eq_ignore_ascii_case("none") => {
             return Err(VerifyError::alg("alg \"none\" is never accepted"));
         }
-        Some(Value::String(s)) if s.is_empty() => {
-            return Err(VerifyError::alg("header \"alg\" is empty"))
-        }
-        Some(Value::String(s)) => algorithms::parse(s).ok_or_else(|| {
-            VerifyError::alg(format!("unsupported algorithm {:?}", truncate(s, 32)))
-        })?,
+        Some(Value::String(s)) if s.is_empty() => return Err(VerifyError::alg("header \"alg\" is empty")),
+        Some(Value::String(s)) => algorithms::parse(s).ok_or_else(|| VerifyError::alg(format!("unsupported algorithm {:?}", truncate(s, 32))))?,
         Some(_) => return Err(VerifyError::malformed("header \"alg\" is not a string")),
     };
     let kid = match kid {
         None => None,
         Some(Value::String(s)) if s.len() > MAX_KID_BYTES => {
-            return Err(VerifyError::malformed(format!(
-                "header \"kid\" is longer than {MAX_KID_BYTES} bytes"
-            )));
+            return Err(VerifyError::malformed(format!("header \"kid\" is longer than {MAX_KID_BYTES} bytes")));
         }
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(VerifyError::malformed("header \"kid\" is not a string")),
@@ -180,32 +148,21 @@ fn check_header(h: &Map<String, Value>, rules: &HeaderRules) -> Result<Header, V
     // extensions it does not understand; warden implements none, and an empty
     // or malformed `crit` is invalid too.
     if crit {
-        return Err(VerifyError::header(
-            "header \"crit\" lists extensions this verifier does not implement",
-        ));
+        return Err(VerifyError::header("header \"crit\" lists extensions this verifier does not implement"));
     }
     // RFC 7797 unencoded payloads change what is signed; only b64=true is the normal form.
     if b64.is_some_and(|v| v != &Value::Bool(true)) {
-        return Err(VerifyError::header(
-            "header \"b64\" (unencoded payload) is not accepted",
-        ));
+        return Err(VerifyError::header("header \"b64\" (unencoded payload) is not accepted"));
     }
     if cty {
-        return Err(VerifyError::header(
-            "header \"cty\" (nested token) is not accepted",
-        ));
+        return Err(VerifyError::header("header \"cty\" (nested token) is not accepted"));
     }
     if zip {
-        return Err(VerifyError::header(
-            "compressed or encrypted tokens (\"zip\"/\"enc\") are not accepted",
-        ));
+        return Err(VerifyError::header("compressed or encrypted tokens (\"zip\"/\"enc\") are not accepted"));
     }
     match typ {
         Some(Value::String(t)) if !typ_allowed(t, &rules.allowed_typ) => {
-            return Err(VerifyError::header(format!(
-                "header \"typ\" {:?} is not accepted",
-                truncate(t, 64)
-            )));
+            return Err(VerifyError::header(format!("header \"typ\" {:?} is not accepted", truncate(t, 64))));
         }
         Some(Value::String(_)) | None => {}
         Some(_) => return Err(VerifyError::malformed("header \"typ\" is not a string")),
@@ -222,8 +179,7 @@ fn truncate(s: &str, max: usize) -> &str {
 
 /// Parse a decoded payload as a JSON object with no duplicate members.
 pub fn decode_claims_bytes(payload: &[u8]) -> Result<Map<String, Value>, VerifyError> {
-    strict_json::parse_object(payload)
-        .map_err(|e| VerifyError::malformed(format!("payload is not a valid JSON object: {e}")))
+    strict_json::parse_object(payload).map_err(|e| VerifyError::malformed(format!("payload is not a valid JSON object: {e}")))
 }
 
 #[cfg(test)]
@@ -243,52 +199,17 @@ mod tests {
 
     #[test]
     fn header_rules() {
-        assert!(parse(
-            &tok(r#"{"alg":"RS256","kid":"k"}"#),
-            &HeaderRules::default()
-        )
-        .is_ok());
-        assert_eq!(
-            kind(&tok(r#"{"alg":"none"}"#)),
-            ErrorKind::UnsupportedAlgorithm
-        );
-        assert_eq!(
-            kind(&tok(r#"{"alg":"nOnE"}"#)),
-            ErrorKind::UnsupportedAlgorithm
-        );
-        assert_eq!(
-            kind(&tok(r#"{"typ":"JWT"}"#)),
-            ErrorKind::UnsupportedAlgorithm
-        );
-        assert_eq!(
-            kind(&tok(r#"{"alg":"HS1"}"#)),
-            ErrorKind::UnsupportedAlgorithm
-        );
-        assert_eq!(
-            kind(&tok(r#"{"alg":"RS256","crit":[]}"#)),
-            ErrorKind::InvalidHeader
-        );
-        assert_eq!(
-            kind(&tok(r#"{"alg":"RS256","typ":"dpop+jwt"}"#)),
-            ErrorKind::InvalidHeader
-        );
-        assert!(parse(
-            &tok(r#"{"alg":"RS256","typ":"application/AT+JWT"}"#),
-            &HeaderRules::default()
-        )
-        .is_ok());
-        assert_eq!(
-            kind(&tok(r#"{"alg":"RS256","cty":"JWT"}"#)),
-            ErrorKind::InvalidHeader
-        );
-        assert_eq!(
-            kind(&tok(r#"{"alg":"RS256","kid":7}"#)),
-            ErrorKind::Malformed
-        );
-        assert_eq!(
-            kind(&tok(r#"{"alg":"none","alg":"RS256"}"#)),
-            ErrorKind::Malformed
-        );
+        assert!(parse(&tok(r#"{"alg":"RS256","kid":"k"}"#), &HeaderRules::default()).is_ok());
+        assert_eq!(kind(&tok(r#"{"alg":"none"}"#)), ErrorKind::UnsupportedAlgorithm);
+        assert_eq!(kind(&tok(r#"{"alg":"nOnE"}"#)), ErrorKind::UnsupportedAlgorithm);
+        assert_eq!(kind(&tok(r#"{"typ":"JWT"}"#)), ErrorKind::UnsupportedAlgorithm);
+        assert_eq!(kind(&tok(r#"{"alg":"HS1"}"#)), ErrorKind::UnsupportedAlgorithm);
+        assert_eq!(kind(&tok(r#"{"alg":"RS256","crit":[]}"#)), ErrorKind::InvalidHeader);
+        assert_eq!(kind(&tok(r#"{"alg":"RS256","typ":"dpop+jwt"}"#)), ErrorKind::InvalidHeader);
+        assert!(parse(&tok(r#"{"alg":"RS256","typ":"application/AT+JWT"}"#), &HeaderRules::default()).is_ok());
+        assert_eq!(kind(&tok(r#"{"alg":"RS256","cty":"JWT"}"#)), ErrorKind::InvalidHeader);
+        assert_eq!(kind(&tok(r#"{"alg":"RS256","kid":7}"#)), ErrorKind::Malformed);
+        assert_eq!(kind(&tok(r#"{"alg":"none","alg":"RS256"}"#)), ErrorKind::Malformed);
     }
 
     #[test]
@@ -301,9 +222,6 @@ mod tests {
         let padded = format!("{}=.{}", b64(r#"{"alg":"RS256"}"#), "e30.c2ln");
         assert_eq!(kind(&padded), ErrorKind::Malformed);
         let big = "a".repeat(16 * 1024 + 1);
-        assert!(parse(&big, &HeaderRules::default())
-            .unwrap_err()
-            .description
-            .contains("limit"));
+        assert!(parse(&big, &HeaderRules::default()).unwrap_err().description.contains("limit"));
     }
 }

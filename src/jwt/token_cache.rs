@@ -23,10 +23,7 @@ fn digest(token: &str) -> Digest {
 
 impl TokenCache {
     pub fn new(capacity: usize) -> Self {
-        TokenCache {
-            entries: Mutex::new(HashMap::new()),
-            capacity,
-        }
+        TokenCache { entries: Mutex::new(HashMap::new()), capacity }
     }
 
     pub fn get(&self, token: &str) -> Option<Arc<Map<String, Value>>> {

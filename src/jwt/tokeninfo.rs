@@ -46,12 +46,7 @@ impl TokenInfo {
         let url = http::endpoint(&config.url, "url")?;
         let http = HttpClient::new(&config.http)?;
         let cache = TokenCache::new(config.cache_capacity);
-        Ok(TokenInfo {
-            config,
-            url,
-            http,
-            cache,
-        })
+        Ok(TokenInfo { config, url, http, cache })
     }
 
     /// Look `token` up; its tokeninfo answer, or why it is refused.
@@ -62,69 +57,38 @@ impl TokenInfo {
         }
         let mut url = self.url.clone();
         url.query_pairs_mut().append_pair("access_token", token);
-        let resp = self
-            .http
-            .get(&url)
-            .map_err(|e| VerifyError::unavailable(format!("tokeninfo failed: {e}")))?;
+        let resp = self.http.get(&url).map_err(|e| VerifyError::unavailable(format!("tokeninfo failed: {e}")))?;
         match resp.status {
             200 => {}
             400 | 401 | 403 | 404 => {
                 let why = strict_json::parse_object(&resp.body)
                     .ok()
-                    .and_then(|m| {
-                        m.get("error_description")
-                            .or_else(|| m.get("error"))
-                            .and_then(Value::as_str)
-                            .map(str::to_owned)
-                    })
+                    .and_then(|m| m.get("error_description").or_else(|| m.get("error")).and_then(Value::as_str).map(str::to_owned))
                     .unwrap_or_else(|| format!("HTTP {}", resp.status));
-                return Err(VerifyError::new(
-                    ErrorKind::Inactive,
-                    format!("token is not valid: {why}"),
-                ));
+                return Err(VerifyError::new(ErrorKind::Inactive, format!("token is not valid: {why}")));
             }
-            s => {
-                return Err(VerifyError::unavailable(format!(
-                    "tokeninfo endpoint answered HTTP {s}"
-                )))
-            }
+            s => return Err(VerifyError::unavailable(format!("tokeninfo endpoint answered HTTP {s}"))),
         }
-        let answer = strict_json::parse_object(&resp.body).map_err(|e| {
-            VerifyError::unavailable(format!("tokeninfo answer is not a JSON object: {e}"))
-        })?;
+        let answer = strict_json::parse_object(&resp.body).map_err(|e| VerifyError::unavailable(format!("tokeninfo answer is not a JSON object: {e}")))?;
         if !answer.get("uid").is_some_and(Value::is_string) {
-            return Err(VerifyError::claims(
-                "tokeninfo answer has no string \"uid\"",
-            ));
+            return Err(VerifyError::claims("tokeninfo answer has no string \"uid\""));
         }
         if let Some(scope) = answer.get("scope") {
-            if !scope
-                .as_array()
-                .is_some_and(|a| a.iter().all(Value::is_string))
-            {
-                return Err(VerifyError::claims(
-                    "tokeninfo \"scope\" must be an array of strings",
-                ));
+            if !scope.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
+                return Err(VerifyError::claims("tokeninfo \"scope\" must be an array of strings"));
             }
         }
         let expires_in = match answer.get("expires_in") {
             None => None,
             Some(Value::Number(n)) => n.as_f64(),
-            Some(_) => {
-                return Err(VerifyError::claims(
-                    "tokeninfo \"expires_in\" must be a number",
-                ))
-            }
+            Some(_) => return Err(VerifyError::claims("tokeninfo \"expires_in\" must be a number")),
         };
         if expires_in.is_some_and(|e| e <= 0.0) {
             return Err(VerifyError::new(ErrorKind::Expired, "token has expired"));
         }
         let claims = Arc::new(answer);
-        let ttl = expires_in.map_or(self.config.max_cache, |e| {
-            Duration::from_secs_f64(e.min(1e9))
-        });
-        self.cache
-            .put(token, claims.clone(), ttl.min(self.config.max_cache));
+        let ttl = expires_in.map_or(self.config.max_cache, |e| Duration::from_secs_f64(e.min(1e9)));
+        self.cache.put(token, claims.clone(), ttl.min(self.config.max_cache));
         Ok(claims)
     }
 

@@ -13,8 +13,7 @@ fn vectors() -> PathBuf {
 }
 
 fn load(rel: &str) -> Value {
-    let text =
-        std::fs::read_to_string(vectors().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let text = std::fs::read_to_string(vectors().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
     serde_json::from_str(&text).unwrap()
 }
 
@@ -34,9 +33,7 @@ fn verifier_for(jwk: &Value) -> Result<Verifier, String> {
 }
 
 fn check(v: &Verifier, token: &str) -> Result<Vec<u8>, String> {
-    v.verify_signature(token, FetchMode::Network)
-        .map(|j| j.payload)
-        .map_err(|e| format!("{:?}: {}", e.kind, e.description))
+    v.verify_signature(token, FetchMode::Network).map(|j| j.payload).map_err(|e| format!("{:?}: {}", e.kind, e.description))
 }
 
 #[test]
@@ -52,11 +49,7 @@ fn rfc7515_appendix_a() {
         match (vector["alg"].as_str(), vector["expected"].as_str().unwrap()) {
             // A.4 is ES512 (P-521), which warden does not implement: refused, never accepted.
             (Some("ES512"), _) => assert!(outcome.is_err(), "{name}"),
-            (_, e) if e.starts_with("valid") => assert_eq!(
-                outcome.unwrap(),
-                vector["payload_utf8"].as_str().unwrap().as_bytes(),
-                "{name}"
-            ),
+            (_, e) if e.starts_with("valid") => assert_eq!(outcome.unwrap(), vector["payload_utf8"].as_str().unwrap().as_bytes(), "{name}"),
             (_, _) => assert!(outcome.is_err(), "{name} must be rejected"),
         }
     }
@@ -69,28 +62,18 @@ fn rfc7520_cookbook_and_rfc8037() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let file = path.file_name().unwrap().to_str().unwrap().to_owned();
-        if !file.starts_with("jws_")
-            && !file.starts_with("curve25519")
-            && !file.starts_with("rfc7797")
-        {
+        if !file.starts_with("jws_") && !file.starts_with("curve25519") && !file.starts_with("rfc7797") {
             continue;
         }
         let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let key = if doc["input"]["key"].is_object() {
-            &doc["input"]["key"]
-        } else {
-            &doc["input"]["jwk"]
-        };
+        let key = if doc["input"]["key"].is_object() { &doc["input"]["key"] } else { &doc["input"]["jwk"] };
         let alg = doc["input"]["alg"].as_str().unwrap_or("");
         let verifier = verifier_for(key);
         let compact = doc["output"]["compact"].as_str();
         // Detached-payload and JSON-serialization examples must never verify as bearer tokens.
         for form in ["json", "json_flat"] {
             if let (Some(json), Ok(v)) = (doc["output"][form].as_object(), &verifier) {
-                assert!(
-                    check(v, &Value::Object(json.clone()).to_string()).is_err(),
-                    "{file} {form}"
-                );
+                assert!(check(v, &Value::Object(json.clone()).to_string()).is_err(), "{file} {form}");
             }
         }
         let Some(compact) = compact else { continue };
@@ -132,11 +115,7 @@ fn wycheproof_jws() {
     let mut counts = [0usize; 3];
     let mut failures = Vec::new();
     for group in doc["testGroups"].as_array().unwrap() {
-        let jwk = if group["public"].is_object() {
-            &group["public"]
-        } else {
-            &group["private"]
-        };
+        let jwk = if group["public"].is_object() { &group["public"] } else { &group["private"] };
         let verifier = verifier_for(jwk);
         for test in group["tests"].as_array().unwrap() {
             let id = &test["tcId"];
@@ -153,28 +132,16 @@ fn wycheproof_jws() {
                 ("valid", Ok(_)) => counts[0] += 1,
                 ("invalid", Err(_)) => counts[1] += 1,
                 ("acceptable", _) => counts[2] += 1,
-                _ => failures.push(format!(
-                    "tc{id} {} ({result}): {:?}",
-                    test["comment"],
-                    outcome.map(|p| String::from_utf8_lossy(&p).into_owned())
-                )),
+                _ => failures.push(format!("tc{id} {} ({result}): {:?}", test["comment"], outcome.map(|p| String::from_utf8_lossy(&p).into_owned()))),
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} Wycheproof JWS failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} Wycheproof JWS failures:\n{}", failures.len(), failures.join("\n"));
     assert!(counts[0] > 0 && counts[1] > 300, "{counts:?}");
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 /// Primitive-level Wycheproof vectors through the same keys and crypto calls the
@@ -198,9 +165,7 @@ fn wycheproof_primitives() {
     for (file, alg) in files {
         let doc = load(&format!("wycheproof/{file}"));
         for group in doc["testGroups"].as_array().unwrap() {
-            if alg == Algorithm::HS256
-                && (group["tagSize"] != 256 || group["keySize"].as_u64().unwrap() < 256)
-            {
+            if alg == Algorithm::HS256 && (group["tagSize"] != 256 || group["keySize"].as_u64().unwrap() < 256) {
                 continue; // truncated tags and short keys are refused at configuration
             }
             let key = if alg == Algorithm::HS256 {
@@ -209,15 +174,8 @@ fn wycheproof_primitives() {
                 match KeySet::from_pem(group["publicKeyPem"].as_str().unwrap().as_bytes(), None) {
                     Ok(set) => Some(set),
                     Err(e) => {
-                        let must_fail = group["tests"]
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .all(|t| t["result"] != "valid");
-                        assert!(
-                            must_fail,
-                            "{file}: key refused ({e}) but it has valid tests"
-                        );
+                        let must_fail = group["tests"].as_array().unwrap().iter().all(|t| t["result"] != "valid");
+                        assert!(must_fail, "{file}: key refused ({e}) but it has valid tests");
                         continue;
                     }
                 }
@@ -228,38 +186,22 @@ fn wycheproof_primitives() {
                 let (sig, set) = match &key {
                     Some(set) => (hex(test["sig"].as_str().unwrap()), set),
                     None => {
-                        hmac_set =
-                            KeySet::from_hmac_secret(&hex(test["key"].as_str().unwrap()), None)
-                                .unwrap();
+                        hmac_set = KeySet::from_hmac_secret(&hex(test["key"].as_str().unwrap()), None).unwrap();
                         (hex(test["tag"].as_str().unwrap()), &hmac_set)
                     }
                 };
                 let key = &set.keys()[0];
                 // warden's pre-parsed check and jsonwebtoken's aws_lc_rs backend must agree.
                 let ok = key.verify(alg, &msg, &sig);
-                let reference = jsonwebtoken::crypto::verify(
-                    &URL_SAFE_NO_PAD.encode(&sig),
-                    &msg,
-                    &key.decoding,
-                    alg,
-                )
-                .unwrap_or(false);
+                let reference = jsonwebtoken::crypto::verify(&URL_SAFE_NO_PAD.encode(&sig), &msg, &key.decoding, alg).unwrap_or(false);
                 let result = test["result"].as_str().unwrap();
                 checked += 1;
                 if ok != reference || (result == "valid" && !ok) || (result == "invalid" && ok) {
-                    failures.push(format!(
-                        "{file} tc{} {} ({result}): accepted={ok} jsonwebtoken={reference}",
-                        test["tcId"], test["comment"]
-                    ));
+                    failures.push(format!("{file} tc{} {} ({result}): accepted={ok} jsonwebtoken={reference}", test["tcId"], test["comment"]));
                 }
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
     assert!(checked > 1000, "{checked}");
 }

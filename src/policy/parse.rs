@@ -70,8 +70,7 @@ impl SourcePolicy {
 static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[^!*?\[\]{}]+$").unwrap());
 static VERSION_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\w+$").unwrap());
 static ROLE_VERSION_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\w*$").unwrap());
-static SCOPE_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(\.|[0-9a-zA-Z][\w\-]*(\.\w[\w\-]*)*)?$").unwrap());
+static SCOPE_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\.|[0-9a-zA-Z][\w\-]*(\.\w[\w\-]*)*)?$").unwrap());
 static RULE_NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([a-zA-Z][\w@.\-]*)*$").unwrap());
 static SET_NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[\w\-.]+$").unwrap());
 
@@ -99,11 +98,9 @@ fn yaml_problem(file: &str, e: &serde_saphyr::Error) -> Problem {
 fn check_doc(file: &str, doc: &PolicyDoc, out: &mut Vec<Problem>) {
     match &doc.api_version {
         None => out.push(Problem::new(file, (1, 1), format!("missing `apiVersion`: it must be `{API_VERSION}`"))),
-        Some(v) if v.value != API_VERSION => out.push(Problem::new(
-            file,
-            pos(v),
-            format!("unsupported `apiVersion` `{}`: it must be `{API_VERSION}`", v.value),
-        )),
+        Some(v) if v.value != API_VERSION => {
+            out.push(Problem::new(file, pos(v), format!("unsupported `apiVersion` `{}`: it must be `{API_VERSION}`", v.value)))
+        }
         _ => {}
     }
     let kinds = [
@@ -140,9 +137,7 @@ fn check_doc(file: &str, doc: &PolicyDoc, out: &mut Vec<Problem>) {
             field(
                 matches!(
                     s.value.as_str(),
-                    "SCOPE_PERMISSIONS_UNSPECIFIED"
-                        | "SCOPE_PERMISSIONS_OVERRIDE_PARENT"
-                        | "SCOPE_PERMISSIONS_REQUIRE_PARENTAL_CONSENT_FOR_ALLOWS"
+                    "SCOPE_PERMISSIONS_UNSPECIFIED" | "SCOPE_PERMISSIONS_OVERRIDE_PARENT" | "SCOPE_PERMISSIONS_REQUIRE_PARENTAL_CONSENT_FOR_ALLOWS"
                 ),
                 pos(s),
                 format!(
@@ -154,11 +149,7 @@ fn check_doc(file: &str, doc: &PolicyDoc, out: &mut Vec<Problem>) {
         }
     };
     let check_effect = |e: &Spanned<String>, field: &mut dyn FnMut(bool, (u32, u32), String)| {
-        field(
-            e.value == "EFFECT_ALLOW" || e.value == "EFFECT_DENY",
-            pos(e),
-            format!("invalid effect `{}`: use EFFECT_ALLOW or EFFECT_DENY", e.value),
-        );
+        field(e.value == "EFFECT_ALLOW" || e.value == "EFFECT_DENY", pos(e), format!("invalid effect `{}`: use EFFECT_ALLOW or EFFECT_DENY", e.value));
     };
     let check_rule_name = |n: &Option<Spanned<String>>, field: &mut dyn FnMut(bool, (u32, u32), String)| {
         if let Some(n) = n {
@@ -169,11 +160,7 @@ fn check_doc(file: &str, doc: &PolicyDoc, out: &mut Vec<Problem>) {
         field(!actions.is_empty(), at, format!("`{what}` must list at least one action"));
         for (i, a) in actions.iter().enumerate() {
             field(!a.value.is_empty(), pos(a), "an action must not be empty".to_string());
-            field(
-                !actions[..i].iter().any(|b| b.value == a.value),
-                pos(a),
-                format!("action `{}` is listed twice", a.value),
-            );
+            field(!actions[..i].iter().any(|b| b.value == a.value), pos(a), format!("action `{}` is listed twice", a.value));
         }
     };
 
@@ -270,7 +257,11 @@ mod tests {
 
     #[test]
     fn json_is_accepted() {
-        let p = parse_policy("a.json", "{\"apiVersion\": \"api.cerbos.dev/v1\", \"derivedRoles\": {\"name\": \"x\", \"definitions\": [{\"name\": \"o\", \"parentRoles\": [\"user\"]}]}}").unwrap();
+        let p = parse_policy(
+            "a.json",
+            "{\"apiVersion\": \"api.cerbos.dev/v1\", \"derivedRoles\": {\"name\": \"x\", \"definitions\": [{\"name\": \"o\", \"parentRoles\": [\"user\"]}]}}",
+        )
+        .unwrap();
         assert!(p.doc.derived_roles.is_some());
     }
 }

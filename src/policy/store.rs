@@ -32,7 +32,11 @@ pub fn read_policy_dir(root: &Path) -> Result<Vec<(String, String)>, Vec<Problem
             Err(e) => problems.push(Problem::new(&rel, (0, 0), format!("cannot read file: {e}"))),
         }
     }
-    if problems.is_empty() { Ok(out) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
 }
 
 fn relative(root: &Path, path: &Path) -> String {

@@ -108,13 +108,15 @@ pub fn parse_now(now: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<Fix
     } else if now.hasattr("isoformat")? {
         let tz = now.getattr("tzinfo")?;
         let iso: String = now.call_method0("isoformat")?.extract()?;
-        if tz.is_none() { format!("{iso}Z") } else { iso }
+        if tz.is_none() {
+            format!("{iso}Z")
+        } else {
+            iso
+        }
     } else {
         return Err(PyTypeError::new_err("now must be a datetime or an RFC 3339 string"));
     };
-    DateTime::parse_from_rfc3339(&text)
-        .map(Some)
-        .map_err(|e| PyValueError::new_err(format!("now: invalid timestamp {text:?}: {e}")))
+    DateTime::parse_from_rfc3339(&text).map(Some).map_err(|e| PyValueError::new_err(format!("now: invalid timestamp {text:?}: {e}")))
 }
 
 /// Converts a Python value to a core type; errors name the offending field (`principal.roles: ...`).
@@ -154,8 +156,22 @@ impl PyEngine {
     #[staticmethod]
     #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope=""))]
     #[allow(clippy::too_many_arguments)]
-    fn from_directory(py: Python<'_>, path: PathBuf, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str, watch: bool, jwt_keysets: Option<&Bound<'_, PyAny>>, strict_evaluation: bool, default_policy_version: &str, default_scope: &str) -> PyResult<PyEngine> {
-        let c = config(globals, Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope })?;
+    fn from_directory(
+        py: Python<'_>,
+        path: PathBuf,
+        globals: Option<&Bound<'_, PyAny>>,
+        lenient_scope_search: bool,
+        schema_enforcement: &str,
+        watch: bool,
+        jwt_keysets: Option<&Bound<'_, PyAny>>,
+        strict_evaluation: bool,
+        default_policy_version: &str,
+        default_scope: &str,
+    ) -> PyResult<PyEngine> {
+        let c = config(
+            globals,
+            Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope },
+        )?;
         let keysets = keysets_from_py(jwt_keysets)?;
         let engine = build(py, PolicySource::Directory(path.clone()), c, keysets)?;
         if watch {
@@ -179,8 +195,21 @@ impl PyEngine {
     #[staticmethod]
     #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope=""))]
     #[allow(clippy::too_many_arguments)]
-    fn from_policies(py: Python<'_>, items: &Bound<'_, PyAny>, globals: Option<&Bound<'_, PyAny>>, lenient_scope_search: bool, schema_enforcement: &str, jwt_keysets: Option<&Bound<'_, PyAny>>, strict_evaluation: bool, default_policy_version: &str, default_scope: &str) -> PyResult<PyEngine> {
-        let c = config(globals, Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope })?;
+    fn from_policies(
+        py: Python<'_>,
+        items: &Bound<'_, PyAny>,
+        globals: Option<&Bound<'_, PyAny>>,
+        lenient_scope_search: bool,
+        schema_enforcement: &str,
+        jwt_keysets: Option<&Bound<'_, PyAny>>,
+        strict_evaluation: bool,
+        default_policy_version: &str,
+        default_scope: &str,
+    ) -> PyResult<PyEngine> {
+        let c = config(
+            globals,
+            Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope },
+        )?;
         let keysets = keysets_from_py(jwt_keysets)?;
         let mut docs = Vec::new();
         for (i, item) in items.try_iter()?.enumerate() {
@@ -216,13 +245,23 @@ impl PyEngine {
     /// Whether `principal` may do `action` on `resource`. Both may be dicts (engine or SDK field
     /// names) or `Principal`/`Resource` objects; `aux_data` is `{"jwt": {claims}}` if given.
     #[pyo3(signature = (principal, resource, action, *, aux_data=None, now=None))]
-    fn is_allowed(&self, principal: &Bound<'_, PyAny>, resource: &Bound<'_, PyAny>, action: &str, aux_data: Option<&Bound<'_, PyAny>>, now: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+    fn is_allowed(
+        &self,
+        principal: &Bound<'_, PyAny>,
+        resource: &Bound<'_, PyAny>,
+        action: &str,
+        aux_data: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
         let input = CheckInput {
             request_id: String::new(),
             principal: convert::principal(principal, "principal")?,
             resource: convert::resource(resource, "resource")?,
             actions: vec![action.to_string()],
-            aux_data: match aux_data { Some(a) => convert::aux_data(a, "aux_data")?, None => None },
+            aux_data: match aux_data {
+                Some(a) => convert::aux_data(a, "aux_data")?,
+                None => None,
+            },
         };
         input.validate().map_err(PyValueError::new_err)?;
         let now = parse_now(now)?;
@@ -238,7 +277,15 @@ impl PyEngine {
     /// once, and the GIL is released while the batch is decided.
     #[pyo3(signature = (principal, resources, actions, *, aux_data=None, now=None))]
     #[allow(clippy::too_many_arguments)]
-    fn decision_table(&self, py: Python<'_>, principal: &Bound<'_, PyAny>, resources: &Bound<'_, PyAny>, actions: &Bound<'_, PyAny>, aux_data: Option<&Bound<'_, PyAny>>, now: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Vec<bool>>> {
+    fn decision_table(
+        &self,
+        py: Python<'_>,
+        principal: &Bound<'_, PyAny>,
+        resources: &Bound<'_, PyAny>,
+        actions: &Bound<'_, PyAny>,
+        aux_data: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<Vec<bool>>> {
         let principal = convert::principal(principal, "principal")?;
         if actions.is_instance_of::<PyString>() {
             return Err(PyTypeError::new_err("actions: expected a list of strings, not a single string"));
@@ -247,7 +294,10 @@ impl PyEngine {
         if actions.is_empty() {
             return Err(PyValueError::new_err("actions: at least one action is required"));
         }
-        let aux = match aux_data { Some(a) => convert::aux_data(a, "aux_data")?, None => None };
+        let aux = match aux_data {
+            Some(a) => convert::aux_data(a, "aux_data")?,
+            None => None,
+        };
         if resources.is_instance_of::<PyString>() || resources.is_instance_of::<PyDict>() {
             return Err(PyTypeError::new_err("resources: expected a list of resources"));
         }
@@ -270,10 +320,7 @@ impl PyEngine {
         } else {
             self.inner.check(&inputs, now)
         };
-        Ok(outputs
-            .iter()
-            .map(|o| actions.iter().map(|a| o.actions.0.iter().any(|(name, e)| name == a && e.effect == "EFFECT_ALLOW")).collect())
-            .collect())
+        Ok(outputs.iter().map(|o| actions.iter().map(|a| o.actions.0.iter().any(|(name, e)| name == a && e.effect == "EFFECT_ALLOW")).collect()).collect())
     }
 
     /// Decides one `CheckInput` dict and explains it: `{"output": CheckOutput, "actions": [...], "derivedRoles": [...]}`

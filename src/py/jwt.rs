@@ -12,67 +12,26 @@ use serde_json::{Map, Value};
 use crate::jwt::algorithms;
 use crate::jwt::token::normalize_typ;
 use crate::jwt::{
-    AlgSet, CachePolicy, ClaimRules, ConfigError, ErrorKind, FetchMode, HttpOptions, Introspector,
-    IntrospectorConfig, JwksSource, KeySet, KeySource, RemoteKeySet, TokenInfo, TokenInfoConfig,
-    Verifier, VerifierConfig, VerifyError,
+    AlgSet, CachePolicy, ClaimRules, ConfigError, ErrorKind, FetchMode, HttpOptions, Introspector, IntrospectorConfig, JwksSource, KeySet, KeySource,
+    RemoteKeySet, TokenInfo, TokenInfoConfig, Verifier, VerifierConfig, VerifyError,
 };
 
-create_exception!(warden, InvalidToken, PyException, "The bearer token was refused. `error` and `description` are ready for an RFC 6750 WWW-Authenticate header.");
+create_exception!(
+    warden,
+    InvalidToken,
+    PyException,
+    "The bearer token was refused. `error` and `description` are ready for an RFC 6750 WWW-Authenticate header."
+);
 create_exception!(warden, MalformedToken, InvalidToken, "The token is not a well-formed compact JWS (size, segments, base64url, JSON, duplicate members).");
-create_exception!(
-    warden,
-    InvalidHeader,
-    InvalidToken,
-    "The token's header asks for processing warden refuses (crit, typ, cty, zip, b64)."
-);
-create_exception!(
-    warden,
-    UnsupportedAlgorithm,
-    InvalidToken,
-    "The token's alg is none, unknown, or not allowed for the selected key."
-);
-create_exception!(
-    warden,
-    UnknownKey,
-    InvalidToken,
-    "No configured key matches the token's kid."
-);
-create_exception!(
-    warden,
-    InvalidSignature,
-    InvalidToken,
-    "The token's signature does not verify."
-);
-create_exception!(
-    warden,
-    ExpiredToken,
-    InvalidToken,
-    "The token's exp is in the past (beyond the leeway)."
-);
-create_exception!(
-    warden,
-    InvalidClaims,
-    InvalidToken,
-    "A claim is missing, of the wrong type, or has the wrong value."
-);
-create_exception!(
-    warden,
-    NotYetValid,
-    InvalidClaims,
-    "The token's nbf or iat is in the future (beyond the leeway)."
-);
-create_exception!(
-    warden,
-    InactiveToken,
-    InvalidToken,
-    "The authorization server says the token is not active."
-);
-create_exception!(
-    warden,
-    ProviderUnavailable,
-    InvalidToken,
-    "Keys or the authorization server could not be reached; the token was not checked."
-);
+create_exception!(warden, InvalidHeader, InvalidToken, "The token's header asks for processing warden refuses (crit, typ, cty, zip, b64).");
+create_exception!(warden, UnsupportedAlgorithm, InvalidToken, "The token's alg is none, unknown, or not allowed for the selected key.");
+create_exception!(warden, UnknownKey, InvalidToken, "No configured key matches the token's kid.");
+create_exception!(warden, InvalidSignature, InvalidToken, "The token's signature does not verify.");
+create_exception!(warden, ExpiredToken, InvalidToken, "The token's exp is in the past (beyond the leeway).");
+create_exception!(warden, InvalidClaims, InvalidToken, "A claim is missing, of the wrong type, or has the wrong value.");
+create_exception!(warden, NotYetValid, InvalidClaims, "The token's nbf or iat is in the future (beyond the leeway).");
+create_exception!(warden, InactiveToken, InvalidToken, "The authorization server says the token is not active.");
+create_exception!(warden, ProviderUnavailable, InvalidToken, "Keys or the authorization server could not be reached; the token was not checked.");
 
 fn config_err(e: ConfigError) -> PyErr {
     PyValueError::new_err(e.0)
@@ -91,9 +50,7 @@ fn token_err(py: Python<'_>, e: VerifyError) -> PyErr {
         ErrorKind::NotYetValid => NotYetValid::new_err(description.clone()),
         ErrorKind::InvalidClaims => InvalidClaims::new_err(description.clone()),
         ErrorKind::Inactive => InactiveToken::new_err(description.clone()),
-        ErrorKind::Unavailable | ErrorKind::WouldBlock => {
-            ProviderUnavailable::new_err(description.clone())
-        }
+        ErrorKind::Unavailable | ErrorKind::WouldBlock => ProviderUnavailable::new_err(description.clone()),
     };
     let value = err.value(py);
     // Setting attributes on a fresh exception instance cannot fail in practice;
@@ -104,9 +61,7 @@ fn token_err(py: Python<'_>, e: VerifyError) -> PyErr {
 
 fn seconds(value: f64, field: &str) -> PyResult<Duration> {
     if !value.is_finite() || !(0.0..=1e9).contains(&value) {
-        return Err(PyValueError::new_err(format!(
-            "{field}: must be a non-negative number of seconds"
-        )));
+        return Err(PyValueError::new_err(format!("{field}: must be a non-negative number of seconds")));
     }
     Ok(Duration::from_secs_f64(value))
 }
@@ -116,12 +71,7 @@ fn parse_algorithms(names: &[String]) -> PyResult<AlgSet> {
     for name in names {
         match algorithms::parse(name) {
             Some(a) => algs.push(a),
-            None => {
-                return Err(PyValueError::new_err(format!(
-                    "algorithms: {name:?} is not supported (supported: {})",
-                    AlgSet::of(&algorithms::ALL).names()
-                )))
-            }
+            None => return Err(PyValueError::new_err(format!("algorithms: {name:?} is not supported (supported: {})", AlgSet::of(&algorithms::ALL).names()))),
         }
     }
     Ok(AlgSet::of(&algs))
@@ -136,9 +86,7 @@ fn log_events(py: Python<'_>, remote: &RemoteKeySet) -> PyResult<()> {
     if !remote.has_events() {
         return Ok(());
     }
-    let logger = py
-        .import("logging")?
-        .call_method1("getLogger", ("warden.jwt",))?;
+    let logger = py.import("logging")?.call_method1("getLogger", ("warden.jwt",))?;
     for event in remote.take_events() {
         logger.call_method1("warning", (event,))?;
     }
@@ -187,20 +135,9 @@ impl PyVerifier {
         failure_backoff: f64,
     ) -> PyResult<Self> {
         let allowed = algorithms.as_deref().map(parse_algorithms).transpose()?;
-        let given = [
-            jwks.is_some(),
-            jwks_url.is_some(),
-            key_pem.is_some(),
-            secret.is_some(),
-            discovery,
-        ]
-        .iter()
-        .filter(|g| **g)
-        .count();
+        let given = [jwks.is_some(), jwks_url.is_some(), key_pem.is_some(), secret.is_some(), discovery].iter().filter(|g| **g).count();
         if given != 1 {
-            return Err(PyValueError::new_err(
-                "keys: give exactly one of jwks=, jwks_url=, key= or discovery=True (with issuer=)",
-            ));
+            return Err(PyValueError::new_err("keys: give exactly one of jwks=, jwks_url=, key= or discovery=True (with issuer=)"));
         }
         let keys = if let Some(text) = jwks {
             KeySource::Static(Arc::new(KeySet::from_jwks_json(&text).map_err(config_err)?))
@@ -208,31 +145,20 @@ impl PyVerifier {
             KeySource::Static(Arc::new(KeySet::from_pem(&pem, None).map_err(config_err)?))
         } else if let Some(secret) = secret {
             if !allowed.is_some_and(|a| a.iter().all(algorithms::is_hmac)) {
-                return Err(PyValueError::new_err(
-                    "algorithms: an HMAC secret needs algorithms=[\"HS256\"] (or HS384/HS512)",
-                ));
+                return Err(PyValueError::new_err("algorithms: an HMAC secret needs algorithms=[\"HS256\"] (or HS384/HS512)"));
             }
-            KeySource::Static(Arc::new(
-                KeySet::from_hmac_secret(&secret, None).map_err(config_err)?,
-            ))
+            KeySource::Static(Arc::new(KeySet::from_hmac_secret(&secret, None).map_err(config_err)?))
         } else {
             let source = if discovery {
                 let Some(iss) = &issuer else {
-                    return Err(PyValueError::new_err(
-                        "issuer: required with discovery=True",
-                    ));
+                    return Err(PyValueError::new_err("issuer: required with discovery=True"));
                 };
-                JwksSource::Discovery {
-                    issuer: iss.clone(),
-                }
+                JwksSource::Discovery { issuer: iss.clone() }
             } else {
                 let url = jwks_url.unwrap_or_default();
                 JwksSource::Url(crate::jwt::http::endpoint(&url, "jwks_url").map_err(config_err)?)
             };
-            let http = HttpOptions {
-                timeout: seconds(http_timeout, "http_timeout")?,
-                max_body_bytes: max_response_bytes,
-            };
+            let http = HttpOptions { timeout: seconds(http_timeout, "http_timeout")?, max_body_bytes: max_response_bytes };
             let policy = CachePolicy {
                 min_ttl: seconds(jwks_min_ttl, "jwks_min_ttl")?,
                 max_ttl: seconds(jwks_max_ttl, "jwks_max_ttl")?,
@@ -241,19 +167,13 @@ impl PyVerifier {
                 max_stale: seconds(max_stale, "max_stale")?,
                 failure_backoff: seconds(failure_backoff, "failure_backoff")?,
             };
-            KeySource::Remote(
-                RemoteKeySet::new(source, &http, policy, allowed).map_err(config_err)?,
-            )
+            KeySource::Remote(RemoteKeySet::new(source, &http, policy, allowed).map_err(config_err)?)
         };
         let expected = match expected_claims {
             None => Vec::new(),
             Some(text) => match serde_json::from_str::<Value>(&text) {
                 Ok(Value::Object(m)) => m.into_iter().collect(),
-                _ => {
-                    return Err(PyValueError::new_err(
-                        "expected_claims: must be a mapping of claim name to value",
-                    ))
-                }
+                _ => return Err(PyValueError::new_err("expected_claims: must be a mapping of claim name to value")),
             },
         };
         if audience.as_ref().is_some_and(|a| a.is_empty()) {
@@ -261,21 +181,11 @@ impl PyVerifier {
         }
         let mut config = VerifierConfig::new(keys);
         config.algorithms = allowed;
-        config.claims = ClaimRules {
-            issuer,
-            audience,
-            leeway,
-            required: required_claims,
-            expected,
-            max_lifetime,
-            allow_any_audience,
-        };
+        config.claims = ClaimRules { issuer, audience, leeway, required: required_claims, expected, max_lifetime, allow_any_audience };
         config.header.allowed_typ = allowed_typ.iter().map(|t| normalize_typ(t)).collect();
         config.header.max_token_bytes = max_token_bytes;
         let verifier = Verifier::new(config).map_err(config_err)?;
-        Ok(PyVerifier {
-            inner: Arc::new(verifier),
-        })
+        Ok(PyVerifier { inner: Arc::new(verifier) })
     }
 
     /// Verify a compact JWT and return its claims as a dict.
@@ -295,11 +205,7 @@ impl PyVerifier {
 
     /// Verify without any network access: the claims, or None when a key fetch
     /// is needed first (the async path then verifies in a worker thread).
-    fn verify_cached<'py>(
-        &self,
-        py: Python<'py>,
-        token: &str,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn verify_cached<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
         let verifier = &*self.inner;
         match py.detach(|| verifier.verify_with(token, FetchMode::CacheOnly)) {
             Ok(claims) => to_dict(py, &claims).map(Some),
@@ -311,18 +217,11 @@ impl PyVerifier {
     /// Fetch the remote key set now; returns the number of usable keys.
     fn refresh_keys(&self, py: Python<'_>) -> PyResult<usize> {
         let Some(remote) = self.inner.remote_keys() else {
-            return Err(PyValueError::new_err(
-                "refresh_keys: this verifier has no remote key set",
-            ));
+            return Err(PyValueError::new_err("refresh_keys: this verifier has no remote key set"));
         };
         let result = py.detach(|| remote.refresh());
         log_events(py, remote)?;
-        result.map_err(|e| {
-            token_err(
-                py,
-                VerifyError::unavailable(format!("signing keys are unavailable: {e}")),
-            )
-        })
+        result.map_err(|e| token_err(py, VerifyError::unavailable(format!("signing keys are unavailable: {e}"))))
     }
 
     /// State of the remote key cache: fetches, keys, age_seconds, expires_in_seconds, last_error.
@@ -372,9 +271,7 @@ impl PyIntrospector {
         config.cache_capacity = cache_capacity;
         config.max_token_bytes = max_token_bytes;
         config.http.timeout = seconds(http_timeout, "http_timeout")?;
-        Ok(PyIntrospector {
-            inner: Arc::new(Introspector::new(config).map_err(config_err)?),
-        })
+        Ok(PyIntrospector { inner: Arc::new(Introspector::new(config).map_err(config_err)?) })
     }
 
     /// Introspect the token; the active token's claims as a dict, else `InvalidToken`.
@@ -403,21 +300,13 @@ pub struct PyTokenInfo {
 impl PyTokenInfo {
     #[new]
     #[pyo3(signature = (url, *, max_cache=60.0, cache_capacity=10000, max_token_bytes=16384, http_timeout=5.0))]
-    fn new(
-        url: &str,
-        max_cache: f64,
-        cache_capacity: usize,
-        max_token_bytes: usize,
-        http_timeout: f64,
-    ) -> PyResult<Self> {
+    fn new(url: &str, max_cache: f64, cache_capacity: usize, max_token_bytes: usize, http_timeout: f64) -> PyResult<Self> {
         let mut config = TokenInfoConfig::new(url);
         config.max_cache = seconds(max_cache, "max_cache")?;
         config.cache_capacity = cache_capacity;
         config.max_token_bytes = max_token_bytes;
         config.http.timeout = seconds(http_timeout, "http_timeout")?;
-        Ok(PyTokenInfo {
-            inner: Arc::new(TokenInfo::new(config).map_err(config_err)?),
-        })
+        Ok(PyTokenInfo { inner: Arc::new(TokenInfo::new(config).map_err(config_err)?) })
     }
 
     /// Look the token up; its tokeninfo answer (uid, scope, realm, ...) as a dict, else `InvalidToken`.
@@ -439,31 +328,16 @@ impl PyTokenInfo {
 /// `introspection_endpoint` (None when absent). Runs with the GIL released.
 #[pyfunction]
 #[pyo3(signature = (issuer, *, http_timeout=5.0))]
-fn discover_provider<'py>(
-    py: Python<'py>,
-    issuer: &str,
-    http_timeout: f64,
-) -> PyResult<Bound<'py, PyDict>> {
-    let http = HttpOptions {
-        timeout: seconds(http_timeout, "http_timeout")?,
-        ..HttpOptions::default()
-    };
+fn discover_provider<'py>(py: Python<'py>, issuer: &str, http_timeout: f64) -> PyResult<Bound<'py, PyDict>> {
+    let http = HttpOptions { timeout: seconds(http_timeout, "http_timeout")?, ..HttpOptions::default() };
     crate::jwt::discovery::discovery_url(issuer).map_err(config_err)?;
     let client = crate::jwt::http::HttpClient::new(&http).map_err(config_err)?;
     let found = py.detach(|| crate::jwt::discovery::discover(&client, issuer));
-    let metadata = found.map_err(|e| {
-        token_err(
-            py,
-            VerifyError::unavailable(format!("OIDC discovery failed: {e}")),
-        )
-    })?;
+    let metadata = found.map_err(|e| token_err(py, VerifyError::unavailable(format!("OIDC discovery failed: {e}"))))?;
     let d = PyDict::new(py);
     d.set_item("issuer", metadata.issuer)?;
     d.set_item("jwks_uri", metadata.jwks_uri.as_str())?;
-    d.set_item(
-        "introspection_endpoint",
-        metadata.introspection_endpoint.map(|u| u.to_string()),
-    )?;
+    d.set_item("introspection_endpoint", metadata.introspection_endpoint.map(|u| u.to_string()))?;
     Ok(d)
 }
 
@@ -482,18 +356,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyTokenInfo>()?;
     m.add_function(wrap_pyfunction!(discover_provider, m)?)?;
     set_class_attrs(&py.get_type::<InvalidToken>(), "invalid_token", 401)?;
-    set_class_attrs(
-        &py.get_type::<ProviderUnavailable>(),
-        "temporarily_unavailable",
-        503,
-    )?;
+    set_class_attrs(&py.get_type::<ProviderUnavailable>(), "temporarily_unavailable", 503)?;
     m.add("InvalidToken", py.get_type::<InvalidToken>())?;
     m.add("MalformedToken", py.get_type::<MalformedToken>())?;
     m.add("InvalidHeader", py.get_type::<InvalidHeader>())?;
-    m.add(
-        "UnsupportedAlgorithm",
-        py.get_type::<UnsupportedAlgorithm>(),
-    )?;
+    m.add("UnsupportedAlgorithm", py.get_type::<UnsupportedAlgorithm>())?;
     m.add("UnknownKey", py.get_type::<UnknownKey>())?;
     m.add("InvalidSignature", py.get_type::<InvalidSignature>())?;
     m.add("ExpiredToken", py.get_type::<ExpiredToken>())?;

@@ -464,9 +464,7 @@ pub fn register(engine: &mut Engine) -> Result<()> {
         engine.add_extension(
             "io.jwt.decode".into(),
             1,
-            Box::new(move |args: Vec<Value>| {
-                lenient(str_arg(&args[0], 1, "io.jwt.decode").and_then(|t| results.get_or(format!("d\0{t}"), || decode(t))))
-            }),
+            Box::new(move |args: Vec<Value>| lenient(str_arg(&args[0], 1, "io.jwt.decode").and_then(|t| results.get_or(format!("d\0{t}"), || decode(t))))),
         )?;
     }
     {
@@ -474,9 +472,7 @@ pub fn register(engine: &mut Engine) -> Result<()> {
         engine.add_extension(
             "io.jwt.decode_verify".into(),
             2,
-            Box::new(move |args: Vec<Value>| {
-                lenient(str_arg(&args[0], 1, "io.jwt.decode_verify").and_then(|t| decode_verify(t, &args[1], &cache)))
-            }),
+            Box::new(move |args: Vec<Value>| lenient(str_arg(&args[0], 1, "io.jwt.decode_verify").and_then(|t| decode_verify(t, &args[1], &cache)))),
         )?;
     }
     for (name, alg) in VERIFY {

@@ -70,14 +70,56 @@ pub fn parse(name: &str, text: &str, syntax: Syntax) -> Result<(Module, Syntax),
 /// Namespaces of OPA's built-in functions: a call into one of these that is neither a regorus
 /// built-in nor a warden extension is an OPA built-in this engine does not provide.
 const OPA_NAMESPACES: &[&str] = &[
-    "http", "io", "crypto", "net", "time", "graphql", "rego", "opa", "providers", "json", "yaml", "units",
-    "regex", "glob", "strings", "uuid", "semver", "base64", "base64url", "hex", "urlquery", "object", "array",
-    "bits", "numbers", "rand", "trace", "walk", "time", "test",
+    "http",
+    "io",
+    "crypto",
+    "net",
+    "time",
+    "graphql",
+    "rego",
+    "opa",
+    "providers",
+    "json",
+    "yaml",
+    "units",
+    "regex",
+    "glob",
+    "strings",
+    "uuid",
+    "semver",
+    "base64",
+    "base64url",
+    "hex",
+    "urlquery",
+    "object",
+    "array",
+    "bits",
+    "numbers",
+    "rand",
+    "trace",
+    "walk",
+    "time",
+    "test",
 ];
 /// OPA built-ins without a namespace.
 const OPA_PLAIN: &[&str] = &[
-    "trace", "walk", "print", "opa", "internal", "sprintf", "indexof_n", "any", "all", "re_match",
-    "set_diff", "cast_array", "cast_set", "cast_string", "cast_boolean", "cast_null", "cast_object",
+    "trace",
+    "walk",
+    "print",
+    "opa",
+    "internal",
+    "sprintf",
+    "indexof_n",
+    "any",
+    "all",
+    "re_match",
+    "set_diff",
+    "cast_array",
+    "cast_set",
+    "cast_string",
+    "cast_boolean",
+    "cast_null",
+    "cast_object",
     "net.cidr_overlap",
 ];
 
@@ -108,10 +150,8 @@ impl Ctx<'_> {
             return;
         }
         let tail = name.rsplit('.').next().unwrap_or("");
-        if name.starts_with("data.") || self.imports.iter().any(|(a, _)| a == first) {
-            if self.function_tails.contains(tail) {
-                return;
-            }
+        if (name.starts_with("data.") || self.imports.iter().any(|(a, _)| a == first)) && self.function_tails.contains(tail) {
+            return;
         }
         let span = fcn.span();
         let ns = name.split('.').next().unwrap_or("");

@@ -149,8 +149,7 @@ fn is_simple_ref(q: &str) -> bool {
         && q.contains('.')
         && parts.all(|p| {
             let mut c = p.chars();
-            matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic() || ch == '_')
-                && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic() || ch == '_') && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
         })
 }
 
@@ -183,9 +182,7 @@ impl Compiled {
             let (module, syntax) = check::parse(&p.name, &p.text, config.syntax)?;
             modules.push(module);
             engine.set_rego_v0(syntax == Syntax::V0);
-            engine
-                .add_policy(p.name.clone(), p.text.clone())
-                .map_err(|e| RegoError::load(format!("{}: {}", p.name, anyhow_msg(&e))))?;
+            engine.add_policy(p.name.clone(), p.text.clone()).map_err(|e| RegoError::load(format!("{}: {}", p.name, anyhow_msg(&e))))?;
             files.push((p.name.clone(), syntax));
         }
         check::check_calls(&modules, &ext_names)?;
@@ -204,9 +201,7 @@ impl Compiled {
                 m.insert(seg.clone(), value);
                 value = Json::Object(m);
             }
-            engine
-                .add_data(RValue::from(value))
-                .map_err(|e| RegoError::load(format!("{name}: {}", anyhow_msg(&e))))?;
+            engine.add_data(RValue::from(value)).map_err(|e| RegoError::load(format!("{name}: {}", anyhow_msg(&e))))?;
         }
 
         let packages = engine.get_packages().map_err(|e| RegoError::load(anyhow_msg(&e)))?;
@@ -226,10 +221,9 @@ impl Compiled {
         self.with_engine(|e| {
             e.set_input(input);
             if is_simple_ref(q) {
-                match e.eval_rule(q.to_string()) {
-                    Ok(v) => return rvalue_to_json(&v),
-                    // Not a rule path (a package, a partial object's prefix): evaluate as a query.
-                    Err(_) => {}
+                // Not a rule path (a package, a partial object's prefix): evaluated as a query below.
+                if let Ok(v) = e.eval_rule(q.to_string()) {
+                    return rvalue_to_json(&v);
                 }
             }
             let r = e.eval_query(q.to_string(), false).map_err(|e| RegoError::eval(anyhow_msg(&e)))?;
@@ -256,10 +250,7 @@ impl Compiled {
         match self.eval(rule, input)? {
             None => Ok(false),
             Some(Json::Bool(b)) => Ok(b),
-            Some(other) => Err(RegoError::eval(format!(
-                "{rule} is not a boolean (it is {}); allowed() needs a true/false rule",
-                type_of(&other)
-            ))),
+            Some(other) => Err(RegoError::eval(format!("{rule} is not a boolean (it is {}); allowed() needs a true/false rule", type_of(&other)))),
         }
     }
 
@@ -303,8 +294,7 @@ pub fn data_path_query(path: &str) -> Result<String, RegoError> {
     let path = path.strip_prefix("v1/data").map(|p| p.trim_start_matches('/')).unwrap_or(path);
     let mut q = String::from("data");
     for seg in path.split('/').filter(|s| !s.is_empty()) {
-        let ident = seg.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let ident = seg.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if ident {
             q.push('.');
             q.push_str(seg);
@@ -366,9 +356,10 @@ fn read_directory(dir: &Path) -> Result<(Vec<PolicyText>, BundleData), RegoError
     let bundle = data
         .into_iter()
         .map(|p| {
-            let rel = p.parent().and_then(|parent| parent.strip_prefix(dir).ok()).map(|r| {
-                r.components().map(|c| c.as_os_str().to_string_lossy().to_string()).collect::<Vec<_>>()
-            });
+            let rel = p
+                .parent()
+                .and_then(|parent| parent.strip_prefix(dir).ok())
+                .map(|r| r.components().map(|c| c.as_os_str().to_string_lossy().to_string()).collect::<Vec<_>>());
             (rel.unwrap_or_default(), DataSource::File(p))
         })
         .collect();

@@ -91,12 +91,20 @@ fn syntax_error_names_file_and_line() {
     // a v0-style file (rule body without `if`) is reported as v0, and the v0 parser error names the rule
     assert!(e.message.contains("bad.rego:3:"), "{}", e.message);
     assert!(e.message.contains("read as Rego v0"), "{}", e.message);
-    let e = Rego::from_policies(policies(&[("v1.rego", "package p
+    let e = Rego::from_policies(
+        policies(&[(
+            "v1.rego",
+            "package p
 import rego.v1
 allow if {
   input.x ==
 }
-")]), vec![]).err().unwrap();
+",
+        )]),
+        vec![],
+    )
+    .err()
+    .unwrap();
     assert!(e.message.contains("v1.rego:") && !e.message.contains("read as"), "{}", e.message);
 }
 
@@ -177,4 +185,3 @@ fn batch_and_threads() {
         h.join().unwrap();
     }
 }
-

@@ -24,17 +24,9 @@ pub(crate) struct Leaf {
 /// `schema_at` returns the schema object at an absolute schema location (`url#/json/pointer`),
 /// when known: v5 prints `type` lists in the schema's order (boon keeps a set) and `pattern` as
 /// written (boon may hold a translated regex).
-pub(crate) fn leaves(
-    err: &ValidationError,
-    instance: &Value,
-    schema_at: &dyn Fn(&str) -> Option<Value>,
-) -> Vec<Leaf> {
+pub(crate) fn leaves(err: &ValidationError, instance: &Value, schema_at: &dyn Fn(&str) -> Option<Value>) -> Vec<Leaf> {
     let mut out = Vec::new();
-    let cx = Cx {
-        instance,
-        schema_at,
-        root_doc: err.schema_url.split('#').next().unwrap_or_default(),
-    };
+    let cx = Cx { instance, schema_at, root_doc: err.schema_url.split('#').next().unwrap_or_default() };
     collect(err, &cx, None, &[], &[], &mut out);
     out
 }
@@ -106,14 +98,7 @@ fn render(tokens: &[Tok]) -> String {
 /// * `fixes`: (depth, offset) corrections of array indexes. boon 0.6.1 numbers the items that
 ///   `items` (after `prefixItems`) and `additionalItems` (after an `items` array) validate from 0
 ///   instead of from the first index they apply to; v5 uses the real index.
-fn collect(
-    err: &ValidationError,
-    cx: &Cx,
-    base: Option<&[Tok]>,
-    ancestor: &[Tok],
-    fixes: &[(usize, usize)],
-    out: &mut Vec<Leaf>,
-) {
+fn collect(err: &ValidationError, cx: &Cx, base: Option<&[Tok]>, ancestor: &[Tok], fixes: &[(usize, usize)], out: &mut Vec<Leaf>) {
     let mut tokens = owned(&err.instance_location);
     for &(depth, offset) in fixes {
         if let Some(Tok::Item(i)) = tokens.get_mut(depth) {
@@ -138,9 +123,7 @@ fn collect(
             // boon gives this wrapper no usable location: find the object holding `prop` under
             // the nearest enclosing location (the first one, in document order).
             let mut obj = match cx.instance_for_schema(err.schema_url, ancestor) {
-                Some(t) if matches!(lookup(cx.instance, &t), Some(Value::Object(m)) if m.contains_key(prop)) => {
-                    t
-                }
+                Some(t) if matches!(lookup(cx.instance, &t), Some(Value::Object(m)) if m.contains_key(prop)) => t,
                 _ => {
                     let mut obj = ancestor.to_vec();
                     find_object_with(cx.instance, ancestor, prop, &mut obj);
@@ -173,24 +156,14 @@ fn collect(
         }
         return;
     }
-    let value = if base.is_none() {
-        lookup(cx.instance, &tokens)
-    } else {
-        None
-    };
+    let value = if base.is_none() { lookup(cx.instance, &tokens) } else { None };
     let schema = match &err.kind {
-        ErrorKind::Type { .. } | ErrorKind::Pattern { .. } | ErrorKind::ContentMediaType { .. } => {
-            (cx.schema_at)(err.schema_url)
-        }
+        ErrorKind::Type { .. } | ErrorKind::Pattern { .. } | ErrorKind::ContentMediaType { .. } => (cx.schema_at)(err.schema_url),
         _ => None,
     };
     let loc = render(&tokens);
     for (message, keyword) in messages(&err.kind, value, schema.as_ref()) {
-        out.push(Leaf {
-            location: loc.clone(),
-            message,
-            keyword,
-        });
+        out.push(Leaf { location: loc.clone(), message, keyword });
     }
 }
 
@@ -249,11 +222,7 @@ fn find_object_with(root: &Value, at: &[Tok], prop: &str, path: &mut Vec<Tok>) -
 /// v5's message(s) for one leaf error kind. Most kinds give one message; `dependencies` and
 /// `dependentRequired` give one per missing property, as v5 does.
 /// `schema` is the schema object holding the failed keyword, if known (see [`leaves`]).
-pub(crate) fn messages(
-    kind: &ErrorKind,
-    value: Option<&Value>,
-    schema: Option<&Value>,
-) -> Vec<(String, Option<&'static str>)> {
+pub(crate) fn messages(kind: &ErrorKind, value: Option<&Value>, schema: Option<&Value>) -> Vec<(String, Option<&'static str>)> {
     let one = |m: String, kw: &'static str| vec![(m, Some(kw))];
     match kind {
         ErrorKind::Group | ErrorKind::Schema { .. } | ErrorKind::Reference { .. } => {
@@ -266,10 +235,9 @@ pub(crate) fn messages(
         }
         ErrorKind::ContentSchema => one("value is not valid json".into(), "contentSchema"),
         ErrorKind::PropertyName { prop } => one(format!("invalid property {}", quote(prop)), "propertyNames"),
-        ErrorKind::RefCycle { url, kw_loc1, kw_loc2 } => vec![(
-            format!("jsonschema: infinite loop {url}: {kw_loc1} and {kw_loc2} resolve to the same schema"),
-            None,
-        )],
+        ErrorKind::RefCycle { url, kw_loc1, kw_loc2 } => {
+            vec![(format!("jsonschema: infinite loop {url}: {kw_loc1} and {kw_loc2} resolve to the same schema"), None)]
+        }
         ErrorKind::FalseSchema => vec![("not allowed".into(), None)],
         ErrorKind::Type { got, want } => {
             let want = type_order(want, schema.and_then(|s| s.get("type")));
@@ -292,12 +260,8 @@ pub(crate) fn messages(
             };
             one(format!("{val} is not valid {}", quote(want)), "format")
         }
-        ErrorKind::MinProperties { got, want } => {
-            one(format!("minimum {want} properties allowed, but found {got} properties"), "minProperties")
-        }
-        ErrorKind::MaxProperties { got, want } => {
-            one(format!("maximum {want} properties allowed, but found {got} properties"), "maxProperties")
-        }
+        ErrorKind::MinProperties { got, want } => one(format!("minimum {want} properties allowed, but found {got} properties"), "minProperties"),
+        ErrorKind::MaxProperties { got, want } => one(format!("maximum {want} properties allowed, but found {got} properties"), "maxProperties"),
         ErrorKind::AdditionalProperties { got } => {
             let names: Vec<String> = got.iter().map(|p| quote(p)).collect();
             one(format!("additionalProperties {} not allowed", names.join(", ")), "additionalProperties")
@@ -306,35 +270,18 @@ pub(crate) fn messages(
             let names: Vec<String> = want.iter().map(|p| quote(p)).collect();
             one(format!("missing properties: {}", names.join(", ")), "required")
         }
-        ErrorKind::Dependency { prop, missing } => missing
-            .iter()
-            .map(|m| {
-                (format!("property {} is required, if {} property exists", quote(m), quote(prop)), Some("dependencies"))
-            })
-            .collect(),
-        ErrorKind::DependentRequired { prop, missing } => missing
-            .iter()
-            .map(|m| {
-                (
-                    format!("property {} is required, if {} property exists", quote(m), quote(prop)),
-                    Some("dependentRequired"),
-                )
-            })
-            .collect(),
-        ErrorKind::MinItems { got, want } => {
-            one(format!("minimum {want} items required, but found {got} items"), "minItems")
+        ErrorKind::Dependency { prop, missing } => {
+            missing.iter().map(|m| (format!("property {} is required, if {} property exists", quote(m), quote(prop)), Some("dependencies"))).collect()
         }
-        ErrorKind::MaxItems { got, want } => {
-            one(format!("maximum {want} items required, but found {got} items"), "maxItems")
+        ErrorKind::DependentRequired { prop, missing } => {
+            missing.iter().map(|m| (format!("property {} is required, if {} property exists", quote(m), quote(prop)), Some("dependentRequired"))).collect()
         }
+        ErrorKind::MinItems { got, want } => one(format!("minimum {want} items required, but found {got} items"), "minItems"),
+        ErrorKind::MaxItems { got, want } => one(format!("maximum {want} items required, but found {got} items"), "maxItems"),
         // Without causes the array was empty: v5's minContains (default 1) message.
         ErrorKind::Contains => one("valid must be >= 1, but got 0".into(), "minContains"),
-        ErrorKind::MinContains { got, want } => {
-            one(format!("valid must be >= {want}, but got {}", got.len()), "minContains")
-        }
-        ErrorKind::MaxContains { got, want } => {
-            one(format!("valid must be <= {want}, but got {}", got.len()), "maxContains")
-        }
+        ErrorKind::MinContains { got, want } => one(format!("valid must be >= {want}, but got {}", got.len()), "minContains"),
+        ErrorKind::MaxContains { got, want } => one(format!("valid must be <= {want}, but got {}", got.len()), "maxContains"),
         ErrorKind::UniqueItems { got: [i, j] } => {
             // v5 reports the duplicate pair with the smallest second index (boon: first index).
             let (a, b) = match value {
@@ -366,51 +313,29 @@ pub(crate) fn messages(
             }
             v
         }
-        ErrorKind::Minimum { got, want } => {
-            one(format!("must be >= {} but found {}", go_num(want), go_num(got)), "minimum")
-        }
-        ErrorKind::Maximum { got, want } => {
-            one(format!("must be <= {} but found {}", go_num(want), go_num(got)), "maximum")
-        }
-        ErrorKind::ExclusiveMinimum { got, want } => {
-            one(format!("must be > {} but found {}", go_num(want), go_num(got)), "exclusiveMinimum")
-        }
-        ErrorKind::ExclusiveMaximum { got, want } => {
-            one(format!("must be < {} but found {}", go_num(want), go_num(got)), "exclusiveMaximum")
-        }
-        ErrorKind::MultipleOf { got, want } => {
-            one(format!("{} not multipleOf {}", go_num(got), go_num(want)), "multipleOf")
-        }
+        ErrorKind::Minimum { got, want } => one(format!("must be >= {} but found {}", go_num(want), go_num(got)), "minimum"),
+        ErrorKind::Maximum { got, want } => one(format!("must be <= {} but found {}", go_num(want), go_num(got)), "maximum"),
+        ErrorKind::ExclusiveMinimum { got, want } => one(format!("must be > {} but found {}", go_num(want), go_num(got)), "exclusiveMinimum"),
+        ErrorKind::ExclusiveMaximum { got, want } => one(format!("must be < {} but found {}", go_num(want), go_num(got)), "exclusiveMaximum"),
+        ErrorKind::MultipleOf { got, want } => one(format!("{} not multipleOf {}", go_num(got), go_num(want)), "multipleOf"),
         ErrorKind::Not => one("not failed".into(), "not"),
         ErrorKind::AllOf => one("allOf failed".into(), "allOf"),
         ErrorKind::AnyOf => one("anyOf failed".into(), "anyOf"),
         ErrorKind::OneOf(None) => one("oneOf failed".into(), "oneOf"),
-        ErrorKind::OneOf(Some((i, j))) => {
-            one(format!("valid against schemas at indexes {i} and {j}"), "oneOf")
-        }
+        ErrorKind::OneOf(Some((i, j))) => one(format!("valid against schemas at indexes {i} and {j}"), "oneOf"),
     }
 }
 
 fn first_duplicate(arr: &[Value]) -> Option<(usize, usize)> {
-    (1..arr.len()).find_map(|i| {
-        (0..i)
-            .find(|&j| json_equal(&arr[i], &arr[j]))
-            .map(|j| (j, i))
-    })
+    (1..arr.len()).find_map(|i| (0..i).find(|&j| json_equal(&arr[i], &arr[j])).map(|j| (j, i)))
 }
 
 /// v5's `equals`: numbers by value, objects regardless of key order.
 pub(crate) fn json_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
-        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q)),
+        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w))),
         _ => a == b,
     }
 }
@@ -422,10 +347,7 @@ fn type_order(want: &boon::Types, listed: Option<&Value>) -> Vec<String> {
     match listed {
         Some(Value::String(t)) if set.len() == 1 && set[0] == *t => vec![t.clone()],
         Some(Value::Array(a)) => {
-            let listed: Vec<String> = a
-                .iter()
-                .filter_map(|t| t.as_str().map(str::to_owned))
-                .collect();
+            let listed: Vec<String> = a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect();
             let mut sorted_listed = listed.clone();
             sorted_listed.sort();
             let mut sorted_set = set.clone();
@@ -437,8 +359,7 @@ fn type_order(want: &boon::Types, listed: Option<&Value>) -> Vec<String> {
             }
         }
         _ => {
-            let (mut first, rest): (Vec<String>, Vec<String>) =
-                set.into_iter().partition(|t| t == "object");
+            let (mut first, rest): (Vec<String>, Vec<String>) = set.into_iter().partition(|t| t == "object");
             first.extend(rest);
             first
         }
@@ -448,10 +369,7 @@ fn type_order(want: &boon::Types, listed: Option<&Value>) -> Vec<String> {
 /// v5's `enumError`: `value must be <x>` / `value must be one of <x>, <y>` when every value is a
 /// primitive (each printed with Go's `%#v`; numbers are `json.Number`, so quoted), else `enum failed`.
 pub(crate) fn enum_message(want: &[Value]) -> String {
-    if !want
-        .iter()
-        .all(|v| !matches!(v, Value::Array(_) | Value::Object(_)))
-    {
+    if !want.iter().all(|v| !matches!(v, Value::Array(_) | Value::Object(_))) {
         return "enum failed".into();
     }
     if want.len() == 1 {
@@ -496,18 +414,10 @@ pub(crate) fn go_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     // Rust's `{:e}` gives the shortest round-trip digits: "1.2345e8", "5e-7".
     let e = format!("{f:e}");
@@ -608,11 +518,7 @@ pub(crate) fn escape_token(token: &str) -> String {
     let t = token.replace('~', "~0").replace('/', "~1");
     let mut out = String::with_capacity(t.len());
     for b in t.bytes() {
-        let keep = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'_' | b'.' | b'~' | b'$' | b'&' | b'+' | b':' | b'=' | b'@'
-            );
+        let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'$' | b'&' | b'+' | b':' | b'=' | b'@');
         if keep {
             out.push(b as char);
         } else {

@@ -79,11 +79,7 @@ impl Source {
 /// `Failed to load principal schema "cerbos:///x.json": schema _schemas/x.json doesn't exist`.
 /// `reason` is what [`SchemaStore::check_ref`] returns.
 pub fn load_failure_message(source: Source, uri: &str, reason: &str) -> String {
-    format!(
-        "Failed to load {} schema {}: {reason}",
-        source.noun(),
-        message::go_quote(uri)
-    )
+    format!("Failed to load {} schema {}: {reason}", source.noun(), message::go_quote(uri))
 }
 
 struct Compiled {
@@ -114,9 +110,7 @@ pub struct SchemaStore {
 
 impl fmt::Debug for SchemaStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SchemaStore")
-            .field("dir", &self.dir)
-            .finish_non_exhaustive()
+        f.debug_struct("SchemaStore").field("dir", &self.dir).finish_non_exhaustive()
     }
 }
 
@@ -130,18 +124,12 @@ impl SchemaStore {
     /// A store reading `cerbos:///…` refs from `schemas_dir` (the policy directory's `_schemas`
     /// folder, which need not exist). Schemas are compiled lazily and cached.
     pub fn from_dir(schemas_dir: &Path) -> SchemaStore {
-        SchemaStore {
-            dir: Some(schemas_dir.to_path_buf()),
-            cache: Mutex::new(HashMap::new()),
-        }
+        SchemaStore { dir: Some(schemas_dir.to_path_buf()), cache: Mutex::new(HashMap::new()) }
     }
 
     /// A store with no `_schemas` folder: every `cerbos:` ref fails to load as missing.
     pub fn empty() -> SchemaStore {
-        SchemaStore {
-            dir: None,
-            cache: Mutex::new(HashMap::new()),
-        }
+        SchemaStore { dir: None, cache: Mutex::new(HashMap::new()) }
     }
 
     /// Forgets every compiled schema and cached load error (Cerbos purges its cache on a store
@@ -170,8 +158,7 @@ impl SchemaStore {
         resource_attr: &Map<String, Value>,
         actions: &[String],
     ) -> Vec<ValidationError> {
-        let mut out =
-            self.validate_attr(Source::Principal, principal, principal_attr, actions, false);
+        let mut out = self.validate_attr(Source::Principal, principal, principal_attr, actions, false);
         out.extend(self.validate_attr(Source::Resource, resource, resource_attr, actions, false));
         out
     }
@@ -189,8 +176,7 @@ impl SchemaStore {
         resource_attr: &Map<String, Value>,
         actions: &[String],
     ) -> Vec<ValidationError> {
-        let mut out =
-            self.validate_attr(Source::Principal, principal, principal_attr, actions, false);
+        let mut out = self.validate_attr(Source::Principal, principal, principal_attr, actions, false);
         out.extend(self.validate_attr(Source::Resource, resource, resource_attr, actions, true));
         out
     }
@@ -207,20 +193,14 @@ impl SchemaStore {
         if spec.uri.is_empty() {
             return Vec::new();
         }
-        if !spec.ignore_actions.is_empty()
-            && actions_to_validate(&spec.ignore_actions, actions).is_empty()
-        {
+        if !spec.ignore_actions.is_empty() && actions_to_validate(&spec.ignore_actions, actions).is_empty() {
             return Vec::new();
         }
         let entry = self.load(&spec.uri);
         let compiled = match entry.as_ref() {
             Ok(c) => c,
             Err(reason) => {
-                return vec![ValidationError {
-                    path: String::new(),
-                    message: load_failure_message(source, &spec.uri, reason),
-                    source: source.as_str(),
-                }]
+                return vec![ValidationError { path: String::new(), message: load_failure_message(source, &spec.uri, reason), source: source.as_str() }]
             }
         };
         // Cerbos validates `structpb` values: every number is a float64.
@@ -230,15 +210,7 @@ impl SchemaStore {
             Err(err) => message::leaves(&err, &instance, &|loc| compiled.schema_at(loc))
                 .into_iter()
                 .filter(|l| !(drop_required && l.keyword == Some("required")))
-                .map(|l| ValidationError {
-                    path: if l.location.is_empty() {
-                        "/".to_owned()
-                    } else {
-                        l.location
-                    },
-                    message: l.message,
-                    source: source.as_str(),
-                })
+                .map(|l| ValidationError { path: if l.location.is_empty() { "/".to_owned() } else { l.location }, message: l.message, source: source.as_str() })
                 .collect(),
         }
     }
@@ -249,12 +221,7 @@ impl SchemaStore {
         }
         // Compile outside the lock; a concurrent compile of the same ref is harmless.
         let entry = Arc::new(self.compile(uri));
-        self.cache
-            .lock()
-            .expect("schema cache poisoned")
-            .entry(uri.to_owned())
-            .or_insert(entry)
-            .clone()
+        self.cache.lock().expect("schema cache poisoned").entry(uri.to_owned()).or_insert(entry).clone()
     }
 
     fn compile(&self, uri: &str) -> Result<Compiled, String> {
@@ -266,20 +233,13 @@ impl SchemaStore {
             compiler.register_format(*format);
         }
         let docs: Docs = Arc::default();
-        compiler.use_loader(Box::new(Loader {
-            dir: self.dir.clone(),
-            docs: docs.clone(),
-        }));
+        compiler.use_loader(Box::new(Loader { dir: self.dir.clone(), docs: docs.clone() }));
         let mut schemas = Schemas::new();
         let result = compiler.compile(uri, &mut schemas);
         drop(compiler);
         let docs = std::mem::take(&mut *docs.lock().expect("schema docs poisoned"));
         match result {
-            Ok(index) => Ok(Compiled {
-                schemas,
-                index,
-                docs,
-            }),
+            Ok(index) => Ok(Compiled { schemas, index, docs }),
             Err(e) => Err(compile_error_message(uri, &e)),
         }
     }
@@ -289,22 +249,10 @@ impl SchemaStore {
 /// or `idn-email` (so they always pass), and has the old aliases `ip-address` (ipv4) and `uriref`
 /// (uri-reference). The formats both know keep boon's checks.
 const V5_FORMATS: &[boon::Format] = &[
-    boon::Format {
-        name: "idn-hostname",
-        func: format_any,
-    },
-    boon::Format {
-        name: "idn-email",
-        func: format_any,
-    },
-    boon::Format {
-        name: "ip-address",
-        func: format_ipv4,
-    },
-    boon::Format {
-        name: "uriref",
-        func: format_uri_reference,
-    },
+    boon::Format { name: "idn-hostname", func: format_any },
+    boon::Format { name: "idn-email", func: format_any },
+    boon::Format { name: "ip-address", func: format_ipv4 },
+    boon::Format { name: "uriref", func: format_uri_reference },
 ];
 
 fn format_any(_: &Value) -> Result<(), Box<dyn Error>> {
@@ -331,27 +279,14 @@ fn format_uri_reference(v: &Value) -> Result<(), Box<dyn Error>> {
 /// `filterActionsToValidate`: the actions that match none of the ignore globs.
 fn actions_to_validate<'a>(ignore: &[String], actions: &'a [String]) -> Vec<&'a String> {
     let globs: Vec<Option<regex::Regex>> = ignore.iter().map(|g| glob::compile(g)).collect();
-    actions
-        .iter()
-        .filter(|a| {
-            !globs
-                .iter()
-                .any(|g| g.as_ref().is_some_and(|r| r.is_match(a)))
-        })
-        .collect()
+    actions.iter().filter(|a| !globs.iter().any(|g| g.as_ref().is_some_and(|r| r.is_match(a)))).collect()
 }
 
 fn as_float64(v: &Value) -> Value {
     match v {
-        Value::Number(n) => n
-            .as_f64()
-            .and_then(Number::from_f64)
-            .map(Value::Number)
-            .unwrap_or(Value::Null),
+        Value::Number(n) => n.as_f64().and_then(Number::from_f64).map(Value::Number).unwrap_or(Value::Null),
         Value::Array(a) => Value::Array(a.iter().map(as_float64).collect()),
-        Value::Object(m) => {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), as_float64(v))).collect())
-        }
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), as_float64(v))).collect()),
         other => other.clone(),
     }
 }
@@ -368,11 +303,7 @@ struct NotFound {
 
 impl fmt::Display for NotFound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "schema {} does not exist",
-            message::go_quote(&self.full_path)
-        )
+        write!(f, "schema {} does not exist", message::go_quote(&self.full_path))
     }
 }
 
@@ -402,12 +333,7 @@ impl UrlLoader for Loader {
         let mut docs = self.docs.lock().expect("schema docs poisoned");
         if let Some(id) = doc.get("$id").and_then(Value::as_str) {
             if let Ok(abs) = url::Url::parse(url).and_then(|base| base.join(id)) {
-                let abs = abs
-                    .as_str()
-                    .split('#')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
+                let abs = abs.as_str().split('#').next().unwrap_or_default().to_owned();
                 docs.insert(abs, doc.clone());
             }
         }
@@ -422,33 +348,23 @@ impl Loader {
         match u.scheme() {
             "cerbos" => {
                 let rel = percent_decode(u.path().trim_start_matches('/'));
-                let not_found = || NotFound {
-                    url: url.to_owned(),
-                    scheme: "cerbos".into(),
-                    full_path: format!("_schemas/{rel}"),
-                };
+                let not_found = || NotFound { url: url.to_owned(), scheme: "cerbos".into(), full_path: format!("_schemas/{rel}") };
                 let Some(dir) = &self.dir else {
                     return Err(Box::new(not_found()));
                 };
                 match std::fs::read(dir.join(&rel)) {
                     Ok(bytes) => parse_json(url, &bytes),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        Err(Box::new(not_found()))
-                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Box::new(not_found())),
                     Err(e) => Err(Box::new(Plain(format!("failed to read {url}: {e}")))),
                 }
             }
             "file" => {
-                let path = u
-                    .to_file_path()
-                    .map_err(|_| Plain(format!("invalid file url {url}")))?;
+                let path = u.to_file_path().map_err(|_| Plain(format!("invalid file url {url}")))?;
                 match std::fs::read(&path) {
                     Ok(bytes) => parse_json(url, &bytes),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Box::new(NotFound {
-                        url: url.to_owned(),
-                        scheme: "file".into(),
-                        full_path: path.to_string_lossy().into_owned(),
-                    })),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        Err(Box::new(NotFound { url: url.to_owned(), scheme: "file".into(), full_path: path.to_string_lossy().into_owned() }))
+                    }
                     Err(e) => Err(Box::new(Plain(format!("open {}: {e}", path.display())))),
                 }
             }
@@ -461,14 +377,7 @@ impl Loader {
 /// reports their errors too. Moving `const`/`enum` into an appended `allOf` entry gives boon v5's
 /// behaviour (same leaf messages and locations; Cerbos reports no keyword locations).
 fn defer_const_enum(schema: &mut Value) {
-    const MAPS: &[&str] = &[
-        "properties",
-        "patternProperties",
-        "$defs",
-        "definitions",
-        "dependentSchemas",
-        "dependencies",
-    ];
+    const MAPS: &[&str] = &["properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies"];
     const ONE: &[&str] = &[
         "additionalProperties",
         "not",
@@ -513,10 +422,7 @@ fn defer_const_enum(schema: &mut Value) {
     if moved.is_empty() {
         return;
     }
-    match obj
-        .entry("allOf")
-        .or_insert_with(|| Value::Array(Vec::new()))
-    {
+    match obj.entry("allOf").or_insert_with(|| Value::Array(Vec::new())) {
         Value::Array(a) => a.extend(moved),
         _ => unreachable!("allOf checked above"),
     }
@@ -537,9 +443,7 @@ fn parse_json(url: &str, bytes: &[u8]) -> Result<Value, Box<dyn Error>> {
             Value::Array(_) => "[".to_owned(),
             other => message::go_v(other),
         };
-        return Err(Box::new(Plain(format!(
-            "invalid json {url}: invalid character {t} after top-level value"
-        ))));
+        return Err(Box::new(Plain(format!("invalid json {url}: invalid character {t} after top-level value"))));
     }
     Ok(doc)
 }
@@ -579,9 +483,7 @@ fn compile_error_message(uri: &str, err: &CompileError) -> String {
     let abs_url = match url::Url::parse(uri) {
         Ok(u) => u.to_string(),
         Err(_) => match absolute_path(uri) {
-            Some(p) => url::Url::from_file_path(&p)
-                .map(|u| u.to_string())
-                .unwrap_or_else(|_| uri.to_owned()),
+            Some(p) => url::Url::from_file_path(&p).map(|u| u.to_string()).unwrap_or_else(|_| uri.to_owned()),
             None => uri.to_owned(),
         },
     };
@@ -606,30 +508,17 @@ fn metaschema_error(err: &boon::ValidationError) -> String {
     let out = err.basic_output();
     let mut unit = None;
     if let boon::OutputError::Branch(units) = &out.error {
-        unit = units
-            .iter()
-            .find(|u| matches!(u.error, boon::OutputError::Leaf(k) if std::ptr::eq(k, &leaf.kind)));
+        unit = units.iter().find(|u| matches!(u.error, boon::OutputError::Leaf(k) if std::ptr::eq(k, &leaf.kind)));
     }
     let keyword_location = unit.map(|u| u.keyword_location.clone()).unwrap_or_default();
-    let msg = message::messages(&leaf.kind, None, None)
-        .into_iter()
-        .next()
-        .map(|m| m.0)
-        .unwrap_or_default();
-    format!(
-        "{} does not validate with {meta}#{keyword_location}: {msg}",
-        message::quote(&message::pointer(&leaf.instance_location)),
-    )
+    let msg = message::messages(&leaf.kind, None, None).into_iter().next().map(|m| m.0).unwrap_or_default();
+    format!("{} does not validate with {meta}#{keyword_location}: {msg}", message::quote(&message::pointer(&leaf.instance_location)),)
 }
 
 /// Go's `filepath.Abs` (cleaned, not resolving symlinks).
 fn absolute_path(p: &str) -> Option<String> {
     let path = Path::new(p);
-    let joined = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().ok()?.join(path)
-    };
+    let joined = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().ok()?.join(path) };
     let mut clean = PathBuf::new();
     for c in joined.components() {
         match c {

@@ -3,6 +3,7 @@
 The data is read in place, never copied into the repo. ``WARDEN_CERBOS_TESTDATA``
 overrides the location of ``internal/test/testdata``.
 """
+
 from __future__ import annotations
 
 import json

@@ -11,6 +11,7 @@ Cerbos's test, only the result is checked (an erroring branch of an ``any``
 may still be reported as an evaluation error). Lenient
 scope search lets scoped requests fall back to the one root-scope policy.
 """
+
 from __future__ import annotations
 
 import copy
@@ -46,7 +47,13 @@ def _policy(case: dict) -> dict:
             "resource": resource["kind"],
             "version": resource.get("policyVersion") or "default",
             "rules": [
-                {"name": "cel_eval", "actions": [ACTION], "effect": "EFFECT_ALLOW", "roles": ["*"], "condition": {"match": case["condition"]}}
+                {
+                    "name": "cel_eval",
+                    "actions": [ACTION],
+                    "effect": "EFFECT_ALLOW",
+                    "roles": ["*"],
+                    "condition": {"match": case["condition"]},
+                }
             ],
         },
     }

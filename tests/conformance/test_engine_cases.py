@@ -17,6 +17,7 @@ validationErrors (sorted by source and path) and evaluationErrors exactly.
 
 One pytest item per case and mode, e.g. ``engine/case_00:lenient``.
 """
+
 from __future__ import annotations
 
 import json
@@ -93,9 +94,7 @@ def _actions(out: dict) -> dict[str, tuple[str, str, str]]:
 
 
 def _outputs(out: dict) -> list[dict]:
-    entries = [
-        {k: v for k, v in entry.items() if v not in (None, "")} for entry in (out.get("outputs") or [])
-    ]
+    entries = [{k: v for k, v in entry.items() if v not in (None, "")} for entry in (out.get("outputs") or [])]
     return sorted(entries, key=lambda e: e.get("src", ""))
 
 
@@ -142,7 +141,13 @@ def _compare(want: dict, have: dict) -> list[str]:
     if want_errors != have_errors:
         problems.append(f"evaluationErrors:\n    want {_json(want_errors)}\n    got  {_json(have_errors)}")
     extra = set(have) - {
-        "requestId", "resourceId", "actions", "effectiveDerivedRoles", "validationErrors", "outputs", "evaluationErrors",
+        "requestId",
+        "resourceId",
+        "actions",
+        "effectiveDerivedRoles",
+        "validationErrors",
+        "outputs",
+        "evaluationErrors",
     }
     if extra:
         problems.append(f"unexpected output fields: {sorted(extra)}")
@@ -167,7 +172,7 @@ def test_engine_case(name: str, path, mode: str) -> None:
     report = []
     if len(outputs) != len(wants):
         report.append(f"want {len(wants)} outputs, got {len(outputs)}")
-    for i, (want, have) in enumerate(zip(wants, outputs)):
+    for i, (want, have) in enumerate(zip(wants, outputs, strict=False)):
         problems = _compare(want, have)
         if problems:
             resource = inputs[i].get("resource", {})

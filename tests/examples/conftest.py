@@ -1,4 +1,5 @@
 """Loading the example apps (each is a directory with an app.py, not a package)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -6,7 +7,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
 from warden.devissuer import DevIssuer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -1,4 +1,5 @@
 """examples/apples: the tinyauth Flask service on warden, with the development issuer."""
+
 from __future__ import annotations
 
 import httpx
@@ -29,7 +30,10 @@ def test_list_apples(app, dev_issuer):
     r = api.get("/api/v1/apples/list")
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
     assert r.json["Authorized"] is False
-    assert [a["name"] for a in api.get("/api/v1/apples/list", headers=auth(dev_issuer, "bob")).json] == ["fred", "granny"]
+    assert [a["name"] for a in api.get("/api/v1/apples/list", headers=auth(dev_issuer, "bob")).json] == [
+        "fred",
+        "granny",
+    ]
     assert len(api.get("/api/v1/apples/list", headers=auth(dev_issuer, "alice")).json) == 3
     denied = api.get("/api/v1/apples/list", headers=auth(dev_issuer, "eve"))
     assert denied.status_code == 403 and denied.json["error"] == "forbidden"
@@ -43,7 +47,10 @@ def test_get_apple(app, dev_issuer):
     assert api.get("/api/v1/apples/nope", headers=auth(dev_issuer, "bob")).status_code == 404
     expired = api.get("/api/v1/apples/fred", headers={"Authorization": "Bearer " + dev_issuer.mint("bob", exp=1)})
     assert expired.status_code == 401 and 'error="invalid_token"' in expired.headers["WWW-Authenticate"]
-    assert api.get("/api/v1/apples/fred/color", headers=auth(dev_issuer, "bob")).json == {"name": "fred", "color": "red"}
+    assert api.get("/api/v1/apples/fred/color", headers=auth(dev_issuer, "bob")).json == {
+        "name": "fred",
+        "color": "red",
+    }
     assert api.get("/api/v1/apples/golden/color", headers=auth(dev_issuer, "bob")).status_code == 403
     assert api.get("/api/v1/apples/nope/color", headers=auth(dev_issuer, "alice")).status_code == 404
 
@@ -85,7 +92,9 @@ def test_under_werkzeug(app, dev_issuer):
 
 
 def test_real_identity_provider_settings(dev_issuer):
-    app = apples.create_app({"TESTING": True, "WARDEN_ISSUER": dev_issuer.issuer, "WARDEN_JWKS_URL": dev_issuer.jwks_url})
+    app = apples.create_app(
+        {"TESTING": True, "WARDEN_ISSUER": dev_issuer.issuer, "WARDEN_JWKS_URL": dev_issuer.jwks_url}
+    )
     assert app.test_client().post("/login", data={"username": "bob"}).status_code == 501
     token = dev_issuer.mint("zed", aud="apples", roles=["reader"])
     assert app.test_client().get("/api/v1/apples/fred", headers={"Authorization": "Bearer " + token}).status_code == 200

@@ -1,4 +1,5 @@
 """examples/cognito: the Cognito + Cerbos demo app on warden, with the development user pool."""
+
 from __future__ import annotations
 
 import html
@@ -36,8 +37,12 @@ def test_user_page(app, username, def456):
     principal = json.loads(html.unescape(page.text.split('<pre id="principal">', 1)[1].split("</pre>", 1)[0]))
     assert principal["policyVersion"] == "20210210"
     assert principal["roles"] == cognito.DEV_USERS[username]
-    assert principal["attr"] == {"username": username, "email": f"{username}@example.com",
-                                 "scope": "aws.cognito.signin.user.admin", "client_id": cognito.DEV_CLIENT}
+    assert principal["attr"] == {
+        "username": username,
+        "email": f"{username}@example.com",
+        "scope": "aws.cognito.signin.user.admin",
+        "client_id": cognito.DEV_CLIENT,
+    }
 
 
 def test_unknown_user_and_sign_out(app):

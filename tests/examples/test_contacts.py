@@ -1,4 +1,5 @@
 """examples/contacts: the Stytch + Cerbos demo app on warden, driven like a browser."""
+
 from __future__ import annotations
 
 import httpx
@@ -64,8 +65,11 @@ def test_logout_and_tampered_or_foreign_tokens(app, dev_issuer):
     browser.get("/logout")
     assert browser.get("/user", follow_redirects=False).status_code == 303
     # a token for another Stytch project (wrong issuer/audience) does not sign anyone in
-    foreign = dev_issuer.mint("user-test-x", aud="project-test-11111111-1111-4111-8111-111111111111",
-                             iss="stytch.com/project-test-11111111-1111-4111-8111-111111111111")
+    foreign = dev_issuer.mint(
+        "user-test-x",
+        aud="project-test-11111111-1111-4111-8111-111111111111",
+        iss="stytch.com/project-test-11111111-1111-4111-8111-111111111111",
+    )
     browser.get(f"/callback?token={foreign}", follow_redirects=False)
     assert browser.get("/user", follow_redirects=False).status_code == 303
     # the bearer header works too (API clients), and answers 401 when wrong... but /user is a page: redirect

@@ -1,5 +1,6 @@
 """examples/hello: the Okta + OPA hello service on warden, validated locally (JWT) and remotely
 (introspection), decided by the Cerbos policy or by the app's own Rego policy (``rego=True``)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,13 +19,19 @@ hello = load_example("hello")
 @pytest.fixture(params=["local", "introspection", "local+rego", "introspection+rego"])
 def setup(request, dev_issuer):
     mode = request.param
-    app = hello.create_app(dev_issuer=dev_issuer, introspect=mode.startswith("introspection"), rego=mode.endswith("+rego"))
+    app = hello.create_app(
+        dev_issuer=dev_issuer, introspect=mode.startswith("introspection"), rego=mode.endswith("+rego")
+    )
     return app, dev_issuer, mode
 
 
 def denial(mode, path):
     """The 403 body each mode answers."""
-    return {"detail": "not allowed by data.demoapi.authz.allow" if mode.endswith("+rego") else f"not allowed to GET api {path.strip('/')}"}
+    return {
+        "detail": "not allowed by data.demoapi.authz.allow"
+        if mode.endswith("+rego")
+        else f"not allowed to GET api {path.strip('/')}"
+    }
 
 
 def bearer(issuer, client, **claims):
@@ -63,7 +70,11 @@ def test_tokens_refused(setup):
     api = TestClient(app)
     r = api.get("/sayhello")
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
-    for bad in (issuer.mint("hello-client", exp=1), issuer.mint("hello-client", iss="https://evil.example/oauth2/default"), "garbage"):
+    for bad in (
+        issuer.mint("hello-client", exp=1),
+        issuer.mint("hello-client", iss="https://evil.example/oauth2/default"),
+        "garbage",
+    ):
         r = api.get("/sayhello", headers={"Authorization": "Bearer " + bad})
         assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"], (mode, bad[:20])
     revoked = issuer.mint("hello-client")
@@ -112,7 +123,11 @@ def test_rego_mode_sees_the_input_the_app_posted_to_opa(dev_issuer):
     for path, status in (("/sayhello", 200), ("/saysecret", 403)):
         body = {"input": {"method": "GET", "api": path, "jwt": {"tokenValue": token}}}
         expected = policy.eval_data_api("demoapi/authz/allow", body)["result"]
-        assert TestClient(app).get(path, headers={"Authorization": "Bearer " + token}).status_code == (200 if expected else 403) == status
+        assert (
+            TestClient(app).get(path, headers={"Authorization": "Bearer " + token}).status_code
+            == (200 if expected else 403)
+            == status
+        )
 
 
 def test_under_uvicorn(setup):

@@ -1,4 +1,5 @@
 """examples/sales_orders: a STUPS-style resource server; tokens checked by tokeninfo and, alternatively, as JWTs."""
+
 from __future__ import annotations
 
 import httpx
@@ -84,7 +85,9 @@ def test_application_scope_reads_everything_but_writes_nothing(setup):
     api = app.test_client()
     assert len(api.get("/sales-orders", headers=bearer(issuer, "stock-sync")).json) == 3
     assert api.get("/sales-orders/SO-2001", headers=bearer(issuer, "stock-sync")).status_code == 200
-    assert api.put("/sales-orders/SO-2001", json={"status": "x"}, headers=bearer(issuer, "stock-sync")).status_code == 403
+    assert (
+        api.put("/sales-orders/SO-2001", json={"status": "x"}, headers=bearer(issuer, "stock-sync")).status_code == 403
+    )
 
 
 def test_under_werkzeug(setup):

@@ -1,4 +1,5 @@
 """Fixtures for the JWT tests: keys, a local-JWKS verifier and the loopback IdP."""
+
 from __future__ import annotations
 
 import pytest

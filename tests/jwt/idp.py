@@ -4,6 +4,7 @@ Serves a JWKS, OIDC discovery, RFC 7662 introspection and STUPS-style
 tokeninfo. Tests can rotate keys, make it answer an HTTP error, hang (bounded),
 redirect, or send an arbitrary body, and read how many requests each path got.
 """
+
 from __future__ import annotations
 
 import base64
@@ -147,12 +148,15 @@ def _handler(idp: IdP):
                 headers = {} if idp.max_age is None else {"Cache-Control": f"public, max-age={idp.max_age}"}
                 self._send(200, idp.jwks(), headers)
             elif url.path == "/.well-known/openid-configuration":
-                self._send(200, {
-                    "issuer": idp.issuer,
-                    "jwks_uri": idp.jwks_url,
-                    "introspection_endpoint": idp.url + "/introspect",
-                    "id_token_signing_alg_values_supported": ["RS256"],
-                })
+                self._send(
+                    200,
+                    {
+                        "issuer": idp.issuer,
+                        "jwks_uri": idp.jwks_url,
+                        "introspection_endpoint": idp.url + "/introspect",
+                        "id_token_signing_alg_values_supported": ["RS256"],
+                    },
+                )
             elif url.path == "/tokeninfo":
                 token = parse_qs(url.query).get("access_token", [""])[0]
                 answer = idp.tokeninfo.get(token)

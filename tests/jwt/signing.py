@@ -3,6 +3,7 @@
 ``sign`` takes raw header and payload bytes so tests can build tokens no
 well-behaved library would produce (duplicate members, odd headers, bad types).
 """
+
 from __future__ import annotations
 
 import base64
@@ -69,7 +70,12 @@ def public_jwk(private: Any, kid: Optional[str]) -> Dict[str, Any]:
         nums = private.public_key().public_numbers()
         size = (private.curve.key_size + 7) // 8
         crv = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}[private.curve.name]
-        jwk = {"kty": "EC", "crv": crv, "x": b64u(nums.x.to_bytes(size, "big")), "y": b64u(nums.y.to_bytes(size, "big"))}
+        jwk = {
+            "kty": "EC",
+            "crv": crv,
+            "x": b64u(nums.x.to_bytes(size, "big")),
+            "y": b64u(nums.y.to_bytes(size, "big")),
+        }
     elif isinstance(private, ed25519.Ed25519PrivateKey):
         raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64u(raw)}
@@ -119,7 +125,12 @@ def signature(alg: str, key: Any, signing_input: bytes) -> bytes:
     raise ValueError(alg)
 
 
-def sign(header: Union[bytes, str, Dict[str, Any]], payload: Union[bytes, str, Dict[str, Any]], key: Any, alg: Optional[str] = None) -> str:
+def sign(
+    header: Union[bytes, str, Dict[str, Any]],
+    payload: Union[bytes, str, Dict[str, Any]],
+    key: Any,
+    alg: Optional[str] = None,
+) -> str:
     """A compact JWS over the exact header and payload bytes given."""
     if alg is None:
         alg = json.loads(to_bytes(header))["alg"]

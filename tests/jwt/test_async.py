@@ -1,10 +1,10 @@
 """The async path inside a running event loop: key fetches never block the loop."""
+
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-
 import warden
 
 from .conftest import remote_verifier
@@ -19,7 +19,9 @@ def test_verify_async_with_local_keys(verifier, keys):
     async def main():
         claims = await verifier.verify_async(token(keys["rs"]))
         with pytest.raises(warden.ExpiredToken):
-            await verifier.verify_async(token(keys["rs"], {"iss": "https://idp.test", "aud": "api://warden-tests", "exp": 1}))
+            await verifier.verify_async(
+                token(keys["rs"], {"iss": "https://idp.test", "aud": "api://warden-tests", "exp": 1})
+            )
         return claims
 
     assert run(main())["sub"] == "user-1"

@@ -4,16 +4,16 @@ Tokens are built and signed with ``cryptography`` (tests/jwt/signing.py), never
 with warden. Ids follow the corpus ids in ATTACKS.md. Section F (key fetching)
 is in test_jwks_remote.py, C12 also in test_presets.py.
 """
+
 from __future__ import annotations
 
 import base64
 import json
 
 import pytest
+import warden
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
-import warden
 from warden import (
     ExpiredToken,
     InvalidClaims,
@@ -25,7 +25,7 @@ from warden import (
     UnsupportedAlgorithm,
 )
 
-from .signing import AUDIENCE, ISSUER, b64u, claims, sign, signature, to_bytes, token
+from .signing import AUDIENCE, ISSUER, b64u, claims, sign, to_bytes, token
 
 P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 ED25519_L = 2**252 + 27742317777372353535851937790883648493
@@ -62,45 +62,159 @@ def rsa_pub(keys):
 # (corpus id, ATTACKS row, build(keys) -> token, expected exception)
 CASES = [
     # A1: alg none in any case, with/without signature, missing/empty alg
-    *[(f"alg_{v}", "A1", (lambda v: lambda k: sign({"alg": v, "typ": "JWT"}, claims(), b"", "HS256").rsplit(".", 1)[0] + ".")(v), UnsupportedAlgorithm)
-      for v in ("none", "None", "NONE", "nOnE")],
+    *[
+        (
+            f"alg_{v}",
+            "A1",
+            lambda k, v=v: sign({"alg": v, "typ": "JWT"}, claims(), b"", "HS256").rsplit(".", 1)[0] + ".",
+            UnsupportedAlgorithm,
+        )
+        for v in ("none", "None", "NONE", "nOnE")
+    ],
     ("alg_none_with_sig", "A1", lambda k: raw(b'{"alg":"none"}', to_bytes(claims()), b"x" * 32), UnsupportedAlgorithm),
     ("alg_missing", "A1", lambda k: sign({"kid": "rsa-1"}, claims(), k["rs"].private, "RS256"), UnsupportedAlgorithm),
-    ("alg_empty", "A1", lambda k: sign({"alg": "", "kid": "rsa-1"}, claims(), k["rs"].private, "RS256"), UnsupportedAlgorithm),
+    (
+        "alg_empty",
+        "A1",
+        lambda k: sign({"alg": "", "kid": "rsa-1"}, claims(), k["rs"].private, "RS256"),
+        UnsupportedAlgorithm,
+    ),
     # A2: HS256 keyed with the verifier's public key in every encoding
-    ("alg_confusion_HS256_spki_pem", "A2", lambda k: hs_with(k, rsa_pub(k).public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)), UnsupportedAlgorithm),
-    ("alg_confusion_HS256_spki_der", "A2", lambda k: hs_with(k, rsa_pub(k).public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)), UnsupportedAlgorithm),
-    ("alg_confusion_HS256_pkcs1_pem", "A2", lambda k: hs_with(k, rsa_pub(k).public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)), UnsupportedAlgorithm),
-    ("alg_confusion_HS256_jwk_json", "A2", lambda k: hs_with(k, json.dumps(k["rs"].public_jwk()).encode()), UnsupportedAlgorithm),
+    (
+        "alg_confusion_HS256_spki_pem",
+        "A2",
+        lambda k: hs_with(
+            k, rsa_pub(k).public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        ),
+        UnsupportedAlgorithm,
+    ),
+    (
+        "alg_confusion_HS256_spki_der",
+        "A2",
+        lambda k: hs_with(
+            k, rsa_pub(k).public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        ),
+        UnsupportedAlgorithm,
+    ),
+    (
+        "alg_confusion_HS256_pkcs1_pem",
+        "A2",
+        lambda k: hs_with(k, rsa_pub(k).public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)),
+        UnsupportedAlgorithm,
+    ),
+    (
+        "alg_confusion_HS256_jwk_json",
+        "A2",
+        lambda k: hs_with(k, json.dumps(k["rs"].public_jwk()).encode()),
+        UnsupportedAlgorithm,
+    ),
     ("alg_confusion_HS256_ec_pem", "A2", lambda k: hs_with(k, k["es"].public_pem(), "es"), UnsupportedAlgorithm),
-    ("alg_confusion_HS256_openssh", "A2", lambda k: hs_with(k, rsa_pub(k).public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)), UnsupportedAlgorithm),
+    (
+        "alg_confusion_HS256_openssh",
+        "A2",
+        lambda k: hs_with(
+            k, rsa_pub(k).public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        ),
+        UnsupportedAlgorithm,
+    ),
     # A3: algorithm swaps within a family, curve mismatch
-    ("alg_swap_RS512_on_RS256_key", "A3", lambda k: sign(rs_header(k, alg="RS512"), claims(), k["rs"].private, "RS512"), UnsupportedAlgorithm),
-    ("alg_swap_RS256_on_PS256_kid", "A3", lambda k: sign({"alg": "RS256", "kid": "ps-1"}, claims(), k["ps"].private, "RS256"), UnsupportedAlgorithm),
-    ("alg_ES256_on_P384_key", "A3", lambda k: sign({"alg": "ES256", "kid": "ec384-1"}, claims(), k["es"].private, "ES256"), UnsupportedAlgorithm),
+    (
+        "alg_swap_RS512_on_RS256_key",
+        "A3",
+        lambda k: sign(rs_header(k, alg="RS512"), claims(), k["rs"].private, "RS512"),
+        UnsupportedAlgorithm,
+    ),
+    (
+        "alg_swap_RS256_on_PS256_kid",
+        "A3",
+        lambda k: sign({"alg": "RS256", "kid": "ps-1"}, claims(), k["ps"].private, "RS256"),
+        UnsupportedAlgorithm,
+    ),
+    (
+        "alg_ES256_on_P384_key",
+        "A3",
+        lambda k: sign({"alg": "ES256", "kid": "ec384-1"}, claims(), k["es"].private, "ES256"),
+        UnsupportedAlgorithm,
+    ),
     # A4: unknown / unsupported algorithms
     ("alg_unknown_HS1", "A4", lambda k: raw(b'{"alg":"HS1","kid":"rsa-1"}', to_bytes(claims())), UnsupportedAlgorithm),
-    ("alg_ES512_unsupported", "A4", lambda k: raw(b'{"alg":"ES512","kid":"ec-1"}', to_bytes(claims()), b"s" * 132), UnsupportedAlgorithm),
+    (
+        "alg_ES512_unsupported",
+        "A4",
+        lambda k: raw(b'{"alg":"ES512","kid":"ec-1"}', to_bytes(claims()), b"s" * 132),
+        UnsupportedAlgorithm,
+    ),
     # A5: signature stripped, empty, truncated, flipped, swapped payload, other key
     ("sig_stripped", "A5", lambda k: token(k["rs"]).rsplit(".", 1)[0], MalformedToken),
     ("sig_empty", "A5", lambda k: token(k["rs"]).rsplit(".", 1)[0] + ".", MalformedToken),
     ("sig_truncated", "A5", lambda k: token(k["rs"])[:-10], InvalidSignature),
     ("sig_bitflip", "A5", lambda k: flip_last_char(token(k["rs"])), InvalidSignature),
-    ("sig_payload_swapped", "A5", lambda k: (lambda a, b: a.split(".")[0] + "." + b.split(".")[1] + "." + a.split(".")[2])(token(k["rs"]), token(k["rs"], claims(sub="admin"))), InvalidSignature),
+    (
+        "sig_payload_swapped",
+        "A5",
+        lambda k: (lambda a, b: a.split(".")[0] + "." + b.split(".")[1] + "." + a.split(".")[2])(
+            token(k["rs"]), token(k["rs"], claims(sub="admin"))
+        ),
+        InvalidSignature,
+    ),
     ("sig_other_key", "A5", lambda k: token(k["other_rs"]), InvalidSignature),
     ("es256_empty_sig", "A5", lambda k: token(k["es"]).rsplit(".", 1)[0] + ".", MalformedToken),
     # A6: ECDSA psychic signatures
     ("es256_psychic_r0_s0", "A6", lambda k: with_sig(token(k["es"]), bytes(64)), InvalidSignature),
-    ("es256_psychic_r0_s1", "A6", lambda k: with_sig(token(k["es"]), bytes(32) + (1).to_bytes(32, "big")), InvalidSignature),
+    (
+        "es256_psychic_r0_s1",
+        "A6",
+        lambda k: with_sig(token(k["es"]), bytes(32) + (1).to_bytes(32, "big")),
+        InvalidSignature,
+    ),
     ("es256_psychic_r_s_n", "A6", lambda k: with_sig(token(k["es"]), P256_N.to_bytes(32, "big") * 2), InvalidSignature),
-    ("es256_psychic_r1_s0", "A6", lambda k: with_sig(token(k["es"]), (1).to_bytes(32, "big") + bytes(32)), InvalidSignature),
+    (
+        "es256_psychic_r1_s0",
+        "A6",
+        lambda k: with_sig(token(k["es"]), (1).to_bytes(32, "big") + bytes(32)),
+        InvalidSignature,
+    ),
     ("es256_all_zero_64", "A6", lambda k: with_sig(token(k["es"]), b"\0" * 64), InvalidSignature),
     # A7: ECDSA encodings
-    ("es256_der_encoded", "A7", lambda k: (lambda t: with_sig(t, encode_dss_signature(int.from_bytes(base64.urlsafe_b64decode(t.split(".")[2] + "==")[:32], "big"), int.from_bytes(base64.urlsafe_b64decode(t.split(".")[2] + "==")[32:], "big"))))(token(k["es"])), InvalidSignature),
-    ("es256_len_63", "A7", lambda k: (lambda t: with_sig(t, base64.urlsafe_b64decode(t.split(".")[2] + "==")[:63]))(token(k["es"])), InvalidSignature),
-    ("es256_len_65", "A7", lambda k: (lambda t: with_sig(t, base64.urlsafe_b64decode(t.split(".")[2] + "==") + b"\0"))(token(k["es"])), InvalidSignature),
+    (
+        "es256_der_encoded",
+        "A7",
+        lambda k: (
+            lambda t: with_sig(
+                t,
+                encode_dss_signature(
+                    int.from_bytes(base64.urlsafe_b64decode(t.split(".")[2] + "==")[:32], "big"),
+                    int.from_bytes(base64.urlsafe_b64decode(t.split(".")[2] + "==")[32:], "big"),
+                ),
+            )
+        )(token(k["es"])),
+        InvalidSignature,
+    ),
+    (
+        "es256_len_63",
+        "A7",
+        lambda k: (lambda t: with_sig(t, base64.urlsafe_b64decode(t.split(".")[2] + "==")[:63]))(token(k["es"])),
+        InvalidSignature,
+    ),
+    (
+        "es256_len_65",
+        "A7",
+        lambda k: (lambda t: with_sig(t, base64.urlsafe_b64decode(t.split(".")[2] + "==") + b"\0"))(token(k["es"])),
+        InvalidSignature,
+    ),
     # A9: Ed25519 S >= L
-    ("eddsa_s_plus_L", "A9", lambda k: (lambda t: (lambda sig: with_sig(t, sig[:32] + (int.from_bytes(sig[32:], "little") + ED25519_L).to_bytes(32, "little")))(base64.urlsafe_b64decode(t.split(".")[2] + "==")))(token(k["ed"])), InvalidSignature),
+    (
+        "eddsa_s_plus_L",
+        "A9",
+        lambda k: (
+            lambda t: (
+                lambda sig: with_sig(
+                    t, sig[:32] + (int.from_bytes(sig[32:], "little") + ED25519_L).to_bytes(32, "little")
+                )
+            )(base64.urlsafe_b64decode(t.split(".")[2] + "=="))
+        )(token(k["ed"])),
+        InvalidSignature,
+    ),
     # B1-B6: key selection and header-injected keys
     ("kid_unknown", "B1", lambda k: token(k["rs"], kid="nope"), UnknownKey),
     ("kid_missing", "B2", lambda k: token(k["rs"], kid=None), UnknownKey),
@@ -109,20 +223,55 @@ CASES = [
     ("kid_not_string", "B3", lambda k: token(k["rs"], kid=123), MalformedToken),
     ("kid_huge", "B3", lambda k: token(k["rs"], kid="k" * 100_000), MalformedToken),
     ("kid_long_under_limit", "B3", lambda k: token(k["rs"], kid="k" * 2000), MalformedToken),
-    ("jku_injection", "B4", lambda k: token(k["attacker"], kid="rsa-1", jku="http://127.0.0.1:9/jwks"), InvalidSignature),
-    ("x5u_injection", "B4", lambda k: token(k["attacker"], kid="rsa-1", x5u="http://127.0.0.1:9/cert"), InvalidSignature),
-    ("embedded_jwk_attacker", "B5", lambda k: token(k["attacker"], kid="rsa-1", jwk=k["attacker"].public_jwk()), InvalidSignature),
+    (
+        "jku_injection",
+        "B4",
+        lambda k: token(k["attacker"], kid="rsa-1", jku="http://127.0.0.1:9/jwks"),
+        InvalidSignature,
+    ),
+    (
+        "x5u_injection",
+        "B4",
+        lambda k: token(k["attacker"], kid="rsa-1", x5u="http://127.0.0.1:9/cert"),
+        InvalidSignature,
+    ),
+    (
+        "embedded_jwk_attacker",
+        "B5",
+        lambda k: token(k["attacker"], kid="rsa-1", jwk=k["attacker"].public_jwk()),
+        InvalidSignature,
+    ),
     ("embedded_jwk_no_kid", "B5", lambda k: token(k["attacker"], kid=None, jwk=k["attacker"].public_jwk()), UnknownKey),
-    ("x5c_selfsigned_attacker", "B5", lambda k: token(k["attacker"], kid="rsa-1", x5c=["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]), InvalidSignature),
+    (
+        "x5c_selfsigned_attacker",
+        "B5",
+        lambda k: token(k["attacker"], kid="rsa-1", x5c=["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]),
+        InvalidSignature,
+    ),
     # C1-C11: claims and time
     ("expired", "C1", lambda k: token(k["rs"], claims(exp=claims()["iat"] - 120)), ExpiredToken),
     ("exp_missing", "C2", lambda k: token(k["rs"], claims(exp=None)), InvalidClaims),
     ("exp_string", "C3", lambda k: token(k["rs"], claims(exp="4102444800")), InvalidClaims),
     ("exp_bool", "C3", lambda k: token(k["rs"], claims(exp=True)), InvalidClaims),
-    ("exp_null", "C3", lambda k: sign(rs_header(k), to_bytes(claims()).replace(b'"exp":', b'"exp":null,"x":'), k["rs"].private), InvalidClaims),
+    (
+        "exp_null",
+        "C3",
+        lambda k: sign(rs_header(k), to_bytes(claims()).replace(b'"exp":', b'"exp":null,"x":'), k["rs"].private),
+        InvalidClaims,
+    ),
     ("exp_negative", "C3", lambda k: token(k["rs"], claims(exp=-1)), ExpiredToken),
-    ("exp_overflow", "C3", lambda k: sign(rs_header(k), to_bytes(claims(exp=None))[:-1] + b',"exp":1e400}', k["rs"].private), MalformedToken),
-    ("exp_bigint", "C3", lambda k: sign(rs_header(k), to_bytes(claims(exp=None))[:-1] + b',"exp":' + b"9" * 400 + b"}", k["rs"].private), MalformedToken),
+    (
+        "exp_overflow",
+        "C3",
+        lambda k: sign(rs_header(k), to_bytes(claims(exp=None))[:-1] + b',"exp":1e400}', k["rs"].private),
+        MalformedToken,
+    ),
+    (
+        "exp_bigint",
+        "C3",
+        lambda k: sign(rs_header(k), to_bytes(claims(exp=None))[:-1] + b',"exp":' + b"9" * 400 + b"}", k["rs"].private),
+        MalformedToken,
+    ),
     ("exp_far_float", "C3", lambda k: token(k["rs"], claims(exp=1e300)), InvalidClaims),
     ("nbf_string", "C3", lambda k: token(k["rs"], claims(nbf="1")), InvalidClaims),
     ("iat_string", "C3", lambda k: token(k["rs"], claims(iat="now")), InvalidClaims),
@@ -140,8 +289,18 @@ CASES = [
     ("iss_missing", "C9", lambda k: token(k["rs"], claims(iss=None)), InvalidClaims),
     ("iss_array", "C9", lambda k: token(k["rs"], claims(iss=[ISSUER])), InvalidClaims),
     ("sub_not_string", "C10", lambda k: token(k["rs"], claims(sub=42)), InvalidClaims),
-    ("dup_claim_exp", "C11", lambda k: sign(rs_header(k), to_bytes(claims())[:-1] + b',"exp":1}', k["rs"].private), MalformedToken),
-    ("dup_claim_aud", "C11", lambda k: sign(rs_header(k), to_bytes(claims())[:-1] + b',"aud":"api://other"}', k["rs"].private), MalformedToken),
+    (
+        "dup_claim_exp",
+        "C11",
+        lambda k: sign(rs_header(k), to_bytes(claims())[:-1] + b',"exp":1}', k["rs"].private),
+        MalformedToken,
+    ),
+    (
+        "dup_claim_aud",
+        "C11",
+        lambda k: sign(rs_header(k), to_bytes(claims())[:-1] + b',"aud":"api://other"}', k["rs"].private),
+        MalformedToken,
+    ),
     # D1-D4: header semantics
     ("crit_unknown", "D1", lambda k: token(k["rs"], crit=["exp"], exp=1), InvalidHeader),
     ("crit_empty", "D1", lambda k: token(k["rs"], crit=[]), InvalidHeader),
@@ -152,17 +311,44 @@ CASES = [
     ("cty_nested_jwt", "D3", lambda k: token(k["rs"], cty="JWT"), InvalidHeader),
     ("zip_in_jws", "D3", lambda k: token(k["rs"], zip="DEF"), InvalidHeader),
     ("jwe_compact", "D3", lambda k: "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d", MalformedToken),
-    ("dup_header_alg", "D4", lambda k: sign(b'{"alg":"none","kid":"rsa-1","alg":"RS256"}', to_bytes(claims()), k["rs"].private, "RS256"), MalformedToken),
-    ("dup_header_kid", "D4", lambda k: sign(b'{"alg":"RS256","kid":"x","kid":"rsa-1"}', to_bytes(claims()), k["rs"].private, "RS256"), MalformedToken),
+    (
+        "dup_header_alg",
+        "D4",
+        lambda k: sign(b'{"alg":"none","kid":"rsa-1","alg":"RS256"}', to_bytes(claims()), k["rs"].private, "RS256"),
+        MalformedToken,
+    ),
+    (
+        "dup_header_kid",
+        "D4",
+        lambda k: sign(b'{"alg":"RS256","kid":"x","kid":"rsa-1"}', to_bytes(claims()), k["rs"].private, "RS256"),
+        MalformedToken,
+    ),
     # E1-E6: encoding, parsing, resource limits
-    ("b64_padding", "E1", lambda k: (lambda t: t.split(".")[0] + "==." + ".".join(t.split(".")[1:]))(token(k["rs"])), MalformedToken),
+    (
+        "b64_padding",
+        "E1",
+        lambda k: (lambda t: t.split(".")[0] + "==." + ".".join(t.split(".")[1:]))(token(k["rs"])),
+        MalformedToken,
+    ),
     ("b64_padding_sig", "E1", lambda k: token(k["rs"]) + "==", MalformedToken),
-    ("b64_std_alphabet", "E1", lambda k: (lambda t: t.replace("-", "+").replace("_", "/") if ("-" in t or "_" in t) else t[:-1] + "+")(token(k["rs"])), MalformedToken),
+    (
+        "b64_std_alphabet",
+        "E1",
+        lambda k: (lambda t: t.replace("-", "+").replace("_", "/") if ("-" in t or "_" in t) else t[:-1] + "+")(
+            token(k["rs"])
+        ),
+        MalformedToken,
+    ),
     ("b64_invalid_char", "E1", lambda k: (lambda t: t[:10] + "*" + t[11:])(token(k["rs"])), MalformedToken),
     ("whitespace_inside", "E1", lambda k: (lambda t: t[:20] + " " + t[20:])(token(k["rs"])), MalformedToken),
     ("bearer_prefix_left", "E1", lambda k: "Bearer " + token(k["rs"]), MalformedToken),
     ("trailing_newline", "E1", lambda k: token(k["rs"]) + "\n", MalformedToken),
-    ("b64_noncanonical_sig", "E2", lambda k: (lambda t: t[:-1] + chr(ord(t[-1]) + 1) if t[-1] not in "z9_-" else t[:-1] + "B")(token(k["ed"])), (MalformedToken, InvalidSignature)),
+    (
+        "b64_noncanonical_sig",
+        "E2",
+        lambda k: (lambda t: t[:-1] + chr(ord(t[-1]) + 1) if t[-1] not in "z9_-" else t[:-1] + "B")(token(k["ed"])),
+        (MalformedToken, InvalidSignature),
+    ),
     ("header_not_json", "E3", lambda k: raw(b"not json", to_bytes(claims())), MalformedToken),
     ("header_json_array", "E3", lambda k: raw(b'["RS256"]', to_bytes(claims())), MalformedToken),
     ("payload_json_array", "E3", lambda k: sign(rs_header(k), b"[1,2]", k["rs"].private), MalformedToken),
@@ -172,8 +358,18 @@ CASES = [
     ("sig_segment_missing", "E4", lambda k: ".".join(token(k["rs"]).split(".")[:2]), MalformedToken),
     ("empty_string", "E4", lambda k: "", MalformedToken),
     ("dots_only", "E4", lambda k: "..", MalformedToken),
-    ("payload_deep_nesting", "E5", lambda k: sign(rs_header(k), b'{"a":' + b"[" * 5000 + b"]" * 5000 + b"}", k["rs"].private), MalformedToken),
-    ("header_deep_nesting", "E5", lambda k: raw(b'{"alg":"RS256","x":' + b"[" * 2000 + b"]" * 2000 + b"}", to_bytes(claims())), MalformedToken),
+    (
+        "payload_deep_nesting",
+        "E5",
+        lambda k: sign(rs_header(k), b'{"a":' + b"[" * 5000 + b"]" * 5000 + b"}", k["rs"].private),
+        MalformedToken,
+    ),
+    (
+        "header_deep_nesting",
+        "E5",
+        lambda k: raw(b'{"alg":"RS256","x":' + b"[" * 2000 + b"]" * 2000 + b"}", to_bytes(claims())),
+        MalformedToken,
+    ),
     ("oversized_1MiB", "E6", lambda k: token(k["rs"], claims(pad="x" * (1 << 20))), MalformedToken),
     ("header_oversized", "E6", lambda k: token(k["rs"], pad="x" * 70_000), MalformedToken),
     ("many_segments_dots", "E6", lambda k: "." * 100_000, MalformedToken),

@@ -1,13 +1,13 @@
 """Configuration errors name the field; options change behaviour as documented."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
-
 import warden
 
-from .signing import AUDIENCE, ISSUER, claims, sign, token
+from .signing import AUDIENCE, ISSUER, claims, token
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,9 @@ def test_leeway(jwks, keys):
 
 
 def test_required_and_expected_claims(jwks, keys):
-    v = warden.JWTVerifier(jwks=jwks, required_claims=("exp", "jti"), expected_claims={"tenant": "acme"}, audience=AUDIENCE)
+    v = warden.JWTVerifier(
+        jwks=jwks, required_claims=("exp", "jti"), expected_claims={"tenant": "acme"}, audience=AUDIENCE
+    )
     with pytest.raises(warden.InvalidClaims, match='"jti"'):
         v.verify(token(keys["rs"], claims(tenant="acme")))
     with pytest.raises(warden.InvalidClaims, match='"tenant"'):
@@ -110,9 +112,16 @@ def test_www_authenticate(verifier, keys):
 
 def test_exception_hierarchy():
     for cls in (
-        warden.MalformedToken, warden.InvalidHeader, warden.UnsupportedAlgorithm, warden.UnknownKey,
-        warden.InvalidSignature, warden.ExpiredToken, warden.InvalidClaims, warden.NotYetValid,
-        warden.InactiveToken, warden.ProviderUnavailable,
+        warden.MalformedToken,
+        warden.InvalidHeader,
+        warden.UnsupportedAlgorithm,
+        warden.UnknownKey,
+        warden.InvalidSignature,
+        warden.ExpiredToken,
+        warden.InvalidClaims,
+        warden.NotYetValid,
+        warden.InactiveToken,
+        warden.ProviderUnavailable,
     ):
         assert issubclass(cls, warden.InvalidToken)
     assert issubclass(warden.NotYetValid, warden.InvalidClaims)

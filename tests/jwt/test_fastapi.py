@@ -1,8 +1,8 @@
 """The documented FastAPI dependency, end to end with keys fetched from the loopback IdP."""
+
 from __future__ import annotations
 
 import pytest
-
 import warden
 
 from .conftest import remote_verifier
@@ -23,7 +23,9 @@ def make_app(verifier: warden.JWTVerifier) -> FastAPI:
         try:
             return verifier.principal(await verifier.verify_async(tok))
         except warden.InvalidToken as e:
-            raise HTTPException(e.status_code, e.description, headers={"WWW-Authenticate": warden.www_authenticate(e)})
+            raise HTTPException(
+                e.status_code, e.description, headers={"WWW-Authenticate": warden.www_authenticate(e)}
+            ) from e
 
     @app.get("/me")
     async def me(principal: warden.Principal = Depends(current_principal)):

@@ -1,10 +1,10 @@
 """RFC 7662 introspection and STUPS tokeninfo against the loopback IdP."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
-
 import warden
 
 from .idp import IdP
@@ -47,7 +47,9 @@ def test_active_token_is_accepted_and_cached(idp):
     assert p.id == "jane@example.com" and set(p.roles) == {"Admins"} and p.attr["scope"] == "openid contacts:read"
 
 
-@pytest.mark.parametrize("answer", [{"active": False}, {"active": "true"}, {"active": 1}, {}], ids=["false", "string", "int", "missing"])
+@pytest.mark.parametrize(
+    "answer", [{"active": False}, {"active": "true"}, {"active": 1}, {}], ids=["false", "string", "int", "missing"]
+)
 def test_only_boolean_true_is_active_and_refusals_are_not_cached(idp, answer):
     idp.introspection["t"] = answer
     i = introspector(idp)
@@ -150,7 +152,9 @@ def test_tokeninfo_valid_token_and_principal(idp):
     t = tokeninfo(idp)
     assert t.verify("token-abc")["uid"] == "jdoe"
     p = t.principal("token-abc")
-    assert p.id == "jdoe" and set(p.roles) == {"employees"} and p.attr == {"scope": ["uid", "cn"], "realm": "/employees"}
+    assert (
+        p.id == "jdoe" and set(p.roles) == {"employees"} and p.attr == {"scope": ["uid", "cn"], "realm": "/employees"}
+    )
     assert idp.count("/tokeninfo") == 1 and t.cached_entries == 1
 
 

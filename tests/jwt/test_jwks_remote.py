@@ -3,6 +3,7 @@ outage with stale keys, first-fetch failure, response abuse, OIDC discovery.
 
 The IdP is a real HTTP server on 127.0.0.1 (tests/jwt/idp.py); assertions count
 its requests, never time."""
+
 from __future__ import annotations
 
 import logging
@@ -10,12 +11,11 @@ import threading
 import uuid
 
 import pytest
-
 import warden
 
 from .conftest import remote_verifier
 from .idp import IdP
-from .signing import AUDIENCE, ISSUER, SigningKey, claims, rsa_key, sign, token
+from .signing import AUDIENCE, SigningKey, claims, rsa_key, sign, token
 
 
 def test_fetch_is_lazy_and_cached(idp, keys):
@@ -174,7 +174,9 @@ def test_F5_redirects_are_not_followed(idp, keys):
         assert target.count() == 0
 
 
-@pytest.mark.parametrize("url", ["http://idp.example.com/jwks", "ftp://127.0.0.1/jwks", "file:///etc/passwd", "not a url"])
+@pytest.mark.parametrize(
+    "url", ["http://idp.example.com/jwks", "ftp://127.0.0.1/jwks", "file:///etc/passwd", "not a url"]
+)
 def test_F5_https_only_except_loopback(url):
     with pytest.raises(ValueError, match="jwks_url: "):
         warden.JWTVerifier(jwks_url=url)
@@ -184,7 +186,7 @@ def test_F5_https_only_except_loopback(url):
     "body,match",
     [
         (b"x" * (600 * 1024), "limit|more than"),
-        (b"[]", "no \\\"keys\\\" array|keys"),
+        (b"[]", 'no \\"keys\\" array|keys'),
         (b"not json", "not valid JSON"),
         (b'{"keys": "nope"}', "keys"),
         (b'{"keys": [{"kty":"RSA","kid":"a","kid":"b","n":"AQAB","e":"AQAB"}]}', "duplicate member"),
@@ -201,7 +203,11 @@ def test_F5_bad_jwks_responses(idp, keys, body, match):
 def test_F5_unusable_remote_keys_are_skipped(idp, keys, caplog):
     weak = SigningKey("weak", "RS256", rsa_key(1024))
     hs = keys["hs"]
-    idp.extra_jwks = [weak.public_jwk(), hs.public_jwk(), {"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA", "kid": "p521"}]
+    idp.extra_jwks = [
+        weak.public_jwk(),
+        hs.public_jwk(),
+        {"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA", "kid": "p521"},
+    ]
     v = remote_verifier(idp)
     with caplog.at_level(logging.WARNING, logger="warden.jwt"):
         assert v.verify(token(keys["rs"]))["sub"] == "user-1"

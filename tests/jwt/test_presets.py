@@ -1,15 +1,14 @@
 """Provider presets with realistic Cognito, Okta and Stytch claims (ATTACKS.md C12),
 and the claims-to-principal mapping."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
-
 import warden
 from warden.jwt import PrincipalMapping, claim_path
 
-from .conftest import remote_verifier
 from .signing import SigningKey, sign
 
 REGION, POOL, CLIENT = "eu-west-1", "eu-west-1_AbC123xyz", "1example23456789"
@@ -152,7 +151,15 @@ def test_cognito_id_token(rs, jwks_rs):
         ("id", cognito_id(aud="someone-else"), "aud"),
         ("access", cognito_access(iss="https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other"), "iss"),
     ],
-    ids=["cognito_id_as_access", "cognito_id_as_access_no_aud", "cognito_wrong_client_id", "cognito_missing_token_use", "cognito_access_as_id", "cognito_id_wrong_aud", "cognito_other_pool"],
+    ids=[
+        "cognito_id_as_access",
+        "cognito_id_as_access_no_aud",
+        "cognito_wrong_client_id",
+        "cognito_missing_token_use",
+        "cognito_access_as_id",
+        "cognito_id_wrong_aud",
+        "cognito_other_pool",
+    ],
 )
 def test_C12_cognito_mapping_rejects(rs, jwks_rs, token_use, payload, match):
     v = warden.JWTVerifier.cognito(REGION, POOL, CLIENT, token_use=token_use, jwks=jwks_rs)
@@ -190,7 +197,11 @@ def test_okta_access_token(rs, jwks_rs):
     p = v.principal(signed(rs, okta_access()))
     assert p.id == "jane@example.com"
     assert set(p.roles) == {"Everyone", "Admins"}
-    assert p.attr == {"scopes": ["openid", "email", "contacts:read"], "client_id": OKTA_CID, "uid": "00ujmkLgOx4a8xQFG0h7"}
+    assert p.attr == {
+        "scopes": ["openid", "email", "contacts:read"],
+        "client_id": OKTA_CID,
+        "uid": "00ujmkLgOx4a8xQFG0h7",
+    }
     # Okta's own option: the user id rather than the login as principal id.
     assert v.principal(signed(rs, okta_access()), id_claim="uid").id == "00ujmkLgOx4a8xQFG0h7"
 
@@ -251,7 +262,14 @@ def test_stytch_project_id_is_checked():
 
 def test_oidc_with_local_jwks(rs, jwks_rs):
     v = warden.JWTVerifier.oidc("https://accounts.example.com", "my-client", jwks=jwks_rs)
-    payload = {"iss": "https://accounts.example.com", "aud": "my-client", "sub": "110169484474386276334", "exp": now() + 60, "iat": now(), "roles": ["viewer"]}
+    payload = {
+        "iss": "https://accounts.example.com",
+        "aud": "my-client",
+        "sub": "110169484474386276334",
+        "exp": now() + 60,
+        "iat": now(),
+        "roles": ["viewer"],
+    }
     p = v.principal(signed(rs, payload))
     assert p.id == "110169484474386276334" and set(p.roles) == {"viewer"}
 
@@ -282,7 +300,9 @@ def test_principal_defaults_and_overrides():
     assert set(p.roles) == {"read", "write"} and p.attr == {"email": "u@x"}
     # No roles in the token: the default role, so the principal is still valid for Cerbos.
     assert set(m.principal({"sub": "u1"}).roles) == {"user"}
-    p = m.principal({"sub": "u1", "grp": ["x", 5, ""]}, roles_claim="grp", attr_claims=["sub"], policy_version="v2", scope="acme")
+    p = m.principal(
+        {"sub": "u1", "grp": ["x", 5, ""]}, roles_claim="grp", attr_claims=["sub"], policy_version="v2", scope="acme"
+    )
     assert set(p.roles) == {"x"} and p.attr == {"sub": "u1"} and p.policy_version == "v2" and p.scope == "acme"
     with pytest.raises(warden.InvalidClaims, match='"sub"'):
         m.principal({"scope": "read"})

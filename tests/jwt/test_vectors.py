@@ -1,13 +1,13 @@
 """Published vectors through the Python API (the Rust tests in src/jwt/vector_tests.rs
 check them at the signature level too). Signature-valid vectors whose payload is not
 a current claims set must fail *after* the signature check, never as InvalidSignature."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import pytest
-
 import warden
 
 # Read in place from the shared material beside the repo (never copied into it).

@@ -1,4 +1,5 @@
 """``warden compile`` / ``warden check`` end to end (in-process through ``warden.cli.main``, plus one subprocess)."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from warden.cli import main
 
 CONTACTS = Path(__file__).resolve().parents[2] / "examples" / "contacts" / "policies"
@@ -30,8 +30,11 @@ def test_compile_passes_and_summarises(policies: Path, capsys: pytest.CaptureFix
 
 def test_compile_failing_test_explains_and_exits_1(policies: Path, capsys: pytest.CaptureFixture[str]) -> None:
     policy = policies / "contact.yaml"
-    policy.write_text(policy.read_text().replace("      roles:\n        - admin\n\n",
-                                                 "      roles:\n        - admin\n        - user\n\n", 1))
+    policy.write_text(
+        policy.read_text().replace(
+            "      roles:\n        - admin\n\n", "      roles:\n        - admin\n        - user\n\n", 1
+        )
+    )
     assert main(["compile", str(policies)]) == 1
     out = capsys.readouterr().out
     assert "FAILED  Users change only the contacts they own / carol / bobs_contact / update" in out
@@ -48,25 +51,30 @@ def test_compile_policy_error_lists_file_line_col(policies: Path, capsys: pytest
     assert f"{policies}/contact.yaml:26:17: " in err and "undefined field 'idd'" in err
 
 
-def test_compile_broken_suite_names_file_line_and_field(policies: Path, capsys: pytest.CaptureFixture[str],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compile_broken_suite_names_file_line_and_field(
+    policies: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(policies.parent)
     (policies / "testdata" / "principals.yaml").write_text("principals:\n  bob:\n    id: bob\n    rolez: [user]\n")
     assert main(["compile", "policies"]) == 1
     out = capsys.readouterr().out
     assert "contact_test.yaml (ContactTestSuite): ERRORED" in out
-    assert "policies/testdata/principals.yaml:4:5: unknown field \"rolez\"" in out
+    assert 'policies/testdata/principals.yaml:4:5: unknown field "rolez"' in out
 
 
 def test_compile_json_is_cerbos_test_results(policies: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compile", str(policies), "--output", "json", "--run", "Admins"]) == 0
     results = json.loads(capsys.readouterr().out)
-    assert results["summary"] == {"overallResult": "RESULT_PASSED", "testsCount": 24,
-                                  "resultCounts": [{"result": "RESULT_SKIPPED", "count": 16},
-                                                   {"result": "RESULT_PASSED", "count": 8}]}
+    assert results["summary"] == {
+        "overallResult": "RESULT_PASSED",
+        "testsCount": 24,
+        "resultCounts": [{"result": "RESULT_SKIPPED", "count": 16}, {"result": "RESULT_PASSED", "count": 8}],
+    }
     action = results["suites"][0]["testCases"][1]["principals"][0]["resources"][0]["actions"][0]
-    assert action == {"name": "read", "details": {"result": "RESULT_SKIPPED",
-                                                  "skipReason": "Test name did not match the provided pattern"}}
+    assert action == {
+        "name": "read",
+        "details": {"result": "RESULT_SKIPPED", "skipReason": "Test name did not match the provided pattern"},
+    }
 
 
 def test_compile_junit(policies: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -87,11 +95,20 @@ def test_compile_tests_elsewhere(policies: Path, tmp_path: Path, capsys: pytest.
 
 
 def test_check_reads_request_from_stdin(policies: Path) -> None:
-    request = {"requestId": "r1", "principal": {"id": "bob", "roles": ["user"]},
-               "resources": [{"resource": {"kind": "contact", "id": "abc123", "attr": {"owner_id": "bob"}},
-                              "actions": ["update"]}]}
-    proc = subprocess.run([sys.executable, "-m", "warden", "check", "--policies", str(policies)],
-                          input=json.dumps(request), capture_output=True, text=True, check=False)
+    request = {
+        "requestId": "r1",
+        "principal": {"id": "bob", "roles": ["user"]},
+        "resources": [
+            {"resource": {"kind": "contact", "id": "abc123", "attr": {"owner_id": "bob"}}, "actions": ["update"]}
+        ],
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "warden", "check", "--policies", str(policies)],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     response = json.loads(proc.stdout)
     assert response["requestId"] == "r1"
@@ -100,9 +117,11 @@ def test_check_reads_request_from_stdin(policies: Path) -> None:
 
 def test_check_yaml_file_and_explain(policies: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     req = tmp_path / "req.yaml"
-    req.write_text("principal: {id: carol, roles: [user]}\n"
-                   "resources:\n  - resource: {kind: contact, id: abc123, attr: {owner_id: bob}}\n"
-                   "    actions: [delete]\n")
+    req.write_text(
+        "principal: {id: carol, roles: [user]}\n"
+        "resources:\n  - resource: {kind: contact, id: abc123, attr: {owner_id: bob}}\n"
+        "    actions: [delete]\n"
+    )
     assert main(["check", "--policies", str(policies), str(req), "--explain"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["results"][0]["actions"] == {"delete": "EFFECT_DENY"}

@@ -1,10 +1,10 @@
 """warden.testing.runner semantics that the Cerbos conformance cases cover only in part."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
 from warden.testing import run_suites
 from warden.testing.explain import format_explanation
 from warden.testing.runner import NOW_NOT_PROVIDED, values_equal
@@ -81,16 +81,21 @@ def _actions(results: dict, case: str) -> dict:
 def test_options_precedence_default_deny_and_now(project: Path) -> None:
     results = run_suites(str(project))
     suite_opts = _actions(results, "suite options apply")
-    assert {a: d["result"] for a, d in suite_opts.items()} == {a: "RESULT_PASSED" for a in
-                                                              ["flagged", "fresh", "read", "unlisted"]}
+    assert {a: d["result"] for a, d in suite_opts.items()} == {
+        a: "RESULT_PASSED" for a in ["flagged", "fresh", "read", "unlisted"]
+    }
     assert suite_opts["unlisted"]["success"] == {"effect": "EFFECT_DENY"}  # not listed: DENY expected
     # the test's own options drop the suite's globals, and its `now` makes the rule stale
     assert {a: d["result"] for a, d in _actions(results, "test options replace suite options entirely").items()} == {
-        "flagged": "RESULT_PASSED", "fresh": "RESULT_PASSED"}
+        "flagged": "RESULT_PASSED",
+        "fresh": "RESULT_PASSED",
+    }
     # a time-based condition without `now` errors every action of that test, like Cerbos
     no_now = _actions(results, "no now option")
-    assert no_now == {"fresh": {"result": "RESULT_ERRORED", "error": NOW_NOT_PROVIDED},
-                      "read": {"result": "RESULT_ERRORED", "error": NOW_NOT_PROVIDED}}
+    assert no_now == {
+        "fresh": {"result": "RESULT_ERRORED", "error": NOW_NOT_PROVIDED},
+        "read": {"result": "RESULT_ERRORED", "error": NOW_NOT_PROVIDED},
+    }
 
 
 def test_protobuf_value_equality() -> None:
@@ -104,14 +109,18 @@ def test_protobuf_value_equality() -> None:
 def test_format_explanation_lists_rules_conditions_and_derived_roles() -> None:
     import warden
 
-    engine = warden.Engine.from_directory(str(Path(__file__).resolve().parents[2] / "examples" / "contacts"
-                                              / "policies_derived_roles"))
-    explanation = engine.explain({"principal": {"id": "carol", "roles": ["user"]},
-                                  "resource": {"kind": "contact", "id": "abc123", "attr": {"owner_id": "bob"}},
-                                  "actions": ["delete", "read"]})
+    engine = warden.Engine.from_directory(
+        str(Path(__file__).resolve().parents[2] / "examples" / "contacts" / "policies_derived_roles")
+    )
+    explanation = engine.explain(
+        {
+            "principal": {"id": "carol", "roles": ["user"]},
+            "resource": {"kind": "contact", "id": "abc123", "attr": {"owner_id": "bob"}},
+            "actions": ["delete", "read"],
+        }
+    )
     text = format_explanation(explanation, "delete")
     assert 'action "delete": EFFECT_DENY decided by resource.contact.vdefault (root scope)' in text
     assert 'action "read"' not in text
     assert "derived roles active: none" in text
-    assert ("inactive owner (root scope): request.resource.attr.owner_id == request.principal.id => false"
-            in text)
+    assert "inactive owner (root scope): request.resource.attr.owner_id == request.principal.id => false" in text

@@ -12,19 +12,20 @@
 * ``store/``: the store's own suites (``store/tests``, ``resource_policies/policy_04_test.yaml``) all pass,
   as ``private/verify/verify_test.go`` ``TestFiles`` requires.
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, List
 
 import pytest
 import yaml
+from warden.testing import EnginePool, TestSelection, load_suite, run_suites
+from warden.testing.formatters import format_junit
 
 from tests.conformance.cerbos_data import require_testdata
 from tests.policy_tests.txtar import unpack_txtar
-from warden.testing import EnginePool, TestSelection, load_suite, run_suites
-from warden.testing.formatters import format_junit
 
 TESTDATA = require_testdata()
 CASES = TESTDATA / "verify" / "cases"
@@ -105,8 +106,9 @@ GET_TESTS_RESOURCES = {
         "manager_leave_request": {"kind": "leave_request", "id": "manager"},
         "department_head_leave_request": {"kind": "leave_request", "id": "department_head"},
     },
-    "resourceGroups": {"management_leave_requests": {"resources": ["manager_leave_request",
-                                                                   "department_head_leave_request"]}},
+    "resourceGroups": {
+        "management_leave_requests": {"resources": ["manager_leave_request", "department_head_leave_request"]}
+    },
 }
 GET_TESTS_AUX = {"auxData": {"test_aux_data": {"jwt": {"answer": 42}}}}
 
@@ -146,6 +148,5 @@ def test_table_expansion(case: Path, tmp_path: Path) -> None:
 def test_store_suites_pass() -> None:
     results = run_suites(str(STORE))
     files = [s["file"] for s in results["suites"]]
-    assert files == ["resource_policies/policy_04_test.yaml", "tests/policy_04_test.yaml",
-                     "tests/policy_05_test.yaml"]
+    assert files == ["resource_policies/policy_04_test.yaml", "tests/policy_04_test.yaml", "tests/policy_05_test.yaml"]
     assert results["summary"]["overallResult"] == "RESULT_PASSED", json.dumps(results, indent=1)

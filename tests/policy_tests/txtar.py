@@ -1,4 +1,5 @@
 """Unpacking Go txtar archives (the ``.input`` files of Cerbos's verify cases) into a directory."""
+
 from __future__ import annotations
 
 import re

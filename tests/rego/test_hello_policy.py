@@ -1,15 +1,16 @@
 """The Okta "hello" app's Rego policy (examples/hello/opa/demoapi_authz.rego, Rego v0) decided
 in-process, with the input the app posts to OPA and tokens signed by PyJWT."""
+
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-
 from warden.rego import Rego, http_input
+
+import jwt
 
 POLICIES = Path(__file__).resolve().parents[2] / "examples" / "hello" / "opa"
 RULE = "data.demoapi.authz.allow"

@@ -4,28 +4,33 @@ Expected values follow OPA's v1/topdown/tokens.go: verify_* give true/false, dec
 [true, header, payload] or [false, {}, {}], and built-in errors (malformed token, bad constraints)
 make the expression undefined (None), OPA's default non-strict behaviour.
 """
+
 from __future__ import annotations
 
 import datetime
 import json
 import time
 
-import jwt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
-
 from warden.rego import Rego, RegoLoadError
+
+import jwt
 
 NOW = int(time.time())
 SECRET = "a-shared-secret-long-enough-for-hs512-which-wants-64-bytes-or-more!"
 
 
 def pem_public(private) -> str:
-    return private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def self_signed_cert(private) -> str:
@@ -191,7 +196,9 @@ UNVERIFIED = [False, {}, {}]
 
 def test_decode_verify_valid(rego, keys):
     token = jwt.encode(claims(), keys["rsa"], algorithm="RS256")
-    valid, header, payload = ev(rego, DV, t=token, c={"cert": pem_public(keys["rsa"]), "aud": "api://default", "iss": "https://issuer.example"})
+    valid, header, payload = ev(
+        rego, DV, t=token, c={"cert": pem_public(keys["rsa"]), "aud": "api://default", "iss": "https://issuer.example"}
+    )
     assert valid is True and header == {"alg": "RS256", "typ": "JWT"} and payload == claims()
     hs = jwt.encode(claims(), SECRET, algorithm="HS512")
     assert ev(rego, DV, t=hs, c={"secret": SECRET, "aud": "api://default", "alg": "HS512"})[0] is True
@@ -201,7 +208,12 @@ def test_decode_verify_expired(rego, keys):
     token = jwt.encode(claims(exp=NOW - 10), keys["rsa"], algorithm="RS256")
     assert ev(rego, DV, t=token, c={"cert": pem_public(keys["rsa"]), "aud": "api://default"}) == UNVERIFIED
     # the `time` constraint (ns) moves the clock: before exp it is valid
-    assert ev(rego, DV, t=token, c={"cert": pem_public(keys["rsa"]), "aud": "api://default", "time": (NOW - 60) * 10**9})[0] is True
+    assert (
+        ev(rego, DV, t=token, c={"cert": pem_public(keys["rsa"]), "aud": "api://default", "time": (NOW - 60) * 10**9})[
+            0
+        ]
+        is True
+    )
 
 
 def test_decode_verify_not_before(rego, keys):
@@ -218,7 +230,9 @@ def test_decode_verify_wrong_key(rego, keys):
 
 def test_decode_verify_wrong_alg(rego, keys):
     token = jwt.encode(claims(), keys["rsa"], algorithm="RS256")
-    assert ev(rego, DV, t=token, c={"cert": pem_public(keys["rsa"]), "aud": "api://default", "alg": "RS512"}) == UNVERIFIED
+    assert (
+        ev(rego, DV, t=token, c={"cert": pem_public(keys["rsa"]), "aud": "api://default", "alg": "RS512"}) == UNVERIFIED
+    )
     # an HS256 token against a cert constraint (alg confusion) and an RS256 token against a secret
     hs = jwt.encode(claims(), SECRET, algorithm="HS256")
     assert ev(rego, DV, t=hs, c={"cert": pem_public(keys["rsa"]), "aud": "api://default"}) == UNVERIFIED
@@ -239,7 +253,15 @@ def test_decode_verify_audience(rego, keys):
 
 def test_decode_verify_issuer(rego, keys):
     token = jwt.encode(claims(), keys["rsa"], algorithm="RS256")
-    assert ev(rego, DV, t=token, c={"cert": pem_public(keys["rsa"]), "aud": "api://default", "iss": "https://evil.example"}) == UNVERIFIED
+    assert (
+        ev(
+            rego,
+            DV,
+            t=token,
+            c={"cert": pem_public(keys["rsa"]), "aud": "api://default", "iss": "https://evil.example"},
+        )
+        == UNVERIFIED
+    )
 
 
 @pytest.mark.parametrize(

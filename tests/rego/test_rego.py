@@ -1,11 +1,11 @@
 """warden.Rego: loading (v0/v1, data), evaluation shapes, unsupported built-ins, reload."""
+
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
 import pytest
-
 from warden.rego import Rego, RegoEvalError, RegoLoadError, http_input
 
 V0 = """package demo.v0
@@ -41,7 +41,7 @@ def test_forced_syntax():
 
 
 def test_undefined_and_non_boolean():
-    r = Rego.from_policies(["package p\nimport rego.v1\nallow if input.x == 1\nname := \"n\"\n"])
+    r = Rego.from_policies(['package p\nimport rego.v1\nallow if input.x == 1\nname := "n"\n'])
     assert r.eval("data.p.allow", {"x": 2}) is None
     assert r.allowed("data.p.allow", {"x": 2}) is False
     assert r.allowed("data.p.allow") is False  # no input at all
@@ -129,7 +129,7 @@ def test_unsupported_builtins_fail_the_load_with_file_and_line(call, name):
     with pytest.raises(RegoLoadError) as exc:
         Rego.from_policies([("authz.rego", src)])
     msg = str(exc.value)
-    assert f"authz.rego:5:" in msg, msg
+    assert "authz.rego:5:" in msg, msg
     assert f"unsupported built-in `{name}`" in msg, msg
 
 
@@ -147,7 +147,7 @@ recent if time.now_ns() - time.parse_rfc3339_ns(input.at) < 3600 * 1000000000
 named if lib.is_admin(input.user)
 matched if regex.match("^a", input.user)
 """
-    lib = "package lib\nimport rego.v1\nis_admin(u) if u == \"ann\"\n"
+    lib = 'package lib\nimport rego.v1\nis_admin(u) if u == "ann"\n'
     r = Rego.from_policies([src, lib])
     assert r.allowed("data.p.in_net", {"ip": "10.1.2.3"})
     assert not r.allowed("data.p.in_net", {"ip": "11.1.2.3"})

@@ -1,4 +1,5 @@
 """The pytest plugin collects Rego unit tests (`test_*` rules in `*_test.rego`) as `opa test` does."""
+
 from __future__ import annotations
 
 import textwrap
@@ -46,11 +47,13 @@ def test_each_test_rule_is_an_item_and_false_fails(pytester: pytest.Pytester):
     (policies / "authz_test.rego").write_text(TESTS)
     result = pytester.runpytest("--warden-policies", str(policies), "-v", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines([
-        "*authz_test.rego::test_sayhello_allowed_with_scope PASSED*",
-        "*authz_test.rego::test_saysecret_denied PASSED*",
-        "*data.demoapi.authz.test_wrongly_expects_allow_without_scope is *, not true*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*authz_test.rego::test_sayhello_allowed_with_scope PASSED*",
+            "*authz_test.rego::test_saysecret_denied PASSED*",
+            "*data.demoapi.authz.test_wrongly_expects_allow_without_scope is *, not true*",
+        ]
+    )
 
 
 def test_rego_files_outside_policy_dirs_are_not_collected(pytester: pytest.Pytester):

@@ -1,5 +1,6 @@
 """Fixtures for the web integration tests: the loopback identity provider of tests/jwt,
 a signing key it publishes, and verifiers that fetch keys from it over HTTP."""
+
 from __future__ import annotations
 
 import threading
@@ -9,8 +10,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
 import warden
+
 from tests.jwt.idp import IdP
 from tests.jwt.signing import AUDIENCE, ISSUER, SigningKey, claims, rsa_key, token
 

@@ -1,4 +1,5 @@
 """Rego policies the web tests decide with ``require_rule`` (Rego v1, as strings)."""
+
 from __future__ import annotations
 
 #: The app's default input ({method, api, jwt: {tokenValue}}): the token is decoded by the policy itself.

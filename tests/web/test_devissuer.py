@@ -1,12 +1,13 @@
 """The development issuer the examples embed: its tokens verify with PyJWT and with warden."""
+
 from __future__ import annotations
 
 import httpx
-import jwt as pyjwt
 import pytest
-
 import warden
 from warden.devissuer import DevIssuer
+
+import jwt as pyjwt
 
 USERS = {"alice": {"roles": ["admin"], "scope": "orders.read"}, "bob": {"roles": ["user"]}}
 
@@ -63,7 +64,10 @@ def test_introspection_and_tokeninfo(dev):
 def test_foreign_issuer_string_for_provider_presets():
     pool = "eu-west-1_Dev123"
     issuer = f"https://cognito-idp.eu-west-1.amazonaws.com/{pool}"
-    with DevIssuer(issuer=issuer, users={"ann": {"cognito:groups": ["admin"], "token_use": "access", "client_id": "app", "username": "ann"}}) as dev:
+    with DevIssuer(
+        issuer=issuer,
+        users={"ann": {"cognito:groups": ["admin"], "token_use": "access", "client_id": "app", "username": "ann"}},
+    ) as dev:
         verifier = warden.JWTVerifier.cognito("eu-west-1", pool, "app", jwks_url=dev.jwks_url)
         assert verifier.principal(dev.mint("ann")).roles == {"admin"}
 
@@ -77,6 +81,8 @@ def test_introspection_client_secret_with_reserved_characters():
     """The issuer decodes Basic credentials as RFC 6749 §2.3.1 says; warden encodes them so."""
     with DevIssuer(client_id="dev:client", client_secret="s+cr%t é:/") as issuer:
         token = issuer.mint("anyone", roles=["user"])
-        assert warden.Introspector(issuer.introspection_url, "dev:client", "s+cr%t é:/").verify(token)["sub"] == "anyone"
+        assert (
+            warden.Introspector(issuer.introspection_url, "dev:client", "s+cr%t é:/").verify(token)["sub"] == "anyone"
+        )
         raw = httpx.post(issuer.introspection_url, data={"token": token}, auth=("dev:client", "s+cr%t é:/"))
         assert raw.status_code == 401  # httpx sends them un-encoded: the ':' in the id splits wrongly

@@ -1,17 +1,18 @@
 """warden.fastapi: real FastAPI apps, keys fetched over HTTP from the loopback identity provider."""
+
 from __future__ import annotations
 
 import asyncio
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI, HTTPException, Request, Security
+import warden
+from fastapi import Depends, FastAPI, Request, Security
 from fastapi.testclient import TestClient
 from starlette.middleware.sessions import SessionMiddleware
-
-import warden
-from tests.jwt.signing import claims, token
 from warden.fastapi import DecisionTable, Warden, resource_of, token_scopes
+
+from tests.jwt.signing import claims, token
 
 from .conftest import POLICIES, bearer, make_verifier, uvicorn_server
 
@@ -60,10 +61,15 @@ def make_app(authz: Warden) -> FastAPI:
         return {"id": doc_id, "title": document.attr["title"], "by": principal.id}
 
     @app.put("/documents/{doc_id}")
-    def update_document(doc_id: str, principal=Depends(authz.require("update", "document", resource=load_document_attrs))):
+    def update_document(
+        doc_id: str, principal=Depends(authz.require("update", "document", resource=load_document_attrs))
+    ):
         return {"updated": doc_id}
 
-    @app.get("/documents/{doc_id}/export", dependencies=[Depends(authz.require("export", "document", resource=load_document))])
+    @app.get(
+        "/documents/{doc_id}/export",
+        dependencies=[Depends(authz.require("export", "document", resource=load_document))],
+    )
     async def export_document(doc_id: str):
         return {"exported": doc_id}
 
@@ -73,7 +79,8 @@ def make_app(authz: Warden) -> FastAPI:
 
     @app.delete("/documents/{doc_id}")
     async def delete_document(
-        doc_id: str, principal=Depends(authz.require("delete", "document", resource=load_document, scopes=["document.write"]))
+        doc_id: str,
+        principal=Depends(authz.require("delete", "document", resource=load_document, scopes=["document.write"])),
     ):
         return {"deleted": doc_id}
 
@@ -84,8 +91,11 @@ def make_app(authz: Warden) -> FastAPI:
     @app.get("/table")
     async def table(
         decisions: DecisionTable = Depends(
-            authz.decisions(lambda: [warden.Resource(k, "document", attr=dict(v)) for k, v in DOCUMENTS.items()], ["read", "update", "delete"])
-        )
+            authz.decisions(
+                lambda: [warden.Resource(k, "document", attr=dict(v)) for k, v in DOCUMENTS.items()],
+                ["read", "update", "delete"],
+            )
+        ),
     ):
         return {rid: row for rid, row in decisions.rows()}
 
@@ -305,11 +315,19 @@ def test_session_key_without_session_middleware_is_a_clear_error(client, verifie
 
 def test_openapi_marks_protected_routes(http):
     spec = http.get("/openapi.json").json()
-    assert spec["components"]["securitySchemes"] == {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    assert spec["components"]["securitySchemes"] == {
+        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    }
     paths = spec["paths"]
     assert "security" not in paths["/health"]["get"]
-    for path, method in [("/me", "get"), ("/documents", "get"), ("/documents/{doc_id}", "get"),
-                         ("/documents/{doc_id}", "put"), ("/documents/{doc_id}/export", "get"), ("/table", "get")]:
+    for path, method in [
+        ("/me", "get"),
+        ("/documents", "get"),
+        ("/documents/{doc_id}", "get"),
+        ("/documents/{doc_id}", "put"),
+        ("/documents/{doc_id}/export", "get"),
+        ("/table", "get"),
+    ]:
         assert paths[path][method]["security"] == [{"bearerAuth": []}], (path, method)
     assert paths["/scoped"]["get"]["security"] == [{"bearerAuth": ["document.read"]}]
     # the loader's path parameter is documented once
@@ -394,7 +412,9 @@ def test_resource_of_and_token_scopes():
     assert resource_of("document", None) == warden.Resource("document", "document")
     assert resource_of("document", "d1") == warden.Resource("d1", "document")
     assert resource_of("document", 7) == warden.Resource("7", "document")
-    assert resource_of("document", {"id": "d9", "owner": "u"}) == warden.Resource("d9", "document", attr={"id": "d9", "owner": "u"})
+    assert resource_of("document", {"id": "d9", "owner": "u"}) == warden.Resource(
+        "d9", "document", attr={"id": "d9", "owner": "u"}
+    )
     assert resource_of("document", {"owner": "u"}).id == "document"
     with pytest.raises(ValueError, match="'order' resource where 'document'"):
         resource_of("document", warden.Resource("o1", "order"))
@@ -446,7 +466,10 @@ def test_introspection_and_tokeninfo_verifiers(client, idp):
     idp.introspection["opaque-1"] = {"active": True, "sub": "user-1", "roles": ["user"], "exp": 2**31}
     tokeninfo = warden.TokenInfo(idp.url + "/tokeninfo")
     idp.tokeninfo["opaque-2"] = {"uid": "user-2", "scope": ["uid"], "realm": "/employees", "expires_in": 300}
-    for authz, tok, who in [(Warden(client, introspector), "opaque-1", "user-1"), (Warden(client, tokeninfo), "opaque-2", "user-2")]:
+    for authz, tok, who in [
+        (Warden(client, introspector), "opaque-1", "user-1"),
+        (Warden(client, tokeninfo), "opaque-2", "user-2"),
+    ]:
         http = TestClient(make_app(authz))
         assert http.get("/me", headers={"Authorization": f"Bearer {tok}"}).json()["id"] == who
         bad = http.get("/me", headers={"Authorization": "Bearer unknown"})
@@ -613,7 +636,9 @@ def test_load_dependency(client, verifier, web_key):
     assert http.put("/loaded/zz", headers=bearer(web_key, "user-1")).status_code == 404
     r = http.delete("/loaded/d1", headers=bearer(web_key, "user-1", scope="document.read"))
     assert r.status_code == 403 and 'error="insufficient_scope"' in r.headers["www-authenticate"]
-    assert http.delete("/loaded/d1", headers=bearer(web_key, "user-1", scope="document.write")).json() == {"deleted": "d1"}
+    assert http.delete("/loaded/d1", headers=bearer(web_key, "user-1", scope="document.write")).json() == {
+        "deleted": "d1"
+    }
     spec = http.get("/openapi.json").json()["paths"]["/loaded/{doc_id}"]
     assert spec["get"]["security"] == [{"bearerAuth": []}]
     assert spec["delete"]["security"] == [{"bearerAuth": ["document.write"]}]

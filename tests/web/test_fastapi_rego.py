@@ -1,13 +1,13 @@
 """warden.fastapi ``require_rule``: Rego rules decided in-process on the input an OPA-calling app posts,
 with real FastAPI apps, tokens signed by PyJWT and keys fetched from the loopback identity provider."""
+
 from __future__ import annotations
 
 import httpx
 import pytest
+import warden
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
-
-import warden
 from warden.fastapi import Warden
 
 from .conftest import bearer, uvicorn_server
@@ -27,14 +27,19 @@ def make_app(authz: Warden) -> FastAPI:
         return {"by": principal.id}
 
     @app.delete("/reports/{report_id}")
-    def delete_report(report_id: str, principal: warden.Principal = Depends(authz.require_rule("data.web.reports.allow"))):
+    def delete_report(
+        report_id: str, principal: warden.Principal = Depends(authz.require_rule("data.web.reports.allow"))
+    ):
         return {"deleted": report_id, "by": principal.id}
 
     def owner_input(request: Request, principal: warden.Principal) -> dict:
         return {"user": principal.id, "owner": request.path_params["owner"]}
 
     @app.get("/owners/{owner}")
-    async def owner_page(owner: str, principal: warden.Principal = Depends(authz.require_rule("data.web.owners.allow", input=owner_input))):
+    async def owner_page(
+        owner: str,
+        principal: warden.Principal = Depends(authz.require_rule("data.web.owners.allow", input=owner_input)),
+    ):
         return {"owner": owner}
 
     async def subject_input(claims: dict, token: str) -> dict:
@@ -42,7 +47,9 @@ def make_app(authz: Warden) -> FastAPI:
         return {"user": claims["sub"], "owner": "user-1"}
 
     @app.get("/user-1-only")
-    async def user_one(principal: warden.Principal = Depends(authz.require_rule("data.web.owners.allow", input=subject_input))):
+    async def user_one(
+        principal: warden.Principal = Depends(authz.require_rule("data.web.owners.allow", input=subject_input)),
+    ):
         return {"ok": True}
 
     @app.get("/scoped")
@@ -113,7 +120,9 @@ def test_reload_changes_decisions_and_a_broken_set_keeps_serving(rego, verifier,
     api = TestClient(make_app(Warden(rego, verifier)))
     headers = bearer(web_key, roles=["guest"])
     assert api.get("/reports", headers=headers).status_code == 403
-    rego.reload({"reports.rego": REPORTS.replace('"user" in claims.roles', '"guest" in claims.roles'), "owners.rego": OWNERS})
+    rego.reload(
+        {"reports.rego": REPORTS.replace('"user" in claims.roles', '"guest" in claims.roles'), "owners.rego": OWNERS}
+    )
     assert api.get("/reports", headers=headers).status_code == 200
     with pytest.raises(warden.RegoLoadError):
         rego.reload({"reports.rego": "package web.reports\n\nallow if {", "owners.rego": OWNERS})

@@ -1,14 +1,13 @@
 """warden.flask: real Flask apps configured from app.config, keys fetched from the loopback identity provider."""
+
 from __future__ import annotations
 
 import logging
 
 import httpx
 import pytest
-from flask import Blueprint, Flask, jsonify, redirect, render_template_string, request, session
-
 import warden
-from tests.jwt.signing import AUDIENCE, ISSUER, claims, token
+from flask import Blueprint, Flask, jsonify, redirect, render_template_string, request, session
 from warden.flask import (
     AuthenticationFailed,
     AuthorizationFailed,
@@ -18,6 +17,8 @@ from warden.flask import (
     authorize_or_raise,
     current_principal,
 )
+
+from tests.jwt.signing import AUDIENCE, ISSUER, claims, token
 
 from .conftest import MAPPING, POLICIES, bearer, werkzeug_server
 
@@ -127,7 +128,11 @@ def test_allowed_and_denied(http, web_key):
     denied = http.get("/api/v1/documents/list", headers=bearer(web_key, roles=["guest"]))
     assert denied.status_code == 403
     assert "WWW-Authenticate" not in denied.headers
-    assert denied.json == {"Authorized": False, "error": "forbidden", "error_description": "not allowed to list document document"}
+    assert denied.json == {
+        "Authorized": False,
+        "error": "forbidden",
+        "error_description": "not allowed to list document document",
+    }
 
 
 def test_decorator_with_ownership(http, web_key):
@@ -240,12 +245,24 @@ def test_introspection_and_tokeninfo_from_config(idp):
     idp.introspection["opaque-1"] = {"active": True, "sub": "user-1", "roles": ["user"], "exp": 2**31}
     idp.tokeninfo["opaque-2"] = {"uid": "user-2", "scope": ["uid"], "realm": "/employees", "expires_in": 300}
     cid, secret = idp.client_credentials
-    by_introspection = create_app(config_for(idp, WARDEN_INTROSPECTION_URL=idp.url + "/introspect",
-                                             WARDEN_CLIENT_ID=cid, WARDEN_CLIENT_SECRET=secret, WARDEN_ISSUER=None, WARDEN_AUDIENCE=None))
+    by_introspection = create_app(
+        config_for(
+            idp,
+            WARDEN_INTROSPECTION_URL=idp.url + "/introspect",
+            WARDEN_CLIENT_ID=cid,
+            WARDEN_CLIENT_SECRET=secret,
+            WARDEN_ISSUER=None,
+            WARDEN_AUDIENCE=None,
+        )
+    )
     assert isinstance(by_introspection.extensions["warden"].verifier, warden.Introspector)
-    assert by_introspection.test_client().get("/whoami", headers={"Authorization": "Bearer opaque-1"}).json == {"id": "user-1"}
+    assert by_introspection.test_client().get("/whoami", headers={"Authorization": "Bearer opaque-1"}).json == {
+        "id": "user-1"
+    }
     by_tokeninfo = create_app(config_for(idp, WARDEN_TOKENINFO_URL=idp.url + "/tokeninfo"))
-    assert by_tokeninfo.test_client().get("/whoami", headers={"Authorization": "Bearer opaque-2"}).json == {"id": "user-2"}
+    assert by_tokeninfo.test_client().get("/whoami", headers={"Authorization": "Bearer opaque-2"}).json == {
+        "id": "user-2"
+    }
     assert by_tokeninfo.test_client().get("/whoami", headers={"Authorization": "Bearer nope"}).json == {"id": None}
 
 
@@ -277,7 +294,9 @@ def test_bypass_refused_outside_debug_and_testing(idp):
 
 def test_bypass_in_testing_allows_everything_and_warns(idp, caplog):
     with caplog.at_level(logging.WARNING, logger="warden.flask"):
-        app = create_app(config_for(idp, WARDEN_BYPASS=True, WARDEN_POLICY_DIR=None, WARDEN_JWKS_URL=None, WARDEN_ISSUER=None))
+        app = create_app(
+            config_for(idp, WARDEN_BYPASS=True, WARDEN_POLICY_DIR=None, WARDEN_JWKS_URL=None, WARDEN_ISSUER=None)
+        )
     assert any("WARDEN_BYPASS is ON" in r.getMessage() for r in caplog.records)
     http = app.test_client()
     assert http.get("/api/v1/documents/list").json == {"ids": ["d1", "d2"], "by": "warden-bypass"}

@@ -1,14 +1,15 @@
 """warden.flask ``require_rule`` / ``authorize_rule``: Rego rules decided in-process in real Flask apps,
 tokens signed by PyJWT, keys fetched from the loopback identity provider."""
+
 from __future__ import annotations
 
 import httpx
 import pytest
-from flask import Flask, jsonify, request, session
-
 import warden
-from tests.jwt.signing import AUDIENCE, ISSUER
+from flask import Flask, jsonify, request, session
 from warden.flask import Warden, authorize_rule, current_principal
+
+from tests.jwt.signing import AUDIENCE, ISSUER
 
 from .conftest import bearer, werkzeug_server
 from .rego_policies import POLICIES
@@ -49,7 +50,10 @@ def create_app(idp, rego_dir=None, ext=None, **extra) -> Flask:
         return jsonify({"deleted": report_id, "by": principal.id})
 
     @app.route("/owners/<owner>")
-    @authz.require_rule("data.web.owners.allow", input=lambda request, principal: {"user": principal.id, "owner": request.view_args["owner"]})
+    @authz.require_rule(
+        "data.web.owners.allow",
+        input=lambda request, principal: {"user": principal.id, "owner": request.view_args["owner"]},
+    )
     def owner_page(owner):
         return jsonify({"owner": owner})
 
@@ -59,7 +63,9 @@ def create_app(idp, rego_dir=None, ext=None, **extra) -> Flask:
         return jsonify({"ok": True})
 
     @app.route("/page")
-    @authz.require_rule("data.web.owners.allow", input=lambda claims: {"user": claims["sub"], "owner": "user-1"}, login=True)
+    @authz.require_rule(
+        "data.web.owners.allow", input=lambda claims: {"user": claims["sub"], "owner": "user-1"}, login=True
+    )
     def page():
         return "welcome"
 
@@ -94,7 +100,11 @@ def test_decorator_and_function_with_the_default_input(http, web_key):
     assert r.status_code == 200 and r.get_json() == {"by": "user-1"}
     r = http.get("/reports", headers=bearer(web_key, roles=["guest"]))
     assert r.status_code == 403
-    assert r.get_json() == {"Authorized": False, "error": "forbidden", "error_description": "not allowed by data.web.reports.allow"}
+    assert r.get_json() == {
+        "Authorized": False,
+        "error": "forbidden",
+        "error_description": "not allowed by data.web.reports.allow",
+    }
     assert http.delete("/reports/3", headers=bearer(web_key, roles=["user"])).status_code == 403
     r = http.delete("/reports/3", headers=bearer(web_key, sub="root", roles=["admin"]))
     assert r.status_code == 200 and r.get_json() == {"deleted": "3", "by": "root"}

@@ -5,6 +5,7 @@
 * :func:`format_explanation` renders ``Engine.explain(...)`` as text;
   :func:`assert_allowed` / :func:`assert_denied` fail with that explanation.
 """
+
 from warden.testing.runner import (
     EnginePool,
     LoadedSuite,

@@ -7,6 +7,7 @@ were active. It is the text a failing policy test shows, and is useful on its ow
 
     print(format_explanation(engine.explain(check_input, now=...)))
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,9 @@ def format_explanation(explanation: Mapping[str, Any], actions: ActionFilter = N
         if wanted is not None and act.get("action") not in wanted:
             continue
         policy = act.get("policy") or "no policy"
-        lines.append(f'action "{act.get("action")}": {act.get("effect")} decided by {policy} '
-                     f'({_scope(act.get("scope", ""))})')
+        lines.append(
+            f'action "{act.get("action")}": {act.get("effect")} decided by {policy} ({_scope(act.get("scope", ""))})'
+        )
         if act.get("reason"):
             lines.append(f"  reason: {act['reason']}")
         steps = act.get("steps") or []
@@ -51,8 +53,10 @@ def format_explanation(explanation: Mapping[str, Any], actions: ActionFilter = N
             effect = f" -> {step['effect']}" if step.get("effect") else ""
             state = "matched" if step.get("matched") else "not matched"
             cached = " (cached)" if step.get("cached") else ""
-            lines.append(f'  {step.get("policyKind", "")} policy {step.get("policy")} ({_scope(step.get("scope", ""))}), '
-                         f'rule "{step.get("rule") or "?"}" for {who}{effect}: {state}{cached}')
+            lines.append(
+                f"  {step.get('policyKind', '')} policy {step.get('policy')} ({_scope(step.get('scope', ''))}), "
+                f'rule "{step.get("rule") or "?"}" for {who}{effect}: {state}{cached}'
+            )
             for cond in step.get("conditions") or []:
                 lines.append(f"      {cond.get('expr')}  =>  {_value(cond)}")
     roles = explanation.get("derivedRoles") or []
@@ -83,8 +87,12 @@ class PolicyAssertionError(AssertionError):
         self.explanation = explanation
 
 
-def _check_input(principal: Mapping[str, Any], resource: Mapping[str, Any], actions: Iterable[str],
-                 aux_data: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+def _check_input(
+    principal: Mapping[str, Any],
+    resource: Mapping[str, Any],
+    actions: Iterable[str],
+    aux_data: Optional[Mapping[str, Any]],
+) -> Dict[str, Any]:
     def plain(obj: Any) -> Any:
         if isinstance(obj, Mapping):
             return dict(obj)
@@ -97,8 +105,15 @@ def _check_input(principal: Mapping[str, Any], resource: Mapping[str, Any], acti
     return inp
 
 
-def _assert_effect(engine: Any, principal: Any, resource: Any, actions: Union[str, Sequence[str]], want: str,
-                   aux_data: Optional[Mapping[str, Any]], now: Any) -> None:
+def _assert_effect(
+    engine: Any,
+    principal: Any,
+    resource: Any,
+    actions: Union[str, Sequence[str]],
+    want: str,
+    aux_data: Optional[Mapping[str, Any]],
+    now: Any,
+) -> None:
     __tracebackhide__ = True
     names = [actions] if isinstance(actions, str) else list(actions)
     inp = _check_input(principal, resource, names, aux_data)
@@ -108,13 +123,22 @@ def _assert_effect(engine: Any, principal: Any, resource: Any, actions: Union[st
     if wrong:
         p, r = inp["principal"], inp["resource"]
         got = ", ".join(f"{a}: {(decided.get(a) or {}).get('effect')}" for a in wrong)
-        head = (f"expected {want} for principal {p.get('id')!r} (roles {p.get('roles')}) on "
-                f"{r.get('kind')} {r.get('id')!r}, got {got}")
+        head = (
+            f"expected {want} for principal {p.get('id')!r} (roles {p.get('roles')}) on "
+            f"{r.get('kind')} {r.get('id')!r}, got {got}"
+        )
         raise PolicyAssertionError(head + "\n" + format_explanation(explanation, wrong), explanation)
 
 
-def assert_allowed(engine: Any, principal: Any, resource: Any, actions: Union[str, Sequence[str]], *,
-                   aux_data: Optional[Mapping[str, Any]] = None, now: Any = None) -> None:
+def assert_allowed(
+    engine: Any,
+    principal: Any,
+    resource: Any,
+    actions: Union[str, Sequence[str]],
+    *,
+    aux_data: Optional[Mapping[str, Any]] = None,
+    now: Any = None,
+) -> None:
     """Fail (with the decision's explanation) unless every one of ``actions`` is ``EFFECT_ALLOW``.
 
     ``principal``/``resource`` are Cerbos-shaped dicts (``{"id", "roles", "attr"}``,
@@ -124,8 +148,15 @@ def assert_allowed(engine: Any, principal: Any, resource: Any, actions: Union[st
     _assert_effect(engine, principal, resource, actions, "EFFECT_ALLOW", aux_data, now)
 
 
-def assert_denied(engine: Any, principal: Any, resource: Any, actions: Union[str, Sequence[str]], *,
-                  aux_data: Optional[Mapping[str, Any]] = None, now: Any = None) -> None:
+def assert_denied(
+    engine: Any,
+    principal: Any,
+    resource: Any,
+    actions: Union[str, Sequence[str]],
+    *,
+    aux_data: Optional[Mapping[str, Any]] = None,
+    now: Any = None,
+) -> None:
     """Fail (with the decision's explanation) unless every one of ``actions`` is ``EFFECT_DENY``."""
     __tracebackhide__ = True
     _assert_effect(engine, principal, resource, actions, "EFFECT_DENY", aux_data, now)

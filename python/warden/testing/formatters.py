@@ -1,12 +1,17 @@
 """Printing Cerbos ``TestResults`` dicts: ``pretty`` (for people), ``json`` (Cerbos's shape), ``junit`` (Cerbos's XML)."""
+
 from __future__ import annotations
 
 import json
 import math
 from typing import Any, Callable, Dict, List, Optional
 
-RESULT_WORDS = {"RESULT_PASSED": "passed", "RESULT_FAILED": "failed", "RESULT_ERRORED": "errored",
-                "RESULT_SKIPPED": "skipped"}
+RESULT_WORDS = {
+    "RESULT_PASSED": "passed",
+    "RESULT_FAILED": "failed",
+    "RESULT_ERRORED": "errored",
+    "RESULT_SKIPPED": "skipped",
+}
 
 
 def format_json(results: Dict[str, Any]) -> str:
@@ -40,23 +45,33 @@ def _failure_lines(details: Dict[str, Any]) -> List[str]:
         lines = [f"expected {f.get('expected')}, got {f.get('actual')}"]
         for o in f.get("outputs", []):
             if "missing" in o:
-                lines.append(f"output {o['src']}: expected {render_value(o['missing'].get('expected'))}, "
-                             "but the rule produced no such output")
+                lines.append(
+                    f"output {o['src']}: expected {render_value(o['missing'].get('expected'))}, "
+                    "but the rule produced no such output"
+                )
             elif "errored" in o:
-                lines.append(f"output {o['src']}: expected {render_value(o['errored'].get('expected'))}, "
-                             f"evaluation failed: {o['errored'].get('error')}")
+                lines.append(
+                    f"output {o['src']}: expected {render_value(o['errored'].get('expected'))}, "
+                    f"evaluation failed: {o['errored'].get('error')}"
+                )
             elif "mismatched" in o:
-                lines.append(f"output {o['src']}: expected {render_value(o['mismatched'].get('expected'))}, "
-                             f"got {render_value(o['mismatched'].get('actual'))}")
+                lines.append(
+                    f"output {o['src']}: expected {render_value(o['mismatched'].get('expected'))}, "
+                    f"got {render_value(o['mismatched'].get('actual'))}"
+                )
         return lines
     if "error" in details:
         return [f"error: {details['error']}"]
     return []
 
 
-def format_pretty(results: Dict[str, Any], *, verbose: bool = False,
-                  explain: Optional[Callable[[Dict[str, Any], str, str, str], str]] = None,
-                  located_errors: Optional[Dict[str, str]] = None) -> str:
+def format_pretty(
+    results: Dict[str, Any],
+    *,
+    verbose: bool = False,
+    explain: Optional[Callable[[Dict[str, Any], str, str, str], str]] = None,
+    located_errors: Optional[Dict[str, str]] = None,
+) -> str:
     """A ``cerbos compile``-like report: per suite the counts, then each failure with what was expected.
 
     ``explain(suite, test_case_name, principal, resource_and_action)`` may add an
@@ -89,8 +104,9 @@ def format_pretty(results: Dict[str, Any], *, verbose: bool = False,
                             out.append(f"  {RESULT_WORDS[result].upper()}  {label}")
                             out.extend("      " + line for line in _failure_lines(details))
                             if explain is not None and result == "RESULT_FAILED":
-                                text = explain(suite, case["name"], principal["name"],
-                                               f"{resource['name']}\0{action['name']}")
+                                text = explain(
+                                    suite, case["name"], principal["name"], f"{resource['name']}\0{action['name']}"
+                                )
                                 if text:
                                     out.extend("      " + line for line in text.splitlines())
                         elif verbose:
@@ -100,8 +116,10 @@ def format_pretty(results: Dict[str, Any], *, verbose: bool = False,
     summary = results.get("summary", {})
     overall = summary.get("overallResult", "RESULT_UNSPECIFIED")
     suites = len(results.get("suites", []))
-    out.append(f"{suites} suite{'s' if suites != 1 else ''}, {summary.get('testsCount', 0)} tests: "
-               f"{_tally_text(summary)} => {RESULT_WORDS.get(overall, 'no tests').upper()}")
+    out.append(
+        f"{suites} suite{'s' if suites != 1 else ''}, {summary.get('testsCount', 0)} tests: "
+        f"{_tally_text(summary)} => {RESULT_WORDS.get(overall, 'no tests').upper()}"
+    )
     return "\n".join(out)
 
 
@@ -114,8 +132,16 @@ _OUTPUT_ERROR_PREFIX = "Failed to evaluate output expression: "
 
 def _esc(text: str) -> str:
     """Go's ``xml.EscapeText``."""
-    table = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;", "\t": "&#x9;", "\n": "&#xA;",
-             "\r": "&#xD;"}
+    table = {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&#34;",
+        "'": "&#39;",
+        "\t": "&#x9;",
+        "\n": "&#xA;",
+        "\r": "&#xD;",
+    }
     return "".join(table.get(c, c) for c in text)
 
 
@@ -149,9 +175,11 @@ def format_junit(results: Dict[str, Any], *, verbose: bool = True) -> str:
                     for r in p.get("resources", []):
                         for a in r.get("actions", []):
                             d = a.get("details", {})
-                            body.append(f'    <testcase file="{_esc(s.get("file", ""))}" '
-                                        f'classname="{_esc(p["name"] + "." + r["name"] + "." + a["name"])}" '
-                                        f'name="{_esc(tc["name"])}">')
+                            body.append(
+                                f'    <testcase file="{_esc(s.get("file", ""))}" '
+                                f'classname="{_esc(p["name"] + "." + r["name"] + "." + a["name"])}" '
+                                f'name="{_esc(tc["name"])}">'
+                            )
                             result = d.get("result")
                             if result == "RESULT_ERRORED":
                                 body.append(f'      <error type="RESULT_ERRORED">{_esc(d.get("error", ""))}</error>')
@@ -200,14 +228,19 @@ def format_junit(results: Dict[str, Any], *, verbose: bool = True) -> str:
                                 skipped += 1
                                 body.insert(len(body), f'      <skipped message="{_SKIP_TEST_CASE}"></skipped>')
                             body.append("      <properties>")
-                            for name, value in (("principal", p["name"]), ("resource", r["name"]),
-                                                ("action", a["name"])):
+                            for name, value in (
+                                ("principal", p["name"]),
+                                ("resource", r["name"]),
+                                ("action", a["name"]),
+                            ):
                                 body.append(f'        <property name="{name}">{_esc(value)}</property>')
                             body.append("      </properties>")
                             body.append("    </testcase>")
         desc = f'description="{_esc(s["description"])}" ' if s.get("description") else ""
-        head = (f'  <testsuite {desc}name="{_esc(s.get("name", ""))}" file="{_esc(s.get("file", ""))}" '
-                f'errors="{errors}" failures="{failures}" skipped="{skipped}" tests="{summary.get("testsCount", 0)}">')
+        head = (
+            f'  <testsuite {desc}name="{_esc(s.get("name", ""))}" file="{_esc(s.get("file", ""))}" '
+            f'errors="{errors}" failures="{failures}" skipped="{skipped}" tests="{summary.get("testsCount", 0)}">'
+        )
         suites_xml.append([head] + body + ["  </testsuite>"])
     for t in results.get("summary", {}).get("resultCounts", []):
         if t["result"] == "RESULT_ERRORED":
@@ -217,8 +250,9 @@ def format_junit(results: Dict[str, Any], *, verbose: bool = True) -> str:
         elif t["result"] == "RESULT_SKIPPED":
             skipped_count += t["count"]
     tests = results.get("summary", {}).get("testsCount", 0)
-    lines.append(f'<testsuites errors="{error_count}" failures="{failure_count}" skipped="{skipped_count}" '
-                 f'tests="{tests}">')
+    lines.append(
+        f'<testsuites errors="{error_count}" failures="{failure_count}" skipped="{skipped_count}" tests="{tests}">'
+    )
     for block in suites_xml:
         lines.extend(block)
     lines.append("</testsuites>")
@@ -226,7 +260,9 @@ def format_junit(results: Dict[str, Any], *, verbose: bool = True) -> str:
 
 
 def _output_xml(src: str, expected: str, actual: str) -> List[str]:
-    return [f'          <output src="{_esc(src)}">',
-            f"            <expected>{_cdata(expected)}</expected>",
-            f"            <actual>{_cdata(actual)}</actual>",
-            "          </output>"]
+    return [
+        f'          <output src="{_esc(src)}">',
+        f"            <expected>{_cdata(expected)}</expected>",
+        f"            <actual>{_cdata(actual)}</actual>",
+        "          </output>",
+    ]

@@ -5,6 +5,7 @@ reported like ``cerbos compile`` does: ``line:col path: message`` (1-based),
 for example ``20:24 tests[0].expected[0].actions["view:public"]: must be one of
 [EFFECT_ALLOW, EFFECT_DENY]``.
 """
+
 from __future__ import annotations
 
 import os
@@ -161,7 +162,7 @@ class _Checker:
                 continue
             name = names.get(key)
             if name is None:
-                self.problems.append(f"{_pos(k)} unknown field \"{key}\"")
+                self.problems.append(f'{_pos(k)} unknown field "{key}"')
                 continue
             if isinstance(v, yaml.ScalarNode) and v.tag == "tag:yaml.org,2002:null":
                 continue
@@ -201,8 +202,8 @@ class _Checker:
         text = self.string(node, path)
         if not _RFC3339.match(text):
             self.problems.append(
-                f"{_pos(node)} invalid timestamp value \"{text}\": parsing time \"{text}\" as "
-                f"\"2006-01-02T15:04:05.999999999Z07:00\": cannot parse \"{text}\" as \"2006\""
+                f'{_pos(node)} invalid timestamp value "{text}": parsing time "{text}" as '
+                f'"2006-01-02T15:04:05.999999999Z07:00": cannot parse "{text}" as "2006"'
             )
         return text
 
@@ -226,12 +227,30 @@ class _Checker:
 
     # messages --------------------------------------------------------------
     def principal(self, node: yaml.Node, path: str) -> Dict[str, Any]:
-        return self.fields(node, path, {"id": self.string, "roles": self.strings, "attr": self.struct,
-                                        "policyVersion": self.string, "scope": self.string})
+        return self.fields(
+            node,
+            path,
+            {
+                "id": self.string,
+                "roles": self.strings,
+                "attr": self.struct,
+                "policyVersion": self.string,
+                "scope": self.string,
+            },
+        )
 
     def resource(self, node: yaml.Node, path: str) -> Dict[str, Any]:
-        return self.fields(node, path, {"kind": self.string, "id": self.string, "attr": self.struct,
-                                        "policyVersion": self.string, "scope": self.string})
+        return self.fields(
+            node,
+            path,
+            {
+                "kind": self.string,
+                "id": self.string,
+                "attr": self.struct,
+                "policyVersion": self.string,
+                "scope": self.string,
+            },
+        )
 
     def aux_data(self, node: yaml.Node, path: str) -> Dict[str, Any]:
         def jwts(n: yaml.Node, p: str) -> Dict[str, Any]:
@@ -248,9 +267,18 @@ class _Checker:
         return {k: v.get("resources", []) for k, v in groups.items()}
 
     def options(self, node: yaml.Node, path: str) -> Dict[str, Any]:
-        return self.fields(node, path, {"now": self.timestamp, "lenientScopeSearch": self.boolean,
-                                        "globals": self.struct, "defaultPolicyVersion": self.string,
-                                        "defaultScope": self.string, "strictEvaluation": self.boolean})
+        return self.fields(
+            node,
+            path,
+            {
+                "now": self.timestamp,
+                "lenientScopeSearch": self.boolean,
+                "globals": self.struct,
+                "defaultPolicyVersion": self.string,
+                "defaultScope": self.string,
+                "strictEvaluation": self.boolean,
+            },
+        )
 
     def effects(self, node: yaml.Node, path: str) -> Dict[str, str]:
         if not isinstance(node, yaml.MappingNode):
@@ -269,11 +297,20 @@ class _Checker:
         return self.fields(node, path, {"action": self.string, "expected": self.list_of(entry)})
 
     def expectation(self, node: yaml.Node, path: str) -> Dict[str, Any]:
-        exp = self.fields(node, path, {
-            "principal": self.string, "principals": self.strings, "principalGroups": self.strings,
-            "resource": self.string, "resources": self.strings, "resourceGroups": self.strings,
-            "actions": self.effects, "outputs": self.list_of(self.output_expectation),
-        })
+        exp = self.fields(
+            node,
+            path,
+            {
+                "principal": self.string,
+                "principals": self.strings,
+                "principalGroups": self.strings,
+                "resource": self.string,
+                "resources": self.strings,
+                "resourceGroups": self.strings,
+                "actions": self.effects,
+                "outputs": self.list_of(self.output_expectation),
+            },
+        )
         where = _map_pos(node) if isinstance(node, yaml.MappingNode) else _pos(node)
         if not (exp.get("principal") or exp.get("principals") or exp.get("principalGroups")):
             self.err(where, path, "principal, principals, or principalGroups must be present")
@@ -288,9 +325,18 @@ class _Checker:
         return exp
 
     def table_input(self, node: yaml.Node, path: str) -> Dict[str, Any]:
-        inp = self.fields(node, path, {"principals": self.strings, "principalGroups": self.strings,
-                                       "resources": self.strings, "resourceGroups": self.strings,
-                                       "actions": self.strings, "auxData": self.string})
+        inp = self.fields(
+            node,
+            path,
+            {
+                "principals": self.strings,
+                "principalGroups": self.strings,
+                "resources": self.strings,
+                "resourceGroups": self.strings,
+                "actions": self.strings,
+                "auxData": self.string,
+            },
+        )
         where = _map_pos(node) if isinstance(node, yaml.MappingNode) else _pos(node)
         if not (inp.get("principals") or inp.get("principalGroups")):
             self.err(where, path, "principals or principalGroups must be present")
@@ -301,10 +347,19 @@ class _Checker:
         return inp
 
     def table(self, node: yaml.Node, path: str) -> Dict[str, Any]:
-        table = self.fields(node, path, {"name": self.string, "description": self.string, "skip": self.boolean,
-                                         "skipReason": self.string, "options": self.options,
-                                         "input": self.table_input,
-                                         "expected": self.list_of(self.expectation)})
+        table = self.fields(
+            node,
+            path,
+            {
+                "name": self.string,
+                "description": self.string,
+                "skip": self.boolean,
+                "skipReason": self.string,
+                "options": self.options,
+                "input": self.table_input,
+                "expected": self.list_of(self.expectation),
+            },
+        )
         where = _map_pos(node) if isinstance(node, yaml.MappingNode) else _pos(node)
         if not table.get("name"):
             self.err(where, path + ".name", "value is required")
@@ -314,14 +369,23 @@ class _Checker:
         return table
 
     def suite(self, node: yaml.Node) -> Dict[str, Any]:
-        suite = self.fields(node, "", {
-            "name": self.string, "description": self.string, "skip": self.boolean, "skipReason": self.string,
-            "options": self.options,
-            "principals": self.mapping_of(self.principal), "principalGroups": self.principal_groups,
-            "resources": self.mapping_of(self.resource), "resourceGroups": self.resource_groups,
-            "auxData": self.mapping_of(self.aux_data),
-            "tests": self.list_of(self.table),
-        })
+        suite = self.fields(
+            node,
+            "",
+            {
+                "name": self.string,
+                "description": self.string,
+                "skip": self.boolean,
+                "skipReason": self.string,
+                "options": self.options,
+                "principals": self.mapping_of(self.principal),
+                "principalGroups": self.principal_groups,
+                "resources": self.mapping_of(self.resource),
+                "resourceGroups": self.resource_groups,
+                "auxData": self.mapping_of(self.aux_data),
+                "tests": self.list_of(self.table),
+            },
+        )
         if not suite.get("name"):
             self.err(_map_pos(node), "name", "value is required")
         if not suite.get("tests"):
@@ -380,7 +444,7 @@ def _check_groups(groups: Dict[str, List[str]], exists: Callable[[str], bool]) -
     for group, members in groups.items():
         for member in members:
             if not exists(member):
-                raise FixtureError(f"missing fixture \"{member}\" referenced in group \"{group}\"")
+                raise FixtureError(f'missing fixture "{member}" referenced in group "{group}"')
 
 
 def load_fixtures(directory: str) -> Fixtures:
@@ -391,8 +455,13 @@ def load_fixtures(directory: str) -> Fixtures:
     fx = Fixtures()
     path = _find_one(directory, "principals")
     if path:
-        data = _load_fixture_file(path, "principals", lambda c, n: c.fields(n, "", {
-            "principals": c.mapping_of(c.principal), "principalGroups": c.principal_groups}))
+        data = _load_fixture_file(
+            path,
+            "principals",
+            lambda c, n: c.fields(
+                n, "", {"principals": c.mapping_of(c.principal), "principalGroups": c.principal_groups}
+            ),
+        )
         fx.principals = data.get("principals", {})
         fx.principal_groups = data.get("principalGroups", {})
         try:
@@ -401,8 +470,11 @@ def load_fixtures(directory: str) -> Fixtures:
             raise FixtureError(f"failed to load principals: {exc}", path) from None
     path = _find_one(directory, "resources")
     if path:
-        data = _load_fixture_file(path, "resources", lambda c, n: c.fields(n, "", {
-            "resources": c.mapping_of(c.resource), "resourceGroups": c.resource_groups}))
+        data = _load_fixture_file(
+            path,
+            "resources",
+            lambda c, n: c.fields(n, "", {"resources": c.mapping_of(c.resource), "resourceGroups": c.resource_groups}),
+        )
         fx.resources = data.get("resources", {})
         fx.resource_groups = data.get("resourceGroups", {})
         try:
@@ -412,8 +484,9 @@ def load_fixtures(directory: str) -> Fixtures:
     for base in ("auxdata", "auxData", "aux_data"):
         path = _find_one(directory, base)
         if path:
-            data = _load_fixture_file(path, "aux data", lambda c, n: c.fields(n, "", {
-                "auxData": c.mapping_of(c.aux_data)}))
+            data = _load_fixture_file(
+                path, "aux data", lambda c, n: c.fields(n, "", {"auxData": c.mapping_of(c.aux_data)})
+            )
             fx.aux_data = data.get("auxData", {})
             break
     return fx

@@ -4,6 +4,7 @@ is one test, passing when it evaluates to true (false or undefined fails).
 The policies under test are every ``.rego`` file of the policy directory (tests included, as OPA
 loads them), with the directory's ``data.json`` / ``data.yaml`` documents.
 """
+
 from __future__ import annotations
 
 import re

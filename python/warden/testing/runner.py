@@ -6,6 +6,7 @@ JSON (what ``cerbos compile --output=json`` prints), built the way
 resource) with all of the table's actions; an action that an expectation does
 not list expects ``EFFECT_DENY``; test options replace suite options entirely.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,13 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from warden.testing import loader
 
-RESULT_ORDER = {"RESULT_UNSPECIFIED": 0, "RESULT_SKIPPED": 1, "RESULT_PASSED": 2, "RESULT_FAILED": 3, "RESULT_ERRORED": 4}
+RESULT_ORDER = {
+    "RESULT_UNSPECIFIED": 0,
+    "RESULT_SKIPPED": 1,
+    "RESULT_PASSED": 2,
+    "RESULT_FAILED": 3,
+    "RESULT_ERRORED": 4,
+}
 NOW_NOT_PROVIDED = "a policy used a time-based condition, but `now` was not provided in the test options"
 SKIP_REASON_NAME = "Test name did not match the provided pattern"
 SKIP_REASON_RESOURCE = "Resource matched a policy that was excluded from the bundle"
@@ -62,8 +69,11 @@ class PolicyTest:
     def to_cerbos(self) -> Dict[str, Any]:
         """This test as Cerbos's ``cerbos.policy.v1.Test`` JSON (for ``test_suite_run_get_tests`` comparisons)."""
         out: Dict[str, Any] = {
-            "name": {"testTableName": self.table_name, "principalKey": self.principal_key,
-                     "resourceKey": self.resource_key},
+            "name": {
+                "testTableName": self.table_name,
+                "principalKey": self.principal_key,
+                "resourceKey": self.resource_key,
+            },
         }
         if self.description:
             out["description"] = self.description
@@ -157,31 +167,41 @@ def expand_table(suite: Dict[str, Any], table: Dict[str, Any], fixtures: Optiona
             outputs[oe.get("action", "")] = {e.get("src", ""): e.get("val") for e in oe.get("expected", [])}
         unreachable = [a for a in outputs if a not in action_set]
         if unreachable:
-            raise SuiteError("found output expectations for actions that are not in the input actions list: "
-                             f"[{','.join(unreachable)}]")
-        principals = _collect(exp.get("principal", ""), exp.get("principals", []), exp.get("principalGroups", []),
-                              look.principal_group)
-        resources = _collect(exp.get("resource", ""), exp.get("resources", []), exp.get("resourceGroups", []),
-                             look.resource_group)
+            raise SuiteError(
+                "found output expectations for actions that are not in the input actions list: "
+                f"[{','.join(unreachable)}]"
+            )
+        principals = _collect(
+            exp.get("principal", ""), exp.get("principals", []), exp.get("principalGroups", []), look.principal_group
+        )
+        resources = _collect(
+            exp.get("resource", ""), exp.get("resources", []), exp.get("resourceGroups", []), look.resource_group
+        )
         for p in principals:
             for r in resources:
                 extra = sorted(a for a in exp.get("actions", {}) if a not in action_set)
                 if extra:
-                    raise SuiteError("found expectations for actions that do not exist in the input actions list: "
-                                     f"[{','.join(extra)}]")
+                    raise SuiteError(
+                        "found expectations for actions that do not exist in the input actions list: "
+                        f"[{','.join(extra)}]"
+                    )
                 target = lookup.setdefault((p, r), {"actions": {}, "outputs": {}})
                 for action, effect in exp.get("actions", {}).items():
                     if action in target["actions"] and target["actions"][action] != effect:
-                        raise SuiteError(f"found inconsistent expectations for principal {json.dumps(p)} performing "
-                                         f"action {json.dumps(action)} on resource {json.dumps(r)}")
+                        raise SuiteError(
+                            f"found inconsistent expectations for principal {json.dumps(p)} performing "
+                            f"action {json.dumps(action)} on resource {json.dumps(r)}"
+                        )
                     target["actions"].setdefault(action, effect)
                 for action, entries in outputs.items():
                     have = target["outputs"].setdefault(action, {})
                     for src, val in entries.items():
                         if src in have and _value_key(have[src]) != _value_key(val):
-                            raise SuiteError(f"found inconsistent expectations for output {json.dumps(src)} from "
-                                             f"principal {json.dumps(p)} performing action {json.dumps(action)} "
-                                             f"on resource {json.dumps(r)}")
+                            raise SuiteError(
+                                f"found inconsistent expectations for output {json.dumps(src)} from "
+                                f"principal {json.dumps(p)} performing action {json.dumps(action)} "
+                                f"on resource {json.dumps(r)}"
+                            )
                         have.setdefault(src, val)
     default = {"actions": {a: "EFFECT_DENY" for a in input_actions}, "outputs": {}}
     principals = _collect("", inp.get("principals", []), inp.get("principalGroups", []), look.principal_group)
@@ -191,21 +211,34 @@ def expand_table(suite: Dict[str, Any], table: Dict[str, Any], fixtures: Optiona
         for r in resources:
             matrix.append((p, r, lookup.pop((p, r), default)))
     for p, r in lookup:
-        raise SuiteError(f"found an expectation for principal {json.dumps(p)} and resource {json.dumps(r)}, "
-                         "but at least one of these is not present in input")
+        raise SuiteError(
+            f"found an expectation for principal {json.dumps(p)} and resource {json.dumps(r)}, "
+            "but at least one of these is not present in input"
+        )
     options = table.get("options")
     if options is None:
         options = suite.get("options", {})
     tests = []
     for p, r, expectation in matrix:
-        tests.append(PolicyTest(
-            suite_name=suite.get("name", ""), table_name=table.get("name", ""), principal_key=p, resource_key=r,
-            description=table.get("description", ""), skip=bool(table.get("skip")),
-            skip_reason=table.get("skipReason", ""), principal=look.principal(p), resource=look.resource(r),
-            actions=input_actions, aux_data=look.aux_data(inp.get("auxData", "")),
-            expected=dict(expectation["actions"]), expected_outputs=dict(expectation["outputs"]),
-            options=options or {}, line=table.get("line", 0),
-        ))
+        tests.append(
+            PolicyTest(
+                suite_name=suite.get("name", ""),
+                table_name=table.get("name", ""),
+                principal_key=p,
+                resource_key=r,
+                description=table.get("description", ""),
+                skip=bool(table.get("skip")),
+                skip_reason=table.get("skipReason", ""),
+                principal=look.principal(p),
+                resource=look.resource(r),
+                actions=input_actions,
+                aux_data=look.aux_data(inp.get("auxData", "")),
+                expected=dict(expectation["actions"]),
+                expected_outputs=dict(expectation["outputs"]),
+                options=options or {},
+                line=table.get("line", 0),
+            )
+        )
     return tests
 
 
@@ -215,8 +248,9 @@ def expand_table(suite: Dict[str, Any], table: Dict[str, Any], fixtures: Optiona
 class EnginePool:
     """Engines for one policy directory, one per option set a test needs (lenient scope search, globals)."""
 
-    def __init__(self, policy_dir: Optional[str] = None, *, engine: Any = None,
-                 factory: Optional[Callable[..., Any]] = None):
+    def __init__(
+        self, policy_dir: Optional[str] = None, *, engine: Any = None, factory: Optional[Callable[..., Any]] = None
+    ):
         """Either a policy directory (engines built on demand) or a ready ``engine`` (used for default options).
 
         ``factory(globals=..., lenient_scope_search=..., [strict_evaluation=True])`` builds an engine for other options.
@@ -228,13 +262,21 @@ class EnginePool:
 
             def factory(**kwargs: Any) -> Any:
                 return Engine.from_directory(policy_dir, **kwargs)
+
         self._factory = factory
         if engine is not None:
             self._engines[self._key({})] = engine
 
     @staticmethod
     def _key(options: Dict[str, Any]) -> str:
-        return json.dumps([bool(options.get("lenientScopeSearch")), bool(options.get("strictEvaluation")), options.get("globals") or {}], sort_keys=True)
+        return json.dumps(
+            [
+                bool(options.get("lenientScopeSearch")),
+                bool(options.get("strictEvaluation")),
+                options.get("globals") or {},
+            ],
+            sort_keys=True,
+        )
 
     def engine_for(self, options: Dict[str, Any]) -> Any:
         """The engine configured for a test's options (built once per distinct option set)."""
@@ -242,8 +284,10 @@ class EnginePool:
         if key not in self._engines:
             if self._factory is None:
                 raise RuntimeError("no policy directory to build an engine with these options from")
-            kwargs: Dict[str, Any] = {"globals": options.get("globals") or None,
-                                      "lenient_scope_search": bool(options.get("lenientScopeSearch"))}
+            kwargs: Dict[str, Any] = {
+                "globals": options.get("globals") or None,
+                "lenient_scope_search": bool(options.get("lenientScopeSearch")),
+            }
             if options.get("strictEvaluation"):
                 kwargs["strict_evaluation"] = True
             self._engines[key] = self._factory(**kwargs)
@@ -308,7 +352,7 @@ def values_equal(want: Any, got: Any) -> bool:
     if isinstance(want, dict) and isinstance(got, dict):
         return want.keys() == got.keys() and all(values_equal(want[k], got[k]) for k in want)
     if isinstance(want, list) and isinstance(got, list):
-        return len(want) == len(got) and all(values_equal(a, b) for a, b in zip(want, got))
+        return len(want) == len(got) and all(values_equal(a, b) for a, b in zip(want, got, strict=False))
     return type(want) is type(got) and want == got
 
 
@@ -349,8 +393,10 @@ def run_test(pool: EnginePool, test: PolicyTest, actions: Optional[List[str]] = 
             elif not values_equal(want, got.get("val")):
                 failures.append({"src": src, "mismatched": {"actual": got.get("val"), "expected": want}})
         if failures:
-            results[action] = {"result": "RESULT_FAILED",
-                               "failure": {"expected": expected, "actual": actual, "outputs": failures}}
+            results[action] = {
+                "result": "RESULT_FAILED",
+                "failure": {"expected": expected, "actual": actual, "outputs": failures},
+            }
             continue
         success: Dict[str, Any] = {"effect": actual}
         if outputs:
@@ -375,8 +421,10 @@ class TestSelection:
     def skip_reason(self, test: PolicyTest) -> Optional[str]:
         """Why ``test`` is skipped, in Cerbos's words, or None when it runs."""
         if self.run_regexp:
-            name = (f"{test.suite_name}/testTableName:{json.dumps(test.table_name)} "
-                    f"principalKey:{json.dumps(test.principal_key)} resourceKey:{json.dumps(test.resource_key)}")
+            name = (
+                f"{test.suite_name}/testTableName:{json.dumps(test.table_name)} "
+                f"principalKey:{json.dumps(test.principal_key)} resourceKey:{json.dumps(test.resource_key)}"
+            )
             # Go's Test_TestName.String() is prototext; the regexp is matched against it like Cerbos does.
             if not re.search(self.run_regexp, name):
                 return SKIP_REASON_NAME
@@ -463,15 +511,19 @@ def load_suite(root: str, file: str, fixtures: Optional[FixtureCache] = None) ->
         out.error_file = exc.path
         return out
     look = _Lookups(suite, fx)
-    for kind, groups, exists in (("principal", suite.get("principalGroups", {}), look.principal),
-                                 ("resource", suite.get("resourceGroups", {}), look.resource)):
+    for kind, groups, exists in (
+        ("principal", suite.get("principalGroups", {}), look.principal),
+        ("resource", suite.get("resourceGroups", {}), look.resource),
+    ):
         for group, members in groups.items():
             for member in members:
                 try:
                     exists(member)
                 except SuiteError:
-                    out.error = (f"Invalid {kind} groups in test suite: missing fixture "
-                                 f"{json.dumps(member)} referenced in group {json.dumps(group)}")
+                    out.error = (
+                        f"Invalid {kind} groups in test suite: missing fixture "
+                        f"{json.dumps(member)} referenced in group {json.dumps(group)}"
+                    )
                     return out
     if suite.get("skip"):
         out.skip_reason = suite.get("skipReason", "")
@@ -501,8 +553,11 @@ def located_error(loaded: LoadedSuite) -> str:
         return ""
     if not loaded.error_file:
         return f"{loaded.path}: {loaded.error}"
-    where = os.path.relpath(loaded.error_file) if not os.path.relpath(loaded.error_file).startswith("..") \
+    where = (
+        os.path.relpath(loaded.error_file)
+        if not os.path.relpath(loaded.error_file).startswith("..")
         else loaded.error_file
+    )
     lines = []
     for line in loaded.error.splitlines():
         m = re.match(r"^(\d+):(\d+) (.*)$", line)
@@ -545,7 +600,9 @@ def _add_result(suite_result: Dict[str, Any], test: PolicyTest, action: str, det
     _raise_overall(summary, details["result"])
 
 
-def run_loaded_suite(pool: EnginePool, loaded: LoadedSuite, selection: Optional[TestSelection] = None) -> Dict[str, Any]:
+def run_loaded_suite(
+    pool: EnginePool, loaded: LoadedSuite, selection: Optional[TestSelection] = None
+) -> Dict[str, Any]:
     """The Cerbos ``TestResults.Suite`` dict of a loaded suite."""
     selection = selection or TestSelection()
     result: Dict[str, Any] = {"file": loaded.file, "name": loaded.name}
@@ -576,8 +633,13 @@ def run_loaded_suite(pool: EnginePool, loaded: LoadedSuite, selection: Optional[
     return result
 
 
-def run_suites(policy_dir: str, tests_dir: Optional[str] = None, *, pool: Optional[EnginePool] = None,
-               selection: Optional[TestSelection] = None) -> Dict[str, Any]:
+def run_suites(
+    policy_dir: str,
+    tests_dir: Optional[str] = None,
+    *,
+    pool: Optional[EnginePool] = None,
+    selection: Optional[TestSelection] = None,
+) -> Dict[str, Any]:
     """Run every suite under ``tests_dir`` (default: ``policy_dir``) and return Cerbos's ``TestResults`` dict."""
     tests_dir = tests_dir or policy_dir
     pool = pool or EnginePool(policy_dir)
