@@ -58,6 +58,8 @@ mod rules;
 
 #[cfg(test)]
 mod conformance_tests;
+#[cfg(test)]
+mod tests;
 
 pub use api::{PlanResourcesRequest, PlanResourcesResponse};
 pub use filter::{expand_abbrev, merge_with_and, normalise, Expression, Filter, FilterKind, Operand};

@@ -303,7 +303,8 @@ impl<'a> Partial<'a> {
         let (walked, st) = self.walk_strict(operands.iter().copied());
         let st = st.unwrap_or_else(|| self.apply(e, &walked.iter().filter_map(|w| w.st.known()).collect::<Vec<_>>()));
         // cel-go's `maybePruneIn`: `x in <empty container>` is false even with `x` unknown.
-        let in_empty = c.func_name == operators::IN && c.target.is_none() && operands.len() == 2 && walked.get(1).and_then(|w| w.st.known()).is_some_and(is_empty);
+        let in_empty =
+            c.func_name == operators::IN && c.target.is_none() && operands.len() == 2 && walked.get(1).and_then(|w| w.st.known()).is_some_and(is_empty);
         if in_empty && st.unknown_or_error() {
             return Walked { st, expr: super::expr::lit_bool(false) };
         }
