@@ -167,6 +167,17 @@ FIXTURE_CASES = [
         'failed to load resources:\n7:5 resourceGroups["docs"].resources: value is required',
     ),
     (
+        "fixtures merged from an anchor that lacks roles",
+        fixture_files(principals="principals:\n  alice: &base\n    id: alice\n  bob:\n    <<: *base\n    id: bob\n"),
+        'failed to load principals:\nprincipals["alice"].roles: value is required\n'
+        'principals["bob"].roles: value is required',
+    ),
+    (
+        "merge of a list",
+        fixture_files(principals="principals:\n  alice: &base {id: alice, roles: [user]}\n  bob:\n    <<: [*base]\n"),
+        "failed to load principals:\n4:9 not an alias",
+    ),
+    (
         "aux data with both jwt and jwts",
         fixture_files(aux="auxData:\n  token:\n    jwt: {sub: alice}\n    jwts: {id: {claims: {sub: alice}}}\n"),
         'failed to load aux data:\n3:8 auxData["token"]: Only one of the jwt or jwts fields must be set',

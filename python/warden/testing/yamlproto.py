@@ -119,13 +119,9 @@ class Reader:
         then the mapping's own pairs, which override them (``resolveMerges``)."""
         for key, value in node.value:
             if key.tag == "tag:yaml.org,2002:merge":
-                if isinstance(value, yaml.SequenceNode) or not isinstance(value, yaml.MappingNode):
-                    raise self.fail(
-                        value,
-                        "not an alias"
-                        if isinstance(value, yaml.SequenceNode)
-                        else f"expected map alias got {node_type(value)}",
-                    )
+                if not isinstance(value, yaml.MappingNode):
+                    kind = node_type(value)
+                    raise self.fail(value, "not an alias" if kind == "Sequence" else f"expected map alias got {kind}")
                 yield from self._sources(value)
         yield [(k, v) for k, v in node.value if k.tag != "tag:yaml.org,2002:merge"]
 
