@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import httpx
@@ -11,17 +10,12 @@ import pytest
 import warden
 from fastapi.testclient import TestClient
 
-from tests.conformance.cerbos_data import in_ci
+from tests.shared_data import require_shared
 from tests.web.conftest import uvicorn_server
 
-from .conftest import EXAMPLES, load_example
+from .conftest import load_example
 
 hello = load_example("hello")
-
-#: The shared data directory (``WARDEN_SHARED``, default ``../shared`` beside the repository).
-SHARED = Path(os.environ.get("WARDEN_SHARED", EXAMPLES.parent.parent / "shared"))
-#: The Okta article's Rego policy exactly as published, read in place (never copied into the repository).
-PUBLISHED_POLICY = SHARED / "seeds" / "okta-opa" / "demoapi_authz.rego"
 
 
 @pytest.fixture(params=["local", "introspection", "local+rego", "introspection+rego"])
@@ -150,14 +144,15 @@ def test_under_uvicorn(setup):
 
 
 @pytest.fixture(scope="module")
-def published_dir() -> Path:
-    """The directory of the article's policy; skipped (failed under CI) when the shared data is absent."""
-    if not PUBLISHED_POLICY.is_file():
-        message = f"the published Okta policy is not at {PUBLISHED_POLICY} (set WARDEN_SHARED to the shared data)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return PUBLISHED_POLICY.parent
+def published_policy() -> Path:
+    """The Okta article's Rego policy exactly as published, read in place from the shared data
+    (``WARDEN_SHARED``; the tests that use it are skipped, naming the variable, when it is absent)."""
+    return require_shared("seeds", "okta-opa", "demoapi_authz.rego")
+
+
+@pytest.fixture(scope="module")
+def published_dir(published_policy: Path) -> Path:
+    return published_policy.parent
 
 
 @pytest.fixture(scope="module")
@@ -169,12 +164,12 @@ def policies(published_dir: Path) -> dict:
     }
 
 
-def test_published_policy_loads_in_place_as_v0(policies: dict) -> None:
+def test_published_policy_loads_in_place_as_v0(policies: dict, published_policy: Path) -> None:
     published = policies["published"]
-    assert published.files == [(str(PUBLISHED_POLICY), "v0")]
+    assert published.files == [(str(published_policy), "v0")]
     assert published.packages == ["data.demoapi.authz"]
     # what sets it apart from the example's file: `=` unification in the rule body, no helper rule
-    text = PUBLISHED_POLICY.read_text()
+    text = published_policy.read_text()
     assert 'token.payload.scp[_] = "read_sayhello"' in text and "has_scope" not in text
 
 
@@ -232,12 +227,12 @@ def test_published_policy_decides_every_case_as_the_example(policies: dict, dev_
 
 @pytest.mark.parametrize("introspect", [False, True], ids=["local", "introspection"])
 def test_published_policy_answers_every_request_as_the_example(
-    published_dir: Path, dev_issuer, monkeypatch: pytest.MonkeyPatch, introspect: bool
+    published_policy: Path, dev_issuer, monkeypatch: pytest.MonkeyPatch, introspect: bool
 ) -> None:
     apps = {"example": hello.create_app(dev_issuer=dev_issuer, introspect=introspect, rego=True)}
-    monkeypatch.setattr(hello, "OPA_POLICIES", published_dir)  # the app loads its OPA policy directory
+    monkeypatch.setattr(hello, "OPA_POLICIES", published_policy.parent)  # the app loads its OPA policy directory
     apps["published"] = hello.create_app(dev_issuer=dev_issuer, introspect=introspect, rego=True)
-    assert [f for f, _ in apps["published"].state.authz.rego.files] == [str(PUBLISHED_POLICY)]
+    assert [f for f, _ in apps["published"].state.authz.rego.files] == [str(published_policy)]
     tokens = _token_cases(dev_issuer)
     answers = {}
     for name, app in apps.items():
