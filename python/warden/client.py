@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from warden import _core
+from warden._planning import plan_resources
 from warden.models import (
     JWT,
     AuxData,
@@ -403,7 +404,9 @@ class Client:
         request_id: Optional[str] = None,
         aux_data: Union[AuxData, Mapping, None] = None,
     ) -> PlanResourcesResponse:
-        raise NotImplementedError("plan_resources (query planning) is not supported by warden yet")
+        """Which resources of ``resource.kind`` ``principal`` may act on with every one of ``actions``:
+        Cerbos's query plan, for ``warden.sqlalchemy.get_query`` (or ``cerbos_sqlalchemy``)."""
+        return plan_resources(self._checked_engine(), actions, principal, resource, request_id, _aux_input(aux_data))
 
     def with_principal(
         self, principal: Union[Principal, Mapping], aux_data: Union[AuxData, Mapping, None] = None

@@ -1,0 +1,51 @@
+"""``Client.plan_resources``: the engine's query plan as the Cerbos SDK's response model."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Dict, List, Mapping, Optional, Union
+
+from warden.models import PlanResourcesFilter, PlanResourcesResponse, ValidationError
+
+__all__ = ["plan_resources", "response_from_plan"]
+
+
+def plan_resources(
+    engine: Any,
+    actions: Union[str, List[str]],
+    principal: Any,
+    resource: Any,
+    request_id: Optional[str],
+    aux: Optional[Dict[str, Any]],
+) -> PlanResourcesResponse:
+    """The engine's plan for ``actions`` on ``resource``'s kind, as the SDK's response model.
+
+    ``aux`` is engine-level aux data (``{"jwt": {...claims}}``). Bad input raises the engine's
+    ``ValueError``/``TypeError`` naming the field, as ``check_resources`` does.
+    """
+    names = [actions] if isinstance(actions, str) else list(actions)
+    if not names or not all(isinstance(a, str) and a for a in names):
+        raise ValueError("actions: expected an action name or a non-empty list of them")
+    principal = dict(principal) if isinstance(principal, Mapping) and not isinstance(principal, dict) else principal
+    resource = dict(resource) if isinstance(resource, Mapping) and not isinstance(resource, dict) else resource
+    out = engine.plan_resources(principal, resource, names, aux_data=aux)
+    return response_from_plan(out, request_id or str(uuid.uuid4()), resource)
+
+
+def response_from_plan(plan: Mapping[str, Any], request_id: str, resource: Any = None) -> PlanResourcesResponse:
+    """``Engine.plan_resources``'s dict (Cerbos's PlanResourcesResponse JSON) as the SDK's model."""
+    version = plan.get("policyVersion")
+    if not version:
+        version = (
+            resource.get("policyVersion", resource.get("policy_version")) if isinstance(resource, Mapping) else None
+        )
+        version = version or getattr(resource, "policy_version", None) or "default"
+    errors = plan.get("validationErrors")
+    return PlanResourcesResponse(
+        request_id=plan.get("requestId") or request_id,
+        action=list(plan.get("actions") or [plan.get("action")]),
+        resource_kind=plan["resourceKind"],
+        policy_version=version,
+        filter=PlanResourcesFilter.from_dict(plan["filter"]),
+        validation_errors=[ValidationError.from_dict(e) for e in errors] if errors else None,
+    )
