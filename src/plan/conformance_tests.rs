@@ -28,18 +28,18 @@ fn cerbos() -> PathBuf {
     shared().join("conformance/cerbos")
 }
 
-fn testdata() -> PathBuf {
+pub(super) fn testdata() -> PathBuf {
     cerbos().join("internal/test/testdata")
 }
 
-fn yaml_files(dir: &std::path::Path) -> Vec<PathBuf> {
+pub(super) fn yaml_files(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).flatten().map(|e| e.path()).collect();
     paths.retain(|p| p.extension().is_some_and(|x| x == "yaml"));
     paths.sort();
     paths
 }
 
-fn read_yaml(p: &std::path::Path) -> Value {
+pub(super) fn read_yaml(p: &std::path::Path) -> Value {
     serde_saphyr::from_str(&std::fs::read_to_string(p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
