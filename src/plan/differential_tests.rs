@@ -289,7 +289,12 @@ fn example_scenarios(example: &str, kind: &str, actions: &[&str], principals: &[
 
 #[test]
 fn plans_agree_with_checks() {
-    let mut sets = vec![planner_store_scenarios()];
+    let mut sets = Vec::new();
+    // The examples always; the conformance planner store when the shared data is there.
+    let with_store = super::conformance_tests::cerbos().is_some();
+    if with_store {
+        sets.push(planner_store_scenarios());
+    }
     let users = [json!({"id": "alice", "roles": ["admin"]}), json!({"id": "bob", "roles": ["user"]}), json!({"id": "carol", "roles": ["guest"]})];
     sets.push(example_scenarios("contacts", "contact", &["read", "create", "update", "delete"], &users));
     sets.push(example_scenarios(
@@ -320,6 +325,7 @@ fn plans_agree_with_checks() {
         }
     }
     eprintln!("{scenarios} scenarios: {counts:?}");
-    assert!(counts.compared > 6_000, "too few comparisons over {scenarios} scenarios: {counts:?}");
+    let least = if with_store { 6_000 } else { 500 };
+    assert!(counts.compared > least, "too few comparisons over {scenarios} scenarios: {counts:?}");
     assert!(failures.is_empty(), "{} mismatches ({counts:?}):\n{}", failures.len(), failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n"));
 }
