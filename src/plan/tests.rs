@@ -274,3 +274,12 @@ fn time_contacts_plan() {
         println!("engine.plan contact {action}: {:.3} µs", t.elapsed().as_secs_f64() * 1e6 / n as f64);
     }
 }
+
+#[test]
+fn conditions_the_planner_cannot_express_fail_with_their_source() {
+    // Cerbos's planner cannot express a `cel.bind` over an unknown either (its loop step is no call).
+    let err = engine_for("cel.bind(x, R.attr.a, x > 1)").plan(&input(json!({})), Some(now())).unwrap_err();
+    assert!(err.contains("cel.bind(x, R.attr.a, x > 1)"), "{err}");
+    // Known, it folds.
+    assert_eq!(plan("cel.bind(x, P.attr.n, x > 1.0) && R.attr.y"), "request.resource.attr.y");
+}
