@@ -139,8 +139,13 @@ impl<'a> CondPlanner<'a> {
         constants: Option<&crate::cel::Vars>,
         drs: &mut dyn FnMut() -> Result<IdedExpr, CondError>,
     ) -> Result<IdedExpr, CondError> {
-        let mut runtime = |_: &str| drs();
-        let e = substitute_all(ast(expr), vars, &mut runtime)?;
+        // Most conditions read no variable and no `runtime`: they are walked as compiled.
+        let e = if expr.variable_refs().is_empty() && !expr.uses_runtime() {
+            std::borrow::Cow::Borrowed(ast(expr))
+        } else {
+            let mut runtime = |_: &str| drs();
+            std::borrow::Cow::Owned(substitute_all(ast(expr), vars, &mut runtime)?)
+        };
         let act = Activation::new(self.request).with_globals(self.globals).with_runtime_error("no such attribute(s): runtime");
         let act = match constants {
             Some(c) => act.with_constants(c),
@@ -156,7 +161,15 @@ impl<'a> CondPlanner<'a> {
                 }
                 Ok(super::expr::lit_bool(false))
             }
-            St::Unknown => residual_simplified(&mut partial, w.expr).map_err(CondError::Unsupported),
+            St::Unknown => {
+                let unsupported = |m: String| CondError::Unsupported(format!("cannot plan the condition `{}`: {m}", expr.source()));
+                let residual = residual_simplified(&mut partial, w.expr).map_err(unsupported)?;
+                // A comprehension must read as one of the macros a filter can express.
+                if has_comprehension(&residual) {
+                    super::operand::build(&residual).map_err(unsupported)?;
+                }
+                Ok(residual)
+            }
             St::Known(v) => Ok(super::expr::lit_bool(v.as_bool() == Some(true))),
         }
     }
@@ -252,10 +265,24 @@ fn substitute_in(
 /// unknown, then the first matching rewrite of the whole residual (a map indexed by an unknown
 /// compared with a value; `all`/`exists` over a short literal list or map), evaluated again.
 fn residual_simplified(p: &mut Partial<'_>, residual: IdedExpr) -> Result<IdedExpr, String> {
-    let residual = comprehension_bodies(p, &residual)?;
+    let residual = if has_comprehension(&residual) { comprehension_bodies(p, &residual)? } else { residual };
     match rewrite(p, &residual) {
         Some(rewritten) => Ok(p.walk(&rewritten).expr),
         None => Ok(residual),
+    }
+}
+
+fn has_comprehension(e: &IdedExpr) -> bool {
+    match &e.expr {
+        Expr::Comprehension(_) => true,
+        Expr::Select(s) => has_comprehension(&s.operand),
+        Expr::Call(c) => c.target.as_deref().is_some_and(has_comprehension) || c.args.iter().any(has_comprehension),
+        Expr::List(l) => l.elements.iter().any(has_comprehension),
+        Expr::Map(m) => m.entries.iter().any(|en| match &en.expr {
+            EntryExpr::MapEntry(me) => has_comprehension(&me.key) || has_comprehension(&me.value),
+            EntryExpr::StructField(f) => has_comprehension(&f.value),
+        }),
+        _ => false,
     }
 }
 

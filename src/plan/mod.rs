@@ -59,6 +59,8 @@ mod rules;
 #[cfg(test)]
 mod conformance_tests;
 #[cfg(test)]
+mod differential_tests;
+#[cfg(test)]
 mod tests;
 
 pub use api::{PlanResourcesRequest, PlanResourcesResponse};

@@ -252,3 +252,34 @@ fn several_actions_are_anded_and_scopes_reported() {
     assert_eq!(out.filter_debug, r#"(and (eq request.resource.attr.owner "alice") request.resource.attr.public)"#);
     assert_eq!(out.matched_scopes, vec![("read".to_owned(), String::new()), ("write".to_owned(), "acme".to_owned())]);
 }
+
+/// Rough per-plan cost without Python: `cargo test --release --lib plan::tests::time_contacts_plan -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a test; run by hand"]
+fn time_contacts_plan() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/contacts/policies");
+    let e = Engine::new(PolicySource::Directory(dir), EngineConfig::default()).unwrap();
+    for action in ["update", "read"] {
+        let i: PlanInput =
+            serde_json::from_value(json!({"actions": [action], "principal": {"id": "bob", "roles": ["user"]}, "resource": {"kind": "contact"}})).unwrap();
+        let now = Some(now());
+        for _ in 0..10_000 {
+            std::hint::black_box(e.plan(&i, now).unwrap());
+        }
+        let n = 100_000;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(e.plan(&i, now).unwrap());
+        }
+        println!("engine.plan contact {action}: {:.3} µs", t.elapsed().as_secs_f64() * 1e6 / n as f64);
+    }
+}
+
+#[test]
+fn conditions_the_planner_cannot_express_fail_with_their_source() {
+    // Cerbos's planner cannot express a `cel.bind` over an unknown either (its loop step is no call).
+    let err = engine_for("cel.bind(x, R.attr.a, x > 1)").plan(&input(json!({})), Some(now())).unwrap_err();
+    assert!(err.contains("cel.bind(x, R.attr.a, x > 1)"), "{err}");
+    // Known, it folds.
+    assert_eq!(plan("cel.bind(x, P.attr.n, x > 1.0) && R.attr.y"), "request.resource.attr.y");
+}

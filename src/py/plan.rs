@@ -52,7 +52,12 @@ pub fn plan_resources<'py>(
     pythonize::pythonize(py, &request.response(out)).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
-pub fn plan_resources_json<'py>(engine: &PyEngine, py: Python<'py>, request: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+pub fn plan_resources_json<'py>(
+    engine: &PyEngine,
+    py: Python<'py>,
+    request: &Bound<'py, PyAny>,
+    now: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let req: PlanResourcesRequest = from_py(request, "request")?;
     let now = parse_now(now)?;
     let inner = engine.inner.clone();
