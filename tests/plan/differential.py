@@ -867,16 +867,14 @@ def _compare_upstream(
         got = set(conn.execute(query.with_only_columns(layout.main.c.id)).scalars())
     except Exception as exc:  # noqa: BLE001 - every failure of the upstream adapter is a recorded difference
         conn.rollback()
-        outcome.upstream[key] = ("raises", f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}", plan)
+        outcome.upstream[key] = (f"raises {type(exc).__name__}", str(exc).splitlines()[0][:200], plan)
         return
     outcome.upstream_compared += n
     over, under = got - allowed, planned - got
     if over or under:
-        outcome.upstream[key] = (
-            "rows",
-            f"returns {len(over)} row(s) check denies, misses {len(under)} the plan admits",
-            plan,
-        )
+        kind = "+".join(k for k, rows in (("over-grants", over), ("under-grants", under)) if rows)
+        text = f"returns {len(over)} row(s) check denies, misses {len(under)} the plan admits"
+        outcome.upstream[key] = (kind, text, plan)
 
 
 __all__ = ["Case", "Outcome", "Suite", "run_suite"]

@@ -485,8 +485,10 @@ class Translator:
         self._arity(op, operands, 2)
         target, fn = operands
         lam = fn.get("expression") if isinstance(fn, Mapping) else None
-        if not lam or lam.get("operator") != "lambda" or len(lam.get("operands") or []) != 2:
-            raise PlanTranslationError(f"operator {op!r}: expected a one-variable lambda")
+        if not lam or lam.get("operator") != "lambda" or len(lam.get("operands") or []) < 2:
+            raise PlanTranslationError(f"operator {op!r}: expected a lambda")
+        if len(lam["operands"]) != 2:
+            raise PlanTranslationError(f"operator {op!r}: two-variable comprehensions cannot be translated")
         body, var_operand = lam["operands"]
         var = var_operand.get("variable") if isinstance(var_operand, Mapping) else None
         if not isinstance(var, str):
