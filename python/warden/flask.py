@@ -28,6 +28,8 @@ Answers follow RFC 6750 with JSON bodies: no token gives 401 with
 ``WWW-Authenticate: Bearer``, a refused token 401 with ``error="invalid_token"``,
 a principal who is denied 403 (``error="insufficient_scope"`` when required OAuth
 scopes are missing). ``authorize_or_login`` redirects to the login view instead.
+Required scopes (``scopes=``, ``any_scopes=``) are a space-separated string, as RFC 6749
+§3.3 writes them (``"read write"`` is two scopes), or a list, as in ``warden.fastapi``.
 
 Configuration (``app.config``, read when the app is initialised; defaults below):
 ``WARDEN_POLICY_DIR`` (Cerbos policies) and/or ``WARDEN_REGO_DIR`` (Rego policies and
