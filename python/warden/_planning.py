@@ -1,13 +1,14 @@
-"""``Client.plan_resources``: the engine's query plan as the Cerbos SDK's response model."""
+"""Query plans as the Cerbos SDK's response model: ``Client.plan_resources`` and the web
+integrations' list helpers (``warden.fastapi``'s ``authz.plan``, ``warden.flask.plan``)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any, Dict, List, Mapping, Optional, Union
 
-from warden.models import PlanResourcesFilter, PlanResourcesResponse, ValidationError
+from warden.models import PlanResourcesFilter, PlanResourcesFilterKind, PlanResourcesResponse, ValidationError
 
-__all__ = ["plan_resources", "response_from_plan"]
+__all__ = ["everything", "plan_for", "plan_resources", "response_from_plan"]
 
 
 def plan_resources(
@@ -48,4 +49,39 @@ def response_from_plan(plan: Mapping[str, Any], request_id: str, resource: Any =
         policy_version=version,
         filter=PlanResourcesFilter.from_dict(plan["filter"]),
         validation_errors=[ValidationError.from_dict(e) for e in errors] if errors else None,
+    )
+
+
+def plan_for(
+    engine: Any,
+    principal: Any,
+    kind: str,
+    actions: Union[str, List[str]],
+    *,
+    policy_version: Optional[str] = None,
+    scope: Optional[str] = None,
+    attr: Optional[Mapping[str, Any]] = None,
+    aux_data: Optional[Mapping[str, Any]] = None,
+) -> PlanResourcesResponse:
+    """The plan of a list endpoint: which resources of ``kind`` ``principal`` may act on with
+    ``actions``; ``attr`` are attributes every listed resource has (folded into the plan)."""
+    resource: Dict[str, Any] = {"kind": kind}
+    if policy_version:
+        resource["policyVersion"] = policy_version
+    if scope:
+        resource["scope"] = scope
+    if attr:
+        resource["attr"] = dict(attr)
+    return plan_resources(engine, actions, principal, resource, None, None if aux_data is None else dict(aux_data))
+
+
+def everything(kind: str, actions: Union[str, List[str]]) -> PlanResourcesResponse:
+    """A plan admitting every resource (``KIND_ALWAYS_ALLOWED``), for a development bypass."""
+    names = [actions] if isinstance(actions, str) else list(actions)
+    return PlanResourcesResponse(
+        request_id=str(uuid.uuid4()),
+        action=names,
+        resource_kind=kind,
+        policy_version="default",
+        filter=PlanResourcesFilter(PlanResourcesFilterKind.ALWAYS_ALLOWED),
     )
