@@ -26,7 +26,13 @@ doc = sa.Table(
     sa.Column("name", sa.String),
     sa.Column("amount", sa.Float),
 )
-tag = sa.Table("tag", md, sa.Column("pk", sa.Integer, primary_key=True), sa.Column("doc_id", sa.String), sa.Column("value", sa.String))
+tag = sa.Table(
+    "tag",
+    md,
+    sa.Column("pk", sa.Integer, primary_key=True),
+    sa.Column("doc_id", sa.String),
+    sa.Column("value", sa.String),
+)
 ATTRS = {A + "owner": doc.c.owner, A + "name": doc.c.name, A + "amount": doc.c.amount, A + "tags": tag.c.value}
 MAPPING = [(tag, tag.c.doc_id == doc.c.id)]
 RULES = {
@@ -47,7 +53,10 @@ def client() -> Client:
         {"actions": [a], "effect": "EFFECT_ALLOW", "roles": ["*"], "condition": {"match": {"expr": e}}}
         for a, e in RULES.items()
     ]
-    policy = {"apiVersion": "api.cerbos.dev/v1", "resourcePolicy": {"version": "default", "resource": "doc", "rules": rules}}
+    policy = {
+        "apiVersion": "api.cerbos.dev/v1",
+        "resourcePolicy": {"version": "default", "resource": "doc", "rules": rules},
+    }
     return Client(Engine.from_policies([policy]))
 
 
@@ -128,7 +137,9 @@ def test_arithmetic_cel_rejects_upstream(client, db):
     """R.attr.amount * 2 is `double * int`, no such overload in CEL: check denies every row."""
     ups, ours = both(client, db, "double")
     assert ours == [] and ups == ["d1"]
-    assert not client.is_allowed("double", Principal("u", {"user"}), {"kind": "doc", "id": "d1", "attr": {"amount": 3.0}})
+    assert not client.is_allowed(
+        "double", Principal("u", {"user"}), {"kind": "doc", "id": "d1", "attr": {"amount": 3.0}}
+    )
 
 
 @pytest.mark.parametrize("action", ["shared", "any-x"])
