@@ -255,3 +255,25 @@ def test_sql_per_dialect(engine):
     assert "doc.name LIKE 'a!%%!_%%' ESCAPE '!'" in pg  # %% is the driver's escape of %
     owned = get_query(plan(engine, "owned"), Doc, ATTRS)
     assert 'COLLATE "BINARY"' in str(owned.compile(dialect=sqlite.dialect()))
+
+
+def test_to_one_relation_is_a_correlated_subquery(session):
+    """A column of a related table read as one value (the owner's name): no join, each row once;
+    a missing related row is a NULL (here sent as null: `!=` holds)."""
+
+    class Person(Base):
+        __tablename__ = "person"
+        id: Mapped[str] = mapped_column(primary_key=True)
+        name: Mapped[str]
+
+    Base.metadata.create_all(session.get_bind())
+    session.add_all([Person(id="alice", name="Alice"), Person(id="bob", name="Bob"), Person(id="Alice", name="A2")])
+    session.commit()
+    engine = Engine.from_policies(
+        [_policy({"by-name": 'R.attr.owner_name == "Alice"', "not-bob": 'R.attr.owner_name != "Bob"'})]
+    )
+    attrs = {A + "owner_name": Person.name}
+    mapping = [(Person, Person.id == Doc.owner)]
+    assert ids(session, get_query(plan(engine, "by-name"), Doc, attrs, mapping)) == ["d1"]
+    # d3 has no owner (no person): its owner_name is null, and null != "Bob"
+    assert ids(session, get_query(plan(engine, "not-bob"), Doc, attrs, mapping)) == ["d1", "d3", "d4"]
