@@ -6,7 +6,14 @@ from __future__ import annotations
 import uuid
 from typing import Any, Dict, List, Mapping, Optional, Union
 
-from warden.models import PlanResourcesFilter, PlanResourcesFilterKind, PlanResourcesResponse, ValidationError
+from warden.models import (
+    JWT,
+    AuxData,
+    PlanResourcesFilter,
+    PlanResourcesFilterKind,
+    PlanResourcesResponse,
+    ValidationError,
+)
 
 __all__ = ["everything", "plan_for", "plan_resources", "response_from_plan"]
 
@@ -17,13 +24,15 @@ def plan_resources(
     principal: Any,
     resource: Any,
     request_id: Optional[str],
-    aux: Optional[Dict[str, Any]],
+    aux_data: Any,
 ) -> PlanResourcesResponse:
     """The engine's plan for ``actions`` on ``resource``'s kind, as the SDK's response model.
 
-    ``aux`` is engine-level aux data (``{"jwt": {...claims}}``). Bad input raises the engine's
-    ``ValueError``/``TypeError`` naming the field, as ``check_resources`` does.
+    ``aux_data`` is ``{"jwt": {...verified claims}}`` (an ``AuxData`` carrying a raw token is
+    refused: verify it first). Bad input raises the engine's ``ValueError``/``TypeError`` naming
+    the field, as ``check_resources`` does.
     """
+    aux = _engine_aux(aux_data)
     names = [actions] if isinstance(actions, str) else list(actions)
     if not names or not all(isinstance(a, str) and a for a in names):
         raise ValueError("actions: expected an action name or a non-empty list of them")
@@ -31,6 +40,21 @@ def plan_resources(
     resource = dict(resource) if isinstance(resource, Mapping) and not isinstance(resource, dict) else resource
     out = engine.plan_resources(principal, resource, names, aux_data=aux)
     return response_from_plan(out, request_id or str(uuid.uuid4()), resource)
+
+
+def _engine_aux(aux_data: Any) -> Optional[Dict[str, Any]]:
+    """Engine-level aux data: ``{"jwt": {...claims}}``, or None."""
+    if aux_data is None:
+        return None
+    if isinstance(aux_data, AuxData):
+        if aux_data.jwt is None and not aux_data.jwts:
+            return None
+        raise ValueError("aux_data.jwt: plans take verified claims: pass aux_data={'jwt': {...claims}}")
+    if not isinstance(aux_data, Mapping):
+        raise TypeError(f"aux_data: expected a dict like {{'jwt': {{...claims}}}}, got {type(aux_data).__name__}")
+    if isinstance(aux_data.get("jwt"), (JWT, str, bytes)):
+        raise ValueError("aux_data.jwt: plans take verified claims: pass aux_data={'jwt': {...claims}}")
+    return dict(aux_data) or None
 
 
 def response_from_plan(plan: Mapping[str, Any], request_id: str, resource: Any = None) -> PlanResourcesResponse:
@@ -72,7 +96,7 @@ def plan_for(
         resource["scope"] = scope
     if attr:
         resource["attr"] = dict(attr)
-    return plan_resources(engine, actions, principal, resource, None, None if aux_data is None else dict(aux_data))
+    return plan_resources(engine, actions, principal, resource, None, aux_data)
 
 
 def everything(kind: str, actions: Union[str, List[str]]) -> PlanResourcesResponse:

@@ -406,7 +406,7 @@ class Client:
     ) -> PlanResourcesResponse:
         """Which resources of ``resource.kind`` ``principal`` may act on with every one of ``actions``:
         Cerbos's query plan, for ``warden.sqlalchemy.get_query`` (or ``cerbos_sqlalchemy``)."""
-        return plan_resources(self._checked_engine(), actions, principal, resource, request_id, _aux_input(aux_data))
+        return plan_resources(self.engine, actions, principal, resource, request_id, aux_data)
 
     def with_principal(
         self, principal: Union[Principal, Mapping], aux_data: Union[AuxData, Mapping, None] = None

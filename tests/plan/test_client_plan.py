@@ -95,3 +95,33 @@ def test_bad_input_names_the_field(client):
     client.close()
     with pytest.raises(RuntimeError, match="closed"):
         client.plan_resources("read", Principal("u1", {"user"}), ResourceDesc("contact"))
+
+
+def test_aux_data_claims_fold_into_the_plan():
+    from warden import Engine
+    from warden.models import JWT, AuxData
+
+    policy = {
+        "apiVersion": "api.cerbos.dev/v1",
+        "resourcePolicy": {
+            "version": "default",
+            "resource": "doc",
+            "rules": [
+                {
+                    "actions": ["read"],
+                    "effect": "EFFECT_ALLOW",
+                    "roles": ["*"],
+                    "condition": {"match": {"expr": "R.attr.team == request.auxData.jwt.team"}},
+                }
+            ],
+        },
+    }
+    client = Client(Engine.from_policies([policy]))
+    resp = client.plan_resources(
+        "read", Principal("u1", {"user"}), ResourceDesc("doc"), aux_data={"jwt": {"team": "red"}}
+    )
+    assert resp.filter.condition.to_dict()["expression"]["operands"][1] == {"value": "red"}
+    with pytest.raises(ValueError, match="verified claims"):
+        client.plan_resources(
+            "read", Principal("u1", {"user"}), ResourceDesc("doc"), aux_data=AuxData(jwt=JWT("x.y.z"))
+        )
