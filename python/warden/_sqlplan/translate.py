@@ -3,7 +3,8 @@
 The operand tree is walked once. Known values are folded as CEL computes them; values read from
 rows become SQL; booleans follow :mod:`warden._sqlplan.logic` (NULL is a failed evaluation).
 Lists of a related table become correlated subqueries (``EXISTS``, ``COUNT``), each aliasing its
-tables, so lists nested in list elements and tables related to themselves work. An operator or
+tables, so lists nested in list elements and tables related to themselves work. String functions
+and hierarchies are in :mod:`text`, arithmetic and timestamps in :mod:`arithmetic`. An operator or
 operand without an exact translation raises :class:`PlanTranslationError` naming it.
 """
 
@@ -17,7 +18,7 @@ from sqlalchemy import Boolean, Float, Integer, String, and_, case, cast, false,
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
-from warden._sqlplan import dialect
+from warden._sqlplan import arithmetic, dialect, text
 from warden._sqlplan.errors import PlanTranslationError
 from warden._sqlplan.logic import ERROR, FALSE, TRUE, B, and_k, const, failed, fails_when, holds, if_k, not_k, or_k
 from warden._sqlplan.schema import Schema, kind_of
@@ -27,7 +28,6 @@ from warden._sqlplan.values import (
     Cond,
     Const,
     Duration,
-    Hier,
     Instant,
     Items,
     Pred,
@@ -37,13 +37,16 @@ from warden._sqlplan.values import (
     Shifted,
     Since,
     Val,
+    as_items,
+    as_scalar,
     cel_equal,
     cel_kind,
     cel_order,
+    compatible,
+    is_boolean,
     is_integral,
+    known_list,
     lift,
-    parse_duration,
-    parse_timestamp,
 )
 
 Env = Mapping[str, Val]
@@ -89,7 +92,8 @@ class Translator:
         self.overrides = dict(overrides or {})
         if now.tzinfo is None:
             raise ValueError("now: expected an aware datetime (with a timezone)")
-        self.now = Instant(round((now - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() * 10**6) * 1000)
+        since = now - datetime(1970, 1, 1, tzinfo=timezone.utc)
+        self.now = Instant(((since.days * 86400 + since.seconds) * 10**6 + since.microseconds) * 1000)
         # related table -> its alias in the enclosing subqueries (innermost last)
         self.aliases: Dict[Any, Any] = {}
 
@@ -402,7 +406,7 @@ class Translator:
                 return ERR
             if cond.const is not None:
                 return then if cond.const else other
-            if _boolean(then) and _boolean(other):
+            if is_boolean(then) and is_boolean(other):
                 return Pred(if_k(cond, self.to_bool(then, "if"), self.to_bool(other, "if")))
             return Cond(cond, then, other)
         if op in ("exists", "all", "exists_one", "filter", "map"):
@@ -497,7 +501,7 @@ class Translator:
         if isinstance(source, Cond):
             then = self._macro_value(op, source.then, var, body, env)
             other = self._macro_value(op, source.other, var, body, env)
-            if _boolean(then) and _boolean(other):
+            if is_boolean(then) and is_boolean(other):
                 return Pred(if_k(source.cond, self.to_bool(then, op), self.to_bool(other, op)))
             return Cond(source.cond, then, other)
         if isinstance(source, Scalar) and source.kind == "unknown":
@@ -570,9 +574,9 @@ class Translator:
         if isinstance(a, Items) or isinstance(b, Items):
             return self._items_equal(a, b)
         if isinstance(a, Pred):
-            a = _pred_scalar(a)
+            a = as_scalar(a)
         if isinstance(b, Pred):
-            b = _pred_scalar(b)
+            b = as_scalar(b)
         if isinstance(a, Const) and isinstance(b, Const):
             return const(cel_equal(a.value, b.value))
         if isinstance(a, (Shifted, Since)) or isinstance(b, (Shifted, Since)):
@@ -594,7 +598,7 @@ class Translator:
                 if a.nulls == "null":
                     return B.of(a.expr.is_(None), False)
                 return fails_when(a.expr.is_(None) if a.nulls == "error" else None, FALSE)
-            if not _compatible(a.kind, cel_kind(v)):
+            if not compatible(a.kind, cel_kind(v)):
                 # a value of another type: unequal, unless reading the column fails
                 return fails_when(a.expr.is_(None) if a.nulls == "error" else None, FALSE)
             core = self._sql_compare("eq", a, v)
@@ -603,7 +607,7 @@ class Translator:
             return B.of(core, a.nulls == "error")
         if not isinstance(b, Scalar):
             raise PlanTranslationError("== between these operands cannot be translated")
-        base = self._sql_compare("eq", a, b) if _compatible(a.kind, b.kind) else false()
+        base = self._sql_compare("eq", a, b) if compatible(a.kind, b.kind) else false()
         a_null, b_null = a.nulls == "null", b.nulls == "null"
         if a_null and b_null:
             core = or_(and_(a.expr.is_(None), b.expr.is_(None)), and_(a.expr.is_not(None), b.expr.is_not(None), base))
@@ -632,8 +636,8 @@ class Translator:
         )
 
     def _items_equal(self, a: Val, b: Val) -> B:
-        xs = _as_items(a)
-        ys = _as_items(b)
+        xs = as_items(a)
+        ys = as_items(b)
         if xs is None or ys is None:
             other = b if xs is not None else a
             if isinstance(other, Const):
@@ -658,9 +662,9 @@ class Translator:
             return if_k(c.cond, self.order(op, *pair_then), self.order(op, *pair_other))
         a, b = self.scalar(a), self.scalar(b)
         if isinstance(a, Pred):
-            a = _pred_scalar(a)
+            a = as_scalar(a)
         if isinstance(b, Pred):
-            b = _pred_scalar(b)
+            b = as_scalar(b)
         if isinstance(a, Const) and isinstance(b, Const):
             result = cel_order(op, a.value, b.value)
             return ERROR if result is None else const(result)
@@ -675,13 +679,13 @@ class Translator:
         if isinstance(b, Const):
             if cel_kind(b.value) not in ("number", "string", "bool", "timestamp"):
                 return ERROR  # null, lists, maps have no order
-            if not _compatible(a.kind, cel_kind(b.value)):
+            if not compatible(a.kind, cel_kind(b.value)):
                 return ERROR
             return B.of(self._sql_compare(op, a, b.value), a.nulls != "none")
         if isinstance(b, Scalar):
             if b.kind == "rfc3339":
                 raise self._raw_timestamp(b)
-            if not _compatible(a.kind, b.kind):
+            if not compatible(a.kind, b.kind):
                 return ERROR
             return B.of(self._sql_compare(op, a, b), a.nulls != "none" or b.nulls != "none")
         raise PlanTranslationError(f"operator {op!r} between these operands cannot be translated")
@@ -814,10 +818,10 @@ class Translator:
 
     def _member_of_known(self, item: Val, values: List[Any]) -> B:
         if isinstance(item, Pred):
-            item = _pred_scalar(item)
+            item = as_scalar(item)
         if not isinstance(item, Scalar) or item.kind in ("rfc3339", "unknown") or item.kind == "timestamp":
             return or_k(self.equal(item, Const(v)) for v in values)
-        same = [v for v in values if v is not None and _compatible(item.kind, cel_kind(v))]
+        same = [v for v in values if v is not None and compatible(item.kind, cel_kind(v))]
         terms: List[B] = []
         if same:
             inside: Any
@@ -851,11 +855,11 @@ class Translator:
             raise PlanTranslationError("hasIntersection between two lists of the database cannot be translated")
         if ca is None and cb is not None:
             a, b, ca = b, a, cb
-        known = _known_list(b)
+        known = known_list(b)
         if ca is not None and known is not None:
             found = self.quantify_known(ca, known, "exists")
             return found
-        xs, ys = _as_items(a), _as_items(b)
+        xs, ys = as_items(a), as_items(b)
         if xs is not None and ys is not None:
             return or_k(self.equal(x, y) for x in xs for y in ys)
         if isinstance(a, Const) or isinstance(b, Const):
@@ -876,14 +880,14 @@ class Translator:
         if a is ERR or b is ERR:
             return ERROR
         ca = self.collection(a, "isSubset")
-        known_b = _known_list(b)
+        known_b = known_list(b)
         if ca is not None and known_b is not None:
             return self.quantify_known(ca, known_b, "all")
         cb = self.collection(b, "isSubset")
-        xs = _as_items(a)
+        xs = as_items(a)
         if cb is not None and xs is not None:
             return and_k(self.contains_element(cb, x) for x in xs)
-        ys = _as_items(b)
+        ys = as_items(b)
         if xs is not None and ys is not None:
             return and_k(or_k(self.equal(x, y) for y in ys) for x in xs)
         raise PlanTranslationError("isSubset with these operands cannot be translated")
@@ -893,7 +897,7 @@ class Translator:
         if a is ERR or b is ERR:
             return ERR
         coll = self.collection(a, op)
-        known = _known_list(b)
+        known = known_list(b)
         if coll is not None and known is not None:
             if op == "intersect":
                 return self.keep(coll, lambda e: self._member_of_known(e, known))
@@ -903,67 +907,6 @@ class Translator:
                 return Const([x for x in a.value if any(cel_equal(x, y) for y in b.value)])
             return Const([x for x in a.value if not any(cel_equal(x, y) for y in b.value)])
         raise PlanTranslationError(f"operator {op!r} with these operands cannot be translated")
-
-    # ------------------------------------------------------------------ strings
-    def string_test(self, op: str, haystack: Val, needle: Val) -> B:
-        if haystack is ERR or needle is ERR:
-            return ERROR
-        i = lift([haystack, needle])
-        if i is not None:
-            c = (haystack, needle)[i]
-            assert isinstance(c, Cond)
-            pair_then = (c.then, needle) if i == 0 else (haystack, c.then)
-            pair_other = (c.other, needle) if i == 0 else (haystack, c.other)
-            return if_k(c.cond, self.string_test(op, *pair_then), self.string_test(op, *pair_other))
-        haystack, needle = self.scalar(haystack), self.scalar(needle)
-        for v in (haystack, needle):
-            if isinstance(v, Scalar) and v.kind == "rfc3339":
-                raise self._raw_timestamp(v)
-        if isinstance(haystack, Const) and isinstance(needle, Const):
-            h, n = haystack.value, needle.value
-            if not isinstance(h, str) or not isinstance(n, str):
-                return ERROR
-            return const({"contains": n in h, "startsWith": h.startswith(n), "endsWith": h.endswith(n)}[op])
-        sides: List[Any] = []
-        nullable = False
-        for v in (haystack, needle):
-            if isinstance(v, Const):
-                if not isinstance(v.value, str):
-                    return ERROR
-                sides.append(v.value)
-            elif isinstance(v, Scalar) and v.kind in ("string", "unknown"):
-                sides.append(v.expr)
-                nullable = nullable or v.nulls != "none"
-            elif isinstance(v, (Scalar, Pred)):
-                return ERROR  # a string function on a number, bool...: no such overload
-            else:
-                raise PlanTranslationError(f"operator {op!r} with these operands cannot be translated")
-        match = dialect.string_match(
-            sides[0], sides[1], any_before=op in ("contains", "endsWith"), any_after=op in ("contains", "startsWith")
-        )
-        return B.of(match, nullable)
-
-    def ascii_case(self, op: str, value: Val) -> Val:
-        value = self.scalar(value)
-        if value is ERR:
-            return ERR
-        if isinstance(value, Cond):
-            return Cond(value.cond, self.ascii_case(op, value.then), self.ascii_case(op, value.other))
-        upper = op == "upperAscii"
-        if isinstance(value, Const):
-            if not isinstance(value.value, str):
-                return ERR
-            table = str.maketrans(
-                "abcdefghijklmnopqrstuvwxyz" if upper else "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if upper else "abcdefghijklmnopqrstuvwxyz",
-            )
-            return Const(value.value.translate(table))
-        if isinstance(value, Scalar) and value.kind == "string":
-            nulls = "none" if value.nulls == "none" else "error"
-            return Scalar(dialect.ascii_case(value.expr, upper=upper), "string", nulls, name=value.name)
-        if isinstance(value, Scalar) and value.kind == "rfc3339":
-            raise self._raw_timestamp(value)
-        return ERR
 
     def size(self, value: Val) -> Val:
         if value is ERR:
@@ -991,261 +934,6 @@ class Translator:
             return ERR
         raise PlanTranslationError("size() of this operand cannot be translated")
 
-    # ------------------------------------------------------------------ hierarchies
-    def hierarchy(self, values: List[Val]) -> Val:
-        """Cerbos's ``hierarchy(x)`` / ``hierarchy(x, delimiter)``."""
-        if not 1 <= len(values) <= 2:
-            raise PlanTranslationError(f"operator 'hierarchy': expected 1 or 2 operands, got {len(values)}")
-        source = self.scalar(values[0])
-        delim = values[1] if len(values) == 2 else Const(".")
-        if source is ERR or delim is ERR:
-            return ERR
-        if not (isinstance(delim, Const) and isinstance(delim.value, str)):
-            raise PlanTranslationError("hierarchy() with a delimiter read from the database cannot be translated")
-        d = delim.value
-        if isinstance(source, Const):
-            v = source.value
-            if isinstance(v, str):
-                return Hier(tuple(v.split(d) if d else list(v)), None, d)
-            if isinstance(v, list) and all(isinstance(x, str) for x in v) and len(values) == 1:
-                return Hier(tuple(v), None, d)
-            return ERR
-        if isinstance(source, Scalar) and source.kind == "string":
-            if not d:
-                raise PlanTranslationError("hierarchy() of an attribute with an empty delimiter cannot be translated")
-            return Hier(None, source, d)
-        if isinstance(source, Scalar) and source.kind == "rfc3339":
-            raise self._raw_timestamp(source)
-        if isinstance(source, Scalar) and source.kind == "unknown":
-            raise PlanTranslationError("hierarchy() of an overridden value cannot be translated")
-        return ERR
-
-    def hierarchy_test(self, op: str, a: Val, b: Val) -> B:
-        """``a.ancestorOf(b)`` and the other hierarchy relations (cerbos types/hierarchy.go)."""
-        if a is ERR or b is ERR:
-            return ERROR
-        if not isinstance(a, Hier) or not isinstance(b, Hier):
-            if isinstance(a, Cond) or isinstance(b, Cond):
-                raise PlanTranslationError(f"operator {op!r} over a conditional hierarchy cannot be translated")
-            return ERROR
-        if a.segments is not None and b.segments is not None:
-            return const(_hierarchy_relation(op, list(a.segments), list(b.segments)))
-        if a.column is not None and b.column is not None:
-            raise PlanTranslationError(
-                f"operator {op!r} between two hierarchies read from the database cannot be translated"
-            )
-        flipped = {
-            "ancestorOf": "descendentOf",
-            "descendentOf": "ancestorOf",
-            "immediateParentOf": "immediateChildOf",
-            "immediateChildOf": "immediateParentOf",
-            "overlaps": "overlaps",
-            "siblingOf": "siblingOf",
-        }
-        if op not in flipped:
-            raise PlanTranslationError(f"operator {op!r} cannot be translated to SQL")
-        if a.column is None:
-            a, b, op = b, a, flipped[op]
-        assert a.column is not None and b.segments is not None
-        return self._column_hierarchy(op, a.column, a.delim, list(b.segments))
-
-    def _column_hierarchy(self, op: str, col: Scalar, d: str, known: List[str]) -> B:
-        """``hierarchy(col, d) op known``: the column's text split by ``d`` against known segments."""
-        n = len(known)
-
-        def joined(k: int) -> Optional[str]:
-            # the text whose split is known[:k]; None when a segment holds the delimiter (no text splits so)
-            part = known[:k]
-            return None if any(d in s for s in part) else d.join(part)
-
-        def text_in(candidates: List[Optional[str]]) -> Optional[ColumnElement[Any]]:
-            present = [c for c in candidates if c is not None]
-            return dialect.binary_eq(col.expr).in_(present) if present else None
-
-        def below(k: int, only_one_more: bool) -> Optional[ColumnElement[Any]]:
-            # the column has known[:k] then at least one segment (exactly one when only_one_more)
-            prefix = joined(k)
-            if prefix is None:
-                return None
-            head = dialect.string_match(col.expr, prefix + d, any_before=False, any_after=True)
-            if not only_one_more:
-                return head
-            return and_(head, ~dialect.pattern_match(col.expr, [prefix + d, d], any_before=False, any_after=True))
-
-        terms: List[Optional[ColumnElement[Any]]]
-        if op == "ancestorOf":  # the column is a proper prefix of known
-            terms = [text_in([joined(k) for k in range(1, n)])]
-        elif op == "descendentOf":  # known is a proper prefix of the column
-            terms = [below(n, False)]
-        elif op == "immediateParentOf":  # the column is known minus its last segment
-            terms = [text_in([joined(n - 1)]) if n >= 2 else None]
-        elif op == "immediateChildOf":  # the column is known plus one segment
-            terms = [below(n, True)]
-        elif op == "overlaps":  # one is a prefix of the other (or equal)
-            terms = [text_in([joined(k) for k in range(1, n + 1)]), below(n, False)]
-        else:  # siblingOf: as many segments, all but the last equal
-            if n == 1:
-                terms = [~dialect.string_match(col.expr, d, any_before=True, any_after=True)]
-            else:
-                terms = [below(n - 1, True)]
-        present = [t for t in terms if t is not None]
-        if not present:
-            return fails_when(self.failure(col) if col.nulls != "none" else None, FALSE)
-        # hierarchy(null) fails: a NULL column makes every term NULL
-        return B.of(or_(*present) if len(present) > 1 else present[0], col.nulls != "none")
-
-    # ------------------------------------------------------------------ arithmetic
-    def arithmetic(self, op: str, a: Val, b: Val) -> Val:
-        if a is ERR or b is ERR:
-            return ERR
-        i = lift([a, b])
-        if i is not None:
-            c = (a, b)[i]
-            assert isinstance(c, Cond)
-            then = self.arithmetic(op, c.then, b) if i == 0 else self.arithmetic(op, a, c.then)
-            other = self.arithmetic(op, c.other, b) if i == 0 else self.arithmetic(op, a, c.other)
-            return Cond(c.cond, then, other)
-        a, b = self.scalar(a), self.scalar(b)
-        if isinstance(a, Const) and isinstance(b, Const):
-            return _fold_arithmetic(op, a.value, b.value)
-        if op in ("add", "sub") and (isinstance(a, (Shifted, Since)) or isinstance(b, (Shifted, Since))):
-            return self.time_arithmetic(op, a, b)
-        if isinstance(a, Scalar) and a.kind == "timestamp" or isinstance(b, Scalar) and b.kind == "timestamp":
-            return self.time_arithmetic(op, a, b)
-        if op == "add" and (isinstance(a, Items) or isinstance(b, Items)):
-            xs, ys = _as_items(a), _as_items(b)
-            if xs is None or ys is None:
-                return ERR
-            return Items(tuple(xs) + tuple(ys))
-        kinds = {_arith_kind(v) for v in (a, b)}
-        if "rfc3339" in kinds:
-            raise self._raw_timestamp(next(v for v in (a, b) if isinstance(v, Scalar) and v.kind == "rfc3339"))
-        if kinds == {"string"} and op == "add":
-            return self._sql_value(a, b, lambda x, y: x.concat(y) if hasattr(x, "concat") else literal(x) + y, "string")
-        if kinds <= {"double", "literal-fraction"} and "double" in kinds:
-            if op == "mod":
-                return ERR  # CEL has no % on doubles
-            if op == "div" and isinstance(b, Scalar):
-                raise PlanTranslationError(
-                    "division by an attribute cannot be translated (CEL divides by zero into infinity or NaN)"
-                )
-            return self._sql_value(a, b, _ARITH[op], "number")
-        if kinds <= {"int", "literal-int"} and "int" in kinds:
-            if op in ("div", "mod") and isinstance(b, Scalar):
-                # CEL fails on a zero divisor; SQL integer division and % truncate toward zero as CEL does
-                guarded = b.expr
-                value = self._sql_value(a, b, _ARITH[op], "number", integer=True)
-                assert isinstance(value, Scalar)
-                return Scalar(
-                    case((guarded == 0, null()), else_=value.expr), "number", "error", integer=True, sql_integer=True
-                )
-            if op in ("div", "mod") and isinstance(b, Const) and float(b.value) == 0:
-                return ERR
-            return self._sql_value(a, b, _ARITH[op], "number", integer=True)
-        if "unknown" in kinds:
-            return self._sql_value(a, b, _ARITH[op], "unknown")
-        # double with an integral literal (the plan cannot say whether it was 1 or 1.0: CEL's
-        # `double + int` fails), int with a fraction, strings with numbers...: no such overload
-        return ERR
-
-    def _sql_value(self, a: Val, b: Val, fn: Callable[[Any, Any], Any], kind: str, integer: bool = False) -> Val:
-        sides = []
-        nullable = False
-        for v in (a, b):
-            if isinstance(v, Scalar):
-                expr = v.expr
-                if kind == "number" and not integer and v.sql_integer:
-                    expr = cast(expr, Float())
-                sides.append(expr)
-                nullable = nullable or v.nulls != "none"
-            elif isinstance(v, Const):
-                sides.append(literal(v.value, Float()) if kind == "number" and not integer else literal(v.value))
-            else:
-                raise PlanTranslationError("arithmetic with these operands cannot be translated")
-        return Scalar(
-            fn(sides[0], sides[1]), kind, "error" if nullable else "none", integer=integer, sql_integer=integer
-        )
-
-    def time_arithmetic(self, op: str, a: Val, b: Val) -> Val:
-        """``timestamp(col) ± duration``, ``timestamp(col) - instant`` and ``instant - timestamp(col)``."""
-        ts_a = _as_shifted(a)
-        ts_b = _as_shifted(b)
-        if ts_a is not None and isinstance(b, Const) and isinstance(b.value, Duration):
-            d = b.value.ns if op == "add" else -b.value.ns
-            if op not in ("add", "sub"):
-                return ERR
-            return Shifted(ts_a.ts, Duration(ts_a.offset.ns + d))
-        if ts_b is not None and isinstance(a, Const) and isinstance(a.value, Duration) and op == "add":
-            return Shifted(ts_b.ts, Duration(ts_b.offset.ns + a.value.ns))
-        if op == "sub" and ts_a is not None and isinstance(b, Const) and isinstance(b.value, Instant):
-            return Since(ts_a.ts, ts_a.offset, b.value, 1)
-        if op == "sub" and ts_b is not None and isinstance(a, Const) and isinstance(a.value, Instant):
-            return Since(ts_b.ts, ts_b.offset, a.value, -1)
-        if isinstance(a, Const) and isinstance(a.value, (Instant, Duration)) or isinstance(b, Const):
-            kinds = {cel_kind(v.value) for v in (a, b) if isinstance(v, Const)}
-            if kinds <= {"timestamp", "duration"}:
-                raise PlanTranslationError(f"operator {op!r} on these timestamps cannot be translated")
-            return ERR  # timestamp + number, ...: no such overload
-        raise PlanTranslationError(f"operator {op!r} on timestamps read from the database cannot be translated")
-
-    def timestamp(self, value: Val) -> Val:
-        value = self.scalar(value)
-        if value is ERR:
-            return ERR
-        if isinstance(value, Cond):
-            return Cond(value.cond, self.timestamp(value.then), self.timestamp(value.other))
-        if isinstance(value, Const):
-            v = value.value
-            if isinstance(v, Instant):
-                return value
-            if isinstance(v, str):
-                parsed = parse_timestamp(v)
-                return ERR if parsed is None else Const(parsed)
-            return ERR
-        if isinstance(value, Scalar):
-            if value.kind in ("rfc3339", "timestamp"):
-                nulls = "none" if value.nulls == "none" else "error"  # timestamp(null) fails
-                return Scalar(value.expr, "timestamp", nulls, timezone=value.timezone, name=value.name)
-            if value.kind == "string":
-                raise PlanTranslationError(
-                    f"timestamp({value.name}) of a text column cannot be translated: map the attribute to a DateTime column"
-                )
-            return ERR
-        raise PlanTranslationError("timestamp() of this operand cannot be translated")
-
-    def duration(self, value: Val) -> Val:
-        if isinstance(value, Const):
-            if isinstance(value.value, Duration):
-                return value
-            if isinstance(value.value, str):
-                parsed = parse_duration(value.value)
-                return ERR if parsed is None else Const(parsed)
-            return ERR
-        if value is ERR:
-            return ERR
-        raise PlanTranslationError("duration() of an attribute cannot be translated")
-
-    def conversion(self, op: str, value: Val) -> Val:
-        value = self.scalar(value)
-        if value is ERR:
-            return ERR
-        if isinstance(value, Const):
-            v = value.value
-            if op == "double" and cel_kind(v) == "number":
-                return Const(float(v))
-            if op == "string" and isinstance(v, str):
-                return value
-            raise PlanTranslationError(f"{op}() of {v!r} cannot be translated")
-        if isinstance(value, Scalar):
-            if op == "string" and value.kind == "string":
-                return value
-            if op == "double" and value.kind == "number" and not value.integer:
-                return value  # attributes are doubles already
-            raise PlanTranslationError(
-                f"{op}() of attribute {value.name!r} cannot be translated (SQL CAST does not convert as CEL does)"
-            )
-        raise PlanTranslationError(f"{op}() of this operand cannot be translated")
-
     def presence(self, value: Any) -> B:
         """``has(attribute)``: present in the resource's attributes."""
         if not (isinstance(value, Mapping) and isinstance(value.get("variable"), str)):
@@ -1264,103 +952,6 @@ class Translator:
         return TRUE
 
 
-def _hierarchy_relation(op: str, a: List[str], b: List[str]) -> bool:
-    def prefix(x: List[str], y: List[str]) -> bool:
-        return len(x) <= len(y) and y[: len(x)] == x
-
-    if op == "ancestorOf":
-        return len(b) > len(a) and prefix(a, b)
-    if op == "descendentOf":
-        return len(a) > len(b) and prefix(b, a)
-    if op == "immediateParentOf":
-        return len(b) == len(a) + 1 and prefix(a, b)
-    if op == "immediateChildOf":
-        return len(a) == len(b) + 1 and prefix(b, a)
-    if op == "overlaps":
-        return prefix(a, b) or prefix(b, a)
-    if op == "siblingOf":
-        return len(a) == len(b) and a[:-1] == b[:-1]
-    raise PlanTranslationError(f"operator {op!r} cannot be translated to SQL")
-
-
-def _boolean(v: Val) -> bool:
-    return isinstance(v, Pred) or isinstance(v, Const) and isinstance(v.value, bool)
-
-
-def _pred_scalar(p: Pred) -> Val:
-    if p.b.const is not None:
-        return Const(p.b.const)
-    if p.b.is_error:
-        return ERR
-    return Scalar(p.b.expr(), "bool", "error" if p.b.nullable else "none")
-
-
-def _compatible(a: str, b: str) -> bool:
-    return a == b or "unknown" in (a, b)
-
-
-def _as_items(v: Val) -> Optional[List[Val]]:
-    if isinstance(v, Items):
-        return list(v.items)
-    if isinstance(v, Const) and isinstance(v.value, list):
-        return [Const(x) for x in v.value]
-    return None
-
-
-def _known_list(v: Val) -> Optional[List[Any]]:
-    if isinstance(v, Const) and isinstance(v.value, list):
-        return list(v.value)
-    return None
-
-
-def _as_shifted(v: Val) -> Optional[Shifted]:
-    if isinstance(v, Shifted):
-        return v
-    if isinstance(v, Scalar) and v.kind == "timestamp":
-        return Shifted(v, Duration(0))
-    return None
-
-
-def _arith_kind(v: Val) -> str:
-    if isinstance(v, Const):
-        if cel_kind(v.value) == "number":
-            return "literal-int" if is_integral(v.value) else "literal-fraction"
-        return cel_kind(v.value)
-    if isinstance(v, Scalar):
-        if v.kind == "number":
-            return "int" if v.integer else "double"
-        return v.kind
-    return "other"
-
-
-_ARITH: Dict[str, Callable[[Any, Any], Any]] = {
-    "add": lambda x, y: x + y,
-    "sub": lambda x, y: x - y,
-    "mult": lambda x, y: x * y,
-    "div": lambda x, y: x / y,
-    "mod": lambda x, y: x % y,
-}
-
-
-def _fold_arithmetic(op: str, x: Any, y: Any) -> Val:
-    kx, ky = cel_kind(x), cel_kind(y)
-    if op == "add" and kx == ky and kx in ("string", "list"):
-        return Const(x + y)
-    if kx == ky == "number":
-        if op in ("div", "mod") and float(y) == 0:
-            return ERR if op == "mod" or is_integral(x) and is_integral(y) else Const(float("nan"))
-        if op == "mod":
-            return Const(float(x) % float(y))
-        return Const(_ARITH[op](float(x), float(y)))
-    if kx == "timestamp" and ky == "duration" and op in ("add", "sub"):
-        return Const(Instant(x.ns + y.ns if op == "add" else x.ns - y.ns))
-    if kx == "duration" and ky == "duration" and op in ("add", "sub"):
-        return Const(Duration(x.ns + y.ns if op == "add" else x.ns - y.ns))
-    if kx == ky == "timestamp" and op == "sub":
-        return Const(Duration(x.ns - y.ns))
-    return ERR
-
-
 def _h_compare(t: Translator, op: str, v: List[Val]) -> Val:
     t._arity(op, v, 2)
     if op == "eq":
@@ -1377,12 +968,12 @@ def _h_in(t: Translator, op: str, v: List[Val]) -> Val:
 
 def _h_string(t: Translator, op: str, v: List[Val]) -> Val:
     t._arity(op, v, 2)
-    return Pred(t.string_test(op, v[0], v[1]))
+    return Pred(text.string_test(t, op, v[0], v[1]))
 
 
 def _h_arith(t: Translator, op: str, v: List[Val]) -> Val:
     t._arity(op, v, 2)
-    return t.arithmetic(op, v[0], v[1])
+    return arithmetic.arithmetic(t, op, v[0], v[1])
 
 
 def _h_one(fn: Callable[[Translator, Val], Val]) -> Callable[[Translator, str, List[Val]], Val]:
@@ -1395,7 +986,7 @@ def _h_one(fn: Callable[[Translator, Val], Val]) -> Callable[[Translator, str, L
 
 def _h_time_since(t: Translator, op: str, v: List[Val]) -> Val:
     t._arity(op, v, 1)
-    return t.arithmetic("sub", Const(t.now), t.timestamp(v[0]))
+    return arithmetic.arithmetic(t, "sub", Const(t.now), arithmetic.timestamp(t, v[0]))
 
 
 def _h_list(t: Translator, op: str, v: List[Val]) -> Val:
@@ -1410,21 +1001,21 @@ _HANDLERS: Dict[str, Callable[[Translator, str, List[Val]], Val]] = {
     **dict.fromkeys(("contains", "startsWith", "endsWith"), _h_string),
     **dict.fromkeys(("add", "sub", "mult", "div", "mod"), _h_arith),
     "size": _h_one(lambda t, x: t.size(x)),
-    "upperAscii": lambda t, op, v: (t._arity(op, v, 1), t.ascii_case(op, v[0]))[1],
-    "lowerAscii": lambda t, op, v: (t._arity(op, v, 1), t.ascii_case(op, v[0]))[1],
-    "timestamp": _h_one(lambda t, x: t.timestamp(x)),
-    "duration": _h_one(lambda t, x: t.duration(x)),
+    "upperAscii": lambda t, op, v: (t._arity(op, v, 1), text.ascii_case(t, op, v[0]))[1],
+    "lowerAscii": lambda t, op, v: (t._arity(op, v, 1), text.ascii_case(t, op, v[0]))[1],
+    "timestamp": _h_one(lambda t, x: arithmetic.timestamp(t, x)),
+    "duration": _h_one(lambda t, x: arithmetic.duration(t, x)),
     "timeSince": _h_time_since,
-    "string": lambda t, op, v: (t._arity(op, v, 1), t.conversion(op, v[0]))[1],
-    "double": lambda t, op, v: (t._arity(op, v, 1), t.conversion(op, v[0]))[1],
+    "string": lambda t, op, v: (t._arity(op, v, 1), arithmetic.conversion(t, op, v[0]))[1],
+    "double": lambda t, op, v: (t._arity(op, v, 1), arithmetic.conversion(t, op, v[0]))[1],
     "hasIntersection": lambda t, op, v: (t._arity(op, v, 2), Pred(t.intersects(v[0], v[1])))[1],
     "isSubset": lambda t, op, v: (t._arity(op, v, 2), Pred(t.subset(v[0], v[1])))[1],
     "intersect": lambda t, op, v: (t._arity(op, v, 2), t.list_op(op, v[0], v[1]))[1],
     "except": lambda t, op, v: (t._arity(op, v, 2), t.list_op(op, v[0], v[1]))[1],
     "list": _h_list,
-    "hierarchy": lambda t, op, v: t.hierarchy(v),
+    "hierarchy": lambda t, op, v: text.hierarchy(t, v),
     **dict.fromkeys(
         ("ancestorOf", "descendentOf", "immediateParentOf", "immediateChildOf", "overlaps", "siblingOf"),
-        lambda t, op, v: (t._arity(op, v, 2), Pred(t.hierarchy_test(op, v[0], v[1])))[1],
+        lambda t, op, v: (t._arity(op, v, 2), Pred(text.hierarchy_test(t, op, v[0], v[1])))[1],
     ),
 }

@@ -288,3 +288,38 @@ def lift(values: List[Val]) -> Optional[int]:
         if isinstance(v, Cond):
             return i
     return None
+
+
+# --------------------------------------------------------------------------- #
+# helpers the operators share
+
+
+def is_boolean(v: Val) -> bool:
+    """A boolean: computed by the plan, or known."""
+    return isinstance(v, Pred) or isinstance(v, Const) and isinstance(v.value, bool)
+
+
+def as_scalar(p: Pred) -> Val:
+    if p.b.const is not None:
+        return Const(p.b.const)
+    if p.b.is_error:
+        return ERR
+    return Scalar(p.b.expr(), "bool", "error" if p.b.nullable else "none")
+
+
+def compatible(a: str, b: str) -> bool:
+    return a == b or "unknown" in (a, b)
+
+
+def as_items(v: Val) -> Optional[List[Val]]:
+    if isinstance(v, Items):
+        return list(v.items)
+    if isinstance(v, Const) and isinstance(v.value, list):
+        return [Const(x) for x in v.value]
+    return None
+
+
+def known_list(v: Val) -> Optional[List[Any]]:
+    if isinstance(v, Const) and isinstance(v.value, list):
+        return list(v.value)
+    return None
