@@ -32,6 +32,8 @@ pub(crate) struct CondPlanner<'a> {
     pub(crate) globals: &'a crate::cel::Vars,
     pub(crate) known_attrs: &'a Map<String, Json>,
     pub(crate) strict: bool,
+    /// Keep `has(R.attr.x)` as a `has` operand instead of Cerbos's `true` ([`super::PlanOptions`]).
+    pub(crate) presence_tests: bool,
     /// CEL errors met (expression, message), as Cerbos records them.
     pub(crate) errors: Vec<(String, String)>,
     variables: HashMap<usize, VarExprs>,
@@ -39,7 +41,7 @@ pub(crate) struct CondPlanner<'a> {
 
 impl<'a> CondPlanner<'a> {
     pub(crate) fn new(request: &'a crate::cel::Request, globals: &'a crate::cel::Vars, known_attrs: &'a Map<String, Json>, strict: bool) -> Self {
-        CondPlanner { request, globals, known_attrs, strict, errors: Vec::new(), variables: HashMap::new() }
+        CondPlanner { request, globals, known_attrs, strict, presence_tests: false, errors: Vec::new(), variables: HashMap::new() }
     }
 
     fn var_exprs(&mut self, params: Option<&Params>) -> VarExprs {
@@ -168,7 +170,7 @@ impl<'a> CondPlanner<'a> {
                 if has_comprehension(&residual) {
                     super::operand::build(&residual).map_err(unsupported)?;
                 }
-                Ok(residual)
+                Ok(if self.presence_tests { presence_tests(residual) } else { residual })
             }
             St::Known(v) => Ok(super::expr::lit_bool(v.as_bool() == Some(true))),
         }
@@ -346,6 +348,27 @@ fn comprehension_bodies(p: &mut Partial<'_>, e: &IdedExpr) -> Result<IdedExpr, S
         other => other.clone(),
     };
     Ok(IdedExpr { id: e.id, expr })
+}
+
+/// `has(a.b.f)` (compiled as `@has_field(a.b, "f")`) on an attribute path as the call `has(a.b.f)`,
+/// which becomes the operand `(has a.b.f)` instead of the `true` Cerbos writes.
+fn presence_tests(e: IdedExpr) -> IdedExpr {
+    let expr = match e.expr {
+        Expr::Call(c) if c.func_name == HAS_FIELD && c.target.is_none() && c.args.len() == 2 => match (&c.args[0].expr, &c.args[1].expr) {
+            (Expr::Ident(path), Expr::Literal(cel::common::ast::LiteralValue::String(f))) if path.contains('.') || path == "R" => {
+                return call("has", vec![super::expr::ident(&format!("{path}.{}", f.inner()))]);
+            }
+            _ => Expr::Call(c),
+        },
+        Expr::Call(c) => Expr::Call(CallExpr {
+            func_name: c.func_name,
+            target: c.target.map(|t| Box::new(presence_tests(*t))),
+            args: c.args.into_iter().map(presence_tests).collect(),
+        }),
+        Expr::List(l) => Expr::List(ListExpr::new_with_optionals(l.elements.into_iter().map(presence_tests).collect(), l.optional_indices)),
+        other => other,
+    };
+    IdedExpr { id: e.id, expr }
 }
 
 /// Comparisons Cerbos expands over the entries of an indexed map literal.

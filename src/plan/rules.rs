@@ -7,7 +7,7 @@ use chrono::{DateTime, FixedOffset};
 use super::condition::{derived_roles_list, CondError, CondPlanner};
 use super::filter::{self, Filter, FilterKind};
 use super::node::{self, Node, NodeFilter};
-use super::{PlanInput, PlanOutput};
+use super::{PlanInput, PlanOptions, PlanOutput};
 use crate::cel::{AuxDataInput, PrincipalInput, Request, ResourceInput};
 use crate::compile::table::{Effect, PolicyKind, RuleTable, ScopeKey, ScopePermissions};
 use crate::compile::{resource_policy_fqn, sanitized};
@@ -19,7 +19,7 @@ const NO_MATCH: &str = "NO_MATCH";
 
 /// Plans `input`. An error means a condition the planner cannot represent (Cerbos fails the
 /// request the same way).
-pub(crate) fn plan(table: &RuleTable, conf: &EvalConf, input: &PlanInput, now: DateTime<FixedOffset>) -> Result<PlanOutput, String> {
+pub(crate) fn plan(table: &RuleTable, conf: &EvalConf, input: &PlanInput, now: DateTime<FixedOffset>, options: &PlanOptions) -> Result<PlanOutput, String> {
     let p_scope = scope_value(&input.principal.scope, &conf.default_scope);
     let r_scope = scope_value(&input.resource.scope, &conf.default_scope);
     let r_version = if input.resource.policy_version.is_empty() { conf.default_policy_version.as_str() } else { &input.resource.policy_version };
@@ -66,6 +66,7 @@ pub(crate) fn plan(table: &RuleTable, conf: &EvalConf, input: &PlanInput, now: D
     let mut request = Request::new(&principal, &resource, aux.as_ref());
     request.set_now(now);
     let mut planner = CondPlanner::new(&request, &conf.globals, &r.attr, conf.strict_evaluation);
+    planner.presence_tests = options.presence_tests;
 
     let all_roles = table.add_parent_roles(r_scope, &p.roles);
     let kind = sanitized(&r.kind);

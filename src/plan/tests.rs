@@ -98,6 +98,20 @@ fn pruning_follows_cel_go() {
 }
 
 #[test]
+fn presence_tests_on_request() {
+    let e = engine_for("has(R.attr.owner) && R.attr.owner == P.id || !has(request.resource.attr.flag)");
+    let options = super::PlanOptions { presence_tests: true };
+    let out = e.plan_with(&input(json!({})), Some(now()), &options).unwrap();
+    assert_eq!(
+        out.filter_debug,
+        r#"(or (and (has request.resource.attr.owner) (eq request.resource.attr.owner "alice")) (not (has request.resource.attr.flag)))"#
+    );
+    // Cerbos's plan of the same: `has` is `true`, so `!has(...)` drops out.
+    let out = e.plan(&input(json!({})), Some(now())).unwrap();
+    assert_eq!(out.filter_debug, r#"(eq request.resource.attr.owner "alice")"#);
+}
+
+#[test]
 fn comprehensions() {
     // Over an unknown range: a lambda whose body folds what is known.
     assert_eq!(plan("R.attr.tags.exists(t, t in P.attr.teams)"), r#"(exists request.resource.attr.tags (lambda (in t ["a","b"]) t))"#);
