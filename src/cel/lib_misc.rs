@@ -391,6 +391,9 @@ fn has_in(v: &dyn Val, field: &str) -> Result<bool, ExecutionError> {
 /// two-variable comprehensions iterate over.
 fn pairs<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     let a = args[0].as_ref();
+    // A copy of every element, each in a two-element list.
+    let n = super::budget::scan_steps(a);
+    super::budget::charge_bytes(super::budget::copy_bytes(a) + n * 3 * super::budget::ELEMENT_BYTES)?;
     let mut out: Vec<Box<dyn Val + 'v>> = Vec::new();
     if let Some(l) = a.downcast_ref::<CelList>() {
         for (i, e) in l.inner().iter().enumerate() {
@@ -412,9 +415,15 @@ fn map_insert<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     let Some(m) = args[0].downcast_ref::<CelMap>() else {
         return Err(fn_error("no such overload"));
     };
+    // Each insertion copies the map (its result is a new accumulator): linear work, transient.
+    super::budget::charge_steps(m.inner().len() as u64)?;
+    super::budget::charge_bytes(args[1..].iter().map(|a| super::budget::copy_bytes(a.as_ref())).sum())?;
     let mut out: HashMap<CelMapKey<'v>, Box<dyn Val + 'v>> = m.inner().iter().map(|(k, v)| (k.clone(), v.clone_as_boxed())).collect();
     let mut insert = |k: &(dyn Val + 'v), v: &(dyn Val + 'v)| -> Result<(), ExecutionError> {
-        let key = CelMapKey::try_from(k.clone_as_boxed()).map_err(|_| fn_error(format!("unsupported key type: {}", k.get_type().name())))?;
+        let key = CelMapKey::try_from(k.clone_as_boxed()).map_err(|_| {
+            let text = val_to_json(k).map(|j| j.to_string()).unwrap_or_default();
+            fn_error(super::errors::unsupported_key(k.get_type().name(), &text))
+        })?;
         if out.contains_key(&key) {
             return Err(fn_error(format!(
                 "insert failed: key {} already exists",
