@@ -629,6 +629,12 @@ pub(crate) fn compile(env: &Arc<Env>, source: &str, limits: &Limits) -> Result<(
                 })
                 .collect::<Vec<_>>();
             let issues = if issues.is_empty() { vec![CompileIssue { message: "Syntax error".into(), line: None, column: None }] } else { issues };
+            // The parser's own nesting limit (brackets, calls) comes with a cascade of errors
+            // in its debug form: one message says it.
+            if errs.errors.iter().any(|e| e.msg.contains("Recursion limit of")) {
+                let message = "max recursion depth exceeded: the expression nests more than 96 levels of parentheses, brackets or calls";
+                return Err(CompileError::single(source, message));
+            }
             return Err(CompileError { source: source.to_owned(), issues });
         }
     };
