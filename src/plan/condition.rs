@@ -9,8 +9,8 @@ use std::rc::Rc;
 use super::expr::{call, comprehension, only_literals, right_nested};
 use super::node::Node;
 use super::operand::quantifier;
-use super::partial::{two_var_native, Local, Partial, St};
-use crate::cel::planning::{ast, HAS_FIELD};
+use super::partial::{strip_budget, two_var_native, Local, Partial, St};
+use crate::cel::planning::{metered, HAS_FIELD};
 use crate::cel::{Activation, CompiledExpr};
 use crate::compile::table::{Cond, Params};
 
@@ -28,7 +28,7 @@ type VarExprs = Rc<Vec<(String, IdedExpr)>>;
 
 /// What conditions of one request are planned against.
 pub(crate) struct CondPlanner<'a> {
-    pub(crate) request: &'a crate::cel::Request,
+    pub(crate) request: &'a crate::cel::Request<'a>,
     pub(crate) globals: &'a crate::cel::Vars,
     pub(crate) known_attrs: &'a Map<String, Json>,
     pub(crate) strict: bool,
@@ -40,7 +40,7 @@ pub(crate) struct CondPlanner<'a> {
 }
 
 impl<'a> CondPlanner<'a> {
-    pub(crate) fn new(request: &'a crate::cel::Request, globals: &'a crate::cel::Vars, known_attrs: &'a Map<String, Json>, strict: bool) -> Self {
+    pub(crate) fn new(request: &'a crate::cel::Request<'a>, globals: &'a crate::cel::Vars, known_attrs: &'a Map<String, Json>, strict: bool) -> Self {
         CondPlanner { request, globals, known_attrs, strict, presence_tests: false, errors: Vec::new(), variables: HashMap::new() }
     }
 
@@ -51,7 +51,7 @@ impl<'a> CondPlanner<'a> {
         }
         let mut done: Vec<(String, IdedExpr)> = Vec::with_capacity(p.variables.len());
         for (name, expr) in &p.variables {
-            let e = substitute(ast(expr), &done, None);
+            let e = substitute(expr.ast(), &done, None);
             done.push((name.clone(), e));
         }
         let v = Rc::new(done);
@@ -143,10 +143,10 @@ impl<'a> CondPlanner<'a> {
     ) -> Result<IdedExpr, CondError> {
         // Most conditions read no variable and no `runtime`: they are walked as compiled.
         let e = if expr.variable_refs().is_empty() && !expr.uses_runtime() {
-            std::borrow::Cow::Borrowed(ast(expr))
+            std::borrow::Cow::Borrowed(expr.ast())
         } else {
             let mut runtime = |_: &str| drs();
-            std::borrow::Cow::Owned(substitute_all(ast(expr), vars, &mut runtime)?)
+            std::borrow::Cow::Owned(substitute_all(expr.ast(), vars, &mut runtime)?)
         };
         let act = Activation::new(self.request).with_globals(self.globals).with_runtime_error("no such attribute(s): runtime");
         let act = match constants {
@@ -154,26 +154,32 @@ impl<'a> CondPlanner<'a> {
             None => act,
         };
         let mut partial = Partial::new(&act, self.known_attrs);
-        let w = partial.walk(&e);
-        match w.st {
-            St::Error(message) => {
+        // One evaluation's budget for the whole condition, as when a check evaluates it.
+        let (planned, breach) = metered(expr, &act, || {
+            let w = partial.walk(&e);
+            match w.st {
+                St::Error(message) => Err(message),
+                St::Known(v) => Ok(Ok(super::expr::lit_bool(v.as_bool() == Some(true)))),
+                St::Unknown => Ok(residual_simplified(&mut partial, strip_budget(w.expr))),
+            }
+        });
+        let residual = match (breach, planned) {
+            (Some(message), _) | (None, Err(message)) => {
                 self.errors.push((expr.source().to_owned(), message));
                 if self.strict {
                     return Err(CondError::Strict);
                 }
-                Ok(super::expr::lit_bool(false))
+                return Ok(super::expr::lit_bool(false));
             }
-            St::Unknown => {
-                let unsupported = |m: String| CondError::Unsupported(format!("cannot plan the condition `{}`: {m}", expr.source()));
-                let residual = residual_simplified(&mut partial, w.expr).map_err(unsupported)?;
-                // A comprehension must read as one of the macros a filter can express.
-                if has_comprehension(&residual) {
-                    super::operand::build(&residual).map_err(unsupported)?;
-                }
-                Ok(if self.presence_tests { presence_tests(residual) } else { residual })
-            }
-            St::Known(v) => Ok(super::expr::lit_bool(v.as_bool() == Some(true))),
+            (None, Ok(residual)) => residual,
+        };
+        let unsupported = |m: String| CondError::Unsupported(format!("cannot plan the condition `{}`: {m}", expr.source()));
+        let residual = residual.map_err(unsupported)?;
+        // A comprehension must read as one of the macros a filter can express.
+        if has_comprehension(&residual) {
+            super::operand::build(&residual).map_err(unsupported)?;
         }
+        Ok(if self.presence_tests { presence_tests(residual) } else { residual })
     }
 }
 

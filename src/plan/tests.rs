@@ -297,3 +297,17 @@ fn conditions_the_planner_cannot_express_fail_with_their_source() {
     // Known, it folds.
     assert_eq!(plan("cel.bind(x, P.attr.n, x > 1.0) && R.attr.y"), "request.resource.attr.y");
 }
+
+#[test]
+fn budget_bookkeeping_never_shows_in_a_filter() {
+    // The compile step wraps operands in `@steps`/`@bytes` calls that charge the evaluation budget
+    // (planning runs under one budget per condition, as a check does).
+    assert_eq!(
+        plan(r#"R.attr.a + "x" == P.id && [R.attr.b, P.id].size() > 1"#),
+        r#"(and (eq (add request.resource.attr.a "x") "alice") (gt (size (list request.resource.attr.b "alice")) 1))"#
+    );
+    assert_eq!(
+        plan("R.attr.tags.map(t, t + '!').exists(t, t == P.id)"),
+        r#"(exists (map request.resource.attr.tags (lambda (add t "!") t)) (lambda (eq t "alice") t))"#
+    );
+}
