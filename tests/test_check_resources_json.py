@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from warden import Engine
 
 import jwt as pyjwt
+from tests.conformance.cerbos_data import require_testdata
 
-TESTDATA = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "cerbos" / "internal" / "test" / "testdata"
-)
+TESTDATA = require_testdata()
 KEYS = TESTDATA / "auxdata" / "keys"
 
 

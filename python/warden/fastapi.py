@@ -251,7 +251,7 @@ class Requirement:
         if self.any_scopes:
             self.owner._check_scopes(claims, (), self.any_scopes)
         try:
-            allowed = self._engine.is_allowed(principal, target, self.action, aux_data=self.aux_data)
+            allowed = self._engine.is_allowed(principal, target, action=self.action, aux_data=self.aux_data)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"warden: cannot decide {self.action!r} on {self.kind!r}: {exc}") from exc
         if not allowed:

@@ -556,7 +556,7 @@ def authorize(
     )
     if refusal is not None:
         raise refusal
-    if not state.engine.is_allowed(principal, resource, action):
+    if not state.engine.is_allowed(principal, resource, action=action):
         raise AuthorizationFailed(principal, action, resource)
     return principal
 
