@@ -154,6 +154,23 @@ def test_default_request_ids_are_unique(contacts_client):
     assert len(ids) == 100
 
 
+def test_is_allowed_keeps_the_sdk_signature_and_subclass_overrides(contacts_policies):
+    client = warden.Client(contacts_policies)
+    bob = Principal("bob", {"user"})
+    assert client.is_allowed(
+        action="update", principal=bob, resource=contact("a", "bob"), request_id="r", aux_data=None
+    )
+    assert not client.is_allowed("update", bob, contact("a", "eve"), "r", {"jwt": {"sub": "bob"}})
+
+    class Audited(warden.Client):
+        def is_allowed(self, action, principal, resource, request_id=None, aux_data=None):
+            self.asked = action
+            return super().is_allowed(action, principal, resource, request_id, aux_data)
+
+    audited = Audited(contacts_policies)
+    assert audited.is_allowed("update", bob, contact("a", "bob")) and audited.asked == "update"
+
+
 def test_client_takes_an_engine_not_a_lookalike():
     class Lookalike:
         def check(self, inputs, *, now=None):

@@ -82,6 +82,9 @@ class Client:
             )
         self._engine: Optional[_core.Engine] = engine
         self._core = _core.ClientCore(engine)
+        if type(self).is_allowed is Client.is_allowed:
+            # The Rust method itself, bound on the instance (same signature): no Python frame per call.
+            self.is_allowed = self._core.is_allowed  # type: ignore[method-assign]
 
     @property
     def engine(self) -> "_core.Engine":
@@ -128,7 +131,7 @@ class Client:
         aux_data: Union[AuxData, Mapping, None] = None,
     ) -> bool:
         """True iff ``principal`` may perform ``action`` on ``resource``."""
-        return self._core.is_allowed(action, principal, resource, aux_data)
+        return self._core.is_allowed(action, principal, resource, request_id, aux_data)
 
     def plan_resources(
         self,
@@ -162,7 +165,7 @@ class PrincipalContext:
         return self._client.check_resources(self._principal, resources, request_id, self._aux_data)
 
     def is_allowed(self, action: str, resource: Union[Resource, Mapping], request_id: Optional[str] = None) -> bool:
-        return self._client._core.is_allowed(action, self._principal, resource, self._aux_data)
+        return self._client._core.is_allowed(action, self._principal, resource, None, self._aux_data)
 
     def plan_resources(
         self,

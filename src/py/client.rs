@@ -3,8 +3,9 @@
 //! (`resources[1].resource.kind`), and the answer built directly as `warden.models` objects.
 use super::engine::{decide, PyEngine};
 use super::errors::guard;
+use super::models::Models;
 use super::requests::{self, Rules};
-use super::results::{allows, Models};
+use super::results::{allows, echo, response};
 use super::values::{as_mapping, type_name, Path};
 use crate::engine::Engine;
 use crate::eval::request::{AuxData, CheckInput};
@@ -73,12 +74,14 @@ fn resource_entries<'py>(resources: &Bound<'py, PyAny>, at: &Path<'_>) -> PyResu
     if resources.is_instance_of::<PyString>() || resources.is_instance_of::<PyBytes>() {
         return Err(expected());
     }
-    let entries = match resources.cast::<PyDict>() {
-        Ok(d) => d.get_item(intern!(py, "resources"))?,
-        Err(_) => match as_mapping(resources)? {
-            Some(d) => d.get_item(intern!(py, "resources"))?,
-            None => resources.getattr_opt(intern!(py, "resources"))?,
-        },
+    let entries = if let Ok(d) = resources.cast::<PyDict>() {
+        d.get_item(intern!(py, "resources"))?
+    } else if Models::get(py)?.is_model(resources)? {
+        resources.getattr_opt(intern!(py, "resources"))?
+    } else if let Some(d) = as_mapping(resources)? {
+        d.get_item(intern!(py, "resources"))?
+    } else {
+        resources.getattr_opt(intern!(py, "resources"))?
     };
     match entries {
         Some(e) if e.is_instance_of::<PyList>() || e.is_instance_of::<PyTuple>() => Ok(e),
@@ -91,6 +94,8 @@ fn resource_entry<'py>(entry: &Bound<'py, PyAny>, at: &Path<'_>) -> PyResult<(Bo
     let py = entry.py();
     let (resource, actions) = if let Ok(d) = entry.cast::<PyDict>() {
         (d.get_item(intern!(py, "resource"))?, d.get_item(intern!(py, "actions"))?)
+    } else if Models::get(py)?.is_model(entry)? {
+        (entry.getattr_opt(intern!(py, "resource"))?, entry.getattr_opt(intern!(py, "actions"))?)
     } else if let Some(d) = as_mapping(entry)? {
         (d.get_item(intern!(py, "resource"))?, d.get_item(intern!(py, "actions"))?)
     } else if entry.hasattr(intern!(py, "resource"))? && !entry.is_instance_of::<PyString>() {
@@ -110,16 +115,19 @@ impl PyClientCore {
         PyClientCore { engine: RwLock::new(Some(engine.get().inner.clone())) }
     }
 
-    /// `Client.is_allowed`: whether `principal` may do `action` on `resource`.
-    #[pyo3(signature = (action, principal, resource, aux_data=None))]
+    /// `Client.is_allowed`: whether `principal` may do `action` on `resource`. The signature is the
+    /// SDK's (`request_id` has no response to go into), so the client can bind this method directly.
+    #[pyo3(signature = (action, principal, resource, request_id=None, aux_data=None))]
     fn is_allowed(
         &self,
         py: Python<'_>,
         action: &Bound<'_, PyAny>,
         principal: &Bound<'_, PyAny>,
         resource: &Bound<'_, PyAny>,
+        request_id: Option<&Bound<'_, PyAny>>,
         aux_data: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
+        let _ = request_id;
         guard("Client.is_allowed", || {
             let engine = self.engine()?;
             let input = CheckInput {
@@ -165,14 +173,14 @@ impl PyClientCore {
                     actions: requests::names(&actions, &at.field("actions", Some(&actions)), Rules::Api)?,
                     aux_data: aux.clone(),
                 };
-                named.push(models.echo(py, &resource, &input.resource)?);
+                named.push(echo(models, &resource, &input.resource)?);
                 inputs.push(input);
             }
             if inputs.is_empty() {
                 return Err(root.value_error("at least one resource is required"));
             }
             let outputs = decide(py, &engine, inputs, None);
-            models.response(py, request_id, &named, &outputs)
+            response(models, request_id, &named, &outputs)
         })
     }
 

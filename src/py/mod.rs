@@ -3,6 +3,7 @@
 //! - `values`: Python values into core values and back (nesting limit, cycles, field paths);
 //! - `requests`: principals, resources, actions and aux data read from Python with the caller's names;
 //! - `results`: decisions built once as Python values (`CheckOutput` dicts, `warden.models` objects);
+//! - `models`: the classes of `warden.models` the bindings read and build;
 //! - `errors`: every exception class, and where core errors and panics become them;
 //! - `engine`, `client`, `rego`, `jwt`: the classes, one per core area.
 use pyo3::prelude::*;
@@ -11,6 +12,7 @@ pub mod client;
 pub mod engine;
 pub mod errors;
 pub mod jwt;
+pub mod models;
 pub mod rego;
 pub mod requests;
 pub mod results;

@@ -1,11 +1,12 @@
 //! Requests read from Python: principals, resources, actions and aux data, as dicts (camelCase or
 //! snake_case keys), other mappings, or model objects (`warden.Principal`, read by attribute).
 //! Errors name the field as the caller wrote it (`inputs[0].principal.roles`, `resources[1].actions`).
-use super::values::{self, as_mapping, text, type_name, Path};
+use super::models::Models;
+use super::values::{self, as_mapping, is_mapping, text, type_name, Path};
 use crate::eval::request::{AuxData, CheckInput, PrincipalInput, ResourceInput};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyIterator, PyList, PySet, PyString, PyTuple};
 use serde_json::{Map, Value as Json};
 use std::cell::Cell;
 
@@ -46,6 +47,8 @@ impl<'a, 'py> Fields<'a, 'py> {
     fn of(obj: &'a Bound<'py, PyAny>, at: &'a Path<'a>, expected: &str) -> PyResult<Self> {
         let dict = match obj.cast::<PyDict>() {
             Ok(d) => Some(d.clone()),
+            // The models first: asking anything else of them would cost more than reading them.
+            Err(_) if Models::get(obj.py())?.is_model(obj)? => None,
             Err(_) if is_plain_value(obj) => return Err(at.type_error(format_args!("expected {expected}, got {}", type_name(obj)))),
             Err(_) => as_mapping(obj)?,
         };
@@ -109,19 +112,21 @@ impl<'a, 'py> Fields<'a, 'py> {
     }
 
     fn text(&self, camel: &Bound<'py, PyString>, snake: &Bound<'py, PyString>, rule: Text) -> PyResult<String> {
-        let name = camel.to_str()?;
-        let value = self.get(camel, snake)?;
-        let at = self.at.field(name, value.as_ref());
-        match value {
+        // The field's place, made only when an error names it.
+        let at = |value: Option<&Bound<'py, PyAny>>| self.at.field(camel.to_str().unwrap_or("?"), value);
+        match self.get(camel, snake)? {
             Some(v) => match v.cast::<PyString>() {
-                Ok(s) if rule == Text::NonEmpty && s.is_empty()? => Err(at.value_error("must not be empty")),
-                Ok(s) => Ok(text(s, &at)?.to_owned()),
-                Err(_) => Err(at.type_error(format_args!("expected str, got {}", type_name(&v)))),
+                Ok(s) => match s.to_str() {
+                    Ok("") if rule == Text::NonEmpty => Err(at(Some(&v)).value_error("must not be empty")),
+                    Ok(t) => Ok(t.to_owned()),
+                    Err(e) => Err(at(Some(&v)).value_error(e)),
+                },
+                Err(_) => Err(at(Some(&v)).type_error(format_args!("expected str, got {}", type_name(&v)))),
             },
             None if rule == Text::Optional => Ok(String::new()),
             None if rule == Text::Required && self.has(camel, snake)? => Ok(String::new()),
-            None if self.has(camel, snake)? => Err(at.type_error("expected str, got NoneType")),
-            None => Err(at.type_error("missing (required)")),
+            None if self.has(camel, snake)? => Err(at(None).type_error("expected str, got NoneType")),
+            None => Err(at(None).type_error("missing (required)")),
         }
     }
 
@@ -163,32 +168,36 @@ pub fn names(v: &Bound<'_, PyAny>, at: &Path<'_>, rules: Rules) -> PyResult<Vec<
     let name = |i: usize, x: Bound<'_, PyAny>| -> PyResult<String> {
         let item = at.index(i, Some(&x));
         let s = x.cast::<PyString>().map_err(|_| item.type_error(format_args!("expected str, got {}", type_name(&x))))?;
-        if rules == Rules::Api && s.is_empty()? {
-            return Err(item.value_error("must not be empty"));
+        match text(s, &item)? {
+            "" if rules == Rules::Api => Err(item.value_error("must not be empty")),
+            t => Ok(t.to_owned()),
         }
-        Ok(text(s, &item)?.to_owned())
     };
     let out: Vec<String> = if let Ok(l) = v.cast::<PyList>() {
         l.iter().enumerate().map(|(i, x)| name(i, x)).collect::<PyResult<_>>()?
     } else if let Ok(t) = v.cast::<PyTuple>() {
         t.iter().enumerate().map(|(i, x)| name(i, x)).collect::<PyResult<_>>()?
-    } else if v.is_none()
-        || v.is_instance_of::<PyString>()
-        || v.is_instance_of::<PyBytes>()
-        || v.is_instance_of::<PyDict>()
-        || v.hasattr(intern!(v.py(), "keys"))?
-    {
+    } else if v.is_instance_of::<PySet>() || v.is_instance_of::<PyFrozenSet>() {
+        let mut out = named(v.try_iter()?, name)?;
+        out.sort();
+        out
+    } else if v.is_none() || v.is_instance_of::<PyString>() || v.is_instance_of::<PyBytes>() || is_mapping(v)? {
         return Err(at.type_error(format_args!("expected a list of str, got {}", type_name(v))));
     } else {
-        let iter = v.try_iter().map_err(|_| at.type_error(format_args!("expected a list of str, got {}", type_name(v))))?;
-        let mut out: Vec<String> = iter.enumerate().map(|(i, x)| name(i, x?)).collect::<PyResult<_>>()?;
-        if v.is_instance_of::<PySet>() || v.is_instance_of::<PyFrozenSet>() {
-            out.sort();
-        }
-        out
+        named(v.try_iter().map_err(|_| at.type_error(format_args!("expected a list of str, got {}", type_name(v))))?, name)?
     };
     if rules == Rules::Api && out.is_empty() {
         return Err(at.value_error("at least one entry is required"));
+    }
+    Ok(out)
+}
+
+/// The names an iterator yields. A loop, not `collect`: on the limited API, the size hint that
+/// `collect` asks a Python iterator for is a call to `operator.length_hint`, dearer than the loop.
+fn named<'py>(iter: Bound<'py, PyIterator>, name: impl Fn(usize, Bound<'py, PyAny>) -> PyResult<String>) -> PyResult<Vec<String>> {
+    let mut out = Vec::new();
+    for (i, x) in iter.enumerate() {
+        out.push(name(i, x?)?);
     }
     Ok(out)
 }
@@ -228,10 +237,10 @@ pub fn resource(v: &Bound<'_, PyAny>, at: &Path<'_>, rules: Rules) -> PyResult<R
 /// One action name (`is_allowed`'s `action`).
 pub fn action(v: &Bound<'_, PyAny>, at: &Path<'_>) -> PyResult<String> {
     let s = v.cast::<PyString>().map_err(|_| at.type_error(format_args!("expected str, got {}", type_name(v))))?;
-    if s.is_empty()? {
-        return Err(at.value_error("must not be empty"));
+    match text(s, at)? {
+        "" => Err(at.value_error("must not be empty")),
+        t => Ok(t.to_owned()),
     }
-    Ok(text(s, at)?.to_owned())
 }
 
 /// Engine-level aux data, already-verified claims: `{"jwt": {claims...}, "jwts": {name: {"claims": {...}}}}`.

@@ -1,10 +1,10 @@
 //! Decisions as Python values, each built once in its final shape: Cerbos engine `CheckOutput`
 //! dicts for `Engine.check`, and the SDK's models (`warden.models`) for `warden.Client`.
+use super::models::Models;
 use super::values::{serialized_to_py, to_py};
 use crate::eval::request::{ActionEffect, CheckOutput, ResourceInput};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString, PyType};
 
 /// Whether an action's effect is an allow.
@@ -85,119 +85,90 @@ pub fn output_dicts<'py>(py: Python<'py>, outputs: &[CheckOutput]) -> PyResult<B
     Ok(list)
 }
 
-/// The classes and constants of `warden.models` the SDK results are made of, imported once.
-pub struct Models {
-    resource: Py<PyType>,
-    result: Py<PyType>,
-    response: Py<PyType>,
-    validation_error: Py<PyType>,
-    output_entry: Py<PyType>,
-    pub aux_data: Py<PyType>,
-    pub jwt: Py<PyType>,
-    allow: Py<PyAny>,
-    deny: Py<PyAny>,
-    source: Py<PyType>,
-    new: Py<PyAny>,
+/// The `Resource` a result names: the request's own object when it is one (it carries what the
+/// PDP echoes: id, kind, policy version, scope), else the echo of the fields read.
+pub fn echo<'py>(models: &Models, given: &Bound<'py, PyAny>, read: &ResourceInput) -> PyResult<Bound<'py, PyAny>> {
+    let py = given.py();
+    if models.is_resource(given)? {
+        return Ok(given.clone());
+    }
+    let version = if read.policy_version.is_empty() { "default" } else { &read.policy_version };
+    models.resource.bind(py).call1((&read.id, &read.kind, PyDict::new(py), version, &read.scope))
 }
 
-static MODELS: PyOnceLock<Models> = PyOnceLock::new();
-
-impl Models {
-    pub fn get(py: Python<'_>) -> PyResult<&Models> {
-        MODELS.get_or_try_init(py, || {
-            let m = py.import("warden.models")?;
-            let class = |name: &str| -> PyResult<Py<PyType>> { Ok(m.getattr(name)?.cast_into::<PyType>()?.unbind()) };
-            let effect = m.getattr("Effect")?;
-            Ok(Models {
-                resource: class("Resource")?,
-                result: class("CheckResourcesResult")?,
-                response: class("CheckResourcesResponse")?,
-                validation_error: class("ValidationError")?,
-                output_entry: class("OutputEntry")?,
-                aux_data: class("AuxData")?,
-                jwt: class("JWT")?,
-                allow: effect.getattr("ALLOW")?.unbind(),
-                deny: effect.getattr("DENY")?.unbind(),
-                source: class("Source")?,
-                new: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
-            })
-        })
+/// A model instance with the given fields set, without running the dataclass's `__init__`
+/// (Python code that would cost more than deciding).
+fn instance<'py>(py: Python<'py>, models: &Models, class: &Py<PyType>, fields: &[(&Bound<'py, PyString>, Bound<'py, PyAny>)]) -> PyResult<Bound<'py, PyAny>> {
+    let object = models.new.bind(py).call1((class.bind(py),))?;
+    for (name, value) in fields {
+        object.setattr(*name, value)?;
     }
+    Ok(object)
+}
 
-    pub fn is_resource(&self, v: &Bound<'_, PyAny>) -> PyResult<bool> {
-        v.is_instance(self.resource.bind(v.py()))
+/// A `CheckResourcesResult` for one resource of a `check_resources` call.
+fn result<'a, 'py>(models: &Models, resource: Bound<'py, PyAny>, o: &'a CheckOutput, texts: &mut RepeatedTexts<'a, 'py>) -> PyResult<Bound<'py, PyAny>> {
+    let py = resource.py();
+    let actions = PyDict::new(py);
+    for (a, e) in &o.actions.0 {
+        actions.set_item(texts.get(a), if allows(e) { &models.allow } else { &models.deny })?;
     }
-
-    /// The `Resource` a result names: the request's own object when it is one (it carries what the
-    /// PDP echoes: id, kind, policy version, scope), else the echo of the fields read.
-    pub fn echo<'py>(&self, py: Python<'py>, given: &Bound<'py, PyAny>, read: &ResourceInput) -> PyResult<Bound<'py, PyAny>> {
-        if self.is_resource(given)? {
-            return Ok(given.clone());
+    let validation_errors = if o.validation_errors.is_empty() {
+        py.None().into_bound(py)
+    } else {
+        let list = PyList::empty(py);
+        for e in &o.validation_errors {
+            let source = models.source.bind(py).call1((e.source,))?;
+            list.append(models.validation_error.bind(py).call1((&e.message, source, &e.path))?)?;
         }
-        let version = if read.policy_version.is_empty() { "default" } else { &read.policy_version };
-        self.resource.bind(py).call1((&read.id, &read.kind, PyDict::new(py), version, &read.scope))
-    }
-
-    /// A `CheckResourcesResult` for one resource of a `check_resources` call.
-    fn result<'a, 'py>(
-        &self,
-        py: Python<'py>,
-        resource: Bound<'py, PyAny>,
-        o: &'a CheckOutput,
-        texts: &mut RepeatedTexts<'a, 'py>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let actions = PyDict::new(py);
-        for (a, e) in &o.actions.0 {
-            actions.set_item(texts.get(a), if allows(e) { &self.allow } else { &self.deny })?;
+        list.into_any()
+    };
+    let outputs = if o.outputs.is_empty() {
+        py.None().into_bound(py)
+    } else {
+        let list = PyList::empty(py);
+        for e in &o.outputs {
+            let val = match &e.val {
+                Some(v) => to_py(py, v)?,
+                None => py.None().into_bound(py),
+            };
+            list.append(models.output_entry.bind(py).call1((&e.src, val, &e.action, &e.error))?)?;
         }
-        let validation_errors = if o.validation_errors.is_empty() {
-            py.None().into_bound(py)
-        } else {
-            let list = PyList::empty(py);
-            for e in &o.validation_errors {
-                let source = self.source.bind(py).call1((e.source,))?;
-                list.append(self.validation_error.bind(py).call1((&e.message, source, &e.path))?)?;
-            }
-            list.into_any()
-        };
-        let outputs = if o.outputs.is_empty() {
-            py.None().into_bound(py)
-        } else {
-            let list = PyList::empty(py);
-            for e in &o.outputs {
-                let val = match &e.val {
-                    Some(v) => to_py(py, v)?,
-                    None => py.None().into_bound(py),
-                };
-                list.append(self.output_entry.bind(py).call1((&e.src, val, &e.action, &e.error))?)?;
-            }
-            list.into_any()
-        };
-        // Every field set here: the dataclass's __init__ (Python code) would cost more than deciding.
-        let result = self.new.bind(py).call1((self.result.bind(py),))?;
-        result.setattr(intern!(py, "resource"), resource)?;
-        result.setattr(intern!(py, "actions"), actions)?;
-        result.setattr(intern!(py, "validation_errors"), validation_errors)?;
-        result.setattr(intern!(py, "outputs"), outputs)?;
-        Ok(result)
-    }
+        list.into_any()
+    };
+    instance(
+        py,
+        models,
+        &models.result,
+        &[
+            (intern!(py, "resource"), resource),
+            (intern!(py, "actions"), actions.into_any()),
+            (intern!(py, "validation_errors"), validation_errors),
+            (intern!(py, "outputs"), outputs),
+        ],
+    )
+}
 
-    /// The `CheckResourcesResponse` of a `check_resources` call, results in request order; `resources`
-    /// are the echoes (`echo`) of the request's resources.
-    pub fn response<'py>(
-        &self,
-        py: Python<'py>,
-        request_id: &Bound<'py, PyAny>,
-        resources: &[Bound<'py, PyAny>],
-        outputs: &[CheckOutput],
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let results = PyList::empty(py);
-        let mut texts = RepeatedTexts::new(py);
-        for (resource, o) in resources.iter().zip(outputs) {
-            results.append(self.result(py, resource.clone(), o, &mut texts)?)?;
-        }
-        self.response.bind(py).call1((request_id, results))
+/// The `CheckResourcesResponse` of a `check_resources` call, results in request order; `resources`
+/// are the echoes (`echo`) of the request's resources.
+pub fn response<'py>(models: &Models, request_id: &Bound<'py, PyAny>, resources: &[Bound<'py, PyAny>], outputs: &[CheckOutput]) -> PyResult<Bound<'py, PyAny>> {
+    let py = request_id.py();
+    let results = PyList::empty(py);
+    let mut texts = RepeatedTexts::new(py);
+    for (resource, o) in resources.iter().zip(outputs) {
+        results.append(result(models, resource.clone(), o, &mut texts)?)?;
     }
+    instance(
+        py,
+        models,
+        &models.response,
+        &[
+            (intern!(py, "request_id"), request_id.clone()),
+            (intern!(py, "results"), results.into_any()),
+            (intern!(py, "status_code"), models.http_ok.bind(py).clone()),
+            (intern!(py, "status_msg"), py.None().into_bound(py)),
+        ],
+    )
 }
 
 /// The explanation of one decision: `{"output": CheckOutput, "actions": [...], "derivedRoles": [...]}`.

@@ -5,9 +5,9 @@
 //! stack; a value that contains itself is reported as a cycle. Written by hand on the hot path:
 //! serde-based conversion cost several microseconds per decision, more than deciding.
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
-use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use serde_json::{Map, Number, Value as Json};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -296,9 +296,16 @@ pub fn map_of<T: Target>(v: &Bound<'_, PyAny>, at: &Path<'_>, expected: &str) ->
     }
 }
 
-/// A mapping that is not a dict (it has `keys`), copied into a dict; `None` for anything else.
+static MAPPING: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Whether `v` is a `collections.abc.Mapping` (a dict, or another mapping such as `os.environ`).
+pub fn is_mapping(v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    v.is_instance(MAPPING.import(v.py(), "collections.abc", "Mapping")?)
+}
+
+/// A mapping that is not a dict, copied into a dict; `None` for anything else.
 pub fn as_mapping<'py>(v: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyDict>>> {
-    if v.is_instance_of::<PyString>() || !v.hasattr(intern!(v.py(), "keys"))? {
+    if !is_mapping(v)? {
         return Ok(None);
     }
     let d = PyDict::new(v.py());
