@@ -62,8 +62,14 @@ $(VENV)/.stamp-examples: examples/requirements.txt $(VENV)/.stamp-venv
 demo: $(VENV)/.stamp-ext-release $(VENV)/.stamp-examples
 	$(PY) examples/contacts/web_demo.py
 
+# Tests needing the shared test data (WARDEN_SHARED, default ../shared: see CONTRIBUTING.md) return
+# early without it; Rust has no runtime skip, so each logs itself and the count is printed here.
 cargo-test:
-	$(CARGO) test $(CARGO_FLAGS)
+	@log=$$(mktemp); status=0; \
+	WARDEN_SKIP_LOG=$$log $(CARGO) test $(CARGO_FLAGS) || status=$$?; \
+	sort $$log | awk -F'\t' '{ n[$$1]++; t[$$1] = t[$$1] "\n    " $$2 } \
+		END { for (r in n) printf "cargo test: %d tests skipped (returned early): %s%s\n", n[r], r, t[r] }'; \
+	rm -f $$log; exit $$status
 
 pytest: $(VENV)/.stamp-ext-debug
 	$(PY) -m pytest $(PYTEST_FLAGS)

@@ -11,6 +11,9 @@ pub mod policy;
 pub mod rego;
 pub mod schema;
 
+#[cfg(test)]
+mod shared_data;
+
 pub use engine::{Engine, EngineConfig, PolicySource, SchemaEnforcement};
 
 #[cfg(feature = "python")]

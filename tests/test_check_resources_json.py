@@ -10,9 +10,9 @@ import pytest
 from warden import Engine
 
 import jwt as pyjwt
-from tests.conformance.cerbos_data import require_testdata
+from tests.shared_data import require_shared
 
-TESTDATA = require_testdata()
+TESTDATA = require_shared("conformance", "cerbos", "internal", "test", "testdata")
 KEYS = TESTDATA / "auxdata" / "keys"
 
 

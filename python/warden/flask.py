@@ -28,6 +28,8 @@ Answers follow RFC 6750 with JSON bodies: no token gives 401 with
 ``WWW-Authenticate: Bearer``, a refused token 401 with ``error="invalid_token"``,
 a principal who is denied 403 (``error="insufficient_scope"`` when required OAuth
 scopes are missing). ``authorize_or_login`` redirects to the login view instead.
+Required scopes (``scopes=``, ``any_scopes=``) are a space-separated string, as RFC 6749
+§3.3 writes them (``"read write"`` is two scopes), or a list, as in ``warden.fastapi``.
 
 Configuration (``app.config``, read when the app is initialised; defaults below):
 ``WARDEN_POLICY_DIR`` (Cerbos policies) and/or ``WARDEN_REGO_DIR`` (Rego policies and
@@ -47,10 +49,11 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping
-from typing import Any, Callable, Dict, NoReturn, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, NoReturn, Optional, Tuple, TypeVar, Union
 
 from flask import (
     Flask,
+    Request,
     Response,
     abort,
     current_app,
@@ -64,10 +67,19 @@ from flask import (
 )
 from werkzeug.local import LocalProxy
 
+from warden._web import (
+    Refusal,
+    RuleInput,
+    ScopeRequirement,
+    TokenSources,
+    authentication_refusal,
+    check_name,
+    login_location,
+)
 from warden.client import Client
-from warden.jwt import Introspector, InvalidToken, JWTVerifier, TokenInfo, www_authenticate
+from warden.jwt import Introspector, InvalidToken, JWTVerifier, TokenInfo
 from warden.models import Principal, Resource
-from warden.rego import Rego, check_rule, http_input, input_builder_arguments
+from warden.rego import Rego, check_rule
 
 __all__ = [
     "AuthenticationFailed",
@@ -86,6 +98,8 @@ log = logging.getLogger("warden.flask")
 
 F = TypeVar("F", bound=Callable[..., Any])
 Claims = Dict[str, Any]
+#: OAuth scopes: a space-separated string (RFC 6749 §3.3: ``"read write"`` is two scopes) or a list of scopes.
+Scopes = Union[str, Iterable[str]]
 
 #: Configuration keys and their defaults (``app.config.setdefault`` at ``init_app``).
 DEFAULTS: Dict[str, Any] = {
@@ -124,6 +138,16 @@ class AuthenticationFailed(Exception):
         self.error = error
         self.status_code = status_code
         self.www_authenticate = www_authenticate
+
+    @classmethod
+    def from_refusal(cls, refusal: Refusal) -> AuthenticationFailed:
+        """The exception answering ``refusal`` (401, or 503 when the provider is unreachable)."""
+        return cls(
+            refusal.description,
+            error=refusal.error,
+            status_code=refusal.status,
+            www_authenticate=refusal.www_authenticate or "",
+        )
 
 
 class AuthorizationFailed(Exception):
@@ -241,7 +265,7 @@ class Warden:
         self._principal_loader = fn
         return fn
 
-    # --- decorator ------------------------------------------------------------------
+    # --- decorators -----------------------------------------------------------------
 
     def require(
         self,
@@ -250,8 +274,8 @@ class Warden:
         id_arg: Optional[str] = None,
         attr: Union[None, Mapping[str, Any], Callable[..., Optional[Mapping[str, Any]]]] = None,
         *,
-        scopes: Sequence[str] = (),
-        any_scopes: Sequence[str] = (),
+        scopes: Scopes = (),
+        any_scopes: Scopes = (),
         login: bool = False,
     ) -> Callable[[F], F]:
         """Decorator: run the view only when ``action`` on the resource is allowed.
@@ -262,8 +286,9 @@ class Warden:
         answers 404). ``scopes``/``any_scopes`` as in :func:`authorize`. ``login=True`` redirects browsers without a token to the login
         view. OPTIONS requests pass unchecked (CORS preflight), as Flask-Login does.
         """
-        _check_name(action, "action")
-        _check_name(kind, "kind")
+        check_name(action, "action")
+        check_name(kind, "kind")
+        required = ScopeRequirement.parse(scopes, any_scopes)
 
         def decorate(view: F) -> F:
             @functools.wraps(view)
@@ -272,7 +297,6 @@ class Warden:
                     rid = kwargs.get(id_arg) if id_arg else None
                     if id_arg and rid is None:
                         raise TypeError(f"require: the view has no argument {id_arg!r} (id_arg)")
-                    helper = authorize_or_login if login else authorize_or_raise
                     if callable(attr):
                         # authenticate before loading, so unknown callers learn nothing (not even a 404)
                         _ensure_authenticated(login)
@@ -281,14 +305,8 @@ class Warden:
                             abort(404)
                     else:
                         attributes = attr
-                    helper(
-                        action,
-                        kind,
-                        None if rid is None else str(rid),
-                        attributes,
-                        scopes=scopes,
-                        any_scopes=any_scopes,
-                    )
+                    decide = _authorize_or_login if login else _authorize
+                    decide(action, kind, None if rid is None else str(rid), attributes, required)
                 return current_app.ensure_sync(view)(*args, **kwargs)
 
             return wrapper  # type: ignore[return-value]
@@ -298,10 +316,10 @@ class Warden:
     def require_rule(
         self,
         rule: str,
-        input: Optional[Callable[..., Mapping[str, Any]]] = None,
+        input: Optional[Callable[..., Mapping[str, Any]]] = None,  # noqa: A002 - the Rego word
         *,
-        scopes: Sequence[str] = (),
-        any_scopes: Sequence[str] = (),
+        scopes: Scopes = (),
+        any_scopes: Scopes = (),
         login: bool = False,
     ) -> Callable[[F], F]:
         """Decorator: run the view only when the Rego ``rule`` is true (see :func:`authorize_rule`).
@@ -311,7 +329,8 @@ class Warden:
         """
         if self._rego is not None:
             check_rule(self._rego, rule)
-        arguments = _input_arguments(input)
+        rule_input = RuleInput(input)
+        required = ScopeRequirement.parse(scopes, any_scopes)
 
         def decorate(view: F) -> F:
             @functools.wraps(view)
@@ -319,17 +338,12 @@ class Warden:
                 if request.method != "OPTIONS":
                     if login:
                         _ensure_authenticated(True)
-                    _authorize_rule(rule, input, arguments, scopes, any_scopes)
+                    _authorize_rule(rule, rule_input, required)
                 return current_app.ensure_sync(view)(*args, **kwargs)
 
             return wrapper  # type: ignore[return-value]
 
         return decorate
-
-
-def _check_name(value: Any, name: str) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name}: expected a non-empty string, got {value!r}")
 
 
 def _make_client(source: Any) -> Optional[Client]:
@@ -387,77 +401,69 @@ def _bypass_principal(state: _State) -> Principal:
     return Principal(spec["id"], set(spec["roles"]), dict(spec.get("attr", {})))
 
 
-def _token(config: Mapping[str, Any]) -> Tuple[Optional[str], Optional[str]]:
-    if config["WARDEN_HEADER"]:
-        value = request.headers.get("Authorization")
-        if value:
-            scheme, _, credentials = value.partition(" ")
-            credentials = credentials.strip()
-            if scheme.lower() == "bearer" and credentials:
-                return credentials, "header"
-    if config["WARDEN_TOKEN_COOKIE"]:
-        value = request.cookies.get(config["WARDEN_TOKEN_COOKIE"])
-        if value:
-            return value, "cookie"
-    if config["WARDEN_SESSION_KEY"]:
-        value = session.get(config["WARDEN_SESSION_KEY"])
-        if isinstance(value, str) and value:
-            return value, "session"
-    return None, None
+class FlaskTokenSources(TokenSources[Request]):
+    """:class:`warden._web.TokenSources` reading Flask's request and session."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> FlaskTokenSources:
+        """From ``WARDEN_HEADER``, ``WARDEN_TOKEN_COOKIE`` and ``WARDEN_SESSION_KEY``."""
+        return cls(
+            header=config["WARDEN_HEADER"],
+            cookie=config["WARDEN_TOKEN_COOKIE"],
+            session_key=config["WARDEN_SESSION_KEY"],
+        )
+
+    def authorization(self, request: Request) -> Optional[str]:
+        return request.headers.get("Authorization")
+
+    def cookie_value(self, request: Request, name: str) -> Optional[str]:
+        return request.cookies.get(name)
+
+    def session(self, request: Request) -> Any:
+        return session
 
 
-def _authenticate() -> Tuple[Optional[Principal], Optional[Claims], Optional[AuthenticationFailed]]:
-    """(principal, claims, failure) for this request, computed once and kept in ``g``."""
+#: What authenticating the current request found: (principal, claims, failure, token).
+Authentication = Tuple[Optional[Principal], Optional[Claims], Optional[AuthenticationFailed], Optional[str]]
+
+
+def _authenticate() -> Authentication:
+    """The current request's authentication, computed once and kept in ``g``."""
     cached = g.get("_warden_auth")
     if cached is not None:
         return cached
     state = _state()
     if _bypass(state):
-        result: Tuple[Any, Any, Any] = (_bypass_principal(state), {}, None)
+        result: Authentication = (_bypass_principal(state), {}, None, None)
     else:
         result = _verify(state)
     g._warden_auth = result
     return result
 
 
-def _verify(state: _State) -> Tuple[Optional[Principal], Optional[Claims], Optional[AuthenticationFailed]]:
+def _verify(state: _State) -> Authentication:
     config = state.config
-    realm = config["WARDEN_REALM"]
     if state.verifier is None or (state.engine is None and state.rego is None):
         # only reachable when a bypass app leaves debug/testing mode: deny
-        return None, None, AuthenticationFailed("authentication is not configured", www_authenticate="Bearer")
-    token, source = _token(config)
+        return None, None, AuthenticationFailed("authentication is not configured", www_authenticate="Bearer"), None
+    # the token sources are read from the configuration at each request, as the other WARDEN_* keys are
+    sources = FlaskTokenSources.from_config(config)
+    token, source = sources.find(request)
     if token is None:
-        challenge = f'Bearer realm="{realm}"' if realm else "Bearer"
-        return None, None, AuthenticationFailed("Not authenticated", www_authenticate=challenge)
+        return None, None, AuthenticationFailed.from_refusal(authentication_refusal(None, config["WARDEN_REALM"])), None
     try:
         claims = state.verifier.verify(token)
         loader = state.ext._principal_loader
         principal = loader(claims) if loader is not None else state.verifier.principal(claims)
     except InvalidToken as exc:
-        if source == "session" and exc.status_code == 401:
-            session.pop(config["WARDEN_SESSION_KEY"], None)  # a token that will never verify again
-        if exc.status_code != 401:
-            return (
-                None,
-                None,
-                AuthenticationFailed(
-                    exc.description or "authentication unavailable",
-                    error="temporarily_unavailable",
-                    status_code=exc.status_code,
-                    www_authenticate="",
-                ),
-            )
-        return (
-            None,
-            None,
-            AuthenticationFailed(
-                exc.description or "invalid token", error=exc.error, www_authenticate=www_authenticate(exc, realm)
-            ),
-        )
+        sources.forget(request, source, exc)
+        refusal = authentication_refusal(exc, config["WARDEN_REALM"])
+        return None, None, AuthenticationFailed.from_refusal(refusal), token
     if not isinstance(principal, Principal):
         raise TypeError(f"principal_loader: expected a warden.Principal, got {type(principal).__name__}")
-    return principal, claims, None
+    return principal, claims, None, token
 
 
 def _current_principal() -> Optional[Principal]:
@@ -470,62 +476,37 @@ def _current_principal() -> Optional[Principal]:
 current_principal: Principal = LocalProxy(_current_principal)  # type: ignore[assignment]
 
 
-def _scopes(claims: Mapping[str, Any]) -> set:
-    found: set = set()
-    for name in ("scope", "scp"):
-        value = claims.get(name)
-        if isinstance(value, str):
-            found.update(value.split())
-        elif isinstance(value, (list, tuple)):
-            found.update(v for v in value if isinstance(v, str))
-    return found
-
-
-def _scope_failure(
-    principal: Principal,
-    action: str,
-    resource: Optional[Resource],
-    granted: set,
-    scopes: Sequence[str],
-    any_scopes: Sequence[str],
-    realm: Optional[str],
-) -> Optional[AuthorizationFailed]:
-    """The insufficient_scope refusal when the token lacks a required scope, else None."""
-    required = [scopes] if isinstance(scopes, str) else list(scopes)
-    alternatives = [any_scopes] if isinstance(any_scopes, str) else list(any_scopes)
-    missing = [s for s in required if s not in granted]
-    if alternatives and not granted.intersection(alternatives):
-        missing.append(" or ".join(alternatives))
-    if not missing:
-        return None
-    wanted = " ".join(required + alternatives)
-    description = f"the token lacks scope {', '.join(missing)}"
-    parts = ([f'realm="{realm}"'] if realm else []) + [
-        'error="insufficient_scope"',
-        f'error_description="{description}"',
-        f'scope="{wanted}"',
-    ]
-    return AuthorizationFailed(
-        principal,
-        action,
-        resource,
-        error="insufficient_scope",
-        description=description,
-        www_authenticate="Bearer " + ", ".join(parts),
-    )
-
-
-def _authenticated() -> Tuple[_State, Principal, Optional[Claims], bool]:
-    """(state, principal, claims, bypassed) for a request that must be authenticated; raises
+def _authenticated() -> Tuple[_State, Authentication, bool]:
+    """(state, authentication, bypassed) for a request that must be authenticated; raises
     ``AuthenticationFailed`` otherwise. ``bypassed``: WARDEN_BYPASS applies, decide nothing."""
     state = _state()
-    principal, claims, failure = _authenticate()
+    authentication = _authenticate()
     if state.config["WARDEN_BYPASS"] and _bypass(state):
-        return state, principal, claims, True  # type: ignore[return-value]
+        return state, authentication, True
+    failure = authentication[2]
     if failure is not None:
         raise failure
-    assert principal is not None
-    return state, principal, claims, False
+    return state, authentication, False
+
+
+def _check_scopes(
+    state: _State,
+    authentication: Authentication,
+    required: ScopeRequirement,
+    action: str,
+    resource: Optional[Resource],
+) -> None:
+    """Raise 403 ``insufficient_scope`` unless the token grants the required scopes."""
+    refusal = required.refusal(authentication[1], state.config["WARDEN_REALM"])
+    if refusal is not None:
+        raise AuthorizationFailed(
+            authentication[0],
+            action,
+            resource,
+            error="insufficient_scope",
+            description=refusal.description,
+            www_authenticate=refusal.www_authenticate,
+        )
 
 
 def authorize(
@@ -534,16 +515,25 @@ def authorize(
     id: Optional[str] = None,  # noqa: A002 - tinyauth's name
     attr: Optional[Mapping[str, Any]] = None,
     *,
-    scopes: Sequence[str] = (),
-    any_scopes: Sequence[str] = (),
+    scopes: Scopes = (),
+    any_scopes: Scopes = (),
 ) -> Principal:
     """Authenticate the request and decide ``action`` on ``Resource(id or kind, kind, attr)``.
 
     ``scopes`` must all be granted by the token, and at least one of ``any_scopes``
-    when given (403 ``insufficient_scope`` otherwise), before the policy decides.
-    Returns the principal; raises ``AuthenticationFailed`` or ``AuthorizationFailed``.
+    when given (403 ``insufficient_scope`` otherwise), before the policy decides. Each
+    is a space-separated string (``"read write"`` is two scopes, as in a token's
+    ``scope`` claim) or a list of scopes. Returns the principal; raises
+    ``AuthenticationFailed`` or ``AuthorizationFailed``.
     """
-    state, principal, claims, bypassed = _authenticated()
+    return _authorize(action, kind, id, attr, ScopeRequirement.parse(scopes, any_scopes))
+
+
+def _authorize(
+    action: str, kind: str, id: Optional[str], attr: Optional[Mapping[str, Any]], required: ScopeRequirement
+) -> Principal:
+    state, authentication, bypassed = _authenticated()
+    principal: Principal = authentication[0]  # type: ignore[assignment]  # authenticated: a principal
     if bypassed:
         return principal
     if state.engine is None:
@@ -551,11 +541,7 @@ def authorize(
             "warden: no Cerbos policies (set WARDEN_POLICY_DIR); this app decides Rego rules (authorize_rule)"
         )
     resource = Resource(str(id) if id not in (None, "") else kind, kind, attr=dict(attr) if attr else {})
-    refusal = _scope_failure(
-        principal, action, resource, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"]
-    )
-    if refusal is not None:
-        raise refusal
+    _check_scopes(state, authentication, required, action, resource)
     if not state.engine.is_allowed(principal, resource, action=action):
         raise AuthorizationFailed(principal, action, resource)
     return principal
@@ -565,51 +551,37 @@ def authorize_rule(
     rule: str,
     input: Optional[Callable[..., Mapping[str, Any]]] = None,  # noqa: A002 - the Rego word
     *,
-    scopes: Sequence[str] = (),
-    any_scopes: Sequence[str] = (),
+    scopes: Scopes = (),
+    any_scopes: Scopes = (),
 ) -> Principal:
     """Authenticate the request and evaluate the Rego ``rule`` (e.g. ``"data.demoapi.authz.allow"``).
 
     The input is ``{"method", "api" (the path), "jwt": {"tokenValue"}}``, what the
     Okta + OPA apps post to OPA; ``input`` builds another, called with the keyword
     arguments it names among ``request``, ``token``, ``claims`` and ``principal``.
-    Only ``true`` allows. Returns the principal; raises ``AuthenticationFailed`` (401)
-    or ``AuthorizationFailed`` (403), which the extension answers as JSON.
+    Only ``true`` allows. ``scopes`` and ``any_scopes`` as in :func:`authorize`.
+    Returns the principal; raises ``AuthenticationFailed`` (401) or
+    ``AuthorizationFailed`` (403), which the extension answers as JSON.
     """
-    return _authorize_rule(rule, input, _input_arguments(input), scopes, any_scopes)
+    return _authorize_rule(rule, RuleInput(input), ScopeRequirement.parse(scopes, any_scopes))
 
 
-def _input_arguments(build: Optional[Callable[..., Any]]) -> Tuple[str, ...]:
-    if build is None:
-        return ()
-    if not callable(build):
-        raise TypeError(f"input: expected a callable building the input document, got {type(build).__name__}")
-    return input_builder_arguments(build)
-
-
-def _authorize_rule(
-    rule: str,
-    build: Optional[Callable[..., Any]],
-    arguments: Tuple[str, ...],
-    scopes: Sequence[str],
-    any_scopes: Sequence[str],
-) -> Principal:
-    state, principal, claims, bypassed = _authenticated()
+def _authorize_rule(rule: str, rule_input: RuleInput, required: ScopeRequirement) -> Principal:
+    state, authentication, bypassed = _authenticated()
+    principal: Principal = authentication[0]  # type: ignore[assignment]  # authenticated: a principal
     if bypassed:
         return principal
     if state.rego is None:
         raise RuntimeError("warden: no Rego policies (set WARDEN_REGO_DIR or pass rego= to Warden)")
-    refusal = _scope_failure(
-        principal, rule, None, _scopes(claims or {}), scopes, any_scopes, state.config["WARDEN_REALM"]
+    _check_scopes(state, authentication, required, rule, None)
+    document = rule_input.document(
+        method=request.method,
+        path=request.path,
+        token=authentication[3],
+        request=request,
+        claims=authentication[1],
+        principal=principal,
     )
-    if refusal is not None:
-        raise refusal
-    token = _token(state.config)[0]
-    if build is None:
-        document: Any = http_input(request.method, request.path, token)
-    else:
-        available = {"request": request, "token": token, "claims": claims, "principal": principal}
-        document = build(**{name: available[name] for name in arguments})
     if not state.rego.allowed(rule, document):
         raise AuthorizationFailed(principal, rule, None, description=f"not allowed by {rule}")
     return principal
@@ -631,8 +603,8 @@ def _ensure_authenticated(login: bool) -> None:
 def _redirect_to_login() -> NoReturn:
     view = current_app.config["WARDEN_LOGIN_VIEW"]
     target = view if view.startswith("/") else url_for(view)
-    nxt = request.full_path if request.query_string else request.path
-    abort(redirect(target + ("&" if "?" in target else "?") + "next=" + _quote(nxt), code=303))
+    here = request.full_path if request.query_string else request.path
+    abort(redirect(login_location(target, here), code=303))
 
 
 def authorize_or_raise(
@@ -641,8 +613,8 @@ def authorize_or_raise(
     id: Optional[str] = None,  # noqa: A002 - tinyauth's name
     attr: Optional[Mapping[str, Any]] = None,
     *,
-    scopes: Sequence[str] = (),
-    any_scopes: Sequence[str] = (),
+    scopes: Scopes = (),
+    any_scopes: Scopes = (),
 ) -> Principal:
     """As tinyauth's: raise ``AuthenticationFailed`` / ``AuthorizationFailed`` for ``app.errorhandler``.
 
@@ -657,8 +629,8 @@ def authorize_or_401(
     id: Optional[str] = None,  # noqa: A002 - tinyauth's name
     attr: Optional[Mapping[str, Any]] = None,
     *,
-    scopes: Sequence[str] = (),
-    any_scopes: Sequence[str] = (),
+    scopes: Scopes = (),
+    any_scopes: Scopes = (),
 ) -> Principal:
     """As tinyauth's: abort with a JSON answer unless allowed; returns the principal.
 
@@ -677,25 +649,25 @@ def authorize_or_login(
     id: Optional[str] = None,  # noqa: A002 - tinyauth's name
     attr: Optional[Mapping[str, Any]] = None,
     *,
-    scopes: Sequence[str] = (),
-    any_scopes: Sequence[str] = (),
+    scopes: Scopes = (),
+    any_scopes: Scopes = (),
 ) -> Principal:
     """As tinyauth's, for pages: redirect to ``WARDEN_LOGIN_VIEW`` (with ``?next=``) when not signed in.
 
     A signed-in principal who is denied gets 403 rather than the login page, which
     could only send them back here.
     """
+    return _authorize_or_login(action, kind, id, attr, ScopeRequirement.parse(scopes, any_scopes))
+
+
+def _authorize_or_login(
+    action: str, kind: str, id: Optional[str], attr: Optional[Mapping[str, Any]], required: ScopeRequirement
+) -> Principal:
     try:
-        return authorize(action, kind, id, attr, scopes=scopes, any_scopes=any_scopes)
+        return _authorize(action, kind, id, attr, required)
     except AuthenticationFailed as exc:
         if exc.status_code != 401:
             abort(_error_response(exc))
         _redirect_to_login()
     except AuthorizationFailed as exc:
         abort(_error_response(exc))
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text, safe="")

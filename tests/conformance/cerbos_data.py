@@ -1,43 +1,28 @@
-"""Locating and parsing Cerbos's conformance data (../shared/conformance/cerbos).
+"""Locating and parsing Cerbos's conformance data (``conformance/cerbos`` in the shared test data).
 
-The data is read in place, never copied into the repo. ``WARDEN_CERBOS_TESTDATA``
-overrides the location of ``internal/test/testdata``.
+The data is read in place, never copied into the repo; ``tests/shared_data.py`` says where it is
+(``WARDEN_SHARED``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TESTDATA = Path(
-    os.environ.get(
-        "WARDEN_CERBOS_TESTDATA",
-        REPO_ROOT.parent / "shared" / "conformance" / "cerbos" / "internal" / "test" / "testdata",
-    )
-)
+from tests.shared_data import require_shared, shared_path
 
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+_TESTDATA = ("conformance", "cerbos", "internal", "test", "testdata")
+TESTDATA = shared_path(*_TESTDATA)
 
 
 def require_testdata() -> Path:
-    """The testdata dir; skips the calling module when absent (fails under CI)."""
-    import pytest
-
-    if TESTDATA.is_dir():
-        return TESTDATA
-    message = f"Cerbos conformance data not found at {TESTDATA} (set WARDEN_CERBOS_TESTDATA)"
-    if in_ci():
-        raise RuntimeError(message)
-    pytest.skip(message, allow_module_level=True)
-    raise AssertionError  # unreachable
+    """The testdata dir; skips the calling module when the shared data is absent."""
+    __tracebackhide__ = True
+    return require_shared(*_TESTDATA)
 
 
 class _ProtoYamlLoader(yaml.SafeLoader):

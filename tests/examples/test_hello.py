@@ -7,8 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import warden
 from fastapi.testclient import TestClient
 
+from tests.shared_data import require_shared
 from tests.web.conftest import uvicorn_server
 
 from .conftest import load_example
@@ -136,3 +138,124 @@ def test_under_uvicorn(setup):
         assert http.get("/sayhello", headers=bearer(issuer, "hello-client")).status_code == 200
         assert http.get("/saysecret", headers=bearer(issuer, "hello-client")).status_code == 403
         assert http.get("/sayhello").status_code == 401
+
+
+# --------------------------------------------------------------------------- the policy as published
+
+
+@pytest.fixture(scope="module")
+def published_policy() -> Path:
+    """The Okta article's Rego policy exactly as published, read in place from the shared data
+    (``WARDEN_SHARED``; the tests that use it are skipped, naming the variable, when it is absent)."""
+    return require_shared("seeds", "okta-opa", "demoapi_authz.rego")
+
+
+@pytest.fixture(scope="module")
+def published_dir(published_policy: Path) -> Path:
+    return published_policy.parent
+
+
+@pytest.fixture(scope="module")
+def policies(published_dir: Path) -> dict:
+    """The example's own policy and the published one, each loaded from where it is."""
+    return {
+        "example": warden.Rego.from_directory(hello.OPA_POLICIES),
+        "published": warden.Rego.from_directory(published_dir),
+    }
+
+
+def test_published_policy_loads_in_place_as_v0(policies: dict, published_policy: Path) -> None:
+    published = policies["published"]
+    assert published.files == [(str(published_policy), "v0")]
+    assert published.packages == ["data.demoapi.authz"]
+    # what sets it apart from the example's file: `=` unification in the rule body, no helper rule
+    text = published_policy.read_text()
+    assert 'token.payload.scp[_] = "read_sayhello"' in text and "has_scope" not in text
+
+
+def _token_cases(issuer) -> dict:
+    """Tokens by name: with and without the scope, odd ``scp`` shapes, and malformed ones."""
+    for name, scopes in hello.DEV_CLIENTS.items():  # registered as create_app registers them
+        issuer.add_user(name, iss=hello.DEV_ISSUER, aud=hello.DEV_AUDIENCE, cid=name, scp=scopes)
+    return {
+        "with the scope": issuer.mint("hello-client"),
+        "with the scope among others": issuer.mint("hello-client", scp=["openid", "read_sayhello"]),
+        "another scope": issuer.mint("nosy-client"),
+        "no scopes": issuer.mint("bare-client"),
+        "no scp claim": issuer.mint("hello-client", scp=None),
+        "scp a string": issuer.mint("hello-client", scp="read_sayhello"),
+        "scp an object": issuer.mint("hello-client", scp={"granted": "read_sayhello"}),
+        "malformed": "garbage",
+        "three empty parts": "..",
+        "payload not JSON": "eyJhbGciOiJub25lIn0.bm90IGpzb24.",
+        "empty": "",
+    }
+
+
+REQUESTS = [("GET", "/sayhello"), ("POST", "/sayhello"), ("get", "/sayhello"), ("GET", "/saysecret"), ("GET", "/")]
+
+
+def test_published_policy_decides_every_case_as_the_example(policies: dict, dev_issuer) -> None:
+    tokens = _token_cases(dev_issuer)
+    inputs = {
+        (method, path, name): {"method": method, "api": path, "jwt": {"tokenValue": token}}
+        for name, token in tokens.items()
+        for method, path in REQUESTS
+    }
+    inputs[("GET", "/sayhello", "no jwt")] = {"method": "GET", "api": "/sayhello"}
+    inputs[("GET", "/sayhello", "token not a string")] = {"method": "GET", "api": "/sayhello", "jwt": {"tokenValue": 7}}
+    allowed = set()
+    for case, inp in inputs.items():
+        decisions = {
+            name: (
+                policy.allowed(hello.OPA_RULE, inp),
+                policy.eval_data_api("demoapi/authz/allow", {"input": inp}),
+            )
+            for name, policy in policies.items()
+        }
+        assert decisions["published"] == decisions["example"], case
+        if decisions["published"][0]:
+            allowed.add(case)
+        assert decisions["published"][1] == {"result": decisions["published"][0]}, case
+    # GET /sayhello with the scope, and nothing else (OPA iterates object values too: `scp[_]`)
+    assert allowed == {
+        ("GET", "/sayhello", "with the scope"),
+        ("GET", "/sayhello", "with the scope among others"),
+        ("GET", "/sayhello", "scp an object"),
+    }
+
+
+@pytest.mark.parametrize("introspect", [False, True], ids=["local", "introspection"])
+def test_published_policy_answers_every_request_as_the_example(
+    published_policy: Path, dev_issuer, monkeypatch: pytest.MonkeyPatch, introspect: bool
+) -> None:
+    apps = {"example": hello.create_app(dev_issuer=dev_issuer, introspect=introspect, rego=True)}
+    monkeypatch.setattr(hello, "OPA_POLICIES", published_policy.parent)  # the app loads its OPA policy directory
+    apps["published"] = hello.create_app(dev_issuer=dev_issuer, introspect=introspect, rego=True)
+    assert [f for f, _ in apps["published"].state.authz.rego.files] == [str(published_policy)]
+    tokens = _token_cases(dev_issuer)
+    answers = {}
+    for name, app in apps.items():
+        api = TestClient(app)
+        answers[name] = {
+            (method, path, token_name): (lambda r: (r.status_code, r.json()))(
+                api.request(method.upper(), path, headers={"Authorization": f"Bearer {token}"})
+            )
+            for token_name, token in tokens.items()
+            for method, path in REQUESTS
+            if method.isupper()
+        }
+        answers[name][("GET", "/sayhello", "no token")] = (lambda r: (r.status_code, r.json()))(api.get("/sayhello"))
+    assert answers["published"] == answers["example"]
+    statuses = {case: status for case, (status, _) in answers["published"].items()}
+    assert statuses[("GET", "/sayhello", "with the scope")] == 200
+    assert statuses[("GET", "/sayhello", "with the scope among others")] == 200
+    assert answers["published"][("GET", "/sayhello", "with the scope")][1] == {"message": "Hello hello-client"}
+    for token_name in ("another scope", "no scopes", "no scp claim", "scp a string"):
+        assert statuses[("GET", "/sayhello", token_name)] == 403, token_name
+    assert statuses[("GET", "/saysecret", "with the scope")] == 403
+    assert statuses[("POST", "/sayhello", "with the scope")] == 405  # the route is GET only
+    assert statuses[("GET", "/", "with the scope")] == 404
+    for token_name in ("malformed", "three empty parts", "payload not JSON", "empty"):
+        assert statuses[("GET", "/sayhello", token_name)] == 401, token_name
+    assert statuses[("GET", "/sayhello", "no token")] == 401

@@ -5,13 +5,14 @@ a current claims set must fail *after* the signature check, never as InvalidSign
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import warden
 
-# Read in place from the shared material beside the repo (never copied into it).
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "jwt" / "vectors"
+from tests.shared_data import require_shared
+
+# Read in place from the shared test data (never copied into the repo).
+VECTORS = require_shared("jwt", "vectors")
 
 
 def load(name: str):

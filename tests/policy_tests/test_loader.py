@@ -31,14 +31,12 @@ def _problems(tmp_path: Path, text: str) -> list:
     path.write_text(text)
     with pytest.raises(SuiteFormatError) as info:
         load_suite_document(str(path))
-    return info.value.problems
+    return [str(p) for p in info.value.problems]
 
 
-def test_unknown_and_missing_fields(tmp_path: Path) -> None:
-    assert _problems(tmp_path, "name: S\ntestz: []\n") == [
-        '2:1 unknown field "testz"',
-        "1:5 tests: value must contain at least 1 item(s)",
-    ]
+def test_reading_stops_at_the_first_unknown_field(tmp_path: Path) -> None:
+    # Cerbos's parser returns at the first field it does not know; validation does not run then
+    assert _problems(tmp_path, "name: S\ntestz: []\nother: 1\n") == ['2:1 unknown field "testz"']
 
 
 def test_yaml_syntax_error_has_a_position(tmp_path: Path) -> None:
@@ -68,7 +66,8 @@ def test_located_error_points_at_the_fixture_file(tmp_path: Path, monkeypatch: p
     (tmp_path / "testdata").mkdir()
     (tmp_path / "testdata" / "resources.yaml").write_text("resources:\n  r:\n    kind: k\n    idd: 1\n")
     (tmp_path / "s_test.yaml").write_text(
-        "name: S\ntests: [{name: t, input: {principals: [p], resources: [r], actions: [a]}}]\n"
+        "name: S\ntests: [{name: t, input: {principals: [p], resources: [r], actions: [a]},\n"
+        "  expected: [{principal: p, resource: r, actions: {a: EFFECT_DENY}}]}]\n"
     )
     loaded = load_suite(str(tmp_path), "s_test.yaml")
     assert (

@@ -94,7 +94,7 @@ def test_policy_compile_error_fails_items_with_file_line_col(pytester: pytest.Py
 
 def test_broken_suite_names_file_and_field(pytester: pytest.Pytester, policies: Path) -> None:
     suite = policies / "contact_test.yaml"
-    suite.write_text(suite.read_text().replace("read: EFFECT_ALLOW", "read: ALLOW", 1))
+    suite.write_text(suite.read_text().replace("read: EFFECT_ALLOW", "read: EFFECT_NO_MATCH", 1))
     result = pytester.runpytest("--warden-policies", str(policies), "-q")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(

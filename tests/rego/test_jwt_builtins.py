@@ -80,7 +80,8 @@ claims := payload if {
 
 
 def claims(**extra):
-    c = {"sub": "client-1", "iss": "https://issuer.example", "aud": "api://default", "iat": NOW, "exp": NOW + 600}
+    now = int(time.time())  # at signing, not at import: a loaded machine may run a test long after collection
+    c = {"sub": "client-1", "iss": "https://issuer.example", "aud": "api://default", "iat": now, "exp": now + 600}
     c.update(extra)
     return c
 
@@ -246,7 +247,7 @@ def test_decode_verify_audience(rego, keys):
     assert ev(rego, DV, t=token, c={"cert": cert, "aud": "api://wrong"}) == UNVERIFIED
     # OPA: a token with an aud claim is invalid without an aud constraint
     assert ev(rego, DV, t=token, c={"cert": cert}) == UNVERIFIED
-    no_aud = jwt.encode({"sub": "x", "exp": NOW + 60}, keys["rsa"], algorithm="RS256")
+    no_aud = jwt.encode({"sub": "x", "exp": int(time.time()) + 600}, keys["rsa"], algorithm="RS256")
     assert ev(rego, DV, t=no_aud, c={"cert": cert})[0] is True
     assert ev(rego, DV, t=no_aud, c={"cert": cert, "aud": "api://default"}) == UNVERIFIED
 

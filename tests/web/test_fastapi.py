@@ -14,7 +14,7 @@ from warden.fastapi import DecisionTable, Warden, resource_of, token_scopes
 
 from tests.jwt.signing import claims, token
 
-from .conftest import POLICIES, bearer, make_verifier, uvicorn_server
+from .conftest import POLICIES, bearer, make_verifier, uvicorn_server, wait_until
 
 DOCUMENTS = {
     "d1": {"owner": "user-1", "title": "mine"},
@@ -508,13 +508,13 @@ def test_any_scopes(client, verifier, web_key):
 
 def _counting(authz: Warden) -> list:
     calls = []
-    verify = authz._verify_async
+    verify = authz.authenticator.verify
 
     async def counted(tok):
         calls.append(tok)
         return await verify(tok)
 
-    authz._verify_async = counted
+    authz.authenticator.verify = counted
     return calls
 
 
@@ -527,10 +527,11 @@ def test_verified_tokens_are_cached_within_their_lifetime(client, verifier, web_
         assert http.get("/me", headers=headers).status_code == 200
     assert len(calls) == 1
     tok = calls[0]
-    claims, cached_principal, deadline = authz._token_cache[tok]
+    cache = authz.authenticator.token_cache
+    claims, cached_principal, deadline = cache.entries[tok]
     assert deadline <= claims["exp"] and cached_principal.id == "user-1"
     # an entry past its deadline is not used: the token is verified again
-    authz._token_cache[tok] = (claims, cached_principal, 0.0)
+    cache.entries[tok] = (claims, cached_principal, 0.0)
     assert http.get("/me", headers=headers).status_code == 200
     assert len(calls) == 2
     authz.clear_token_cache()
@@ -540,7 +541,7 @@ def test_verified_tokens_are_cached_within_their_lifetime(client, verifier, web_
     bad = {"Authorization": "Bearer " + token(web_key, claims_expired())}
     assert http.get("/me", headers=bad).status_code == 401
     assert http.get("/me", headers=bad).status_code == 401
-    assert len(calls) == 5 and len(authz._token_cache) == 1
+    assert len(calls) == 5 and len(cache) == 1
 
 
 def claims_expired():
@@ -552,7 +553,7 @@ def test_token_cache_bounds_and_off_switch(client, verifier, web_key, idp):
     http = TestClient(make_app(authz))
     for sub in ("a", "b", "c"):
         assert http.get("/me", headers=bearer(web_key, sub)).status_code == 200
-    assert len(authz._token_cache) == 2
+    assert len(authz.authenticator.token_cache) == 2
     off = Warden(client, verifier, token_cache=0)
     calls = _counting(off)
     http = TestClient(make_app(off))
@@ -561,7 +562,7 @@ def test_token_cache_bounds_and_off_switch(client, verifier, web_key, idp):
     http.get("/me", headers=headers)
     assert len(calls) == 2
     introspector = warden.Introspector(idp.url + "/introspect", *idp.client_credentials)
-    assert Warden(client, introspector)._token_cache is None  # revocation must stay visible
+    assert Warden(client, introspector).authenticator.token_cache is None  # revocation must stay visible
     with pytest.raises(ValueError, match="token_cache"):
         Warden(client, verifier, token_cache=-1)
 
@@ -596,7 +597,7 @@ def test_custom_mapper_runs_on_every_request(client, verifier, web_key):
     headers = bearer(web_key)
     http.get("/me", headers=headers)
     http.get("/me", headers=headers)
-    assert len(calls) == 2 and authz._token_cache[headers["Authorization"][7:]][1] is None
+    assert len(calls) == 2 and authz.authenticator.token_cache.entries[headers["Authorization"][7:]][1] is None
 
 
 def test_load_dependency(client, verifier, web_key):
@@ -680,3 +681,91 @@ def test_load_with_annotations_only_a_type_checker_resolves(client, verifier, we
         return {"id": doc.id}
 
     assert TestClient(app).get("/d/d1", headers=bearer(web_key)).json() == {"id": "d1"}
+
+
+def test_self_referencing_loaded_object_is_an_error_answer(idp, web_key):
+    """A loader returning ``a = {}; a["a"] = a`` gets the request an error answer; the server lives on.
+
+    The app runs in a process of its own (tests/web/selfref_app.py): the conversion of Python
+    values to engine values must refuse the cycle (bindings' depth/cycle limit), not crash."""
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    root = Path(__file__).resolve().parents[2]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.web.selfref_app", "--port", str(port), "--jwks-url", idp.jwks_url],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            try:
+                return httpx.get(base + "/health", timeout=2).status_code == 200
+            except httpx.TransportError:
+                assert server.poll() is None, "the app process exited before serving"
+                return False
+
+        wait_until(up, "the app process to serve", attempts=400)
+        with httpx.Client(base_url=base, timeout=10) as http:
+            assert http.get("/plain/d1", headers=bearer(web_key)).json() == {"title": "d1"}
+            try:
+                r = http.get("/cyclic/d1", headers=bearer(web_key))
+            except httpx.TransportError as exc:
+                code = server.wait(timeout=10)
+                pytest.fail(f"the server died on a self-referencing loaded object (exit code {code}): {exc!r}")
+            assert r.status_code == 500 or (400 <= r.status_code < 500 and isinstance(r.json(), dict)), r.text
+            assert http.get("/plain/d1", headers=bearer(web_key)).json() == {"title": "d1"}
+            assert server.poll() is None
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+def test_is_allowed_takes_the_action_by_keyword(authz):
+    bob = warden.Principal("user-1", {"user"})
+    mine = warden.Resource("d1", "document", attr={"owner": "user-1"})
+    theirs = warden.Resource("d2", "document", attr={"owner": "user-2"})
+    assert authz.is_allowed(bob, mine, action="update")
+    assert not authz.is_allowed(bob, theirs, action="update")
+    with pytest.raises(TypeError):
+        authz.is_allowed(bob, "update", theirs)  # the old (principal, action, resource) order
+
+
+def test_requirements_share_one_base_and_carry_the_scheme_without_scopes(client, verifier, rego_policies):
+    """require, load and require_rule are Guards; without required scopes each is itself the
+    SecurityBase OpenAPI reads (one dependency node), with them its Security parameter is."""
+    from fastapi.security.base import SecurityBase
+    from warden.fastapi import Guard, LoadRequirement, PolicyGuard, Requirement, RuleRequirement
+
+    authz = Warden(client, verifier, rego=rego_policies)
+    made = {
+        Requirement: lambda **kw: authz.require("read", "document", **kw),
+        LoadRequirement: lambda **kw: authz.load("read", "document", load_document, **kw),
+        RuleRequirement: lambda **kw: authz.require_rule("data.web.reports.allow", **kw),
+    }
+    for cls, make in made.items():
+        plain, scoped = make(), make(scopes="document.read")
+        assert isinstance(plain, cls) and isinstance(plain, Guard) and isinstance(plain, SecurityBase)
+        assert isinstance(scoped, cls) and not isinstance(scoped, SecurityBase)
+        assert type(plain).__name__ == cls.__name__ and repr(plain).startswith(cls.__name__ + "(")
+        assert plain.scheme_name == "bearerAuth" and type(make()) is type(plain)  # one class per kind
+        assert issubclass(cls, PolicyGuard) == (cls is not RuleRequirement)
+
+
+@pytest.fixture
+def rego_policies() -> warden.Rego:
+    from .rego_policies import POLICIES as REGO
+
+    return warden.Rego.from_policies(REGO)

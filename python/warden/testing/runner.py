@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from warden.testing import loader
+from warden.testing.gotext import go_quote
+from warden.testing.yamlproto import Problem
 
 RESULT_ORDER = {
     "RESULT_UNSPECIFIED": 0,
@@ -108,13 +110,13 @@ class _Lookups:
     def principal(self, key: str) -> Dict[str, Any]:
         found = self.suite.get("principals", {}).get(key) or self.fx.principals.get(key)
         if found is None:
-            raise SuiteError(f"principal {json.dumps(key)} not found")
+            raise SuiteError(f"principal {go_quote(key)} not found")
         return found
 
     def resource(self, key: str) -> Dict[str, Any]:
         found = self.suite.get("resources", {}).get(key) or self.fx.resources.get(key)
         if found is None:
-            raise SuiteError(f"resource {json.dumps(key)} not found")
+            raise SuiteError(f"resource {go_quote(key)} not found")
         return found
 
     def aux_data(self, key: str) -> Optional[Dict[str, Any]]:
@@ -122,21 +124,21 @@ class _Lookups:
             return None
         found = self.suite.get("auxData", {}).get(key) or self.fx.aux_data.get(key)
         if found is None:
-            raise SuiteError(f"auxData {json.dumps(key)} not found")
+            raise SuiteError(f"auxData {go_quote(key)} not found")
         return found
 
     def principal_group(self, key: str) -> List[str]:
         for groups in (self.suite.get("principalGroups", {}), self.fx.principal_groups):
             if key in groups:
                 return groups[key]
-        raise SuiteError(f"principal group {json.dumps(key)} not found")
+        raise SuiteError(f"principal group {go_quote(key)} not found")
 
     def resource_group(self, key: str) -> List[str]:
         for groups in (self.suite.get("resourceGroups", {}), self.fx.resource_groups):
             if key in groups:
                 return groups[key]
         # Cerbos's message says "principal group" here too (run_test_suite.go lookupResourceGroup)
-        raise SuiteError(f"principal group {json.dumps(key)} not found")
+        raise SuiteError(f"principal group {go_quote(key)} not found")
 
 
 def _collect(single: str, keys: List[str], groups: List[str], lookup_group: Callable[[str], List[str]]) -> List[str]:
@@ -189,8 +191,8 @@ def expand_table(suite: Dict[str, Any], table: Dict[str, Any], fixtures: Optiona
                 for action, effect in exp.get("actions", {}).items():
                     if action in target["actions"] and target["actions"][action] != effect:
                         raise SuiteError(
-                            f"found inconsistent expectations for principal {json.dumps(p)} performing "
-                            f"action {json.dumps(action)} on resource {json.dumps(r)}"
+                            f"found inconsistent expectations for principal {go_quote(p)} performing "
+                            f"action {go_quote(action)} on resource {go_quote(r)}"
                         )
                     target["actions"].setdefault(action, effect)
                 for action, entries in outputs.items():
@@ -198,9 +200,9 @@ def expand_table(suite: Dict[str, Any], table: Dict[str, Any], fixtures: Optiona
                     for src, val in entries.items():
                         if src in have and _value_key(have[src]) != _value_key(val):
                             raise SuiteError(
-                                f"found inconsistent expectations for output {json.dumps(src)} from "
-                                f"principal {json.dumps(p)} performing action {json.dumps(action)} "
-                                f"on resource {json.dumps(r)}"
+                                f"found inconsistent expectations for output {go_quote(src)} from "
+                                f"principal {go_quote(p)} performing action {go_quote(action)} "
+                                f"on resource {go_quote(r)}"
                             )
                         have.setdefault(src, val)
     default = {"actions": {a: "EFFECT_DENY" for a in input_actions}, "outputs": {}}
@@ -212,7 +214,7 @@ def expand_table(suite: Dict[str, Any], table: Dict[str, Any], fixtures: Optiona
             matrix.append((p, r, lookup.pop((p, r), default)))
     for p, r in lookup:
         raise SuiteError(
-            f"found an expectation for principal {json.dumps(p)} and resource {json.dumps(r)}, "
+            f"found an expectation for principal {go_quote(p)} and resource {go_quote(r)}, "
             "but at least one of these is not present in input"
         )
     options = table.get("options")
@@ -377,7 +379,7 @@ def run_test(pool: EnginePool, test: PolicyTest, actions: Optional[List[str]] = 
         expected = test.expected_effect(action)
         decided = output.get("actions", {}).get(action)
         if decided is None:
-            results[action] = {"result": "RESULT_ERRORED", "error": f"no result for action {json.dumps(action)}"}
+            results[action] = {"result": "RESULT_ERRORED", "error": f"no result for action {go_quote(action)}"}
             continue
         actual = decided.get("effect")
         if actual != expected:
@@ -460,7 +462,8 @@ class LoadedSuite:
     name: str = "Unknown"
     description: str = ""
     error: Optional[str] = None
-    error_file: Optional[str] = None  # the file that ``line:col`` positions in ``error`` refer to
+    error_file: Optional[str] = None  # the file that ``problems`` (and ``line:col`` in ``error``) refer to
+    problems: List[Problem] = field(default_factory=list)  # the problems of ``error``, with their positions
     skip_reason: Optional[str] = None
     tests: List[PolicyTest] = field(default_factory=list)
 
@@ -495,8 +498,9 @@ def load_suite(root: str, file: str, fixtures: Optional[FixtureCache] = None) ->
     try:
         suite = loader.load_suite_document(path)
     except loader.SuiteFormatError as exc:
-        out.error = "failed to load test suite:\n" + "\n".join(exc.problems)
+        out.error = "failed to load test suite:\n" + "\n".join(map(str, exc.problems))
         out.error_file = path
+        out.problems = exc.problems
         return out
     except OSError as exc:
         out.error = f"failed to load test suite: {exc}"
@@ -509,6 +513,7 @@ def load_suite(root: str, file: str, fixtures: Optional[FixtureCache] = None) ->
     except loader.FixtureError as exc:
         out.error = f"failed to load test fixtures from {os.path.normpath(fixture_dir)}: {exc}"
         out.error_file = exc.path
+        out.problems = exc.problems
         return out
     look = _Lookups(suite, fx)
     for kind, groups, exists in (
@@ -522,7 +527,7 @@ def load_suite(root: str, file: str, fixtures: Optional[FixtureCache] = None) ->
                 except SuiteError:
                     out.error = (
                         f"Invalid {kind} groups in test suite: missing fixture "
-                        f"{json.dumps(member)} referenced in group {json.dumps(group)}"
+                        f"{go_quote(member)} referenced in group {go_quote(group)}"
                     )
                     return out
     if suite.get("skip"):
@@ -542,26 +547,30 @@ def load_suite(root: str, file: str, fixtures: Optional[FixtureCache] = None) ->
             out.tests.extend(expand_table(suite, table, fx))
         except SuiteError as exc:
             out.tests = []
-            out.error = f"Failed to load the test suite: invalid test {json.dumps(table.get('name', ''))}: {exc}"
+            out.error = f"Failed to load the test suite: invalid test {go_quote(table.get('name', ''))}: {exc}"
             return out
     return out
 
 
 def located_error(loaded: LoadedSuite) -> str:
-    """The suite's error for people: ``line:col`` positions turned into ``file:line:col:`` (clickable)."""
+    """The suite's error for people: each problem as ``file:line:col: message`` (clickable).
+
+    A problem Cerbos gives no position (a missing required field) points at the closest enclosing
+    element instead: the fixture or test that lacks the field.
+    """
     if loaded.error is None:
         return ""
     if not loaded.error_file:
         return f"{loaded.path}: {loaded.error}"
-    where = (
-        os.path.relpath(loaded.error_file)
-        if not os.path.relpath(loaded.error_file).startswith("..")
-        else loaded.error_file
-    )
-    lines = []
-    for line in loaded.error.splitlines():
-        m = re.match(r"^(\d+):(\d+) (.*)$", line)
-        lines.append(f"{where}:{m.group(1)}:{m.group(2)}: {m.group(3)}" if m else line)
+    where = os.path.relpath(loaded.error_file)
+    if where.startswith(".."):
+        where = loaded.error_file
+    if not loaded.problems:
+        return f"{where}: {loaded.error}"
+    lines = [loaded.error.split("\n", 1)[0]]  # Cerbos's heading: "failed to load test suite:" ...
+    for problem in loaded.problems:
+        at = problem.where
+        lines.append(f"{where}:{at[0]}:{at[1]}: {problem.message}" if at else f"{where}: {problem.message}")
     return "\n".join(lines)
 
 
