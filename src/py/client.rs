@@ -111,8 +111,8 @@ fn resource_entry<'py>(entry: &Bound<'py, PyAny>, at: &Path<'_>) -> PyResult<(Bo
 #[pymethods]
 impl PyClientCore {
     #[new]
-    fn new(engine: &Bound<'_, PyEngine>) -> Self {
-        PyClientCore { engine: RwLock::new(Some(engine.get().inner.clone())) }
+    fn new(engine: &Bound<'_, PyEngine>) -> PyResult<Self> {
+        guard("Client.__init__", || Ok(PyClientCore { engine: RwLock::new(Some(engine.get().inner.clone())) }))
     }
 
     /// `Client.is_allowed`: whether `principal` may do `action` on `resource`. The signature is the
@@ -185,7 +185,10 @@ impl PyClientCore {
     }
 
     /// Releases the engine; later calls raise `RuntimeError`.
-    fn close(&self) {
-        *self.engine.write().unwrap_or_else(PoisonError::into_inner) = None;
+    fn close(&self) -> PyResult<()> {
+        guard("Client.close", || {
+            *self.engine.write().unwrap_or_else(PoisonError::into_inner) = None;
+            Ok(())
+        })
     }
 }
