@@ -98,6 +98,8 @@ mod lib_sized;
 mod limits;
 mod network;
 mod paths;
+/// What the query planner needs from this layer (src/plan).
+pub(crate) mod planning;
 mod request;
 mod spiffe;
 mod time_parse;

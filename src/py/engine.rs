@@ -125,7 +125,9 @@ pub fn decide(py: Python<'_>, engine: &Arc<Engine>, inputs: Vec<CheckInput>, now
 }
 
 /// A Cerbos public `CheckResourcesRequest` (JSON-shaped), parsed as the core parses the JSON body.
-fn api_request(request: &Bound<'_, PyAny>) -> PyResult<crate::api::CheckResourcesRequest> {
+/// A Cerbos API request read from Python (`check_resources_json`, `plan_resources_json`); errors
+/// name the offending field.
+pub(super) fn api_request<T: serde::de::DeserializeOwned>(request: &Bound<'_, PyAny>) -> PyResult<T> {
     let json = values::value::<Json>(request, &Path::root("request"))?;
     serde_path_to_error::deserialize(json).map_err(|e| {
         let path = e.path().to_string();
@@ -337,13 +339,43 @@ impl PyEngine {
     #[pyo3(signature = (request, *, now=None))]
     fn check_resources_json<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         guard("Engine.check_resources_json", || {
-            let req = api_request(request)?;
+            let req: crate::api::CheckResourcesRequest = api_request(request)?;
             let now = parse_now(now)?;
             let engine = self.inner.clone();
             let resp = py.detach(move || engine.check_resources(&req, now)).map_err(PyValueError::new_err)?;
             serialized_to_py(py, &resp)
         })
     }
+
+    // --- query planning (src/py/plan.rs; owned by the planner work) -----------------------------
+
+    /// Which resources of a kind `principal` may act on with all of `actions`: Cerbos's
+    /// `PlanResourcesResponse` JSON (`filter` with `kind` and `condition`, `meta.filterDebug`).
+    /// `presence_tests=True` keeps `has(R.attr.x)` as `(has request.resource.attr.x)`.
+    #[pyo3(signature = (principal, resource, actions, *, aux_data=None, now=None, presence_tests=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn plan_resources<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Bound<'py, PyAny>,
+        resource: &Bound<'py, PyAny>,
+        actions: &Bound<'py, PyAny>,
+        aux_data: Option<&Bound<'py, PyAny>>,
+        now: Option<&Bound<'py, PyAny>>,
+        presence_tests: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = crate::plan::PlanOptions { presence_tests };
+        super::plan::plan_resources(self, py, principal, resource, actions, aux_data, now, options)
+    }
+
+    /// Answers a Cerbos public `PlanResourcesRequest` (the JSON body of `POST /api/plan/resources`)
+    /// with the `PlanResourcesResponse` JSON Cerbos would return.
+    #[pyo3(signature = (request, *, now=None))]
+    fn plan_resources_json<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        super::plan::plan_resources_json(self, py, request, now)
+    }
+
+    // --- end of query planning --------------------------------------------------------------------
 
     /// Reads and compiles the policies again; on failure raises `PolicyError` and keeps the current set.
     fn reload(&self, py: Python<'_>) -> PyResult<()> {

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod errors;
 pub mod jwt;
 pub mod models;
+pub mod plan;
 pub mod rego;
 pub mod requests;
 pub mod results;
