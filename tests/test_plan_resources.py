@@ -106,7 +106,7 @@ def test_plans_agree_with_decisions(contacts):
         for action in ("read", "create", "update", "delete"):
             f = contacts.plan_resources(principal, {"kind": "contact"}, [action])["filter"]
             for attr in rows:
-                allowed = contacts.is_allowed(principal, {"kind": "contact", "id": "1", "attr": attr}, action)
+                allowed = contacts.is_allowed(principal, {"kind": "contact", "id": "1", "attr": attr}, action=action)
                 if f["kind"] == "KIND_CONDITIONAL":
                     operands = f["condition"]["expression"]["operands"]
                     planned = attr["owner_id"] == operands[1]["value"]
@@ -170,7 +170,7 @@ def test_invalid_requests_name_the_field(contacts, change, message):
 
 
 def test_invalid_calls_name_the_argument(contacts):
-    with pytest.raises(ValueError, match="principal"):
+    with pytest.raises(TypeError, match="principal.id"):
         contacts.plan_resources({"roles": ["user"]}, {"kind": "contact"}, ["read"])
     with pytest.raises(ValueError, match="actions"):
         contacts.plan_resources({"id": "bob", "roles": ["user"]}, {"kind": "contact"}, [])
@@ -221,3 +221,30 @@ resourcePolicy:
     request["auxData"] = {"jwt": {"token": token[:-4] + "AAAA"}}
     with pytest.raises(ValueError, match="invalid auxData"):
         engine.plan_resources_json(request)
+
+
+def test_presence_tests_on_request():
+    engine = Engine.from_policies(
+        [
+            """
+apiVersion: api.cerbos.dev/v1
+resourcePolicy:
+  resource: doc
+  version: default
+  rules:
+    - actions: [read]
+      roles: [user]
+      effect: EFFECT_ALLOW
+      condition:
+        match:
+          expr: has(R.attr.owner)
+"""
+        ]
+    )
+    bob, doc = {"id": "bob", "roles": ["user"]}, {"kind": "doc"}
+    # Cerbos writes `has(...)` as `true`.
+    assert engine.plan_resources(bob, doc, ["read"])["filter"] == {"kind": "KIND_ALWAYS_ALLOWED"}
+    plan = engine.plan_resources(bob, doc, ["read"], presence_tests=True)
+    assert plan["filter"]["condition"] == {
+        "expression": {"operator": "has", "operands": [{"variable": "request.resource.attr.owner"}]}
+    }
