@@ -25,12 +25,14 @@ def plan_resources(
     resource: Any,
     request_id: Optional[str],
     aux_data: Any,
+    presence_tests: bool = False,
 ) -> PlanResourcesResponse:
     """The engine's plan for ``actions`` on ``resource``'s kind, as the SDK's response model.
 
     ``aux_data`` is ``{"jwt": {...verified claims}}`` (an ``AuxData`` carrying a raw token is
-    refused: verify it first). Bad input raises the engine's ``ValueError``/``TypeError`` naming
-    the field, as ``check_resources`` does.
+    refused: verify it first). ``presence_tests``: keep ``has(...)`` as a ``has`` operator
+    (warden's adapter reads it; Cerbos writes ``true``). Bad input raises the engine's
+    ``ValueError``/``TypeError`` naming the field, as ``check_resources`` does.
     """
     aux = _engine_aux(aux_data)
     names = [actions] if isinstance(actions, str) else list(actions)
@@ -38,7 +40,10 @@ def plan_resources(
         raise ValueError("actions: expected an action name or a non-empty list of them")
     principal = dict(principal) if isinstance(principal, Mapping) and not isinstance(principal, dict) else principal
     resource = dict(resource) if isinstance(resource, Mapping) and not isinstance(resource, dict) else resource
-    out = engine.plan_resources(principal, resource, names, aux_data=aux)
+    if presence_tests:
+        out = engine.plan_resources(principal, resource, names, aux_data=aux, presence_tests=True)
+    else:
+        out = engine.plan_resources(principal, resource, names, aux_data=aux)
     return response_from_plan(out, request_id or str(uuid.uuid4()), resource)
 
 
@@ -86,6 +91,7 @@ def plan_for(
     scope: Optional[str] = None,
     attr: Optional[Mapping[str, Any]] = None,
     aux_data: Optional[Mapping[str, Any]] = None,
+    presence_tests: bool = False,
 ) -> PlanResourcesResponse:
     """The plan of a list endpoint: which resources of ``kind`` ``principal`` may act on with
     ``actions``; ``attr`` are attributes every listed resource has (folded into the plan)."""
@@ -96,7 +102,7 @@ def plan_for(
         resource["scope"] = scope
     if attr:
         resource["attr"] = dict(attr)
-    return plan_resources(engine, actions, principal, resource, None, aux_data)
+    return plan_resources(engine, actions, principal, resource, None, aux_data, presence_tests)
 
 
 def everything(kind: str, actions: Union[str, List[str]]) -> PlanResourcesResponse:

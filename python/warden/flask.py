@@ -564,6 +564,7 @@ def plan(
     scopes: Scopes = (),
     any_scopes: Scopes = (),
     aux_data: Optional[Mapping[str, Any]] = None,
+    presence_tests: bool = False,
 ) -> PlanResourcesResponse:
     """Authenticate the request and plan which resources of ``kind`` the principal may act on
     with ``action`` (or every one of a list of actions), for a list endpoint.
@@ -574,6 +575,8 @@ def plan(
     select the policies as a resource's would; ``scopes``/``any_scopes`` as in
     :func:`authorize`. Raises ``AuthenticationFailed`` (401) or ``AuthorizationFailed`` (403,
     missing scopes), which the extension answers as JSON. A plan admitting nothing lists nothing.
+    ``presence_tests=True`` keeps ``has(R.attr.x)`` in the plan (warden's adapter reads it,
+    ``cerbos_sqlalchemy`` does not).
     """
     check_name(kind, "kind")
     actions = [action] if isinstance(action, str) else list(action)
@@ -596,6 +599,7 @@ def plan(
         scope=scope,
         attr=attr,
         aux_data=aux_data,
+        presence_tests=presence_tests,
     )
 
 
@@ -617,7 +621,8 @@ def authorized_query(
 ) -> Any:
     """``select(table)`` of the rows the principal may act on: :func:`plan` then
     ``warden.sqlalchemy.get_query`` (``attr_map``, ``table_mapping``,
-    ``operator_override_fns`` and ``options`` are its arguments)::
+    ``operator_override_fns`` and ``options`` are its arguments; the plan keeps ``has()``
+    tests, which warden's adapter translates)::
 
         @app.get("/contacts")
         def contacts():
@@ -635,6 +640,7 @@ def authorized_query(
         scopes=scopes,
         any_scopes=any_scopes,
         aux_data=aux_data,
+        presence_tests=True,
     )
     return get_query(found, table, attr_map, table_mapping, operator_override_fns, **options)
 

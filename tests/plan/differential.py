@@ -570,7 +570,8 @@ def parse_now(text: str) -> datetime:
 def run_suite(suite: Suite, db: sa.Engine, rng_seed: int, upstream: Optional[Callable[..., Any]] = None) -> Outcome:
     """Plans, tables, rows and every comparison for one suite on one database."""
     now_dt = parse_now(suite.now)
-    plans: Dict[int, Any] = {}
+    plans: Dict[int, Any] = {}  # Cerbos's plans (has() written true)
+    presence: Dict[int, Any] = {}  # the same with presence tests (for attributes left out when NULL)
     errors: Dict[int, str] = {}
     by_kind: Dict[str, List[int]] = {}
     inference: Dict[str, Inference] = {}
@@ -579,15 +580,24 @@ def run_suite(suite: Suite, db: sa.Engine, rng_seed: int, upstream: Optional[Cal
             plans[i] = suite.engine.plan_resources(
                 case.principal, _plan_resource(case), case.actions, aux_data=suite.aux_data, now=suite.now
             )
+            presence[i] = suite.engine.plan_resources(
+                case.principal,
+                _plan_resource(case),
+                case.actions,
+                aux_data=suite.aux_data,
+                now=suite.now,
+                presence_tests=True,
+            )
         except ValueError as exc:  # an invalid request (e.g. a bad scope): nothing to list
             errors[i] = str(exc)
             continue
         kind = case.resource["kind"] + "." + "+".join(case.actions)  # one layout per kind and action set
         by_kind.setdefault(kind, []).append(i)
         inf = inference.setdefault(kind, Inference())
-        cond = plans[i]["filter"].get("condition")
-        if cond is not None:
-            inf.walk(cond, {}, boolean=True)
+        for p in (plans[i], presence[i]):
+            cond = p["filter"].get("condition")
+            if cond is not None:
+                inf.walk(cond, {}, boolean=True)
         if case.resource.get("attr"):
             for k, v in case.resource["attr"].items():
                 inf.hint(inf.attr(ATTR + k, {}), v)
@@ -624,7 +634,9 @@ def run_suite(suite: Suite, db: sa.Engine, rng_seed: int, upstream: Optional[Cal
                     case = suite.cases[i]
                     outcome.cases += 1
                     for convention in CONVENTIONS:
-                        _compare(suite, case, plans[i], layout, rows[kind], conn, convention, now_dt, outcome, upstream)
+                        # an application leaving NULL attributes out needs the plan's presence tests
+                        plan = presence[i] if convention == "omitted" else plans[i]
+                        _compare(suite, case, plan, layout, rows[kind], conn, convention, now_dt, outcome, upstream)
     finally:
         metadata.drop_all(db)
     return outcome

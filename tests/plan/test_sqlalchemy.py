@@ -219,12 +219,14 @@ def test_has_operator(session):
     assert ids(session, get_query(p, Doc, ATTRS, null_attribute_representation="omitted")) == ["d1", "d2", "d4"]
 
 
-def test_has_is_folded_by_the_planner(engine):
-    """Documented limit (Cerbos's planner, kept for its conformance): `has(R.attr.x)` plans as true, so
-    an application leaving NULL attributes out gets every row for a rule that only tests presence."""
+def test_has_is_folded_unless_presence_tests(engine, session):
+    """Cerbos's planner writes `has(R.attr.x)` as true: an application leaving NULL attributes out
+    would get every row for a rule that only tests presence. ``presence_tests=True`` keeps the test."""
     assert plan(engine, "present")["filter"] == {"kind": "KIND_ALWAYS_ALLOWED"}
-    row = {"kind": "doc", "id": "d3", "attr": {}}
-    assert not engine.is_allowed(ALICE, row, "present")
+    assert not engine.is_allowed(ALICE, {"kind": "doc", "id": "d3", "attr": {}}, action="present")
+    kept = engine.plan_resources(ALICE, {"kind": "doc"}, "present", presence_tests=True)
+    query = get_query(kept, Doc, ATTRS, null_attribute_representation="omitted")
+    assert ids(session, query) == ["d1", "d2", "d4"]  # d3's owner is NULL: left out, not present
 
 
 def test_overrides_get_column_then_value(engine, session):

@@ -31,8 +31,10 @@ class PlanRequirement(Guard):
         actions: List[str],
         resource: Mapping[str, Any],
         aux_data: Optional[Mapping[str, Any]],
+        presence_tests: bool = False,
     ) -> None:
         super().__init__(principal, scopes)
+        self.presence_tests = presence_tests
         self.engine = engine
         self.kind = kind
         self.actions = actions
@@ -42,7 +44,15 @@ class PlanRequirement(Guard):
     async def __call__(self, request: Request, scoped: Optional[Principal] = None) -> PlanResourcesResponse:
         state = await self.authenticator.authenticated(request, self.login_url)
         self._check_any_scopes(state)
-        return plan_for(self.engine, state.principal, self.kind, self.actions, aux_data=self.aux_data, **self.resource)
+        return plan_for(
+            self.engine,
+            state.principal,
+            self.kind,
+            self.actions,
+            aux_data=self.aux_data,
+            presence_tests=self.presence_tests,
+            **self.resource,
+        )
 
     def __repr__(self) -> str:
         return f"PlanRequirement(kind={self.kind!r}, actions={self.actions!r}, scopes={list(self.scopes.all_of)!r})"

@@ -308,6 +308,7 @@ class Warden:
         any_scopes: Scopes = (),
         login: Union[bool, str] = False,
         aux_data: Optional[Mapping[str, Any]] = None,
+        presence_tests: bool = False,
     ) -> PlanRequirement:
         """Dependency: the caller's query plan for ``action`` (or every one of a list of actions)
         on resources of ``kind``, a ``PlanResourcesResponse``, for a list endpoint::
@@ -319,7 +320,9 @@ class Warden:
         ``attr`` are attributes every listed resource has (folded into the plan);
         ``policy_version``/``scope`` select the policies as a resource's would. ``scopes``,
         ``any_scopes``, ``login`` and ``aux_data`` as in :meth:`require`. A plan admitting
-        nothing (``KIND_ALWAYS_DENIED``) lists nothing; it is not a 403.
+        nothing (``KIND_ALWAYS_DENIED``) lists nothing; it is not a 403. ``presence_tests=True``
+        keeps ``has(R.attr.x)`` in the plan (for ``warden.sqlalchemy`` with
+        ``null_attribute_representation="omitted"``; ``cerbos_sqlalchemy`` does not read it).
         """
         check_name(kind, "kind")
         actions = [action] if isinstance(action, str) else list(action)
