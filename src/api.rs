@@ -46,6 +46,29 @@ pub struct AuxDataRequest {
     pub jwts: Option<BTreeMap<String, JwtRef>>,
 }
 
+impl AuxDataRequest {
+    /// The claims of the request's tokens, verified with the engine's key sets (also used by
+    /// the planner's `PlanResources` entry point).
+    pub fn verified(&self, verifier: Option<&dyn TokenVerifier>) -> Result<AuxData, String> {
+        let verify = |j: &JwtRef| -> Result<Map<String, Json>, String> {
+            let v = verifier.ok_or("auxData carries a JWT but the engine has no jwt_keysets configured")?;
+            v.verify(&j.token, j.key_set_id.as_deref()).map_err(|e| format!("invalid auxData: {e}"))
+        };
+        let mut out = AuxData::default();
+        if let Some(j) = &self.jwt {
+            out.jwt = verify(j)?;
+        }
+        if let Some(js) = &self.jwts {
+            for (name, j) in js {
+                let mut entry = Map::new();
+                entry.insert("claims".into(), Json::Object(verify(j)?));
+                out.jwts.insert(name.clone(), Json::Object(entry));
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Turns a token from the request's aux data into verified claims (the engine's configured key sets).
 pub trait TokenVerifier: Send + Sync {
     fn verify(&self, token: &str, key_set_id: Option<&str>) -> Result<Map<String, Json>, String>;
@@ -126,27 +149,7 @@ impl CheckResourcesRequest {
     /// The engine inputs, with JWTs verified into claims.
     pub fn to_inputs(&self, verifier: Option<&dyn TokenVerifier>) -> Result<Vec<CheckInput>, String> {
         self.validate()?;
-        let aux = match &self.aux_data {
-            None => None,
-            Some(a) => {
-                let verify = |j: &JwtRef| -> Result<Map<String, Json>, String> {
-                    let v = verifier.ok_or("auxData carries a JWT but the engine has no jwt_keysets configured")?;
-                    v.verify(&j.token, j.key_set_id.as_deref()).map_err(|e| format!("invalid auxData: {e}"))
-                };
-                let mut out = AuxData::default();
-                if let Some(j) = &a.jwt {
-                    out.jwt = verify(j)?;
-                }
-                if let Some(js) = &a.jwts {
-                    for (name, j) in js {
-                        let mut entry = Map::new();
-                        entry.insert("claims".into(), Json::Object(verify(j)?));
-                        out.jwts.insert(name.clone(), Json::Object(entry));
-                    }
-                }
-                Some(out)
-            }
-        };
+        let aux = self.aux_data.as_ref().map(|a| a.verified(verifier)).transpose()?;
         Ok(self
             .resources
             .iter()

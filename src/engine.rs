@@ -155,6 +155,16 @@ impl Engine {
         &self.config
     }
 
+    /// The evaluation settings derived from the config (for the planner, src/plan).
+    pub(crate) fn eval_conf(&self) -> &EvalConf {
+        &self.conf
+    }
+
+    /// What verifies `auxData` tokens of API-shaped requests (for the planner, src/plan).
+    pub(crate) fn token_verifier(&self) -> Option<&dyn crate::api::TokenVerifier> {
+        self.token_verifier.as_deref()
+    }
+
     pub fn source(&self) -> &PolicySource {
         &self.source
     }

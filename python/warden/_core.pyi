@@ -96,6 +96,29 @@ class Engine:
         """Answer a Cerbos public ``CheckResourcesRequest`` (the JSON body of
         ``POST /api/check/resources``) with the ``CheckResourcesResponse`` Cerbos would return.
         Aux-data JWTs are verified with ``jwt_keysets``; a bad token raises ``ValueError``."""
+    # --- query planning ---------------------------------------------------------------------
+    def plan_resources(
+        self,
+        principal: Any,
+        resource: Any,
+        actions: Union[str, Sequence[str]],
+        *,
+        aux_data: Optional[Mapping[str, Any]] = None,
+        now: _Now = None,
+    ) -> Dict[str, Any]:
+        """Which resources of ``resource["kind"]`` ``principal`` may act on with every one of
+        ``actions`` (Cerbos's PlanResources). ``resource`` gives the kind and, optionally,
+        ``policyVersion``, ``scope`` and the attributes already known (``attr``). Returns
+        Cerbos's ``PlanResourcesResponse`` JSON: ``filter`` is ``{"kind": "KIND_ALWAYS_ALLOWED"}``,
+        ``{"kind": "KIND_ALWAYS_DENIED"}`` or ``{"kind": "KIND_CONDITIONAL", "condition":
+        operand}``, an operand being ``{"value": v}``, ``{"variable": "request.resource.attr.x"}``
+        or ``{"expression": {"operator": op, "operands": [...]}}``; ``meta`` has ``filterDebug``
+        and ``matchedScopes``. Raises ``ValueError`` naming a bad field."""
+    def plan_resources_json(self, request: Mapping[str, Any], *, now: _Now = None) -> Dict[str, Any]:
+        """Answer a Cerbos public ``PlanResourcesRequest`` (the JSON body of
+        ``POST /api/plan/resources``) with the ``PlanResourcesResponse`` Cerbos would return.
+        Aux-data JWTs are verified with ``jwt_keysets``."""
+    # --- end of query planning --------------------------------------------------------------
     def reload(self) -> None:
         """Read and compile the policies again; on failure raise :class:`PolicyError` and keep
         serving the current set."""

@@ -92,6 +92,8 @@ mod lib_misc;
 mod lib_sets;
 mod network;
 mod paths;
+/// What the query planner needs from this layer (src/plan).
+pub(crate) mod planning;
 mod spiffe;
 mod time_parse;
 mod values;

@@ -55,18 +55,18 @@ struct EffectInfo<'a> {
 }
 
 /// A row as the evaluator sees it: an indexed row, or one synthesised from a role policy.
-enum Binding<'t> {
+pub(crate) enum Binding<'t> {
     Row(&'t Row),
     Synthetic(Synthetic<'t>),
 }
 
-struct Synthetic<'t> {
+pub(crate) struct Synthetic<'t> {
     origin_fqn: String,
     name: &'t str,
-    effect: Option<Effect>,
-    condition: Option<Cond>,
+    pub(crate) effect: Option<Effect>,
+    pub(crate) condition: Option<Cond>,
     output: Option<OutputExprs>,
-    params: Option<&'t Arc<Params>>,
+    pub(crate) params: Option<&'t Arc<Params>>,
     /// None: no condition, nothing to cache.
     eval_key: Option<usize>,
 }
@@ -81,7 +81,7 @@ impl Binding<'_> {
 }
 
 /// The request scope: the default when empty, a leading `.` (root alias) removed.
-fn scope_value<'a>(scope: &'a str, default: &'a str) -> &'a str {
+pub(crate) fn scope_value<'a>(scope: &'a str, default: &'a str) -> &'a str {
     let s = if scope.is_empty() { default } else { scope };
     s.strip_prefix('.').unwrap_or(s)
 }
@@ -89,7 +89,7 @@ fn scope_value<'a>(scope: &'a str, default: &'a str) -> &'a str {
 /// Cerbos's `GetAllScopes`: the scopes (most specific first) that have policies of a kind, and the
 /// first of them (for the policy key). Strict search needs the requested scope itself to exist.
 /// Each scope comes with its index key for the version (None: nothing indexed under it).
-fn all_scopes<'t>(
+pub(crate) fn all_scopes<'t>(
     table: &'t RuleTable,
     set: &rustc_hash::FxHashSet<u32>,
     scope: &str,
@@ -517,7 +517,7 @@ fn active_derived_roles<'t>(
 /// Rows for one (kind, version, scope, action, roles), with role-policy denies first (Cerbos's `Index.Query`).
 /// `key` is the (resource version, scope) pair; None when nothing is indexed under it.
 #[allow(clippy::too_many_arguments)]
-fn query<'t>(
+pub(crate) fn query<'t>(
     table: &'t RuleTable,
     kind: PolicyKind,
     key: Option<ScopeKey>,

@@ -354,6 +354,33 @@ impl PyEngine {
         pythonize::pythonize(py, &resp).map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
+    // --- query planning (src/py/plan.rs; owned by the planner work) -----------------------------
+
+    /// Which resources of a kind `principal` may act on with all of `actions`: Cerbos's
+    /// `PlanResourcesResponse` JSON (`filter` with `kind` and `condition`, `meta.filterDebug`).
+    #[pyo3(signature = (principal, resource, actions, *, aux_data=None, now=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn plan_resources<'py>(
+        &self,
+        py: Python<'py>,
+        principal: &Bound<'py, PyAny>,
+        resource: &Bound<'py, PyAny>,
+        actions: &Bound<'py, PyAny>,
+        aux_data: Option<&Bound<'py, PyAny>>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        super::plan::plan_resources(self, py, principal, resource, actions, aux_data, now)
+    }
+
+    /// Answers a Cerbos public `PlanResourcesRequest` (the JSON body of `POST /api/plan/resources`)
+    /// with the `PlanResourcesResponse` JSON Cerbos would return.
+    #[pyo3(signature = (request, *, now=None))]
+    fn plan_resources_json<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        super::plan::plan_resources_json(self, py, request, now)
+    }
+
+    // --- end of query planning --------------------------------------------------------------------
+
     /// Reads and compiles the policies again; on failure raises `PolicyError` and keeps the current set.
     fn reload(&self, py: Python<'_>) -> PyResult<()> {
         let engine = self.inner.clone();

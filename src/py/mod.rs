@@ -6,6 +6,7 @@ pub mod convert;
 pub mod engine;
 pub mod errors;
 pub mod jwt;
+pub mod plan;
 pub mod rego;
 
 #[pymodule]

@@ -1,0 +1,66 @@
+//! Query planning for Python (`Engine.plan_resources`, `Engine.plan_resources_json`): inputs
+//! converted as `is_allowed` converts them, the plan made with the GIL released, the answer in
+//! Cerbos's public `PlanResourcesResponse` JSON shape.
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use super::convert;
+use super::engine::{from_py, parse_now, PyEngine};
+use crate::plan::{PlanInput, PlanResource, PlanResourcesRequest};
+
+/// `actions`: one action name or a list of them.
+fn actions_from_py(actions: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if let Ok(s) = actions.cast::<PyString>() {
+        return Ok(vec![s.to_string()]);
+    }
+    actions.extract().map_err(|_| PyTypeError::new_err("actions: expected an action name or a list of them"))
+}
+
+pub fn plan_resources<'py>(
+    engine: &PyEngine,
+    py: Python<'py>,
+    principal: &Bound<'py, PyAny>,
+    resource: &Bound<'py, PyAny>,
+    actions: &Bound<'py, PyAny>,
+    aux_data: Option<&Bound<'py, PyAny>>,
+    now: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let principal = convert::principal(principal, "principal")?;
+    let r = convert::resource(resource, "resource")?;
+    let resource = PlanResource { kind: r.kind, policy_version: r.policy_version, scope: r.scope, attr: r.attr };
+    let actions = actions_from_py(actions)?;
+    let aux_data = match aux_data {
+        Some(a) => convert::aux_data(a, "aux_data")?,
+        None => None,
+    };
+    let now = parse_now(now)?;
+    let input = PlanInput { request_id: String::new(), actions: actions.clone(), principal: principal.clone(), resource: resource.clone(), aux_data };
+    // The response of the equivalent API request, with `meta` (the filter's text and matched scopes).
+    let request = PlanResourcesRequest {
+        request_id: String::new(),
+        action: String::new(),
+        actions,
+        principal,
+        resource,
+        aux_data: None,
+        include_meta: true,
+        request_context: None,
+    };
+    let inner = engine.inner.clone();
+    let out = py.detach(move || inner.plan(&input, now)).map_err(PyValueError::new_err)?;
+    pythonize::pythonize(py, &request.response(out)).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+pub fn plan_resources_json<'py>(
+    engine: &PyEngine,
+    py: Python<'py>,
+    request: &Bound<'py, PyAny>,
+    now: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let req: PlanResourcesRequest = from_py(request, "request")?;
+    let now = parse_now(now)?;
+    let inner = engine.inner.clone();
+    let resp = py.detach(move || inner.plan_resources(&req, now)).map_err(PyValueError::new_err)?;
+    pythonize::pythonize(py, &resp).map_err(|e| PyValueError::new_err(e.to_string()))
+}
