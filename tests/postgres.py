@@ -125,7 +125,7 @@ def start(user: str = "warden") -> PostgresServer:
         )
         log.close()
         server = PostgresServer(directory, process, user)
-        _wait_for_socket(server)
+        _wait_until_ready(server, bin_dir)
         return server
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
@@ -137,14 +137,21 @@ def _initdb(prefix: List[str], bin_dir: Path, data: Path, user: str, locale: Lis
     return subprocess.run([*command, *locale], capture_output=True, text=True, timeout=180)
 
 
-def _wait_for_socket(server: PostgresServer) -> None:
-    socket = server.directory / ".s.PGSQL.5432"
+def _wait_until_ready(server: PostgresServer, bin_dir: Path) -> None:
+    """Until the server accepts connections (its socket appears before it has finished starting)."""
     deadline = time.monotonic() + START_SECONDS
-    while not socket.exists():
+    while True:
         if server.process.poll() is not None:
             log = (server.directory / "server.log").read_text(errors="replace")
             raise RuntimeError(f"postgres exited on start: {log.strip()[-2000:]}")
+        ready = subprocess.run(
+            [str(bin_dir / "pg_isready"), "-q", "-h", server.socket_dir, "-U", server.user, "-d", "postgres"],
+            capture_output=True,
+            timeout=30,
+        )
+        if ready.returncode == 0:
+            return
         if time.monotonic() > deadline:
             server.stop()
-            raise RuntimeError(f"postgres did not open its socket within {START_SECONDS:.0f} s")
+            raise RuntimeError(f"postgres did not accept connections within {START_SECONDS:.0f} s")
         time.sleep(0.05)

@@ -407,8 +407,8 @@ class _Translator(Generic[C]):
         if left.literal and left.kind == "null":
             return Decision(self.null(right), self.present(right))
         if _same_type(left.kind, right.kind):
-            true = [self.b.compare("eq", left, right)]
-            false = [self.b.compare("ne", left, right)]
+            true: List[Side[C]] = [self.b.compare("eq", left, right)]
+            false: List[Side[C]] = [self.b.compare("ne", left, right)]
         else:  # heterogeneous: unequal wherever both have values
             true, false = [], [self.present(left, right)]
         if left.null_is_value and right.null_is_value:
@@ -446,8 +446,8 @@ class _Translator(Generic[C]):
             raise PlanError(f"{node.where}: 'in' with a list or map attribute is not supported by this adapter")
         candidates = [v for v in values if _same_type(element.kind, kind_of(v))]
         if candidates:
-            true = [self.b.member(element, candidates, False)]
-            false = [self.b.member(element, candidates, True)]
+            true: List[Side[C]] = [self.b.member(element, candidates, False)]
+            false: List[Side[C]] = [self.b.member(element, candidates, True)]
         else:
             true, false = [], [self.present(element)]
         # a null element is in the list when the list holds null

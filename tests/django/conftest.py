@@ -61,3 +61,15 @@ def postgres_alias() -> Iterator[str]:
     finally:
         connections["postgres"].close()
         server.stop()
+
+
+@pytest.fixture
+def demo_contacts() -> None:
+    """The example's contacts (abc123 owned by bob, def456 by carol, ghi789 by alice) and no other."""
+    import importlib
+
+    from contactbook.models import Contact
+
+    demo = importlib.import_module("contactbook.migrations.0002_demo_contacts").DEMO
+    Contact.objects.all().delete()
+    Contact.objects.bulk_create(Contact(id=i, name=n, email=e, owner_id=o) for i, n, e, o in demo)

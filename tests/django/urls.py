@@ -1,6 +1,10 @@
 from django.urls import include, path
+from rest_framework.routers import SimpleRouter
 
 from tests.django import views
+
+items = SimpleRouter()
+items.register("t/api/items", views.ItemViewSet)
 
 urlpatterns = [
     path("", include("contactbook.urls")),
@@ -14,4 +18,5 @@ urlpatterns = [
     path("t/api/contacts", views.ContactCollection.as_view()),
     path("t/api/contacts/<str:pk>", views.ContactDetail.as_view()),
     path("t/api/archive", views.Archive.as_view()),
+    *items.urls,
 ]

@@ -7,10 +7,12 @@ from contactbook.models import Contact
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template import Context, Template
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from warden.django import require
+
+from tests.django.plans.models import Item
 
 
 def load_contact(request, pk):
@@ -19,7 +21,8 @@ def load_contact(request, pk):
 
 @require("read", "contact")
 def contact_list(request):
-    return JsonResponse({"principal": request.principal.id})
+    principal = request.principal  # None for an OPTIONS request, which passes unchecked
+    return JsonResponse({"principal": principal and principal.id})
 
 
 @require("update", resource=load_contact)
@@ -61,6 +64,7 @@ class ContactSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact
         fields = ["id", "name", "owner_id"]
+        read_only_fields = ["owner_id"]
 
 
 class ContactDetail(generics.RetrieveUpdateDestroyAPIView):
@@ -89,3 +93,17 @@ class Archive(APIView):
 
     def get(self, request):
         return Response({"archive": True, "user": request.user.username})
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Item
+        fields = ["id", "name", "owner"]
+
+
+class ItemViewSet(viewsets.ReadOnlyModelViewSet):
+    """Items listed by the plan of "own" (the retrieve action), without a decision on the collection."""
+
+    queryset = Item.objects.all()
+    serializer_class = ItemSerializer
+    warden_actions = {"list": None, "retrieve": "own"}

@@ -32,6 +32,8 @@ class Authentication(NamedTuple):
     #: why there is no principal although a token was given (None: no token, or a principal)
     error: Optional[InvalidToken]
     token: Optional[str]
+    #: where the token was found: "header", "cookie" or "session" (None without a token)
+    source: Optional[str] = None
 
     def refusal(self, realm: Optional[str]) -> Refusal:
         """The RFC 6750 answer for a request without a principal (401, or 503 when the provider is unreachable)."""
@@ -74,7 +76,8 @@ async def authenticate_async(request: Any) -> Authentication:
         return found
     rt = runtime()
     verify_async = getattr(rt.verifier, "verify_async", None)
-    if verify_async is None:
+    if verify_async is None or rt.sources.session_key:
+        # a session is read from its store (the database, a cache): Django's sync world
         return await sync_to_async(authenticate)(http)
     token, source = rt.sources.find(http)
     if token is None:
@@ -104,14 +107,14 @@ def _mapped(
         return _refused(rt, request, token, source, exc)
     if not isinstance(principal, Principal):
         raise TypeError(f"PRINCIPAL_MAPPER: expected a warden.Principal, got {type(principal).__name__}")
-    return Authentication(principal, claims, None, token)
+    return Authentication(principal, claims, None, token, source)
 
 
 def _refused(
     rt: Runtime, request: HttpRequest, token: str, source: Optional[str], error: InvalidToken
 ) -> Authentication:
     rt.sources.forget(request, source, error)
-    return Authentication(None, None, error, token)
+    return Authentication(None, None, error, token, source)
 
 
 def principal_of(request: Any) -> Optional[Principal]:

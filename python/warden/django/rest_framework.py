@@ -37,7 +37,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.permissions import BasePermission
 
@@ -118,11 +118,15 @@ class WardenAuthentication(BaseAuthentication):
     No token: None (another authentication class may try; without one DRF answers 401 with
     ``WWW-Authenticate: Bearer``). A refused token: 401 with ``error="invalid_token"``. An
     unreachable provider: 503. Verified: ``(PrincipalUser, token)``, and ``request.principal``.
+    A token the browser sends by itself (a cookie, the session) must come with Django's CSRF token
+    on unsafe methods, as DRF's ``SessionAuthentication`` requires; a header token need not.
     """
 
     def authenticate(self, request: Any) -> Optional[tuple]:
         found = authenticate(request)
         if found.principal is not None:
+            if found.source in ("cookie", "session"):
+                SessionAuthentication().enforce_csrf(request)  # ambient credentials: DRF's own CSRF check
             return PrincipalUser(found.principal), found.token
         if found.error is None:
             return None
