@@ -18,3 +18,10 @@ class Item(models.Model):
     active = models.BooleanField(null=True)
     flag = models.BooleanField(default=False)
     team = models.ForeignKey(Team, null=True, on_delete=models.SET_NULL)
+
+
+class Record(models.Model):
+    """The AuthZEN certification fixture's resources (record-1 active, record-2 archived)."""
+
+    id = models.CharField(primary_key=True, max_length=50)
+    status = models.CharField(max_length=50)
