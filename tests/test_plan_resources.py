@@ -221,3 +221,30 @@ resourcePolicy:
     request["auxData"] = {"jwt": {"token": token[:-4] + "AAAA"}}
     with pytest.raises(ValueError, match="invalid auxData"):
         engine.plan_resources_json(request)
+
+
+def test_presence_tests_on_request():
+    engine = Engine.from_policies(
+        [
+            """
+apiVersion: api.cerbos.dev/v1
+resourcePolicy:
+  resource: doc
+  version: default
+  rules:
+    - actions: [read]
+      roles: [user]
+      effect: EFFECT_ALLOW
+      condition:
+        match:
+          expr: has(R.attr.owner)
+"""
+        ]
+    )
+    bob, doc = {"id": "bob", "roles": ["user"]}, {"kind": "doc"}
+    # Cerbos writes `has(...)` as `true`.
+    assert engine.plan_resources(bob, doc, ["read"])["filter"] == {"kind": "KIND_ALWAYS_ALLOWED"}
+    plan = engine.plan_resources(bob, doc, ["read"], presence_tests=True)
+    assert plan["filter"]["condition"] == {
+        "expression": {"operator": "has", "operands": [{"variable": "request.resource.attr.owner"}]}
+    }

@@ -105,6 +105,7 @@ class Engine:
         *,
         aux_data: Optional[Mapping[str, Any]] = None,
         now: _Now = None,
+        presence_tests: bool = False,
     ) -> Dict[str, Any]:
         """Which resources of ``resource["kind"]`` ``principal`` may act on with every one of
         ``actions`` (Cerbos's PlanResources). ``resource`` gives the kind and, optionally,
@@ -113,7 +114,9 @@ class Engine:
         ``{"kind": "KIND_ALWAYS_DENIED"}`` or ``{"kind": "KIND_CONDITIONAL", "condition":
         operand}``, an operand being ``{"value": v}``, ``{"variable": "request.resource.attr.x"}``
         or ``{"expression": {"operator": op, "operands": [...]}}``; ``meta`` has ``filterDebug``
-        and ``matchedScopes``. Raises ``ValueError`` naming a bad field."""
+        and ``matchedScopes``. ``presence_tests=True`` writes ``has(R.attr.x)`` as
+        ``{"expression": {"operator": "has", "operands": [{"variable": "request.resource.attr.x"}]}}``
+        where Cerbos writes ``true`` (which drops the test). Raises ``ValueError`` naming a bad field."""
     def plan_resources_json(self, request: Mapping[str, Any], *, now: _Now = None) -> Dict[str, Any]:
         """Answer a Cerbos public ``PlanResourcesRequest`` (the JSON body of
         ``POST /api/plan/resources``) with the ``PlanResourcesResponse`` Cerbos would return.

@@ -22,6 +22,8 @@ use cel::{Context, Env};
 
 use super::errors::{CompileError, CompileIssue};
 use super::lib_misc::{cached_regex, HAS_FIELD, INDEX_OF, LAST_INDEX_OF, MAP_INSERT, MATCHES, PAIRS, TIME_SINCE, TO_STRING};
+use super::lib_sized;
+use super::limits::{self, Limits};
 use super::time_parse::{TO_DURATION, TO_TIMESTAMP};
 
 /// The identifier `now()` is rewritten to.
@@ -266,6 +268,27 @@ impl<'e> State<'e> {
                 let mut args = vec![*c.target.take().unwrap_or_default()];
                 args.append(&mut c.args);
                 *e = IdedExpr { id, expr: Expr::Call(CallExpr { func_name: name.to_owned(), target: None, args }) };
+                true
+            }
+            Expr::Call(c)
+                if c.target.is_some()
+                    && lib_sized::rewrite_target(&c.func_name, true, c.args.len()).is_some()
+                    && !c.target.as_deref().is_some_and(|t| self.is_namespace_call(t, &c.func_name, scope)) =>
+            {
+                // Budget-aware versions of `join`, `replace`, `split` (see `lib_sized`).
+                let name = lib_sized::rewrite_target(&c.func_name, true, c.args.len()).unwrap_or_default();
+                let mut args = vec![*c.target.take().unwrap_or_default()];
+                args.append(&mut c.args);
+                *e = IdedExpr { id, expr: Expr::Call(CallExpr { func_name: name.to_owned(), target: None, args }) };
+                true
+            }
+            Expr::Call(c)
+                if c.func_name == "range"
+                    && c.args.len() == 1
+                    && matches!(c.target.as_deref().map(|t| &t.expr), Some(Expr::Ident(n)) if n == "lists" && !scope.iter().any(|s| s == "lists")) =>
+            {
+                c.target = None;
+                c.func_name = lib_sized::RANGE.to_owned();
                 true
             }
             Expr::Call(c) if c.func_name == "matches" && ((c.target.is_none() && c.args.len() == 2) || (c.target.is_some() && c.args.len() == 1)) => {
@@ -591,7 +614,7 @@ fn two_var(func: &str, target: IdedExpr, k: &str, v: &str, rest: &mut Vec<IdedEx
 }
 
 /// Parses, rewrites and checks `source`.
-pub(crate) fn compile(env: &Arc<Env>, source: &str) -> Result<(IdedExpr, Analysis), CompileError> {
+pub(crate) fn compile(env: &Arc<Env>, source: &str, limits: &Limits) -> Result<(IdedExpr, Analysis), CompileError> {
     let parsed = env.parser().parse_with_source_info(source);
     let (mut expr, info) = match parsed {
         Ok(x) => x,
@@ -606,9 +629,21 @@ pub(crate) fn compile(env: &Arc<Env>, source: &str) -> Result<(IdedExpr, Analysi
                 })
                 .collect::<Vec<_>>();
             let issues = if issues.is_empty() { vec![CompileIssue { message: "Syntax error".into(), line: None, column: None }] } else { issues };
+            // The parser's own nesting limit (brackets, calls) comes with a cascade of errors
+            // in its debug form: one message says it.
+            if errs.errors.iter().any(|e| e.msg.contains("Recursion limit of")) {
+                let message = "max recursion depth exceeded: the expression nests more than 96 levels of parentheses, brackets or calls";
+                return Err(CompileError::single(source, message));
+            }
             return Err(CompileError { source: source.to_owned(), issues });
         }
     };
+    // cel-go's parser stops at 250 levels; the `cel` crate's at 96 levels of parentheses,
+    // arguments and literals only, not chains (`a + b + ...`, `x.f().g()`, `l[0][0]`).
+    if limits::depth(&expr) > limits.max_nesting_depth {
+        let message = format!("max recursion depth exceeded: the expression nests more than {} levels deep", limits.max_nesting_depth);
+        return Err(CompileError::single(source, message));
+    }
     let mut st = State { env, probe: Context::with_env(env.clone()), issues: Vec::new(), analysis: Analysis::default() };
     st.walk(&mut expr, &mut Vec::new());
     if !st.issues.is_empty() {
@@ -622,6 +657,7 @@ pub(crate) fn compile(env: &Arc<Env>, source: &str) -> Result<(IdedExpr, Analysi
             .collect();
         return Err(CompileError { source: source.to_owned(), issues });
     }
+    super::budget::instrument(&mut expr);
     st.analysis.variables.sort();
     st.analysis.constants.sort();
     st.analysis.globals.sort();

@@ -30,5 +30,7 @@ fn build() -> Result<Env, DeclarationError> {
     super::network::register(&mut env)?;
     super::lib_misc::register(&mut env)?;
     super::time_parse::register(&mut env)?;
+    super::lib_sized::register(&mut env)?;
+    super::budget::register(&mut env)?;
     Ok(env)
 }

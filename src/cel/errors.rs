@@ -37,9 +37,15 @@ impl CompileError {
 }
 
 impl fmt::Display for CompileError {
-    /// Cerbos's wording: ``Invalid expression `src`: [msg1, msg2]``.
+    /// Cerbos's wording: ``Invalid expression `src`: [msg1, msg2]``. A long expression is cut
+    /// after its first 100 characters (the message names it; the file and line locate it).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Invalid expression `{}`: [{}]", self.source, self.messages().join(", "))
+        const SHOWN: usize = 100;
+        let shown = match self.source.char_indices().nth(SHOWN) {
+            Some((cut, _)) if self.source.len() > 2 * SHOWN => format!("{}… ({} characters)", &self.source[..cut], self.source.chars().count()),
+            _ => self.source.clone(),
+        };
+        write!(f, "Invalid expression `{shown}`: [{}]", self.messages().join(", "))
     }
 }
 
@@ -145,12 +151,24 @@ pub(crate) fn message_of(e: &ExecutionError) -> String {
         },
         E::IndexOutOfBounds(v) => format!("index out of bounds: {}", value_text(v)),
         E::UndeclaredReference(name) => format!("no such attribute(s): {name}"),
-        E::UnsupportedKeyType(v) => format!("unsupported key type: {}", value_text(v)),
+        E::UnsupportedKeyType(v) => unsupported_key(value_type_name(v), &value_text(v)),
         E::UnsupportedIndex(..) => "no such overload".to_owned(),
         E::DuplicateKey(v) => format!("insert failed: key {} already exists", value_text(v)),
         E::InvalidArgumentCount { .. } | E::MissingArgumentOrTarget => "no such overload".to_owned(),
-        other => other.to_string(),
+        E::InternalError(message) => format!("internal error: {message}"),
+        // The deprecated variants the interpreter no longer raises, worded as cel-go words the
+        // failures they stood for; never the Rust debug text of the values involved.
+        #[allow(deprecated)]
+        E::UnsupportedMapIndex(v) => unsupported_key(value_type_name(v), &value_text(v)),
+        #[allow(deprecated)]
+        E::UnsupportedListIndex(v) => format!("unsupported index type '{}' in list", value_type_name(v)),
+        _ => "no such overload".to_owned(),
     }
+}
+
+/// A map key of a type CEL does not allow (a `double`, a list, ...).
+pub(crate) fn unsupported_key(type_name: &str, value: &str) -> String {
+    format!("unsupported key type: {type_name} ({value}): map keys are int, uint, bool or string")
 }
 
 /// cel-go dispatches operators on a trait of the left operand: without it the error names the
@@ -246,6 +264,9 @@ fn value_text(v: &cel::Value) -> String {
         cel::Value::String(s) => s.to_string(),
         cel::Value::Bool(b) => b.to_string(),
         cel::Value::Null => "null".to_owned(),
-        other => format!("{other:?}"),
+        other => match value_type_name(other) {
+            "" => "value".to_owned(),
+            name => name.to_owned(),
+        },
     }
 }

@@ -43,10 +43,5 @@ pub(crate) fn string_slice_error(v: &dyn Val) -> ExecutionError {
     super::errors::fn_error(format!("failed to convert list to string slice: type conversion error from {bad} to 'string'"))
 }
 
-/// `Some(list)` from a borrowed list value, keeping the borrow lifetime.
-pub(crate) fn list_contains(list: &[Box<dyn Val + '_>], v: &dyn Val) -> bool {
-    list.iter().any(|e| e.equals(v))
-}
-
 /// An overload's implementation, as `Env::add_overload` takes it.
 pub(crate) type Fn = cel::common::functions::Function;

@@ -3,7 +3,7 @@
 //! internal helpers the compile-time rewrites call (`@has_field`, `@pairs`, `@mapInsert`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 
 use cel::common::types::{
     CelDuration, CelInt, CelList, CelMap, CelMapKey, CelOptional, CelString, CelTimestamp, DYN_TYPE, INT_TYPE, LIST_TYPE, MAP_TYPE, STRING_TYPE, TIMESTAMP_TYPE,
@@ -146,23 +146,63 @@ fn json_encode<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
 // ---------------------------------------------------------------------------------------------
 // Regexes: compiled once per pattern (patterns are nearly always literals).
 
-/// Compiles `pattern`, caching the result process-wide (bounded, cleared when full).
+/// The largest program one regex may compile to: a pattern that needs more is an error (as
+/// RE2's "expression too large"). `\pL{35}` alone needs about 2 MiB.
+const REGEX_PROGRAM_LIMIT: usize = 1 << 20;
+/// The lazy DFA cache of one regex (the `regex` crate's default is 2 MiB).
+const REGEX_DFA_LIMIT: usize = 256 << 10;
+/// What the cache may hold: each regex counts for the program size it needed (to within a factor
+/// of four) plus its DFA cache. The cache is cleared when an insertion would pass either bound.
+const REGEX_CACHE_BYTES: usize = 32 << 20;
+const REGEX_CACHE_ENTRIES: usize = 512;
+
+struct RegexCache {
+    entries: HashMap<String, (Arc<regex::Regex>, usize)>,
+    bytes: usize,
+}
+
+static REGEX_CACHE: LazyLock<RwLock<RegexCache>> = LazyLock::new(|| RwLock::new(RegexCache { entries: HashMap::new(), bytes: 0 }));
+
+/// Compiles `pattern`, caching the result process-wide (bounded by count and size, cleared
+/// when full).
 pub(crate) fn cached_regex(pattern: &str) -> Result<Arc<regex::Regex>, String> {
-    static CACHE: OnceLock<RwLock<HashMap<String, Arc<regex::Regex>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| RwLock::new(HashMap::new()));
-    if let Ok(c) = cache.read() {
-        if let Some(r) = c.get(pattern) {
+    if let Ok(c) = REGEX_CACHE.read() {
+        if let Some((r, _)) = c.entries.get(pattern) {
             return Ok(r.clone());
         }
     }
-    let re = Arc::new(regex::RegexBuilder::new(&re2_to_rust(pattern)).size_limit(1 << 22).build().map_err(|e| format!("error parsing regexp: {e}"))?);
-    if let Ok(mut c) = cache.write() {
-        if c.len() >= 512 {
-            c.clear();
+    let (re, bytes) = compile_regex(pattern)?;
+    let re = Arc::new(re);
+    if let Ok(mut c) = REGEX_CACHE.write() {
+        if c.entries.len() >= REGEX_CACHE_ENTRIES || c.bytes + bytes > REGEX_CACHE_BYTES {
+            c.entries.clear();
+            c.bytes = 0;
         }
-        c.insert(pattern.to_owned(), re.clone());
+        if c.entries.insert(pattern.to_owned(), (re.clone(), bytes)).is_none() {
+            c.bytes += bytes;
+        }
     }
     Ok(re)
+}
+
+/// Compiles `pattern` within [`REGEX_PROGRAM_LIMIT`], with the smallest of a few program limits
+/// it fits in (most patterns fit the first): returns the regex and what it may take in memory.
+fn compile_regex(pattern: &str) -> Result<(regex::Regex, usize), String> {
+    let translated = re2_to_rust(pattern);
+    for limit in [REGEX_PROGRAM_LIMIT / 16, REGEX_PROGRAM_LIMIT / 4, REGEX_PROGRAM_LIMIT] {
+        match regex::RegexBuilder::new(&translated).size_limit(limit).dfa_size_limit(REGEX_DFA_LIMIT).build() {
+            Ok(re) => return Ok((re, limit + REGEX_DFA_LIMIT)),
+            Err(regex::Error::CompiledTooBig(_)) => continue,
+            Err(e) => return Err(format!("error parsing regexp: {e}")),
+        }
+    }
+    Err(format!("error parsing regexp: expression too large (it compiles to more than {} MiB)", REGEX_PROGRAM_LIMIT >> 20))
+}
+
+/// The memory the regex cache accounts for, in bytes.
+#[cfg(test)]
+fn regex_cache_bytes() -> usize {
+    REGEX_CACHE.read().map(|c| c.bytes).unwrap_or(0)
 }
 
 /// Rewrites the few places where RE2 (Go's `regexp`, what cel-go uses) and the `regex`
@@ -306,6 +346,8 @@ fn regex_replace<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
         }
         let m = caps.get(0).expect("group 0 always matches");
         let r = expand_replacement(&caps, groups, repl).map_err(fn_error)?;
+        // The result grows by what each match adds: charged before it is written.
+        super::budget::charge_bytes((m.start() - last + r.len()) as u64)?;
         out.push_str(&target[last..m.start()]);
         out.push_str(&r);
         last = m.end();
@@ -391,6 +433,9 @@ fn has_in(v: &dyn Val, field: &str) -> Result<bool, ExecutionError> {
 /// two-variable comprehensions iterate over.
 fn pairs<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     let a = args[0].as_ref();
+    // A copy of every element, each in a two-element list.
+    let n = super::budget::scan_steps(a);
+    super::budget::charge_bytes(super::budget::copy_bytes(a) + n * 3 * super::budget::ELEMENT_BYTES)?;
     let mut out: Vec<Box<dyn Val + 'v>> = Vec::new();
     if let Some(l) = a.downcast_ref::<CelList>() {
         for (i, e) in l.inner().iter().enumerate() {
@@ -412,9 +457,15 @@ fn map_insert<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
     let Some(m) = args[0].downcast_ref::<CelMap>() else {
         return Err(fn_error("no such overload"));
     };
+    // Each insertion copies the map (its result is a new accumulator): linear work, transient.
+    super::budget::charge_steps(m.inner().len() as u64)?;
+    super::budget::charge_bytes(args[1..].iter().map(|a| super::budget::copy_bytes(a.as_ref())).sum())?;
     let mut out: HashMap<CelMapKey<'v>, Box<dyn Val + 'v>> = m.inner().iter().map(|(k, v)| (k.clone(), v.clone_as_boxed())).collect();
     let mut insert = |k: &(dyn Val + 'v), v: &(dyn Val + 'v)| -> Result<(), ExecutionError> {
-        let key = CelMapKey::try_from(k.clone_as_boxed()).map_err(|_| fn_error(format!("unsupported key type: {}", k.get_type().name())))?;
+        let key = CelMapKey::try_from(k.clone_as_boxed()).map_err(|_| {
+            let text = val_to_json(k).map(|j| j.to_string()).unwrap_or_default();
+            fn_error(super::errors::unsupported_key(k.get_type().name(), &text))
+        })?;
         if out.contains_key(&key) {
             return Err(fn_error(format!(
                 "insert failed: key {} already exists",
@@ -438,6 +489,22 @@ fn map_insert<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> FnResult<'b, 'v> {
 mod tests {
     use crate::cel::tests_util::{check, check_err};
     use serde_json::json;
+
+    /// Compiled regexes are bounded in size, one by one and in the cache: `\pL{35}x{N}`, 520 of
+    /// which grew memory by 886 MB, is refused; smaller distinct patterns stay within the cache's
+    /// budget.
+    #[test]
+    fn regex_cache_is_bounded_by_size() {
+        // A pattern built when evaluating fails the evaluation; a literal one fails the load.
+        check_err(r"'a'.matches('\\pL{35}' + 'x')", "error parsing regexp: expression too large (it compiles to more than 1 MiB)");
+        assert!(crate::cel::compile(r"'a'.matches('\\pL{35}x')").is_err());
+        // Distinct patterns of a few hundred KB each: more than the cache's size holds.
+        for n in 0..120 {
+            let _ = super::cached_regex(&format!("\\pL{{8}}x{{{n}}}"));
+            assert!(super::regex_cache_bytes() <= super::REGEX_CACHE_BYTES);
+        }
+        check(r"'abc'.matches('^[a-c]+$')", json!(true));
+    }
 
     #[test]
     fn re2_semantics() {

@@ -5,16 +5,18 @@
 //!
 //! ```text
 //! compile(source: &str) -> Result<CompiledExpr, CompileError>
+//! compile_with_limits(source: &str, &Limits) -> Result<CompiledExpr, CompileError>
 //! CompiledExpr::{source, variable_refs, constant_refs, global_refs, uses_runtime, uses_now}
 //! CompileError { source, issues: Vec<CompileIssue { message, line, column }> }
 //!     .messages() -> Vec<&str>; Display = "Invalid expression `src`: [msg1, msg2]"
 //! EvalError { message }
 //!
 //! Request::from_json(&serde_json::Value) -> Result<Request, String>   // engine.Request JSON
-//! Request::new(&PrincipalInput, &ResourceInput, Option<&AuxDataInput>) -> Request
-//!     PrincipalInput { id, roles, attr, policy_version, scope }   (borrowed)
-//!     ResourceInput { kind, id, attr, policy_version, scope }
-//!     AuxDataInput { jwt: Option<&Map>, jwts: Option<&Map> }      (None = unset auxData)
+//! Request::new(&PrincipalFields, &ResourceFields, Option<&AuxDataFields>) -> Request<'static>
+//! Request::borrowing(&PrincipalFields<'a>, ...) -> Request<'a>   // fields converted on first read
+//!     PrincipalFields { id, roles, attr, policy_version, scope }   (borrowed)
+//!     ResourceFields { kind, id, attr, policy_version, scope }
+//!     AuxDataFields { jwt: Option<&Map>, jwts: Option<&Map> }      (None = unset auxData)
 //! Request::set_now / now
 //! Vars (variables, constants, globals): new, insert(name, CelValue), insert_json, from_json_map, ...
 //! Activation::new(&Request)
@@ -22,6 +24,7 @@
 //!     .with_runtime_roles(Vec<String>) | .with_runtime_fn(&dyn Fn() -> Result<Vec<String>, String>)
 //!     | .with_runtime_error(String)
 //!     .with_now(DateTime<FixedOffset>)
+//!     .with_limits(Limits)                                   // steps and bytes of one evaluation
 //! eval(&CompiledExpr, &Activation) -> Result<CelValue, EvalError>
 //! eval_bool(&CompiledExpr, &Activation) -> Result<bool, EvalError>
 //! eval_json(&CompiledExpr, &Activation) -> Result<serde_json::Value, EvalError>   // outputs
@@ -82,6 +85,7 @@
 //! * Regexes run on the `regex` crate with RE2's ASCII `\d \w \s \b` and class syntax
 //!   patched in; exotic RE2-only syntax (`\C`, octal escapes) is not.
 
+mod budget;
 mod compile;
 mod custom_types;
 mod env;
@@ -90,10 +94,13 @@ mod funcs;
 mod hierarchy;
 mod lib_misc;
 mod lib_sets;
+mod lib_sized;
+mod limits;
 mod network;
 mod paths;
 /// What the query planner needs from this layer (src/plan).
 pub(crate) mod planning;
+mod request;
 mod spiffe;
 mod time_parse;
 mod values;
@@ -114,12 +121,11 @@ use cel::context::VariableResolver;
 use cel::Context;
 
 pub use errors::{CompileError, CompileIssue, EvalError};
+pub use limits::Limits;
+pub use request::{AuxDataFields, PrincipalFields, Request, ResourceFields};
 pub use values::{CelValue, Vars};
 
-use values::{
-    json_object_to_map, string_list, Field, FieldValue, MsgVal, UnsetMsg, VarsVal, AUX_DATA_TYPE, JWT_TYPE, PRINCIPAL_TYPE, REQUEST_TYPE, RESOURCE_TYPE,
-    RUNTIME_TYPE,
-};
+use values::{string_list, Field, FieldValue, MsgVal, UnsetMsg, VarsVal, RUNTIME_TYPE};
 
 /// A condition expression compiled once at policy load.
 #[derive(Clone)]
@@ -127,6 +133,8 @@ pub struct CompiledExpr {
     source: Arc<str>,
     expr: Arc<IdedExpr>,
     analysis: Arc<compile::Analysis>,
+    /// How deeply `expr` nests: what its evaluation needs in stack.
+    depth: usize,
 }
 
 impl std::fmt::Debug for CompiledExpr {
@@ -160,15 +168,37 @@ impl CompiledExpr {
     pub fn uses_now(&self) -> bool {
         self.analysis.uses_now
     }
+    /// The expression as the interpreter runs it, for walks over the AST (query planning).
+    /// Besides cel-go's macro expansions it has warden's rewrites (see `compile`), all calls to
+    /// functions whose names start with `@`; `@steps(x)` and `@bytes(x)` are `x` (they charge the
+    /// evaluation budget).
+    #[allow(dead_code, reason = "for the query planner (src/plan)")]
+    pub(crate) fn ast(&self) -> &IdedExpr {
+        &self.expr
+    }
 }
 
-/// Compiles a condition: parse errors, undeclared identifiers or functions, unknown
-/// request fields, `V["x"]`, and invalid literal durations/timestamps/regexes are errors.
+/// Compiles a condition within the default [`Limits`]: parse errors, undeclared identifiers or
+/// functions, unknown request fields, `V["x"]`, invalid literal durations/timestamps/regexes, and
+/// an expression over the size or nesting limit are errors.
 pub fn compile(source: &str) -> Result<CompiledExpr, CompileError> {
+    compile_with_limits(source, &Limits::default())
+}
+
+/// [`compile`] within `limits` (their size and nesting parts).
+pub fn compile_with_limits(source: &str, limits: &Limits) -> Result<CompiledExpr, CompileError> {
+    let size = source.chars().count();
+    if size > limits.max_expression_size {
+        let message = format!("expression code point size exceeds limit: size: {size}, limit {}", limits.max_expression_size);
+        return Err(CompileError::single(source, message));
+    }
     let env = env::env();
-    let (expr, analysis) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compile::compile(env, source)))
-        .unwrap_or_else(|_| Err(CompileError::single(source, "internal error while compiling the expression")))?;
-    Ok(CompiledExpr { source: source.into(), expr: Arc::new(expr), analysis: Arc::new(analysis) })
+    // The parser recurses once per level of nesting, which only the parse itself measures: it
+    // runs on a stack deep enough for any expression within the size limit.
+    let compiled = limits::with_parse_stack(source, || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compile::compile(env, source, limits))));
+    let (expr, analysis) = compiled.unwrap_or_else(|_| Err(CompileError::single(source, "internal error while compiling the expression")))?;
+    let depth = limits::depth(&expr);
+    Ok(CompiledExpr { source: source.into(), expr: Arc::new(expr), analysis: Arc::new(analysis), depth })
 }
 
 /// Cerbos's rule for variable, constant and global names (`conditions.ValidateIdentifier`),
@@ -186,244 +216,6 @@ pub fn validate_identifier(name: &str) -> Result<(), String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The request
-
-/// The principal of a request, borrowed from the caller's data.
-#[derive(Clone, Copy, Debug)]
-pub struct PrincipalInput<'a> {
-    pub id: &'a str,
-    pub roles: &'a [String],
-    pub attr: &'a serde_json::Map<String, serde_json::Value>,
-    pub policy_version: &'a str,
-    pub scope: &'a str,
-}
-
-/// The resource of a request, borrowed from the caller's data.
-#[derive(Clone, Copy, Debug)]
-pub struct ResourceInput<'a> {
-    pub kind: &'a str,
-    pub id: &'a str,
-    pub attr: &'a serde_json::Map<String, serde_json::Value>,
-    pub policy_version: &'a str,
-    pub scope: &'a str,
-}
-
-/// Verified JWT claims: `jwt` (one token) and/or `jwts` (name -> claims).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AuxDataInput<'a> {
-    pub jwt: Option<&'a serde_json::Map<String, serde_json::Value>>,
-    pub jwts: Option<&'a serde_json::Map<String, serde_json::Value>>,
-}
-
-/// The `request` CEL sees (`request`, `P`, `R`), converted once per check input.
-pub struct Request {
-    msg: MsgVal,
-    now: CelTimestamp,
-}
-
-impl std::fmt::Debug for Request {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&self.msg, f)
-    }
-}
-
-fn s(v: &str) -> FieldValue {
-    FieldValue::Str(cel::common::types::CelString::from(v.to_owned()))
-}
-
-fn field(proto: &'static str, json: &'static str, value: FieldValue) -> Field {
-    Field { proto, json, value }
-}
-
-/// What `request.auxData` reads as when no aux data was given: the same empty message for every
-/// request, so it is built once.
-static EMPTY_AUX_DATA: LazyLock<MsgVal> = LazyLock::new(|| aux_data_msg(&AuxDataInput::default()));
-
-fn principal_msg(p: &PrincipalInput<'_>) -> MsgVal {
-    MsgVal {
-        ty: &PRINCIPAL_TYPE,
-        fields: vec![
-            field("id", "id", s(p.id)),
-            field("roles", "roles", FieldValue::List(string_list(p.roles))),
-            field("attr", "attr", FieldValue::Map(json_object_to_map(p.attr))),
-            field("policy_version", "policyVersion", s(p.policy_version)),
-            field("scope", "scope", s(p.scope)),
-        ],
-    }
-}
-
-fn resource_msg(r: &ResourceInput<'_>) -> MsgVal {
-    MsgVal {
-        ty: &RESOURCE_TYPE,
-        fields: vec![
-            field("kind", "kind", s(r.kind)),
-            field("id", "id", s(r.id)),
-            field("attr", "attr", FieldValue::Map(json_object_to_map(r.attr))),
-            field("policy_version", "policyVersion", s(r.policy_version)),
-            field("scope", "scope", s(r.scope)),
-        ],
-    }
-}
-
-fn aux_data_msg(a: &AuxDataInput<'_>) -> MsgVal {
-    let empty = serde_json::Map::new();
-    let jwt = json_object_to_map(a.jwt.unwrap_or(&empty));
-    let mut jwts = std::collections::HashMap::new();
-    for (name, v) in a.jwts.unwrap_or(&empty) {
-        // Each entry is a `JWT{claims}` message; accept `{claims: {...}}` or bare claims.
-        let claims = match v.get("claims").and_then(|c| c.as_object()) {
-            Some(c) => c,
-            None => v.as_object().unwrap_or(&empty),
-        };
-        let entry = MsgVal { ty: &JWT_TYPE, fields: vec![field("claims", "claims", FieldValue::Map(json_object_to_map(claims)))] };
-        jwts.insert(cel::common::types::CelMapKey::from(name.clone()), Box::new(entry) as Box<dyn Val>);
-    }
-    MsgVal {
-        ty: &AUX_DATA_TYPE,
-        fields: vec![field("jwt", "jwt", FieldValue::Map(jwt)), field("jwts", "jwts", FieldValue::Map(cel::common::types::CelMap::from(jwts)))],
-    }
-}
-
-fn default_now() -> CelTimestamp {
-    CelTimestamp::from(chrono::Utc::now().fixed_offset())
-}
-
-impl Request {
-    /// Builds the request from its parts. `aux_data: None` is an unset `auxData` (reads
-    /// give empty maps, `has(request.auxData)` is false). `now()` defaults to the current
-    /// time; see [`Request::set_now`].
-    pub fn new(principal: &PrincipalInput<'_>, resource: &ResourceInput<'_>, aux_data: Option<&AuxDataInput<'_>>) -> Request {
-        let aux = match aux_data {
-            Some(a) => FieldValue::Msg(aux_data_msg(a)),
-            None => FieldValue::Unset(UnsetMsg { default: &*EMPTY_AUX_DATA }),
-        };
-        Request {
-            msg: MsgVal {
-                ty: &REQUEST_TYPE,
-                fields: vec![
-                    field("principal", "principal", FieldValue::Msg(principal_msg(principal))),
-                    field("resource", "resource", FieldValue::Msg(resource_msg(resource))),
-                    field("aux_data", "auxData", aux),
-                ],
-            },
-            now: default_now(),
-        }
-    }
-
-    /// Like [`Request::new`] with `now` fixed, but the principal's and resource's fields are
-    /// converted when a condition first reads them, not up front.
-    ///
-    /// # Safety
-    ///
-    /// Everything `principal` and `resource` borrow must outlive the returned request (the
-    /// request keeps pointers to it; see `values::LazySource`).
-    pub(crate) unsafe fn borrowing(
-        principal: &PrincipalInput<'_>,
-        resource: &ResourceInput<'_>,
-        aux_data: Option<&AuxDataInput<'_>>,
-        now: chrono::DateTime<chrono::FixedOffset>,
-    ) -> Request {
-        use values::{LazyField, LazySource};
-        let text = |s: &str| FieldValue::Lazy(LazyField::new(LazySource::Str(s as *const str)));
-        let (p, r) = (principal, resource);
-        let principal = MsgVal {
-            ty: &PRINCIPAL_TYPE,
-            fields: vec![
-                field("id", "id", text(p.id)),
-                field("roles", "roles", FieldValue::Lazy(LazyField::new(LazySource::Strings(p.roles as *const [String])))),
-                field("attr", "attr", FieldValue::Lazy(LazyField::new(LazySource::JsonMap(p.attr as *const _)))),
-                field("policy_version", "policyVersion", text(p.policy_version)),
-                field("scope", "scope", text(p.scope)),
-            ],
-        };
-        let resource = MsgVal {
-            ty: &RESOURCE_TYPE,
-            fields: vec![
-                field("kind", "kind", text(r.kind)),
-                field("id", "id", text(r.id)),
-                field("attr", "attr", FieldValue::Lazy(LazyField::new(LazySource::JsonMap(r.attr as *const _)))),
-                field("policy_version", "policyVersion", text(r.policy_version)),
-                field("scope", "scope", text(r.scope)),
-            ],
-        };
-        let aux = match aux_data {
-            Some(a) => FieldValue::Msg(aux_data_msg(a)),
-            None => FieldValue::Unset(UnsetMsg { default: &*EMPTY_AUX_DATA }),
-        };
-        Request {
-            msg: MsgVal {
-                ty: &REQUEST_TYPE,
-                fields: vec![
-                    field("principal", "principal", FieldValue::Msg(principal)),
-                    field("resource", "resource", FieldValue::Msg(resource)),
-                    field("aux_data", "auxData", aux),
-                ],
-            },
-            now: CelTimestamp::from(now),
-        }
-    }
-
-    /// Builds the request from `engine.Request`-shaped JSON: `{principal: {id, roles, attr,
-    /// policyVersion, scope}, resource: {kind, id, attr, policyVersion, scope}, auxData:
-    /// {jwt, jwts}}` (snake_case names accepted too).
-    pub fn from_json(v: &serde_json::Value) -> Result<Request, String> {
-        let empty = serde_json::Map::new();
-        let obj = v.as_object().ok_or("request must be an object")?;
-        let get = |o: &'_ serde_json::Map<String, serde_json::Value>, a: &str, b: &str| -> Option<serde_json::Value> { o.get(a).or_else(|| o.get(b)).cloned() };
-        let p = obj.get("principal").and_then(|p| p.as_object()).unwrap_or(&empty);
-        let r = obj.get("resource").and_then(|r| r.as_object()).unwrap_or(&empty);
-        let text = |o: &serde_json::Map<String, serde_json::Value>, a: &str, b: &str| -> Result<String, String> {
-            match get(o, a, b) {
-                None | Some(serde_json::Value::Null) => Ok(String::new()),
-                Some(serde_json::Value::String(s)) => Ok(s),
-                Some(other) => Err(format!("{a} must be a string, got {other}")),
-            }
-        };
-        let attr = |o: &serde_json::Map<String, serde_json::Value>| -> Result<serde_json::Map<String, serde_json::Value>, String> {
-            match o.get("attr") {
-                None | Some(serde_json::Value::Null) => Ok(serde_json::Map::new()),
-                Some(serde_json::Value::Object(m)) => Ok(m.clone()),
-                Some(other) => Err(format!("attr must be an object, got {other}")),
-            }
-        };
-        let roles: Vec<String> = match p.get("roles") {
-            None | Some(serde_json::Value::Null) => Vec::new(),
-            Some(serde_json::Value::Array(a)) => {
-                a.iter().map(|r| r.as_str().map(str::to_owned).ok_or_else(|| "roles must be strings".to_owned())).collect::<Result<_, _>>()?
-            }
-            Some(_) => return Err("roles must be a list".into()),
-        };
-        let (p_id, p_pv, p_scope, p_attr) = (text(p, "id", "id")?, text(p, "policyVersion", "policy_version")?, text(p, "scope", "scope")?, attr(p)?);
-        let (r_kind, r_id, r_pv, r_scope, r_attr) =
-            (text(r, "kind", "kind")?, text(r, "id", "id")?, text(r, "policyVersion", "policy_version")?, text(r, "scope", "scope")?, attr(r)?);
-        let principal = PrincipalInput { id: &p_id, roles: &roles, attr: &p_attr, policy_version: &p_pv, scope: &p_scope };
-        let resource = ResourceInput { kind: &r_kind, id: &r_id, attr: &r_attr, policy_version: &r_pv, scope: &r_scope };
-        let aux_json = obj.get("auxData").or_else(|| obj.get("aux_data")).filter(|a| !a.is_null());
-        let aux = match aux_json {
-            Some(a) => {
-                let a = a.as_object().ok_or("auxData must be an object")?;
-                Some(AuxDataInput { jwt: a.get("jwt").and_then(|j| j.as_object()), jwts: a.get("jwts").and_then(|j| j.as_object()) })
-            }
-            None => None,
-        };
-        Ok(Request::new(&principal, &resource, aux.as_ref()))
-    }
-
-    /// Fixes what `now()` returns for every evaluation against this request.
-    pub fn set_now(&mut self, now: chrono::DateTime<chrono::FixedOffset>) {
-        self.now = CelTimestamp::from(now);
-    }
-
-    pub fn now(&self) -> chrono::DateTime<chrono::FixedOffset> {
-        *self.now.inner()
-    }
-
-    fn part(&self, name: &str) -> Option<&(dyn Val + 'static)> {
-        self.msg.field(name)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The activation
 
 static EMPTY_VARS: LazyLock<Vars> = LazyLock::new(Vars::new);
@@ -438,17 +230,18 @@ enum RuntimeSource<'a> {
 /// Everything an expression can see for one evaluation context. Cheap to build: it only
 /// borrows the converted request and variable sets.
 pub struct Activation<'a> {
-    request: &'a Request,
+    request: &'a Request<'a>,
     variables: VarsVal<'a>,
     constants: VarsVal<'a>,
     globals: VarsVal<'a>,
     runtime: RuntimeSource<'a>,
     runtime_val: OnceLock<Box<dyn Val + 'static>>,
     now: Option<CelTimestamp>,
+    limits: Limits,
 }
 
 impl<'a> Activation<'a> {
-    pub fn new(request: &'a Request) -> Activation<'a> {
+    pub fn new(request: &'a Request<'a>) -> Activation<'a> {
         Activation {
             request,
             variables: VarsVal(&EMPTY_VARS),
@@ -457,7 +250,13 @@ impl<'a> Activation<'a> {
             runtime: RuntimeSource::Roles(Vec::new()),
             runtime_val: OnceLock::new(),
             now: None,
+            limits: Limits::default(),
         }
+    }
+    /// Evaluates within `limits` (their steps and bytes parts) instead of the defaults.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
     pub fn with_variables(mut self, v: &'a Vars) -> Self {
         self.variables = VarsVal(v);
@@ -512,7 +311,7 @@ impl<'a> Activation<'a> {
                 match roles {
                     Ok(r) => Box::new(MsgVal {
                         ty: &RUNTIME_TYPE,
-                        fields: vec![field("effective_derived_roles", "effectiveDerivedRoles", FieldValue::List(string_list(&r)))],
+                        fields: vec![Field { proto: "effective_derived_roles", json: "effectiveDerivedRoles", value: FieldValue::List(string_list(&r)) }],
                     }),
                     Err(e) => Box::new(values::FailedRuntime(e)),
                 }
@@ -524,9 +323,9 @@ impl<'a> Activation<'a> {
 impl<'a> Activation<'a> {
     fn root<'b>(&'b self, name: &str) -> Option<&'b (dyn Val + 'b)> {
         Some(match name {
-            "R" => self.request.part("resource")?,
-            "P" => self.request.part("principal")?,
-            "request" => &self.request.msg,
+            "R" => self.request.resource.whole(),
+            "P" => self.request.principal.whole(),
+            "request" => self.request.whole(),
             "V" | "variables" => &self.variables,
             "C" | "constants" => &self.constants,
             "G" | "globals" => &self.globals,
@@ -587,16 +386,20 @@ impl Activation<'_> {
 fn select_step<'b>(v: &'b (dyn Val + 'b), field: &str) -> Option<&'b (dyn Val + 'b)> {
     use cel::common::types::CelMap;
     if let Some(m) = v.downcast_ref::<MsgVal>() {
-        let f = m.field(field)?;
-        return Some(match f.downcast_ref::<UnsetMsg>() {
-            Some(unset) => unset.default,
-            None => f,
-        });
+        return Some(unset_default(m.field(field)?));
     }
     let map = v.downcast_ref::<CelMap>()?;
     match cel::common::traits::Indexer::get(map, &cel::common::types::CelString::from(field)).ok()? {
         CowVal::Borrowed(r) => Some(r),
         CowVal::Owned(_) => None,
+    }
+}
+
+/// A message field as read: an unset message field reads as its default (empty) message.
+fn unset_default<'b>(f: &'b (dyn Val + 'static)) -> &'b (dyn Val + 'static) {
+    match f.downcast_ref::<UnsetMsg>() {
+        Some(unset) => unset.default,
+        None => f,
     }
 }
 
@@ -616,6 +419,21 @@ impl VariableResolver for Activation<'_> {
             "V" | "variables" => self.variables.0.map.get(segs.next()?)?.as_ref(),
             "C" | "constants" => self.constants.0.map.get(segs.next()?)?.as_ref(),
             "G" | "globals" => self.globals.0.map.get(segs.next()?)?.as_ref(),
+            // The request's parts field by field: a whole message is only built when read whole.
+            "R" => self.request.resource.field(segs.next()?)?,
+            "P" => self.request.principal.field(segs.next()?)?,
+            "request" => match segs.next()? {
+                "principal" => match segs.next() {
+                    Some(f) => self.request.principal.field(f)?,
+                    None => self.request.principal.whole(),
+                },
+                "resource" => match segs.next() {
+                    Some(f) => self.request.resource.field(f)?,
+                    None => self.request.resource.whole(),
+                },
+                "aux_data" | "auxData" => unset_default(self.request.aux_data()),
+                _ => return None,
+            },
             _ => self.root(root)?,
         };
         for seg in segs {
@@ -629,18 +447,28 @@ impl VariableResolver for Activation<'_> {
 // Evaluation
 
 fn run<T>(expr: &CompiledExpr, act: &Activation<'_>, f: impl FnOnce(&dyn Val) -> Result<T, EvalError>) -> Result<T, EvalError> {
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut ctx = Context::with_env(env::env().clone());
-        ctx.set_variable_resolver(act);
-        match cel::Value::resolve_val(&expr.expr, &ctx) {
-            Ok(v) => f(v.as_ref()),
-            Err(e) => match first_operand_error(&expr.expr, &ctx).unwrap_or(e) {
-                cel::ExecutionError::UndeclaredReference(name) if name.contains('.') => Err(EvalError { message: act.path_error(&name) }),
-                e => Err(errors::to_eval_error(&e)),
-            },
+    // The interpreter recurses once per level of nesting: give it the stack the expression needs,
+    // whatever thread evaluates it.
+    limits::with_eval_stack(expr.depth, || {
+        let (outcome, breach) = budget::metered(&act.limits, || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut ctx = Context::with_env(env::env().clone());
+                ctx.set_variable_resolver(act);
+                match cel::Value::resolve_val(&expr.expr, &ctx) {
+                    Ok(v) => f(v.as_ref()),
+                    Err(e) => match first_operand_error(&expr.expr, &ctx).unwrap_or(e) {
+                        cel::ExecutionError::UndeclaredReference(name) if name.contains('.') => Err(EvalError { message: act.path_error(&name) }),
+                        e => Err(errors::to_eval_error(&e)),
+                    },
+                }
+            }))
+        });
+        if let Some(breach) = breach {
+            // Whatever the expression made of the failed charge (`error || true` is `true`).
+            return Err(EvalError { message: breach.message() });
         }
-    }));
-    outcome.unwrap_or_else(|_| Err(EvalError { message: "internal error while evaluating the expression".into() }))
+        outcome.unwrap_or_else(|_| Err(EvalError { message: "internal error while evaluating the expression".into() }))
+    })
 }
 
 /// cel-go's `&&` and `||` report the first failing operand, left to right, when no operand decides
@@ -683,8 +511,9 @@ pub fn json_to_value(v: &serde_json::Value) -> CelValue {
 }
 
 /// CEL to JSON as cel-go converts to `google.protobuf.Value`: ints/uints become numbers,
-/// bytes base64, timestamps RFC 3339 strings, durations `"1.5s"`, maps objects (string keys
-/// only). Cerbos's own types and optionals are errors.
+/// bytes base64, timestamps RFC 3339 strings, durations `"1.5s"`, maps objects (`int`, `uint`
+/// and `bool` keys written as strings: `{1: 'a'}` is `{"1": "a"}`). Cerbos's own types and
+/// optionals are errors.
 pub fn value_to_json(v: &CelValue) -> Result<serde_json::Value, String> {
     v.to_json()
 }
@@ -700,13 +529,12 @@ mod borrowing_tests {
         let p_attr = json!({"dept": "sales", "tags": ["a", "b"], "n": 3}).as_object().unwrap().clone();
         let r_attr = json!({"owner": "u1", "nested": {"x": [1, 2]}, "empty": ""}).as_object().unwrap().clone();
         let roles = vec!["user".to_string(), "admin".to_string()];
-        let principal = PrincipalInput { id: "u1", roles: &roles, attr: &p_attr, policy_version: "", scope: "a.b" };
-        let resource = ResourceInput { kind: "doc", id: "", attr: &r_attr, policy_version: "20210210", scope: "" };
+        let principal = PrincipalFields { id: "u1", roles: &roles, attr: &p_attr, policy_version: "", scope: "a.b" };
+        let resource = ResourceFields { kind: "doc", id: "", attr: &r_attr, policy_version: "20210210", scope: "" };
         let now = chrono::DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z").unwrap();
         let mut eager = Request::new(&principal, &resource, None);
         eager.set_now(now);
-        // SAFETY: everything borrowed lives until the end of the test.
-        let lazy = unsafe { Request::borrowing(&principal, &resource, None, now) };
+        let lazy = Request::borrowing(&principal, &resource, None, now);
         for src in [
             "R.attr.owner == P.id",
             "P.roles",

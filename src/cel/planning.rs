@@ -9,15 +9,24 @@ use cel::common::value::CowVal;
 use cel::context::VariableResolver;
 use cel::Context;
 
-use super::{env, errors, first_operand_error, Activation, CelValue, CompiledExpr, EvalError};
+use super::{budget, env, errors, first_operand_error, limits, Activation, CelValue, CompiledExpr, EvalError};
 
+pub(crate) use super::budget::{BYTES, STEPS};
 pub(crate) use super::lib_misc::{HAS_FIELD, INDEX_OF, LAST_INDEX_OF, MAP_INSERT, MATCHES, PAIRS, TIME_SINCE, TO_STRING};
+pub(crate) use super::lib_sets::DISTINCT;
+pub(crate) use super::lib_sized::{JOIN, RANGE, REPLACE, SPLIT};
 pub(crate) use super::time_parse::{TO_DURATION, TO_TIMESTAMP};
 pub(crate) use super::values::{format_duration, format_timestamp, json_number};
 
-/// The AST a compiled condition runs as (after this layer's rewrites).
-pub(crate) fn ast(expr: &CompiledExpr) -> &IdedExpr {
-    &expr.expr
+/// Runs the planning of one compiled condition (`f`) as one evaluation: on a stack deep enough to
+/// walk and evaluate it, under one budget of steps and bytes (`act`'s limits), which every
+/// [`eval_with_locals`] inside `f` charges. Returns `f`'s result and, if the budget ran out, why.
+pub(crate) fn metered<T>(expr: &CompiledExpr, act: &Activation<'_>, f: impl FnOnce() -> T) -> (T, Option<String>) {
+    // The walk recurses like the interpreter, and the interpreter runs under it: twice the depth.
+    limits::with_eval_stack(expr.depth.saturating_mul(2), || {
+        let (out, breach) = budget::metered(&act.limits, f);
+        (out, breach.map(|b| b.message()))
+    })
 }
 
 #[cfg(test)]
@@ -55,7 +64,7 @@ impl VariableResolver for WithLocals<'_> {
 }
 
 /// Evaluates `expr` (any node of a compiled AST, or one the planner built from such nodes)
-/// against `act`, with `locals` shadowing the activation's names.
+/// against `act`, with `locals` shadowing the activation's names. Runs within [`metered`].
 pub(crate) fn eval_with_locals(expr: &IdedExpr, act: &Activation<'_>, locals: &[(&str, &CelValue)]) -> Result<CelValue, EvalError> {
     let resolver = WithLocals { act, locals };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

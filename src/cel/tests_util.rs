@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{compile, eval, Activation, Request, Vars};
 
-pub(crate) fn request() -> Request {
+pub(crate) fn request() -> Request<'static> {
     let mut r = Request::from_json(&json!({
         "principal": {"id": "john", "roles": ["employee"], "attr": {"department": "marketing", "n": 42}},
         "resource": {"kind": "leave_request", "id": "XX125", "attr": {"bad": "1.2.3", "tags": ["a", "b"]}},

@@ -2,8 +2,7 @@
 //! objects (`request`, `P`, `R`, `runtime`, `V`/`C`/`G`) expressions read.
 //!
 //! Everything here is built once per request (or per policy for variables) and then
-//! only borrowed by evaluations. A request built by `Request::borrowing` (the engine's)
-//! converts each field the first time an expression reads it, at most once.
+//! only borrowed by evaluations.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -175,17 +174,15 @@ pub(crate) fn val_to_json(v: &dyn Val) -> Result<serde_json::Value, String> {
         return l.inner().iter().map(|e| val_to_json(e.as_ref())).collect::<Result<Vec<_>, _>>().map(J::Array);
     }
     if let Some(m) = v.downcast_ref::<CelMap>() {
-        let mut entries: Vec<(String, serde_json::Value)> = Vec::with_capacity(m.inner().len());
+        let mut entries: Vec<(String, u8, serde_json::Value)> = Vec::with_capacity(m.inner().len());
         for (k, val) in m.inner() {
-            let key = match k {
-                CelMapKey::String(s) => s.inner().to_owned(),
-                other => return Err(format!("unsupported map key type: {}", other.inner().get_type().name())),
-            };
-            entries.push((key, val_to_json(val.as_ref())?));
+            let (key, rank) = json_key(k);
+            entries.push((key, rank, val_to_json(val.as_ref())?));
         }
-        // Deterministic output: protobuf Struct serialises its keys sorted.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        return Ok(J::Object(entries.into_iter().collect()));
+        // Deterministic output: protobuf Struct serialises its keys sorted. Keys of different
+        // types that print alike (`1`, `1u`, `'1'`) keep the string key's value.
+        entries.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        return Ok(J::Object(entries.into_iter().map(|(k, _, v)| (k, v)).collect()));
     }
     if let Some(t) = v.downcast_ref::<CelTimestamp>() {
         return Ok(J::String(format_timestamp(t.inner())));
@@ -211,6 +208,18 @@ pub(crate) fn val_to_json(v: &dyn Val) -> Result<serde_json::Value, String> {
         return Err("type conversion error from 'optional_type' to 'google.protobuf.Value'".into());
     }
     Err(format!("type conversion error from '{}' to 'google.protobuf.Value'", v.get_type().name()))
+}
+
+/// A map key as a JSON object key: JSON keys are strings, so `int`, `uint` and `bool` keys are
+/// written as CEL prints them (`1`, `true`), as Go's `encoding/json` writes integer keys. The
+/// rank orders keys that print alike: the string key comes last, so its value is kept.
+fn json_key(k: &CelMapKey<'_>) -> (String, u8) {
+    match k {
+        CelMapKey::Int(i) => (i.inner().to_string(), 0),
+        CelMapKey::UInt(u) => (u.inner().to_string(), 1),
+        CelMapKey::Bool(b) => (b.inner().to_string(), 2),
+        CelMapKey::String(s) => (s.inner().to_owned(), 3),
+    }
 }
 
 /// A JSON number. Whole values within 2^53 are written as integers: that is what protobuf's
@@ -406,8 +415,6 @@ pub(crate) enum FieldValue {
     Msg(MsgVal),
     Unset(UnsetMsg),
     Boxed(Box<dyn Val + 'static>),
-    /// Converted on first read: most conditions read a field or two of the request.
-    Lazy(LazyField),
 }
 
 impl FieldValue {
@@ -419,59 +426,6 @@ impl FieldValue {
             FieldValue::Msg(v) => v,
             FieldValue::Unset(v) => v,
             FieldValue::Boxed(v) => v.as_ref(),
-            FieldValue::Lazy(v) => v.get(),
-        }
-    }
-}
-
-/// A field of a request built by [`super::Request::borrowing`]: the caller's data, converted to
-/// an owned CEL value the first time the field is read.
-pub(crate) struct LazyField {
-    source: LazySource,
-    converted: std::sync::OnceLock<Converted>,
-}
-
-/// Where a lazy field's value comes from: the caller's data, by raw pointer because a request
-/// is `'static` (its messages are downcast through `Any`). Only `Request::borrowing` makes
-/// these, and its caller guarantees that the data outlives the request. Reads convert into
-/// owned values, so nothing taken out of a request (clones, evaluation results) keeps a pointer.
-pub(crate) enum LazySource {
-    Str(*const str),
-    Strings(*const [String]),
-    JsonMap(*const serde_json::Map<String, serde_json::Value>),
-}
-
-// SAFETY: the pointees (str, [String], serde_json::Map) are Sync and are only read, while they
-// are alive (see `LazySource`).
-unsafe impl Send for LazySource {}
-unsafe impl Sync for LazySource {}
-
-enum Converted {
-    Str(CelString<'static>),
-    List(CelList<'static>),
-    Map(CelMap<'static>),
-}
-
-impl LazyField {
-    pub(crate) fn new(source: LazySource) -> LazyField {
-        LazyField { source, converted: std::sync::OnceLock::new() }
-    }
-
-    fn get(&self) -> &(dyn Val + 'static) {
-        let converted = self.converted.get_or_init(|| {
-            // SAFETY: the data outlives the request that holds this field (see `LazySource`).
-            unsafe {
-                match self.source {
-                    LazySource::Str(s) => Converted::Str(CelString::from((*s).to_owned())),
-                    LazySource::Strings(l) => Converted::List(string_list(&*l)),
-                    LazySource::JsonMap(m) => Converted::Map(json_object_to_map(&*m)),
-                }
-            }
-        });
-        match converted {
-            Converted::Str(v) => v,
-            Converted::List(v) => v,
-            Converted::Map(v) => v,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! variables evaluated once per policy, each rule's condition once, CEL errors collected.
 use super::explain::ConditionResult;
 use super::request::{CelError, CheckInput, EvaluationError, OutputEntry};
-use crate::cel::{self, Activation, AuxDataInput, CompiledExpr, PrincipalInput, Request, ResourceInput, Vars};
+use crate::cel::{self, Activation, AuxDataFields, CompiledExpr, PrincipalFields, Request, ResourceFields, Vars};
 use crate::compile::table::{Cond, Params};
 use chrono::{DateTime, FixedOffset};
 use std::collections::BTreeSet;
@@ -16,7 +16,7 @@ pub struct RequestValues<'a> {
     principal_scope: &'a str,
     resource_scope: &'a str,
     now: DateTime<FixedOffset>,
-    request: OnceLock<Request>,
+    request: OnceLock<Request<'a>>,
 }
 
 impl<'a> RequestValues<'a> {
@@ -25,15 +25,13 @@ impl<'a> RequestValues<'a> {
         RequestValues { input, principal_scope, resource_scope, now, request: OnceLock::new() }
     }
 
-    fn request(&self) -> &Request {
+    fn request(&self) -> &Request<'a> {
         self.request.get_or_init(|| {
             let (p, r) = (&self.input.principal, &self.input.resource);
-            let principal = PrincipalInput { id: &p.id, roles: &p.roles, attr: &p.attr, policy_version: &p.policy_version, scope: self.principal_scope };
-            let resource = ResourceInput { kind: &r.kind, id: &r.id, attr: &r.attr, policy_version: &r.policy_version, scope: self.resource_scope };
-            let aux = self.input.aux_data.as_ref().map(|a| AuxDataInput { jwt: Some(&a.jwt), jwts: Some(&a.jwts) });
-            // SAFETY: the request borrows `input` and the scopes, all borrowed for 'a by `self`,
-            // which owns the request: it is dropped with `self`, within 'a.
-            unsafe { Request::borrowing(&principal, &resource, aux.as_ref(), self.now) }
+            let principal = PrincipalFields { id: &p.id, roles: &p.roles, attr: &p.attr, policy_version: &p.policy_version, scope: self.principal_scope };
+            let resource = ResourceFields { kind: &r.kind, id: &r.id, attr: &r.attr, policy_version: &r.policy_version, scope: self.resource_scope };
+            let aux = self.input.aux_data.as_ref().map(|a| AuxDataFields { jwt: Some(&a.jwt), jwts: Some(&a.jwts) });
+            Request::borrowing(&principal, &resource, aux.as_ref(), self.now)
         })
     }
 }

@@ -9,8 +9,8 @@ use std::rc::Rc;
 use super::expr::{call, comprehension, only_literals, right_nested};
 use super::node::Node;
 use super::operand::quantifier;
-use super::partial::{two_var_native, Local, Partial, St};
-use crate::cel::planning::{ast, HAS_FIELD};
+use super::partial::{strip_budget, two_var_native, Local, Partial, St};
+use crate::cel::planning::{metered, HAS_FIELD};
 use crate::cel::{Activation, CompiledExpr};
 use crate::compile::table::{Cond, Params};
 
@@ -28,18 +28,20 @@ type VarExprs = Rc<Vec<(String, IdedExpr)>>;
 
 /// What conditions of one request are planned against.
 pub(crate) struct CondPlanner<'a> {
-    pub(crate) request: &'a crate::cel::Request,
+    pub(crate) request: &'a crate::cel::Request<'a>,
     pub(crate) globals: &'a crate::cel::Vars,
     pub(crate) known_attrs: &'a Map<String, Json>,
     pub(crate) strict: bool,
+    /// Keep `has(R.attr.x)` as a `has` operand instead of Cerbos's `true` ([`super::PlanOptions`]).
+    pub(crate) presence_tests: bool,
     /// CEL errors met (expression, message), as Cerbos records them.
     pub(crate) errors: Vec<(String, String)>,
     variables: HashMap<usize, VarExprs>,
 }
 
 impl<'a> CondPlanner<'a> {
-    pub(crate) fn new(request: &'a crate::cel::Request, globals: &'a crate::cel::Vars, known_attrs: &'a Map<String, Json>, strict: bool) -> Self {
-        CondPlanner { request, globals, known_attrs, strict, errors: Vec::new(), variables: HashMap::new() }
+    pub(crate) fn new(request: &'a crate::cel::Request<'a>, globals: &'a crate::cel::Vars, known_attrs: &'a Map<String, Json>, strict: bool) -> Self {
+        CondPlanner { request, globals, known_attrs, strict, presence_tests: false, errors: Vec::new(), variables: HashMap::new() }
     }
 
     fn var_exprs(&mut self, params: Option<&Params>) -> VarExprs {
@@ -49,7 +51,7 @@ impl<'a> CondPlanner<'a> {
         }
         let mut done: Vec<(String, IdedExpr)> = Vec::with_capacity(p.variables.len());
         for (name, expr) in &p.variables {
-            let e = substitute(ast(expr), &done, None);
+            let e = substitute(expr.ast(), &done, None);
             done.push((name.clone(), e));
         }
         let v = Rc::new(done);
@@ -139,26 +141,45 @@ impl<'a> CondPlanner<'a> {
         constants: Option<&crate::cel::Vars>,
         drs: &mut dyn FnMut() -> Result<IdedExpr, CondError>,
     ) -> Result<IdedExpr, CondError> {
-        let mut runtime = |_: &str| drs();
-        let e = substitute_all(ast(expr), vars, &mut runtime)?;
+        // Most conditions read no variable and no `runtime`: they are walked as compiled.
+        let e = if expr.variable_refs().is_empty() && !expr.uses_runtime() {
+            std::borrow::Cow::Borrowed(expr.ast())
+        } else {
+            let mut runtime = |_: &str| drs();
+            std::borrow::Cow::Owned(substitute_all(expr.ast(), vars, &mut runtime)?)
+        };
         let act = Activation::new(self.request).with_globals(self.globals).with_runtime_error("no such attribute(s): runtime");
         let act = match constants {
             Some(c) => act.with_constants(c),
             None => act,
         };
         let mut partial = Partial::new(&act, self.known_attrs);
-        let w = partial.walk(&e);
-        match w.st {
-            St::Error(message) => {
+        // One evaluation's budget for the whole condition, as when a check evaluates it.
+        let (planned, breach) = metered(expr, &act, || {
+            let w = partial.walk(&e);
+            match w.st {
+                St::Error(message) => Err(message),
+                St::Known(v) => Ok(Ok(super::expr::lit_bool(v.as_bool() == Some(true)))),
+                St::Unknown => Ok(residual_simplified(&mut partial, strip_budget(w.expr))),
+            }
+        });
+        let residual = match (breach, planned) {
+            (Some(message), _) | (None, Err(message)) => {
                 self.errors.push((expr.source().to_owned(), message));
                 if self.strict {
                     return Err(CondError::Strict);
                 }
-                Ok(super::expr::lit_bool(false))
+                return Ok(super::expr::lit_bool(false));
             }
-            St::Unknown => residual_simplified(&mut partial, w.expr).map_err(CondError::Unsupported),
-            St::Known(v) => Ok(super::expr::lit_bool(v.as_bool() == Some(true))),
+            (None, Ok(residual)) => residual,
+        };
+        let unsupported = |m: String| CondError::Unsupported(format!("cannot plan the condition `{}`: {m}", expr.source()));
+        let residual = residual.map_err(unsupported)?;
+        // A comprehension must read as one of the macros a filter can express.
+        if has_comprehension(&residual) {
+            super::operand::build(&residual).map_err(unsupported)?;
         }
+        Ok(if self.presence_tests { presence_tests(residual) } else { residual })
     }
 }
 
@@ -252,10 +273,24 @@ fn substitute_in(
 /// unknown, then the first matching rewrite of the whole residual (a map indexed by an unknown
 /// compared with a value; `all`/`exists` over a short literal list or map), evaluated again.
 fn residual_simplified(p: &mut Partial<'_>, residual: IdedExpr) -> Result<IdedExpr, String> {
-    let residual = comprehension_bodies(p, &residual)?;
+    let residual = if has_comprehension(&residual) { comprehension_bodies(p, &residual)? } else { residual };
     match rewrite(p, &residual) {
         Some(rewritten) => Ok(p.walk(&rewritten).expr),
         None => Ok(residual),
+    }
+}
+
+fn has_comprehension(e: &IdedExpr) -> bool {
+    match &e.expr {
+        Expr::Comprehension(_) => true,
+        Expr::Select(s) => has_comprehension(&s.operand),
+        Expr::Call(c) => c.target.as_deref().is_some_and(has_comprehension) || c.args.iter().any(has_comprehension),
+        Expr::List(l) => l.elements.iter().any(has_comprehension),
+        Expr::Map(m) => m.entries.iter().any(|en| match &en.expr {
+            EntryExpr::MapEntry(me) => has_comprehension(&me.key) || has_comprehension(&me.value),
+            EntryExpr::StructField(f) => has_comprehension(&f.value),
+        }),
+        _ => false,
     }
 }
 
@@ -319,6 +354,27 @@ fn comprehension_bodies(p: &mut Partial<'_>, e: &IdedExpr) -> Result<IdedExpr, S
         other => other.clone(),
     };
     Ok(IdedExpr { id: e.id, expr })
+}
+
+/// `has(a.b.f)` (compiled as `@has_field(a.b, "f")`) on an attribute path as the call `has(a.b.f)`,
+/// which becomes the operand `(has a.b.f)` instead of the `true` Cerbos writes.
+fn presence_tests(e: IdedExpr) -> IdedExpr {
+    let expr = match e.expr {
+        Expr::Call(c) if c.func_name == HAS_FIELD && c.target.is_none() && c.args.len() == 2 => match (&c.args[0].expr, &c.args[1].expr) {
+            (Expr::Ident(path), Expr::Literal(cel::common::ast::LiteralValue::String(f))) if path.contains('.') || path == "R" => {
+                return call("has", vec![super::expr::ident(&format!("{path}.{}", f.inner()))]);
+            }
+            _ => Expr::Call(c),
+        },
+        Expr::Call(c) => Expr::Call(CallExpr {
+            func_name: c.func_name,
+            target: c.target.map(|t| Box::new(presence_tests(*t))),
+            args: c.args.into_iter().map(presence_tests).collect(),
+        }),
+        Expr::List(l) => Expr::List(ListExpr::new_with_optionals(l.elements.into_iter().map(presence_tests).collect(), l.optional_indices)),
+        other => other,
+    };
+    IdedExpr { id: e.id, expr }
 }
 
 /// Comparisons Cerbos expands over the entries of an indexed map literal.

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::filter::{FilterKind, Operand};
 use super::PlanInput;
-use crate::cel::{self, Activation, AuxDataInput, PrincipalInput, Request, ResourceInput};
+use crate::cel::{self, Activation, AuxDataFields, PrincipalFields, Request, ResourceFields};
 use crate::engine::{Engine, EngineConfig, PolicySource};
 use crate::eval::CheckInput;
 
@@ -221,11 +221,10 @@ fn compare(engine: &Engine, s: &Scenario, rows: usize, rng: &mut Rng, counts: &m
             (FilterKind::Conditional, Some(expr)) => {
                 let r = &check.resource;
                 let p_scope = principal.scope.strip_prefix('.').unwrap_or(&principal.scope);
-                let pi = PrincipalInput { id: &principal.id, roles: &principal.roles, attr: &principal.attr, policy_version: "", scope: p_scope };
-                let ri = ResourceInput { kind: &r.kind, id: &r.id, attr: &r.attr, policy_version: &r.policy_version, scope: &r.scope };
+                let pi = PrincipalFields { id: &principal.id, roles: &principal.roles, attr: &principal.attr, policy_version: "", scope: p_scope };
+                let ri = ResourceFields { kind: &r.kind, id: &r.id, attr: &r.attr, policy_version: &r.policy_version, scope: &r.scope };
                 let claims = aux["jwt"].as_object().unwrap();
-                let mut request = Request::new(&pi, &ri, Some(&AuxDataInput { jwt: Some(claims), jwts: None }));
-                request.set_now(now);
+                let request = Request::borrowing(&pi, &ri, Some(&AuxDataFields { jwt: Some(claims), jwts: None }), now);
                 match cel::eval_bool(expr, &Activation::new(&request)) {
                     Ok(b) => b,
                     Err(_) => {

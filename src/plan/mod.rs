@@ -155,13 +155,26 @@ impl PlanOutput {
     }
 }
 
+/// Departures from Cerbos's plans, each off by default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// Write `has(R.attr.x)` as the operand `(has request.resource.attr.x)` (an attribute
+    /// present) where Cerbos writes `true`, so that a presence test is not dropped.
+    pub presence_tests: bool,
+}
+
 impl Engine {
     /// Plans which resources of `input.resource.kind` the principal may act on with all of
-    /// `input.actions`. `now` (default: the current time) is what `now()` returns. An error is
-    /// an invalid input or a condition the planner cannot express.
+    /// `input.actions`, as Cerbos plans them. `now` (default: the current time) is what `now()`
+    /// returns. An error is an invalid input or a condition the planner cannot express.
     pub fn plan(&self, input: &PlanInput, now: Option<DateTime<FixedOffset>>) -> Result<PlanOutput, String> {
+        self.plan_with(input, now, &PlanOptions::default())
+    }
+
+    /// [`Engine::plan`] with [`PlanOptions`].
+    pub fn plan_with(&self, input: &PlanInput, now: Option<DateTime<FixedOffset>>, options: &PlanOptions) -> Result<PlanOutput, String> {
         input.validate()?;
         let now = now.unwrap_or_else(|| Utc::now().fixed_offset());
-        rules::plan(&self.table(), self.eval_conf(), input, now)
+        rules::plan(&self.table(), self.eval_conf(), input, now, options)
     }
 }

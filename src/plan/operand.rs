@@ -7,7 +7,9 @@ use serde_json::Value as Json;
 
 use super::expr::{call_operands, list, lit_str, sort_key};
 use super::filter::Operand;
-use crate::cel::planning::{HAS_FIELD, INDEX_OF, LAST_INDEX_OF, MAP_INSERT, MATCHES, TIME_SINCE, TO_DURATION, TO_STRING, TO_TIMESTAMP};
+use crate::cel::planning::{
+    DISTINCT, HAS_FIELD, INDEX_OF, JOIN, LAST_INDEX_OF, MAP_INSERT, MATCHES, RANGE, REPLACE, SPLIT, TIME_SINCE, TO_DURATION, TO_STRING, TO_TIMESTAMP,
+};
 
 /// cel-go's name for the map insertion of the two-variable `transformMap*` macros.
 const CEL_MAP_INSERT: &str = "cel.@mapInsert";
@@ -42,6 +44,11 @@ fn operator_name(func: &str) -> &str {
         LAST_INDEX_OF => "lastIndexOf",
         TIME_SINCE => "timeSince",
         MAP_INSERT => CEL_MAP_INSERT,
+        JOIN => "join",
+        REPLACE => "replace",
+        SPLIT => "split",
+        DISTINCT => "distinct",
+        RANGE => "lists.range",
         other => other,
     }
 }

@@ -19,7 +19,7 @@ use cel::common::ast::{operators, CallExpr, ComprehensionExpr, EntryExpr, Expr, 
 use serde_json::{Map, Value as Json};
 
 use super::expr::{call_operands, ident, literal};
-use crate::cel::planning::{eval_with_locals, PAIRS};
+use crate::cel::planning::{eval_with_locals, BYTES, PAIRS, STEPS};
 use crate::cel::{Activation, CelValue};
 
 /// What evaluating a node gave.
@@ -517,6 +517,61 @@ fn key_order(k: &cel::objects::Key) -> (u8, String) {
     }
 }
 
+/// `e` without the identity calls that charge the evaluation budget (`@steps(x)`, `@bytes(x)`).
+pub(crate) fn unwrap_budget(mut e: &IdedExpr) -> &IdedExpr {
+    while let Expr::Call(c) = &e.expr {
+        if c.target.is_some() || c.args.len() != 1 || (c.func_name != STEPS && c.func_name != BYTES) {
+            break;
+        }
+        e = &c.args[0];
+    }
+    e
+}
+
+/// A residual without the budget's identity calls, which mean nothing to a filter.
+pub(crate) fn strip_budget(e: IdedExpr) -> IdedExpr {
+    let expr = match e.expr {
+        Expr::Call(c) if c.target.is_none() && c.args.len() == 1 && (c.func_name == STEPS || c.func_name == BYTES) => {
+            return strip_budget(c.args.into_iter().next().unwrap_or_default());
+        }
+        Expr::Call(c) => Expr::Call(CallExpr {
+            func_name: c.func_name,
+            target: c.target.map(|t| Box::new(strip_budget(*t))),
+            args: c.args.into_iter().map(strip_budget).collect(),
+        }),
+        Expr::Select(sel) => Expr::Select(SelectExpr { operand: Box::new(strip_budget(*sel.operand)), field: sel.field, test: sel.test }),
+        Expr::List(l) => Expr::List(ListExpr::new_with_optionals(l.elements.into_iter().map(strip_budget).collect(), l.optional_indices)),
+        Expr::Map(m) => Expr::Map(MapExpr {
+            entries: m
+                .entries
+                .into_iter()
+                .map(|en| IdedEntryExpr {
+                    id: en.id,
+                    expr: match en.expr {
+                        EntryExpr::MapEntry(me) => {
+                            EntryExpr::MapEntry(MapEntryExpr { key: strip_budget(me.key), value: strip_budget(me.value), optional: me.optional })
+                        }
+                        other => other,
+                    },
+                })
+                .collect(),
+        }),
+        Expr::Comprehension(c) => {
+            let c = *c;
+            Expr::Comprehension(Box::new(ComprehensionExpr {
+                iter_range: strip_budget(c.iter_range),
+                accu_init: strip_budget(c.accu_init),
+                loop_cond: strip_budget(c.loop_cond),
+                loop_step: strip_budget(c.loop_step),
+                result: strip_budget(c.result),
+                ..c
+            }))
+        }
+        other => other,
+    };
+    IdedExpr { id: e.id, expr }
+}
+
 /// Reads the compile step's rewrite of a two-variable comprehension (`@pairs(t)` iterated as
 /// `@it`, the variables bound from `@it[0]`, `@it[1]` around each use) back as cel-go's macro:
 /// a comprehension over `t` with two iteration variables.
@@ -524,13 +579,20 @@ pub(crate) fn two_var_native(c: &ComprehensionExpr) -> Option<ComprehensionExpr>
     if c.iter_var != PAIR_ITER || c.iter_var2.is_some() {
         return None;
     }
-    let Expr::Call(range) = &c.iter_range.expr else { return None };
+    let Expr::Call(range) = &unwrap_budget(&c.iter_range).expr else { return None };
     if range.func_name != PAIRS || range.target.is_some() || range.args.len() != 1 {
         return None;
     }
     let (k, v) = find_pair_vars(&c.loop_step).or_else(|| find_pair_vars(&c.result))?;
+    // The range keeps its budget charge, if it had one: `@steps(@pairs(t))` -> `@steps(t)`.
+    let iter_range = match &c.iter_range.expr {
+        Expr::Call(steps) if steps.func_name == STEPS => {
+            IdedExpr { id: c.iter_range.id, expr: Expr::Call(CallExpr { func_name: STEPS.to_owned(), target: None, args: vec![range.args[0].clone()] }) }
+        }
+        _ => range.args[0].clone(),
+    };
     Some(ComprehensionExpr {
-        iter_range: range.args[0].clone(),
+        iter_range,
         iter_var: k,
         iter_var2: Some(v),
         accu_var: c.accu_var.clone(),
@@ -545,7 +607,7 @@ pub(crate) fn two_var_native(c: &ComprehensionExpr) -> Option<ComprehensionExpr>
 fn pair_bind(e: &IdedExpr) -> Option<(String, String, &IdedExpr)> {
     let Expr::Comprehension(outer) = &e.expr else { return None };
     let Expr::Comprehension(inner) = &outer.result.expr else { return None };
-    let is_item = |x: &IdedExpr, i: i64| match &x.expr {
+    let is_item = |x: &IdedExpr, i: i64| match &unwrap_budget(x).expr {
         Expr::Call(c) if c.func_name == operators::INDEX && c.args.len() == 2 => {
             matches!(&c.args[0].expr, Expr::Ident(n) if n == PAIR_ITER)
                 && matches!(&c.args[1].expr, Expr::Literal(cel::common::ast::LiteralValue::Int(n)) if *n.inner() == i)

@@ -7,8 +7,8 @@ use chrono::{DateTime, FixedOffset};
 use super::condition::{derived_roles_list, CondError, CondPlanner};
 use super::filter::{self, Filter, FilterKind};
 use super::node::{self, Node, NodeFilter};
-use super::{PlanInput, PlanOutput};
-use crate::cel::{AuxDataInput, PrincipalInput, Request, ResourceInput};
+use super::{PlanInput, PlanOptions, PlanOutput};
+use crate::cel::{AuxDataFields, PrincipalFields, Request, ResourceFields};
 use crate::compile::table::{Effect, PolicyKind, RuleTable, ScopeKey, ScopePermissions};
 use crate::compile::{resource_policy_fqn, sanitized};
 use crate::eval::check::{all_scopes, query, scope_value, Binding, EvalConf};
@@ -19,7 +19,7 @@ const NO_MATCH: &str = "NO_MATCH";
 
 /// Plans `input`. An error means a condition the planner cannot represent (Cerbos fails the
 /// request the same way).
-pub(crate) fn plan(table: &RuleTable, conf: &EvalConf, input: &PlanInput, now: DateTime<FixedOffset>) -> Result<PlanOutput, String> {
+pub(crate) fn plan(table: &RuleTable, conf: &EvalConf, input: &PlanInput, now: DateTime<FixedOffset>, options: &PlanOptions) -> Result<PlanOutput, String> {
     let p_scope = scope_value(&input.principal.scope, &conf.default_scope);
     let r_scope = scope_value(&input.resource.scope, &conf.default_scope);
     let r_version = if input.resource.policy_version.is_empty() { conf.default_policy_version.as_str() } else { &input.resource.policy_version };
@@ -60,12 +60,12 @@ pub(crate) fn plan(table: &RuleTable, conf: &EvalConf, input: &PlanInput, now: D
     // attribute not given; the principal has no policy version (Cerbos's `PlanResourcesInputToRequest`).
     let p = &input.principal;
     let r = &input.resource;
-    let principal = PrincipalInput { id: &p.id, roles: &p.roles, attr: &p.attr, policy_version: "", scope: p_scope };
-    let resource = ResourceInput { kind: &r.kind, id: "", attr: &r.attr, policy_version: "", scope: r_scope };
-    let aux = input.aux_data.as_ref().map(|a| AuxDataInput { jwt: Some(&a.jwt), jwts: Some(&a.jwts) });
-    let mut request = Request::new(&principal, &resource, aux.as_ref());
-    request.set_now(now);
+    let principal = PrincipalFields { id: &p.id, roles: &p.roles, attr: &p.attr, policy_version: "", scope: p_scope };
+    let resource = ResourceFields { kind: &r.kind, id: "", attr: &r.attr, policy_version: "", scope: r_scope };
+    let aux = input.aux_data.as_ref().map(|a| AuxDataFields { jwt: Some(&a.jwt), jwts: Some(&a.jwts) });
+    let request = Request::borrowing(&principal, &resource, aux.as_ref(), now);
     let mut planner = CondPlanner::new(&request, &conf.globals, &r.attr, conf.strict_evaluation);
+    planner.presence_tests = options.presence_tests;
 
     let all_roles = table.add_parent_roles(r_scope, &p.roles);
     let kind = sanitized(&r.kind);

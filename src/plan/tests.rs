@@ -98,6 +98,20 @@ fn pruning_follows_cel_go() {
 }
 
 #[test]
+fn presence_tests_on_request() {
+    let e = engine_for("has(R.attr.owner) && R.attr.owner == P.id || !has(request.resource.attr.flag)");
+    let options = super::PlanOptions { presence_tests: true };
+    let out = e.plan_with(&input(json!({})), Some(now()), &options).unwrap();
+    assert_eq!(
+        out.filter_debug,
+        r#"(or (and (has request.resource.attr.owner) (eq request.resource.attr.owner "alice")) (not (has request.resource.attr.flag)))"#
+    );
+    // Cerbos's plan of the same: `has` is `true`, so `!has(...)` drops out.
+    let out = e.plan(&input(json!({})), Some(now())).unwrap();
+    assert_eq!(out.filter_debug, r#"(eq request.resource.attr.owner "alice")"#);
+}
+
+#[test]
 fn comprehensions() {
     // Over an unknown range: a lambda whose body folds what is known.
     assert_eq!(plan("R.attr.tags.exists(t, t in P.attr.teams)"), r#"(exists request.resource.attr.tags (lambda (in t ["a","b"]) t))"#);
@@ -273,4 +287,27 @@ fn time_contacts_plan() {
         }
         println!("engine.plan contact {action}: {:.3} µs", t.elapsed().as_secs_f64() * 1e6 / n as f64);
     }
+}
+
+#[test]
+fn conditions_the_planner_cannot_express_fail_with_their_source() {
+    // Cerbos's planner cannot express a `cel.bind` over an unknown either (its loop step is no call).
+    let err = engine_for("cel.bind(x, R.attr.a, x > 1)").plan(&input(json!({})), Some(now())).unwrap_err();
+    assert!(err.contains("cel.bind(x, R.attr.a, x > 1)"), "{err}");
+    // Known, it folds.
+    assert_eq!(plan("cel.bind(x, P.attr.n, x > 1.0) && R.attr.y"), "request.resource.attr.y");
+}
+
+#[test]
+fn budget_bookkeeping_never_shows_in_a_filter() {
+    // The compile step wraps operands in `@steps`/`@bytes` calls that charge the evaluation budget
+    // (planning runs under one budget per condition, as a check does).
+    assert_eq!(
+        plan(r#"R.attr.a + "x" == P.id && [R.attr.b, P.id].size() > 1"#),
+        r#"(and (eq (add request.resource.attr.a "x") "alice") (gt (size (list request.resource.attr.b "alice")) 1))"#
+    );
+    assert_eq!(
+        plan("R.attr.tags.map(t, t + '!').exists(t, t == P.id)"),
+        r#"(exists (map request.resource.attr.tags (lambda (add t "!") t)) (lambda (eq t "alice") t))"#
+    );
 }

@@ -358,7 +358,8 @@ impl PyEngine {
 
     /// Which resources of a kind `principal` may act on with all of `actions`: Cerbos's
     /// `PlanResourcesResponse` JSON (`filter` with `kind` and `condition`, `meta.filterDebug`).
-    #[pyo3(signature = (principal, resource, actions, *, aux_data=None, now=None))]
+    /// `presence_tests=True` keeps `has(R.attr.x)` as `(has request.resource.attr.x)`.
+    #[pyo3(signature = (principal, resource, actions, *, aux_data=None, now=None, presence_tests=false))]
     #[allow(clippy::too_many_arguments)]
     fn plan_resources<'py>(
         &self,
@@ -368,8 +369,10 @@ impl PyEngine {
         actions: &Bound<'py, PyAny>,
         aux_data: Option<&Bound<'py, PyAny>>,
         now: Option<&Bound<'py, PyAny>>,
+        presence_tests: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        super::plan::plan_resources(self, py, principal, resource, actions, aux_data, now)
+        let options = crate::plan::PlanOptions { presence_tests };
+        super::plan::plan_resources(self, py, principal, resource, actions, aux_data, now, options)
     }
 
     /// Answers a Cerbos public `PlanResourcesRequest` (the JSON body of `POST /api/plan/resources`)

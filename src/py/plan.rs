@@ -7,7 +7,7 @@ use pyo3::types::PyString;
 
 use super::convert;
 use super::engine::{from_py, parse_now, PyEngine};
-use crate::plan::{PlanInput, PlanResource, PlanResourcesRequest};
+use crate::plan::{PlanInput, PlanOptions, PlanResource, PlanResourcesRequest};
 
 /// `actions`: one action name or a list of them.
 fn actions_from_py(actions: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
@@ -17,6 +17,7 @@ fn actions_from_py(actions: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     actions.extract().map_err(|_| PyTypeError::new_err("actions: expected an action name or a list of them"))
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn plan_resources<'py>(
     engine: &PyEngine,
     py: Python<'py>,
@@ -25,6 +26,7 @@ pub fn plan_resources<'py>(
     actions: &Bound<'py, PyAny>,
     aux_data: Option<&Bound<'py, PyAny>>,
     now: Option<&Bound<'py, PyAny>>,
+    options: PlanOptions,
 ) -> PyResult<Bound<'py, PyAny>> {
     let principal = convert::principal(principal, "principal")?;
     let r = convert::resource(resource, "resource")?;
@@ -48,7 +50,7 @@ pub fn plan_resources<'py>(
         request_context: None,
     };
     let inner = engine.inner.clone();
-    let out = py.detach(move || inner.plan(&input, now)).map_err(PyValueError::new_err)?;
+    let out = py.detach(move || inner.plan_with(&input, now, &options)).map_err(PyValueError::new_err)?;
     pythonize::pythonize(py, &request.response(out)).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
