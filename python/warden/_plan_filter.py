@@ -382,6 +382,14 @@ class _Translator(Generic[C]):
             self.arity(node, 2)
             haystack, needle = (self.term(a, f"{where}.operands[{i}]") for i, a in enumerate(args))
             return self.string_test(op, haystack, needle)
+        if op == "has":  # a plan made with presence_tests=True
+            self.arity(node, 1)
+            if not isinstance(args[0], Variable):
+                raise PlanError(f"{where}.operands[0]: 'has' of something other than an attribute is not supported")
+            attribute = self.term(args[0], f"{where}.operands[0]")
+            if not attribute.nullable or attribute.null_means == "null":
+                return Decision(True, False)  # a null attribute is present
+            return Decision(self.b.present(attribute), self.b.is_null(attribute))
         raise PlanError(f"{where}: operator {op!r} is not supported by this adapter (the plan was not translated)")
 
     def comparison(self, op: str, left: Term, right: Term) -> Decision:
