@@ -77,7 +77,9 @@ def cases():
     principal = {"id": "0oa-hello-client", "roles": ["client"], "attr": {"scopes": ["read_sayhello"]}}
     res_hello = {"kind": "api", "id": "sayhello"}
     res_secret = {"kind": "api", "id": "saysecret"}
-    assert engine.is_allowed(principal, res_hello, "GET") and not engine.is_allowed(principal, res_secret, "GET")
+    assert engine.is_allowed(principal, res_hello, action="GET") and not engine.is_allowed(
+        principal, res_secret, action="GET"
+    )
 
     fresh = [http_input("GET", "/sayhello", okta_token(f"AT.{i}")) for i in range(1500)]
     it = iter(())
@@ -97,7 +99,7 @@ def cases():
         "Rego.allowed /saysecret": (lambda: rego.allowed(RULE, secret), 1),
         "Rego.eval_data_api": (lambda: rego.eval_data_api("demoapi/authz/allow", body), 1),
         "Rego.eval_batch /10": (lambda: rego.eval_batch(RULE, batch), 10),
-        "Engine.is_allowed (Cerbos)": (lambda: engine.is_allowed(principal, res_hello, "GET"), 1),
+        "Engine.is_allowed (Cerbos)": (lambda: engine.is_allowed(principal, res_hello, action="GET"), 1),
     }
 
 

@@ -86,7 +86,7 @@ def warden_deciders(principal: dict, resources: List[dict]) -> Dict[str, Decider
         resource = resources[0]
 
         def single():
-            return {(resource["id"], "update"): engine.is_allowed(principal, resource, "update")}
+            return {(resource["id"], "update"): engine.is_allowed(principal, resource, action="update")}
 
         return {"warden": single}
     inputs = [{"principal": principal, "resource": r, "actions": ACTIONS} for r in resources]

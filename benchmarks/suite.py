@@ -272,11 +272,11 @@ def scale_child(directory: str, n: int, repeats: int, run_ms: float, clock_name:
         "id": "x1",
         "attr": {"owner_id": "bob", "department": "sales", "status": "pending", "amount": 10},
     }
-    assert engine.is_allowed(p, r, "approve") and engine.is_allowed(p, r, "update")
+    assert engine.is_allowed(p, r, action="approve") and engine.is_allowed(p, r, action="update")
     r2 = dict(r, attr=dict(r["attr"], owner_id="eve"))
-    assert not engine.is_allowed(p, r2, "delete")
+    assert not engine.is_allowed(p, r2, action="delete")
     res = measure_in_turn(
-        {"is_allowed": lambda: engine.is_allowed(p, r, "approve")}, repeats, run_ms, CLOCKS[clock_name]
+        {"is_allowed": lambda: engine.is_allowed(p, r, action="approve")}, repeats, run_ms, CLOCKS[clock_name]
     )
     print(
         json.dumps(
@@ -481,7 +481,7 @@ def serve_web(port: int, pdp_url: str, jwk_json: str, public_pem: str, cpu: Opti
         except Exception:
             raise HTTPException(401) from None
         principal = {"id": claims["sub"], "roles": claims.get("roles", [])}
-        if not engine.is_allowed(principal, {"kind": "contact", "id": contact_id, "attr": contact}, "read"):
+        if not engine.is_allowed(principal, {"kind": "contact", "id": contact_id, "attr": contact}, action="read"):
             raise HTTPException(403)
         return {"id": contact_id, "name": contact["name"]}
 
@@ -688,13 +688,13 @@ def stability_child(args) -> dict:
     principal, resources = peers.make_inputs(100)
     out = {}
     for _ in range(10_000):
-        engine.is_allowed(principal, resources[_ % 100], "update")
+        engine.is_allowed(principal, resources[_ % 100], action="update")
     gc.collect()
     samples = [rss_mb()]
     step = max(args.stability_decisions // 10, 1)
     start = time.perf_counter()
     for i in range(args.stability_decisions):
-        engine.is_allowed(principal, resources[i % 100], "update")
+        engine.is_allowed(principal, resources[i % 100], action="update")
         if i % step == step - 1:
             samples.append(rss_mb())
     gc.collect()

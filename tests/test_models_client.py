@@ -19,6 +19,7 @@ from warden.models import (
     Principal,
     Resource,
     ResourceAction,
+    ResourceDesc,
     ResourceList,
     Source,
     ValidationError,
@@ -88,88 +89,102 @@ def test_to_dict_and_from_dict_use_camel_case():
 
 
 # --------------------------------------------------------------------------- #
-# the conversion layer, against a recording engine (no native code needed)
+# results: built once, as the SDK's models
 
 
-def _field(obj, name):
-    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
-
-
-class RecordingEngine:
-    """Stands in for the native engine: records the CheckInputs, allows `read` only."""
-
-    def __init__(self):
-        self.calls = []
-
-    def check(self, inputs, *, now=None):
-        self.calls.append(inputs)
-        return [
-            {
-                "resourceId": _field(i["resource"], "id"),
-                "actions": {
-                    a: {"effect": "EFFECT_ALLOW" if a == "read" else "EFFECT_DENY", "policy": "p"} for a in i["actions"]
-                },
-            }
-            for i in inputs
-        ]
-
-
-def test_client_passes_models_through_to_the_engine():
-    # the engine reads Principal/Resource objects and dicts natively: the client only unwraps the containers
-    engine = RecordingEngine()
-    client = warden.Client(engine)
-    principal = Principal("bob", {"user"}, attr={"dept": "x"}, policy_version="20210210", scope="acme")
+def test_results_echo_the_request_resources(contacts_client):
+    principal = Principal("bob", {"user"}, attr={"dept": "x"})
     mine = contact("abc123", "bob")
-    other = {"id": "def456", "kind": "contact", "policyVersion": "v2", "scope": "acme.hr"}
+    other = {"id": "def456", "kind": "contact", "policyVersion": "v2", "scope": "acme.hr", "attr": {"owner_id": "x"}}
     resources = ResourceList().add(mine, ["read", "update"]).add(other, {"read"})
-    resp = client.check_resources(principal, resources, request_id="r1", aux_data={"jwt": {"sub": "bob"}})
-    (inputs,) = engine.calls
-    assert inputs[0] == {
-        "principal": principal,
-        "resource": mine,
-        "actions": ["read", "update"],
-        "auxData": {"jwt": {"sub": "bob"}},
-    }
-    assert inputs[1]["resource"] is other and inputs[1]["actions"] == {"read"}
-    assert resp.request_id == "r1"
-    assert [r.resource.id for r in resp.results] == ["abc123", "def456"]
-    assert resp.results[0].resource is mine
+    resp = contacts_client.check_resources(principal, resources, request_id="r1", aux_data={"jwt": {"sub": "bob"}})
+    assert type(resp) is CheckResourcesResponse and resp.request_id == "r1" and not resp.failed()
+    assert [type(r) for r in resp.results] == [CheckResourcesResult, CheckResourcesResult]
+    assert resp.results[0].resource is mine  # the request's own Resource, as the PDP echoes it
     echoed = resp.results[1].resource  # a dict resource is echoed as a Resource, like the PDP does
+    assert type(echoed) is Resource
     assert (echoed.id, echoed.kind, echoed.policy_version, echoed.scope) == ("def456", "contact", "v2", "acme.hr")
-    assert resp.results[0].actions == {"read": Effect.ALLOW, "update": Effect.DENY}
-    assert client.is_allowed("read", principal, mine) and not client.is_allowed("update", principal, mine)
+    assert resp.results[0].actions == {"read": Effect.ALLOW, "update": Effect.ALLOW}
+    assert resp.results[1].actions == {"read": Effect.DENY}  # no policy at version v2
+    assert resp.results[0].validation_errors is None and resp.results[0].outputs is None
 
 
-def test_client_maps_outputs_and_validation_errors():
-    class Engine:
-        def check(self, inputs, *, now=None):
-            return [
-                {
-                    "actions": {"read": {"effect": "EFFECT_DENY", "policy": "p"}},
-                    "validationErrors": [{"path": "/x", "message": "bad", "source": "SOURCE_PRINCIPAL"}],
-                    "outputs": [
-                        {"src": "p#r", "action": "read", "val": {"a": 1}},
-                        {"src": "p#s", "action": "read", "error": "boom"},
-                    ],
-                }
-            ]
+REPORT_POLICY = """\
+apiVersion: api.cerbos.dev/v1
+resourcePolicy:
+  version: default
+  resource: report
+  schemas:
+    principalSchema:
+      ref: cerbos:///principal.json
+  rules:
+    - name: viewers
+      actions: ["view"]
+      effect: EFFECT_ALLOW
+      roles: ["*"]
+      output:
+        when:
+          ruleActivated: |-
+            {"who": P.id}
+"""
 
-    result = (
-        warden.Client(Engine())
-        .check_resources(Principal("a", ["r"]), [ResourceAction(Resource("x", "k"), ["read"])])
-        .results[0]
+
+def test_results_carry_outputs_and_validation_errors(tmp_path):
+    (tmp_path / "report.yaml").write_text(REPORT_POLICY)
+    (tmp_path / "_schemas").mkdir()
+    (tmp_path / "_schemas" / "principal.json").write_text(
+        '{"type": "object", "properties": {"dept": {"type": "string"}}, "required": ["dept"]}'
     )
-    assert result.validation_errors == [ValidationError("bad", Source.PRINCIPAL, "/x")]
-    assert result.outputs == [OutputEntry("p#r", {"a": 1}, "read"), OutputEntry("p#s", None, "read", "boom")]
+    client = warden.Client(tmp_path, schema_enforcement="warn")
+    resp = client.check_resources(Principal("bob", {"user"}), ResourceList().add(Resource("r1", "report"), ["view"]))
+    (result,) = resp.results
+    assert result.is_allowed("view")
+    (error,) = result.validation_errors
+    assert type(error) is ValidationError and error.source is Source.PRINCIPAL and "dept" in error.message
+    assert result.outputs == [OutputEntry("resource.report.vdefault#viewers", {"who": "bob"}, "view")]
 
 
-def test_default_request_ids_are_unique():
-    client = warden.Client(RecordingEngine())
+def test_default_request_ids_are_unique(contacts_client):
     ids = {
-        client.check_resources(Principal("a", ["r"]), ResourceList().add(Resource("x", "k"), ["read"])).request_id
+        contacts_client.check_resources(
+            Principal("a", ["r"]), ResourceList().add(Resource("x", "contact"), ["read"])
+        ).request_id
         for _ in range(100)
     }
     assert len(ids) == 100
+
+
+def test_is_allowed_keeps_the_sdk_signature_and_subclass_overrides(contacts_policies):
+    client = warden.Client(contacts_policies)
+    bob = Principal("bob", {"user"})
+    assert client.is_allowed(
+        action="update", principal=bob, resource=contact("a", "bob"), request_id="r", aux_data=None
+    )
+    assert not client.is_allowed("update", bob, contact("a", "eve"), "r", {"jwt": {"sub": "bob"}})
+
+    class Audited(warden.Client):
+        def is_allowed(self, action, principal, resource, request_id=None, aux_data=None):
+            self.asked = action
+            return super().is_allowed(action, principal, resource, request_id, aux_data)
+
+    audited = Audited(contacts_policies)
+    assert audited.is_allowed("update", bob, contact("a", "bob")) and audited.asked == "update"
+
+
+def test_client_takes_an_engine_not_a_lookalike():
+    class Lookalike:
+        def check(self, inputs, *, now=None):
+            return []
+
+    with pytest.raises(TypeError, match="policies: expected"):
+        warden.Client(Lookalike())
+
+
+def test_plan_resources_is_not_supported_yet(contacts_client):
+    with pytest.raises(NotImplementedError, match="plan_resources"):
+        contacts_client.plan_resources("read", Principal("bob", {"user"}), ResourceDesc("contact"))
+    with pytest.raises(NotImplementedError, match="plan_resources"):
+        contacts_client.with_principal(Principal("bob", {"user"})).plan_resources("read", ResourceDesc("contact"))
 
 
 # --------------------------------------------------------------------------- #
@@ -223,11 +238,15 @@ def test_verified_claims_as_aux_data(contacts_client):
     assert contacts_client.is_allowed("update", bob, contact("abc123", "bob"), aux_data={"jwt": {"sub": "bob"}})
 
 
-def test_raw_jwt_tokens_are_refused_with_a_hint():
-    with pytest.raises(ValueError, match=r"aux_data\.jwt"):
-        warden.Client(RecordingEngine()).is_allowed(
-            "read", Principal("bob", {"user"}), contact("a", "b"), aux_data=AuxData(JWT("eyJ..."))
-        )
+@pytest.mark.parametrize("aux", [AuxData(JWT("eyJ...")), {"jwt": JWT("eyJ...")}, {"jwt": "eyJ..."}])
+def test_raw_jwt_tokens_are_refused_with_a_hint(contacts_client, aux):
+    with pytest.raises(ValueError, match=r"^aux_data\.jwt: warden.Client does not verify raw JWT tokens"):
+        contacts_client.is_allowed("read", Principal("bob", {"user"}), contact("a", "b"), aux_data=aux)
+
+
+def test_empty_aux_data_is_no_aux_data(contacts_client):
+    for aux in (None, {}, AuxData()):
+        assert contacts_client.is_allowed("update", Principal("bob", {"user"}), contact("a", "bob"), aux_data=aux)
 
 
 def test_with_principal(contacts_client):
@@ -353,15 +372,6 @@ SDK_MODEL_NAMES = [
     "CheckResourcesResult",
     "CheckResourcesResponse",
     "ResourceDesc",
-    "PlanResourcesRequest",
-    "PlanResourcesFilterKind",
-    "PlanResourcesValue",
-    "PlanResourcesVariable",
-    "PlanResourcesExpression",
-    "PlanResourcesFilter",
-    "PlanResourcesResponse",
-    "decode_operand",
-    "decode_operand_list",
     "CerbosRequestException",
     "CerbosTLSError",
     "CerbosTypeError",
@@ -373,6 +383,13 @@ def test_every_sdk_model_name_exists(name):
     import warden.models
 
     assert hasattr(warden.models, name)
+
+
+def test_plan_models_wait_for_the_planner():
+    # the query planner will define the models it needs; none stand behind NotImplementedError meanwhile
+    import warden.models
+
+    assert not [name for name in dir(warden.models) if name.startswith("PlanResources")]
 
 
 def test_the_stytch_demo_user_page_code_runs_unchanged(contacts_client):

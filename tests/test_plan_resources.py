@@ -106,7 +106,7 @@ def test_plans_agree_with_decisions(contacts):
         for action in ("read", "create", "update", "delete"):
             f = contacts.plan_resources(principal, {"kind": "contact"}, [action])["filter"]
             for attr in rows:
-                allowed = contacts.is_allowed(principal, {"kind": "contact", "id": "1", "attr": attr}, action)
+                allowed = contacts.is_allowed(principal, {"kind": "contact", "id": "1", "attr": attr}, action=action)
                 if f["kind"] == "KIND_CONDITIONAL":
                     operands = f["condition"]["expression"]["operands"]
                     planned = attr["owner_id"] == operands[1]["value"]
@@ -170,7 +170,7 @@ def test_invalid_requests_name_the_field(contacts, change, message):
 
 
 def test_invalid_calls_name_the_argument(contacts):
-    with pytest.raises(ValueError, match="principal"):
+    with pytest.raises(TypeError, match="principal.id"):
         contacts.plan_resources({"roles": ["user"]}, {"kind": "contact"}, ["read"])
     with pytest.raises(ValueError, match="actions"):
         contacts.plan_resources({"id": "bob", "roles": ["user"]}, {"kind": "contact"}, [])

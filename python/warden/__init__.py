@@ -6,7 +6,7 @@
 
 from warden._core import Engine, __version__
 from warden.client import AsyncClient, AsyncPrincipalContext, Client, PrincipalContext
-from warden.errors import CerbosRequestException, PolicyError
+from warden.errors import CerbosRequestException, InternalError, PolicyError
 from warden.jwt import (
     ExpiredToken,
     InactiveToken,
@@ -56,6 +56,7 @@ __all__ = [
     "Engine",
     "ExpiredToken",
     "InactiveToken",
+    "InternalError",
     "Introspector",
     "InvalidClaims",
     "InvalidHeader",

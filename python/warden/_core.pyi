@@ -5,6 +5,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from typing_extensions import Self
 
+from warden.models import CheckResourcesResponse
+
 _Now = Union[str, datetime.datetime, None]
 _KeySource = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
@@ -17,6 +19,16 @@ class PolicyError(Exception):
     """
 
     errors: List[Dict[str, Any]]
+
+class InternalError(Exception):
+    """A bug in warden: a Rust panic stopped at the Python boundary (logged on the ``warden`` logger)."""
+
+#: How deep a Python value may nest (dicts and lists inside dicts and lists), counted from the
+#: argument it is passed in; deeper values, and values that contain themselves, raise ``ValueError``.
+MAX_DEPTH: int
+
+def _panic_for_test(message: str) -> None:
+    """Panics inside the panic guard (for the test suite): raises :class:`InternalError`."""
 
 @final
 class Engine:
@@ -63,13 +75,13 @@ class Engine:
         empty fields omitted): ``requestId``, ``resourceId``, ``actions`` (``{action: {effect,
         policy, scope}}``), ``effectiveDerivedRoles``, ``validationErrors``, ``outputs``,
         ``evaluationErrors``. ``now`` fixes ``now()`` for the batch. Raises ``ValueError`` or
-        ``TypeError`` naming the offending field."""
+        ``TypeError`` naming the offending field (``inputs[0].principal.roles``)."""
     def is_allowed(
         self,
         principal: Any,
         resource: Any,
-        action: str,
         *,
+        action: str,
         aux_data: Optional[Mapping[str, Any]] = None,
         now: _Now = None,
     ) -> bool:
@@ -125,6 +137,20 @@ class Engine:
     def reload(self) -> None:
         """Read and compile the policies again; on failure raise :class:`PolicyError` and keep
         serving the current set."""
+
+@final
+class ClientCore:
+    """The Rust half of :class:`warden.Client` (the SDK's request shapes and rules, results built as
+    ``warden.models`` objects); use that class instead."""
+
+    def __new__(cls, engine: Engine) -> Self: ...
+    def is_allowed(
+        self, action: Any, principal: Any, resource: Any, request_id: Any = None, aux_data: Any = None
+    ) -> bool: ...
+    def check_resources(
+        self, principal: Any, resources: Any, request_id: Any, aux_data: Any = None
+    ) -> CheckResourcesResponse: ...
+    def close(self) -> None: ...
 
 __version__: str
 

@@ -32,13 +32,6 @@ __all__ = [
     "Effect",
     "JWT",
     "OutputEntry",
-    "PlanResourcesExpression",
-    "PlanResourcesFilter",
-    "PlanResourcesFilterKind",
-    "PlanResourcesRequest",
-    "PlanResourcesResponse",
-    "PlanResourcesValue",
-    "PlanResourcesVariable",
     "Principal",
     "Resource",
     "ResourceAction",
@@ -46,8 +39,6 @@ __all__ = [
     "ResourceList",
     "Source",
     "ValidationError",
-    "decode_operand",
-    "decode_operand_list",
 ]
 
 HTTP_OK = 200
@@ -65,12 +56,6 @@ class Source(str, Enum):
 
     PRINCIPAL = "SOURCE_PRINCIPAL"
     RESOURCE = "SOURCE_RESOURCE"
-
-
-class PlanResourcesFilterKind(str, Enum):
-    ALWAYS_ALLOWED = "KIND_ALWAYS_ALLOWED"
-    ALWAYS_DENIED = "KIND_ALWAYS_DENIED"
-    CONDITIONAL = "KIND_CONDITIONAL"
 
 
 # --------------------------------------------------------------------------- #
@@ -203,7 +188,7 @@ class ResourceList(_Model):
 
 @dataclass(slots=True)
 class ResourceDesc(_Model):
-    """A resource kind without an id (for query planning)."""
+    """A resource kind without an id (for query planning, not supported yet)."""
 
     kind: str
     attr: Dict[str, Any] = field(default_factory=dict)
@@ -236,15 +221,6 @@ class CheckResourcesRequest(_Model):
     request_id: str
     principal: Principal
     resources: Union[ResourceList, List[ResourceAction]]
-    aux_data: Optional[AuxData] = None
-
-
-@dataclass(slots=True)
-class PlanResourcesRequest(_Model):
-    request_id: str
-    actions: List[str]
-    principal: Principal
-    resource: ResourceDesc
     aux_data: Optional[AuxData] = None
 
 
@@ -320,74 +296,6 @@ class CheckResourcesResponse(_Model):
         return None
 
 
-@dataclass(slots=True)
-class PlanResourcesValue(_Model):
-    value: Any
-
-
-@dataclass(slots=True)
-class PlanResourcesVariable(_Model):
-    variable: str
-
-
-@dataclass(slots=True)
-class PlanResourcesExpression(_Model):
-    @dataclass(slots=True)
-    class Expr(_Model):
-        operator: str
-        operands: List[Any]
-
-    expression: Expr
-
-
-Operand = Union[PlanResourcesValue, PlanResourcesVariable, PlanResourcesExpression]
-
-
-def decode_operand(val: Any) -> Any:
-    """Turn a protojson operand (``{"value"|"variable"|"expression": ...}``) into its model."""
-    if not isinstance(val, Mapping):
-        return val
-    if "value" in val:
-        return PlanResourcesValue.from_dict(val)
-    if "variable" in val:
-        return PlanResourcesVariable.from_dict(val)
-    if "expression" in val:
-        return PlanResourcesExpression.from_dict(val)
-    return val
-
-
-def decode_operand_list(val: Any) -> Any:
-    if not isinstance(val, list):
-        return val
-    return [decode_operand(item) for item in val]
-
-
-@dataclass(slots=True)
-class PlanResourcesFilter(_Model):
-    kind: PlanResourcesFilterKind
-    condition: Optional[Operand] = None
-
-
-@dataclass(slots=True)
-class PlanResourcesResponse(_Model):
-    request_id: str
-    action: Union[str, List[str]]
-    resource_kind: str
-    policy_version: str
-    filter: Optional[PlanResourcesFilter] = None
-    validation_errors: Optional[List[ValidationError]] = None
-    status_code: int = HTTP_OK
-    status_msg: Optional[APIError] = None
-
-    def failed(self) -> bool:
-        return self.status_code != HTTP_OK
-
-    def raise_if_failed(self) -> "PlanResourcesResponse":
-        if self.failed():
-            raise CerbosRequestException(self.status_msg)
-        return self
-
-
 # --------------------------------------------------------------------------- #
 # exceptions (kept here, like the SDK; also exported from warden.errors)
 
@@ -417,11 +325,6 @@ CheckResourcesRequest._decoders = {
     "resources": _list_of(ResourceAction),
     "aux_data": AuxData.from_dict,
 }
-PlanResourcesRequest._decoders = {
-    "principal": Principal.from_dict,
-    "resource": ResourceDesc.from_dict,
-    "aux_data": AuxData.from_dict,
-}
 ValidationError._decoders = {"source": Source}
 CheckResourcesResult._decoders = {
     "resource": Resource.from_dict,
@@ -431,13 +334,5 @@ CheckResourcesResult._decoders = {
 }
 CheckResourcesResponse._decoders = {
     "results": _list_of(CheckResourcesResult),
-    "status_msg": APIError.from_dict,
-}
-PlanResourcesExpression.Expr._decoders = {"operands": decode_operand_list}
-PlanResourcesExpression._decoders = {"expression": PlanResourcesExpression.Expr.from_dict}
-PlanResourcesFilter._decoders = {"kind": PlanResourcesFilterKind, "condition": decode_operand}
-PlanResourcesResponse._decoders = {
-    "filter": PlanResourcesFilter.from_dict,
-    "validation_errors": _list_of(ValidationError),
     "status_msg": APIError.from_dict,
 }

@@ -1,17 +1,20 @@
-//! `warden._core.Engine`: Python in, JSON-shaped values to the core, GIL released while deciding.
-use super::convert;
-use super::errors::policy_error;
+//! `warden._core.Engine`: Python in, core values to the engine, GIL released while deciding.
+use super::errors::{guard, policy_error};
+use super::requests::{self, Rules};
+use super::results::{allows, explained, output_dicts};
+use super::values::{self, serialized_to_py, type_name, Path};
 use crate::engine::{Engine, EngineConfig, PolicySource, SchemaEnforcement};
-use crate::eval::{CheckInput, CheckOutput};
+use crate::eval::CheckInput;
 use chrono::{DateTime, FixedOffset};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyString};
+use serde_json::Value as Json;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Batches at least this long are decided with the GIL released, so other threads run meanwhile.
-const RELEASE_GIL_FROM: usize = 4;
+pub const RELEASE_GIL_FROM: usize = 4;
 
 #[pyclass(name = "Engine", module = "warden._core", frozen)]
 pub struct PyEngine {
@@ -28,26 +31,19 @@ struct Options<'a> {
 }
 
 fn config(globals: Option<&Bound<'_, PyAny>>, o: Options<'_>) -> PyResult<EngineConfig> {
-    let (lenient, enforcement) = (o.lenient, o.enforcement);
     if o.default_policy_version.is_empty() {
         return Err(PyValueError::new_err("default_policy_version must not be empty"));
     }
     let mut c = EngineConfig {
-        lenient_scope_search: lenient,
+        lenient_scope_search: o.lenient,
         strict_evaluation: o.strict,
         default_policy_version: o.default_policy_version.to_string(),
         default_scope: o.default_scope.to_string(),
         ..Default::default()
     };
-    c.schema_enforcement = enforcement.parse::<SchemaEnforcement>().map_err(PyValueError::new_err)?;
-    if let Some(g) = globals {
-        if !g.is_none() {
-            let v: serde_json::Value = pythonize::depythonize(g).map_err(|e| PyTypeError::new_err(format!("globals: {e}")))?;
-            match v {
-                serde_json::Value::Object(m) => c.globals = m,
-                _ => return Err(PyTypeError::new_err("globals must be a dict")),
-            }
-        }
+    c.schema_enforcement = o.enforcement.parse::<SchemaEnforcement>().map_err(PyValueError::new_err)?;
+    if let Some(g) = globals.filter(|g| !g.is_none()) {
+        c.globals = values::map_of::<Json>(g, &Path::root("globals"), "a dict")?;
     }
     Ok(c)
 }
@@ -70,27 +66,28 @@ fn build(py: Python<'_>, source: PolicySource, config: EngineConfig, keysets: Op
 fn keysets_from_py(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<crate::auxdata::KeySets>> {
     use crate::auxdata::{KeySetSpec, KeySets};
     let Some(v) = v.filter(|v| !v.is_none()) else { return Ok(None) };
-    let d = v.cast::<PyDict>().map_err(|_| PyTypeError::new_err("jwt_keysets must be a dict of name -> key source"))?;
+    let root = Path::root("jwt_keysets");
+    let d = v.cast::<PyDict>().map_err(|_| root.type_error("expected a dict of name -> key source"))?;
+    let at = root.at(v);
     let mut specs = Vec::new();
-    for (k, src) in d.iter() {
-        let name: String = k.extract().map_err(|_| PyTypeError::new_err("jwt_keysets: names must be str"))?;
-        let spec = if let Ok(m) = src.cast::<PyDict>() {
-            let json = convert::to_json(m.as_any(), &format!("jwt_keysets[{name:?}]"))?;
-            KeySetSpec::Local(json.to_string())
+    for item in values::items(d, &at) {
+        let (k, src) = item?;
+        let name: String = k.extract().map_err(|_| at.type_error("names must be str"))?;
+        let at = at.key(&name, &src);
+        let spec = if src.is_instance_of::<PyDict>() {
+            KeySetSpec::Local(values::value::<Json>(&src, &at)?.to_string())
         } else if let Ok(s) = src.extract::<String>() {
             if s.starts_with("https://") || s.starts_with("http://") {
                 KeySetSpec::Remote(s)
             } else if s.trim_start().starts_with('{') || s.trim_start().starts_with("-----BEGIN") {
                 KeySetSpec::Local(s)
             } else {
-                let text = std::fs::read_to_string(&s).map_err(|e| PyValueError::new_err(format!("jwt_keysets[{name:?}]: cannot read {s}: {e}")))?;
-                KeySetSpec::Local(text)
+                KeySetSpec::Local(std::fs::read_to_string(&s).map_err(|e| at.value_error(format_args!("cannot read {s}: {e}")))?)
             }
         } else if let Ok(p) = src.extract::<PathBuf>() {
-            let text = std::fs::read_to_string(&p).map_err(|e| PyValueError::new_err(format!("jwt_keysets[{name:?}]: cannot read {}: {e}", p.display())))?;
-            KeySetSpec::Local(text)
+            KeySetSpec::Local(std::fs::read_to_string(&p).map_err(|e| at.value_error(format_args!("cannot read {}: {e}", p.display())))?)
         } else {
-            return Err(PyTypeError::new_err(format!("jwt_keysets[{name:?}]: expected a JWKS dict, a URL, a file path or key text")));
+            return Err(at.type_error("expected a JWKS dict, a URL, a file path or key text"));
         };
         specs.push((name, spec));
     }
@@ -99,10 +96,7 @@ fn keysets_from_py(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<crate::auxda
 
 /// Converts a Python datetime or RFC 3339 string to the fixed `now` of a check.
 pub fn parse_now(now: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<FixedOffset>>> {
-    let Some(now) = now else { return Ok(None) };
-    if now.is_none() {
-        return Ok(None);
-    }
+    let Some(now) = now.filter(|n| !n.is_none()) else { return Ok(None) };
     let text: String = if let Ok(s) = now.cast::<PyString>() {
         s.to_string()
     } else if now.hasattr("isoformat")? {
@@ -119,35 +113,32 @@ pub fn parse_now(now: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<Fix
     DateTime::parse_from_rfc3339(&text).map(Some).map_err(|e| PyValueError::new_err(format!("now: invalid timestamp {text:?}: {e}")))
 }
 
-/// Converts a Python value to a core type; errors name the offending field (`principal.roles: ...`).
-pub fn from_py<T: serde::de::DeserializeOwned>(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
-    let mut de = pythonize::Depythonizer::from_object(obj);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+/// Decides `inputs`, with the GIL released for batches.
+pub fn decide(py: Python<'_>, engine: &Arc<Engine>, inputs: Vec<CheckInput>, now: Option<DateTime<FixedOffset>>) -> Vec<crate::eval::CheckOutput> {
+    // Releasing the GIL costs about as much as one decision: worth it for batches only.
+    if inputs.len() >= RELEASE_GIL_FROM {
+        let engine = engine.clone();
+        py.detach(move || engine.check(&inputs, now))
+    } else {
+        engine.check(&inputs, now)
+    }
+}
+
+/// A Cerbos public `CheckResourcesRequest` (JSON-shaped), parsed as the core parses the JSON body.
+/// A Cerbos API request read from Python (`check_resources_json`, `plan_resources_json`); errors
+/// name the offending field.
+pub(super) fn api_request<T: serde::de::DeserializeOwned>(request: &Bound<'_, PyAny>) -> PyResult<T> {
+    let json = values::value::<Json>(request, &Path::root("request"))?;
+    serde_path_to_error::deserialize(json).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path.is_empty() || path == "." {
-            PyValueError::new_err(format!("{what}: {inner}"))
+            PyValueError::new_err(format!("request: {inner}"))
         } else {
-            PyValueError::new_err(format!("{what}.{path}: {inner}"))
+            PyValueError::new_err(format!("request.{path}: {inner}"))
         }
     })
 }
-
-pub fn inputs_from_py(inputs: &Bound<'_, PyAny>) -> PyResult<Vec<CheckInput>> {
-    let list = inputs.cast::<PyList>().map_err(|_| PyTypeError::new_err("inputs must be a list of CheckInput dicts"))?;
-    let mut out: Vec<CheckInput> = Vec::with_capacity(list.len());
-    // The principal object of the previous input: batches usually repeat one principal.
-    let mut previous_principal: Option<Bound<'_, PyAny>> = None;
-    for (i, item) in list.iter().enumerate() {
-        let previous = previous_principal.as_ref().zip(out.last());
-        let input = convert::check_input(&item, &format!("inputs[{i}]"), previous)?;
-        previous_principal = item.cast::<PyDict>().ok().and_then(|d| d.get_item(pyo3::intern!(item.py(), "principal")).ok().flatten());
-        out.push(input);
-    }
-    Ok(out)
-}
-
-pub use convert::outputs_to_py;
 
 #[pymethods]
 impl PyEngine {
@@ -168,27 +159,31 @@ impl PyEngine {
         default_policy_version: &str,
         default_scope: &str,
     ) -> PyResult<PyEngine> {
-        let c = config(
-            globals,
-            Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope },
-        )?;
-        let keysets = keysets_from_py(jwt_keysets)?;
-        let engine = build(py, PolicySource::Directory(path.clone()), c, keysets)?;
-        if watch {
-            let logger: Py<PyAny> = py.import("logging")?.call_method1("getLogger", ("warden",))?.unbind();
-            let dir = path.display().to_string();
-            let listener = Box::new(move |result: Result<(), &crate::policy::PolicyErrors>| {
-                Python::attach(|py| {
-                    let logger = logger.bind(py);
-                    let _ = match result {
-                        Ok(()) => logger.call_method1("info", ("reloaded policies from %s", &dir)),
-                        Err(e) => logger.call_method1("error", ("policies in %s failed to compile; the last good set keeps serving:\n%s", &dir, e.to_string())),
-                    };
+        guard("Engine.from_directory", || {
+            let c = config(
+                globals,
+                Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope },
+            )?;
+            let keysets = keysets_from_py(jwt_keysets)?;
+            let engine = build(py, PolicySource::Directory(path.clone()), c, keysets)?;
+            if watch {
+                let logger: Py<PyAny> = py.import("logging")?.call_method1("getLogger", ("warden",))?.unbind();
+                let dir = path.display().to_string();
+                let listener = Box::new(move |result: Result<(), &crate::policy::PolicyErrors>| {
+                    Python::attach(|py| {
+                        let logger = logger.bind(py);
+                        let _ = match result {
+                            Ok(()) => logger.call_method1("info", ("reloaded policies from %s", &dir)),
+                            Err(e) => {
+                                logger.call_method1("error", ("policies in %s failed to compile; the last good set keeps serving:\n%s", &dir, e.to_string()))
+                            }
+                        };
+                    });
                 });
-            });
-            engine.inner.watch(listener).map_err(PyValueError::new_err)?;
-        }
-        Ok(engine)
+                engine.inner.watch(listener).map_err(PyValueError::new_err)?;
+            }
+            Ok(engine)
+        })
     }
 
     /// Loads policies given as YAML/JSON strings or dicts.
@@ -206,69 +201,69 @@ impl PyEngine {
         default_policy_version: &str,
         default_scope: &str,
     ) -> PyResult<PyEngine> {
-        let c = config(
-            globals,
-            Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope },
-        )?;
-        let keysets = keysets_from_py(jwt_keysets)?;
-        let mut docs = Vec::new();
-        for (i, item) in items.try_iter()?.enumerate() {
-            let item = item?;
-            let name = format!("policies[{i}]");
-            if let Ok(s) = item.cast::<PyString>() {
-                docs.push((name, s.to_string()));
-            } else if item.is_instance_of::<PyDict>() {
-                let v: serde_json::Value = pythonize::depythonize(&item).map_err(|e| PyTypeError::new_err(format!("{name}: {e}")))?;
-                docs.push((name, serde_json::to_string_pretty(&v).map_err(|e| PyValueError::new_err(e.to_string()))?));
-            } else {
-                return Err(PyTypeError::new_err(format!("{name} must be a YAML/JSON string or a dict, not {}", item.get_type().name()?)));
+        guard("Engine.from_policies", || {
+            let c = config(
+                globals,
+                Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope },
+            )?;
+            let keysets = keysets_from_py(jwt_keysets)?;
+            let root = Path::root("policies");
+            let mut docs = Vec::new();
+            for (i, item) in items.try_iter()?.enumerate() {
+                let item = item?;
+                let at = root.index(i, Some(&item));
+                let name = at.to_string();
+                if let Ok(s) = item.cast::<PyString>() {
+                    docs.push((name, values::text(s, &at)?.to_owned()));
+                } else if item.is_instance_of::<PyDict>() {
+                    let v = values::value::<Json>(&item, &at)?;
+                    docs.push((name, serde_json::to_string_pretty(&v).map_err(|e| at.value_error(e))?));
+                } else {
+                    return Err(at.type_error(format_args!("expected a YAML/JSON string or a dict, got {}", type_name(&item))));
+                }
             }
-        }
-        build(py, PolicySource::Documents(docs), c, keysets)
+            build(py, PolicySource::Documents(docs), c, keysets)
+        })
     }
 
     /// Decides a batch of Cerbos engine `CheckInput` dicts; returns `CheckOutput` dicts (camelCase).
     #[pyo3(signature = (inputs, *, now=None))]
     fn check<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let inputs = inputs_from_py(inputs)?;
-        let now = parse_now(now)?;
-        // Releasing the GIL costs about as much as one decision: worth it for batches only.
-        let outputs = if inputs.len() >= RELEASE_GIL_FROM {
-            let engine = self.inner.clone();
-            py.detach(move || engine.check(&inputs, now))
-        } else {
-            self.inner.check(&inputs, now)
-        };
-        outputs_to_py(py, &outputs)
+        guard("Engine.check", || {
+            let inputs = requests::check_inputs(inputs)?;
+            let now = parse_now(now)?;
+            Ok(output_dicts(py, &decide(py, &self.inner, inputs, now))?.into_any())
+        })
     }
 
     /// Whether `principal` may do `action` on `resource`. Both may be dicts (engine or SDK field
     /// names) or `Principal`/`Resource` objects; `aux_data` is `{"jwt": {claims}}` if given.
-    #[pyo3(signature = (principal, resource, action, *, aux_data=None, now=None))]
+    #[pyo3(signature = (principal, resource, *, action, aux_data=None, now=None))]
     fn is_allowed(
         &self,
         principal: &Bound<'_, PyAny>,
         resource: &Bound<'_, PyAny>,
-        action: &str,
+        action: &Bound<'_, PyAny>,
         aux_data: Option<&Bound<'_, PyAny>>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        let input = CheckInput {
-            request_id: String::new(),
-            principal: convert::principal(principal, "principal")?,
-            resource: convert::resource(resource, "resource")?,
-            actions: vec![action.to_string()],
-            aux_data: match aux_data {
-                Some(a) => convert::aux_data(a, "aux_data")?,
-                None => None,
-            },
-        };
-        input.validate().map_err(PyValueError::new_err)?;
-        let now = parse_now(now)?;
-        let engine = &self.inner;
-        // A single decision takes about a microsecond: releasing the GIL would cost more than it frees.
-        let out = engine.check(std::slice::from_ref(&input), now);
-        Ok(out[0].actions.0.first().is_some_and(|(_, e)| e.effect == "EFFECT_ALLOW"))
+        guard("Engine.is_allowed", || {
+            let input = CheckInput {
+                request_id: String::new(),
+                principal: requests::principal(principal, &Path::root("principal"), Rules::Engine)?,
+                resource: requests::resource(resource, &Path::root("resource"), Rules::Engine)?,
+                actions: vec![requests::action(action, &Path::root("action"))?],
+                aux_data: match aux_data {
+                    Some(a) => requests::aux_data(a, &Path::root("aux_data"))?,
+                    None => None,
+                },
+            };
+            input.validate().map_err(PyValueError::new_err)?;
+            let now = parse_now(now)?;
+            // A single decision takes about a microsecond: releasing the GIL would cost more than it frees.
+            let out = self.inner.check(std::slice::from_ref(&input), now);
+            Ok(out[0].actions.0.first().is_some_and(|(_, e)| allows(e)))
+        })
     }
 
     /// Whether `principal` may do each of `actions` on each of `resources`: one row per resource,
@@ -286,72 +281,70 @@ impl PyEngine {
         aux_data: Option<&Bound<'_, PyAny>>,
         now: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<Vec<bool>>> {
-        let principal = convert::principal(principal, "principal")?;
-        if actions.is_instance_of::<PyString>() {
-            return Err(PyTypeError::new_err("actions: expected a list of strings, not a single string"));
-        }
-        let actions: Vec<String> = actions.extract().map_err(|_| PyTypeError::new_err("actions: expected a list of strings"))?;
-        if actions.is_empty() {
-            return Err(PyValueError::new_err("actions: at least one action is required"));
-        }
-        let aux = match aux_data {
-            Some(a) => convert::aux_data(a, "aux_data")?,
-            None => None,
-        };
-        if resources.is_instance_of::<PyString>() || resources.is_instance_of::<PyDict>() {
-            return Err(PyTypeError::new_err("resources: expected a list of resources"));
-        }
-        let mut inputs = Vec::new();
-        for (i, resource) in resources.try_iter().map_err(|_| PyTypeError::new_err("resources: expected a list of resources"))?.enumerate() {
-            let input = CheckInput {
-                request_id: String::new(),
-                principal: principal.clone(),
-                resource: convert::resource(&resource?, &format!("resources[{i}]"))?,
-                actions: actions.clone(),
-                aux_data: aux.clone(),
+        guard("Engine.decision_table", || {
+            let principal = requests::principal(principal, &Path::root("principal"), Rules::Engine)?;
+            let actions_at = Path::root("actions");
+            if actions.is_instance_of::<PyString>() {
+                return Err(actions_at.type_error("expected a list of strings, not a single string"));
+            }
+            let actions = requests::names(actions, &actions_at, Rules::Engine)?;
+            if actions.is_empty() {
+                return Err(actions_at.value_error("at least one action is required"));
+            }
+            let aux = match aux_data {
+                Some(a) => requests::aux_data(a, &Path::root("aux_data"))?,
+                None => None,
             };
-            input.validate().map_err(|e| PyValueError::new_err(format!("resources[{i}]: {e}")))?;
-            inputs.push(input);
-        }
-        let now = parse_now(now)?;
-        let outputs = if inputs.len() >= RELEASE_GIL_FROM {
-            let engine = self.inner.clone();
-            py.detach(move || engine.check(&inputs, now))
-        } else {
-            self.inner.check(&inputs, now)
-        };
-        Ok(outputs.iter().map(|o| actions.iter().map(|a| o.actions.0.iter().any(|(name, e)| name == a && e.effect == "EFFECT_ALLOW")).collect()).collect())
+            let root = Path::root("resources");
+            if resources.is_instance_of::<PyString>() || resources.is_instance_of::<PyDict>() {
+                return Err(root.type_error(format_args!("expected a list of resources, got {}", type_name(resources))));
+            }
+            let listed = resources.try_iter().map_err(|_| root.type_error(format_args!("expected a list of resources, got {}", type_name(resources))))?;
+            let at = root.at(resources);
+            let mut inputs = Vec::new();
+            for (i, resource) in listed.enumerate() {
+                let resource = resource?;
+                let at = at.index(i, Some(&resource));
+                let input = CheckInput {
+                    request_id: String::new(),
+                    principal: principal.clone(),
+                    resource: requests::resource(&resource, &at, Rules::Engine)?,
+                    actions: actions.clone(),
+                    aux_data: aux.clone(),
+                };
+                input.validate().map_err(|e| at.value_error(e))?;
+                inputs.push(input);
+            }
+            let now = parse_now(now)?;
+            let outputs = decide(py, &self.inner, inputs, now);
+            Ok(outputs.iter().map(|o| actions.iter().map(|a| o.effect(a).is_some_and(allows)).collect()).collect())
+        })
     }
 
     /// Decides one `CheckInput` dict and explains it: `{"output": CheckOutput, "actions": [...], "derivedRoles": [...]}`
     /// where each action lists, in order, the rules evaluated with the value of each condition.
     #[pyo3(signature = (input, *, now=None))]
     fn explain<'py>(&self, py: Python<'py>, input: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let list = PyList::new(py, [input])?;
-        let mut inputs = inputs_from_py(list.as_any())?;
-        let input = inputs.remove(0);
-        let now = parse_now(now)?;
-        let engine = self.inner.clone();
-        let (output, explanation) = py.detach(move || engine.explain(&input, now));
-        #[derive(serde::Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Explained {
-            output: CheckOutput,
-            #[serde(flatten)]
-            explanation: crate::eval::Explanation,
-        }
-        pythonize::pythonize(py, &Explained { output, explanation }).map_err(|e| PyValueError::new_err(e.to_string()))
+        guard("Engine.explain", || {
+            let input = requests::check_input(input, &Path::root("input"), None)?;
+            let now = parse_now(now)?;
+            let engine = self.inner.clone();
+            let (output, explanation) = py.detach(move || engine.explain(&input, now));
+            explained(py, output, explanation)
+        })
     }
 
     /// Answers a Cerbos public `CheckResourcesRequest` (the JSON body of `POST /api/check/resources`,
     /// camelCase) with the `CheckResourcesResponse` JSON Cerbos would return.
     #[pyo3(signature = (request, *, now=None))]
     fn check_resources_json<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let req: crate::api::CheckResourcesRequest = from_py(request, "request")?;
-        let now = parse_now(now)?;
-        let engine = self.inner.clone();
-        let resp = py.detach(move || engine.check_resources(&req, now)).map_err(PyValueError::new_err)?;
-        pythonize::pythonize(py, &resp).map_err(|e| PyValueError::new_err(e.to_string()))
+        guard("Engine.check_resources_json", || {
+            let req: crate::api::CheckResourcesRequest = api_request(request)?;
+            let now = parse_now(now)?;
+            let engine = self.inner.clone();
+            let resp = py.detach(move || engine.check_resources(&req, now)).map_err(PyValueError::new_err)?;
+            serialized_to_py(py, &resp)
+        })
     }
 
     // --- query planning (src/py/plan.rs; owned by the planner work) -----------------------------
@@ -386,15 +379,19 @@ impl PyEngine {
 
     /// Reads and compiles the policies again; on failure raises `PolicyError` and keeps the current set.
     fn reload(&self, py: Python<'_>) -> PyResult<()> {
-        let engine = self.inner.clone();
-        py.detach(move || engine.reload()).map_err(|e| policy_error(py, &e))
+        guard("Engine.reload", || {
+            let engine = self.inner.clone();
+            py.detach(move || engine.reload()).map_err(|e| policy_error(py, &e))
+        })
     }
 
-    fn __repr__(&self) -> String {
-        let t = self.inner.table();
-        match self.inner.source() {
-            PolicySource::Directory(p) => format!("Engine.from_directory({:?}) with {} policies", p.display().to_string(), t.meta.len()),
-            PolicySource::Documents(d) => format!("Engine.from_policies(<{} documents>) with {} policies", d.len(), t.meta.len()),
-        }
+    fn __repr__(&self) -> PyResult<String> {
+        guard("Engine.__repr__", || {
+            let t = self.inner.table();
+            Ok(match self.inner.source() {
+                PolicySource::Directory(p) => format!("Engine.from_directory({:?}) with {} policies", p.display().to_string(), t.meta.len()),
+                PolicySource::Documents(d) => format!("Engine.from_policies(<{} documents>) with {} policies", d.len(), t.meta.len()),
+            })
+        })
     }
 }

@@ -1,63 +1,21 @@
-//! Python bindings for `crate::jwt`: the verifier, introspection, tokeninfo and
-//! the `InvalidToken` exception hierarchy. Network and crypto run with the GIL released.
+//! Python bindings for `crate::jwt`: the verifier, introspection and tokeninfo (their
+//! `InvalidToken` exceptions are in `errors`). Network and crypto run with the GIL released.
 use std::sync::Arc;
 use std::time::Duration;
 
-use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyType};
+use pyo3::types::PyDict;
 use serde_json::{Map, Value};
 
+use super::errors::{config_error as config_err, guard, token_error as token_err};
+use super::values::map_to_dict;
 use crate::jwt::algorithms;
 use crate::jwt::token::normalize_typ;
 use crate::jwt::{
-    AlgSet, CachePolicy, ClaimRules, ConfigError, ErrorKind, FetchMode, HttpOptions, Introspector, IntrospectorConfig, JwksSource, KeySet, KeySource,
-    RemoteKeySet, TokenInfo, TokenInfoConfig, Verifier, VerifierConfig, VerifyError,
+    AlgSet, CachePolicy, ClaimRules, ErrorKind, FetchMode, HttpOptions, Introspector, IntrospectorConfig, JwksSource, KeySet, KeySource, RemoteKeySet,
+    TokenInfo, TokenInfoConfig, Verifier, VerifierConfig, VerifyError,
 };
-
-create_exception!(
-    warden,
-    InvalidToken,
-    PyException,
-    "The bearer token was refused. `error` and `description` are ready for an RFC 6750 WWW-Authenticate header."
-);
-create_exception!(warden, MalformedToken, InvalidToken, "The token is not a well-formed compact JWS (size, segments, base64url, JSON, duplicate members).");
-create_exception!(warden, InvalidHeader, InvalidToken, "The token's header asks for processing warden refuses (crit, typ, cty, zip, b64).");
-create_exception!(warden, UnsupportedAlgorithm, InvalidToken, "The token's alg is none, unknown, or not allowed for the selected key.");
-create_exception!(warden, UnknownKey, InvalidToken, "No configured key matches the token's kid.");
-create_exception!(warden, InvalidSignature, InvalidToken, "The token's signature does not verify.");
-create_exception!(warden, ExpiredToken, InvalidToken, "The token's exp is in the past (beyond the leeway).");
-create_exception!(warden, InvalidClaims, InvalidToken, "A claim is missing, of the wrong type, or has the wrong value.");
-create_exception!(warden, NotYetValid, InvalidClaims, "The token's nbf or iat is in the future (beyond the leeway).");
-create_exception!(warden, InactiveToken, InvalidToken, "The authorization server says the token is not active.");
-create_exception!(warden, ProviderUnavailable, InvalidToken, "Keys or the authorization server could not be reached; the token was not checked.");
-
-fn config_err(e: ConfigError) -> PyErr {
-    PyValueError::new_err(e.0)
-}
-
-/// Turn a refusal into the matching Python exception with `error`/`description` set.
-fn token_err(py: Python<'_>, e: VerifyError) -> PyErr {
-    let description = e.description.into_owned();
-    let err = match e.kind {
-        ErrorKind::Malformed => MalformedToken::new_err(description.clone()),
-        ErrorKind::InvalidHeader => InvalidHeader::new_err(description.clone()),
-        ErrorKind::UnsupportedAlgorithm => UnsupportedAlgorithm::new_err(description.clone()),
-        ErrorKind::UnknownKey => UnknownKey::new_err(description.clone()),
-        ErrorKind::InvalidSignature => InvalidSignature::new_err(description.clone()),
-        ErrorKind::Expired => ExpiredToken::new_err(description.clone()),
-        ErrorKind::NotYetValid => NotYetValid::new_err(description.clone()),
-        ErrorKind::InvalidClaims => InvalidClaims::new_err(description.clone()),
-        ErrorKind::Inactive => InactiveToken::new_err(description.clone()),
-        ErrorKind::Unavailable | ErrorKind::WouldBlock => ProviderUnavailable::new_err(description.clone()),
-    };
-    let value = err.value(py);
-    // Setting attributes on a fresh exception instance cannot fail in practice;
-    // if it did, the exception still carries the description as its message.
-    let _ = value.setattr("description", description);
-    err
-}
 
 fn seconds(value: f64, field: &str) -> PyResult<Duration> {
     if !value.is_finite() || !(0.0..=1e9).contains(&value) {
@@ -78,7 +36,7 @@ fn parse_algorithms(names: &[String]) -> PyResult<AlgSet> {
 }
 
 fn to_dict<'py>(py: Python<'py>, claims: &Map<String, Value>) -> PyResult<Bound<'py, PyAny>> {
-    pythonize::pythonize(py, claims).map_err(|e| PyValueError::new_err(e.to_string()))
+    Ok(map_to_dict(py, claims)?.into_any())
 }
 
 /// Log pending key-set events (fetch failures, skipped keys) on `warden.jwt`.
@@ -134,108 +92,118 @@ impl PyVerifier {
         max_stale: f64,
         failure_backoff: f64,
     ) -> PyResult<Self> {
-        let allowed = algorithms.as_deref().map(parse_algorithms).transpose()?;
-        let given = [jwks.is_some(), jwks_url.is_some(), key_pem.is_some(), secret.is_some(), discovery].iter().filter(|g| **g).count();
-        if given != 1 {
-            return Err(PyValueError::new_err("keys: give exactly one of jwks=, jwks_url=, key= or discovery=True (with issuer=)"));
-        }
-        let keys = if let Some(text) = jwks {
-            KeySource::Static(Arc::new(KeySet::from_jwks_json(&text).map_err(config_err)?))
-        } else if let Some(pem) = key_pem {
-            KeySource::Static(Arc::new(KeySet::from_pem(&pem, None).map_err(config_err)?))
-        } else if let Some(secret) = secret {
-            if !allowed.is_some_and(|a| a.iter().all(algorithms::is_hmac)) {
-                return Err(PyValueError::new_err("algorithms: an HMAC secret needs algorithms=[\"HS256\"] (or HS384/HS512)"));
+        guard("JWTVerifier.__init__", || {
+            let allowed = algorithms.as_deref().map(parse_algorithms).transpose()?;
+            let given = [jwks.is_some(), jwks_url.is_some(), key_pem.is_some(), secret.is_some(), discovery].iter().filter(|g| **g).count();
+            if given != 1 {
+                return Err(PyValueError::new_err("keys: give exactly one of jwks=, jwks_url=, key= or discovery=True (with issuer=)"));
             }
-            KeySource::Static(Arc::new(KeySet::from_hmac_secret(&secret, None).map_err(config_err)?))
-        } else {
-            let source = if discovery {
-                let Some(iss) = &issuer else {
-                    return Err(PyValueError::new_err("issuer: required with discovery=True"));
-                };
-                JwksSource::Discovery { issuer: iss.clone() }
+            let keys = if let Some(text) = jwks {
+                KeySource::Static(Arc::new(KeySet::from_jwks_json(&text).map_err(config_err)?))
+            } else if let Some(pem) = key_pem {
+                KeySource::Static(Arc::new(KeySet::from_pem(&pem, None).map_err(config_err)?))
+            } else if let Some(secret) = secret {
+                if !allowed.is_some_and(|a| a.iter().all(algorithms::is_hmac)) {
+                    return Err(PyValueError::new_err("algorithms: an HMAC secret needs algorithms=[\"HS256\"] (or HS384/HS512)"));
+                }
+                KeySource::Static(Arc::new(KeySet::from_hmac_secret(&secret, None).map_err(config_err)?))
             } else {
-                let url = jwks_url.unwrap_or_default();
-                JwksSource::Url(crate::jwt::http::endpoint(&url, "jwks_url").map_err(config_err)?)
+                let source = if discovery {
+                    let Some(iss) = &issuer else {
+                        return Err(PyValueError::new_err("issuer: required with discovery=True"));
+                    };
+                    JwksSource::Discovery { issuer: iss.clone() }
+                } else {
+                    let url = jwks_url.unwrap_or_default();
+                    JwksSource::Url(crate::jwt::http::endpoint(&url, "jwks_url").map_err(config_err)?)
+                };
+                let http = HttpOptions { timeout: seconds(http_timeout, "http_timeout")?, max_body_bytes: max_response_bytes };
+                let policy = CachePolicy {
+                    min_ttl: seconds(jwks_min_ttl, "jwks_min_ttl")?,
+                    max_ttl: seconds(jwks_max_ttl, "jwks_max_ttl")?,
+                    default_ttl: seconds(jwks_default_ttl, "jwks_default_ttl")?,
+                    unknown_kid_cooldown: seconds(unknown_kid_cooldown, "unknown_kid_cooldown")?,
+                    max_stale: seconds(max_stale, "max_stale")?,
+                    failure_backoff: seconds(failure_backoff, "failure_backoff")?,
+                };
+                KeySource::Remote(RemoteKeySet::new(source, &http, policy, allowed).map_err(config_err)?)
             };
-            let http = HttpOptions { timeout: seconds(http_timeout, "http_timeout")?, max_body_bytes: max_response_bytes };
-            let policy = CachePolicy {
-                min_ttl: seconds(jwks_min_ttl, "jwks_min_ttl")?,
-                max_ttl: seconds(jwks_max_ttl, "jwks_max_ttl")?,
-                default_ttl: seconds(jwks_default_ttl, "jwks_default_ttl")?,
-                unknown_kid_cooldown: seconds(unknown_kid_cooldown, "unknown_kid_cooldown")?,
-                max_stale: seconds(max_stale, "max_stale")?,
-                failure_backoff: seconds(failure_backoff, "failure_backoff")?,
+            let expected = match expected_claims {
+                None => Vec::new(),
+                Some(text) => match serde_json::from_str::<Value>(&text) {
+                    Ok(Value::Object(m)) => m.into_iter().collect(),
+                    _ => return Err(PyValueError::new_err("expected_claims: must be a mapping of claim name to value")),
+                },
             };
-            KeySource::Remote(RemoteKeySet::new(source, &http, policy, allowed).map_err(config_err)?)
-        };
-        let expected = match expected_claims {
-            None => Vec::new(),
-            Some(text) => match serde_json::from_str::<Value>(&text) {
-                Ok(Value::Object(m)) => m.into_iter().collect(),
-                _ => return Err(PyValueError::new_err("expected_claims: must be a mapping of claim name to value")),
-            },
-        };
-        if audience.as_ref().is_some_and(|a| a.is_empty()) {
-            return Err(PyValueError::new_err("audience: must not be empty"));
-        }
-        let mut config = VerifierConfig::new(keys);
-        config.algorithms = allowed;
-        config.claims = ClaimRules { issuer, audience, leeway, required: required_claims, expected, max_lifetime, allow_any_audience };
-        config.header.allowed_typ = allowed_typ.iter().map(|t| normalize_typ(t)).collect();
-        config.header.max_token_bytes = max_token_bytes;
-        let verifier = Verifier::new(config).map_err(config_err)?;
-        Ok(PyVerifier { inner: Arc::new(verifier) })
+            if audience.as_ref().is_some_and(|a| a.is_empty()) {
+                return Err(PyValueError::new_err("audience: must not be empty"));
+            }
+            let mut config = VerifierConfig::new(keys);
+            config.algorithms = allowed;
+            config.claims = ClaimRules { issuer, audience, leeway, required: required_claims, expected, max_lifetime, allow_any_audience };
+            config.header.allowed_typ = allowed_typ.iter().map(|t| normalize_typ(t)).collect();
+            config.header.max_token_bytes = max_token_bytes;
+            let verifier = Verifier::new(config).map_err(config_err)?;
+            Ok(PyVerifier { inner: Arc::new(verifier) })
+        })
     }
 
     /// Verify a compact JWT and return its claims as a dict.
     /// Raises a subclass of `warden.InvalidToken` when the token is refused.
     /// May fetch keys; the GIL is released meanwhile.
     fn verify<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyAny>> {
-        let verifier = &*self.inner;
-        let result = py.detach(|| verifier.verify(token));
-        if let Some(remote) = verifier.remote_keys() {
-            log_events(py, remote)?;
-        }
-        match result {
-            Ok(claims) => to_dict(py, &claims),
-            Err(e) => Err(token_err(py, e)),
-        }
+        guard("JWTVerifier.verify", || {
+            let verifier = &*self.inner;
+            let result = py.detach(|| verifier.verify(token));
+            if let Some(remote) = verifier.remote_keys() {
+                log_events(py, remote)?;
+            }
+            match result {
+                Ok(claims) => to_dict(py, &claims),
+                Err(e) => Err(token_err(py, e)),
+            }
+        })
     }
 
     /// Verify without any network access: the claims, or None when a key fetch
     /// is needed first (the async path then verifies in a worker thread).
     fn verify_cached<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let verifier = &*self.inner;
-        match py.detach(|| verifier.verify_with(token, FetchMode::CacheOnly)) {
-            Ok(claims) => to_dict(py, &claims).map(Some),
-            Err(e) if e.kind == ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(token_err(py, e)),
-        }
+        guard("JWTVerifier.verify_cached", || {
+            let verifier = &*self.inner;
+            match py.detach(|| verifier.verify_with(token, FetchMode::CacheOnly)) {
+                Ok(claims) => to_dict(py, &claims).map(Some),
+                Err(e) if e.kind == ErrorKind::WouldBlock => Ok(None),
+                Err(e) => Err(token_err(py, e)),
+            }
+        })
     }
 
     /// Fetch the remote key set now; returns the number of usable keys.
     fn refresh_keys(&self, py: Python<'_>) -> PyResult<usize> {
-        let Some(remote) = self.inner.remote_keys() else {
-            return Err(PyValueError::new_err("refresh_keys: this verifier has no remote key set"));
-        };
-        let result = py.detach(|| remote.refresh());
-        log_events(py, remote)?;
-        result.map_err(|e| token_err(py, VerifyError::unavailable(format!("signing keys are unavailable: {e}"))))
+        guard("JWTVerifier.refresh_keys", || {
+            let Some(remote) = self.inner.remote_keys() else {
+                return Err(PyValueError::new_err("refresh_keys: this verifier has no remote key set"));
+            };
+            let result = py.detach(|| remote.refresh());
+            log_events(py, remote)?;
+            result.map_err(|e| token_err(py, VerifyError::unavailable(format!("signing keys are unavailable: {e}"))))
+        })
     }
 
     /// State of the remote key cache: fetches, keys, age_seconds, expires_in_seconds, last_error.
     fn key_status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        if let Some(remote) = self.inner.remote_keys() {
-            let s = remote.status();
-            d.set_item("fetches", s.fetches)?;
-            d.set_item("keys", s.keys)?;
-            d.set_item("age_seconds", s.age.map(|a| a.as_secs_f64()))?;
-            d.set_item("expires_in_seconds", s.expires_in.map(|a| a.as_secs_f64()))?;
-            d.set_item("last_error", s.last_error)?;
-        }
-        Ok(d)
+        guard("JWTVerifier.key_status", || {
+            let d = PyDict::new(py);
+            if let Some(remote) = self.inner.remote_keys() {
+                let s = remote.status();
+                d.set_item("fetches", s.fetches)?;
+                d.set_item("keys", s.keys)?;
+                d.set_item("age_seconds", s.age.map(|a| a.as_secs_f64()))?;
+                d.set_item("expires_in_seconds", s.expires_in.map(|a| a.as_secs_f64()))?;
+                d.set_item("last_error", s.last_error)?;
+            }
+            Ok(d)
+        })
     }
 }
 
@@ -263,30 +231,34 @@ impl PyIntrospector {
         max_token_bytes: usize,
         http_timeout: f64,
     ) -> PyResult<Self> {
-        let mut config = IntrospectorConfig::new(url, client_id, client_secret);
-        config.token_type_hint = token_type_hint;
-        config.issuer = issuer;
-        config.audience = audience;
-        config.max_cache = seconds(max_cache, "max_cache")?;
-        config.cache_capacity = cache_capacity;
-        config.max_token_bytes = max_token_bytes;
-        config.http.timeout = seconds(http_timeout, "http_timeout")?;
-        Ok(PyIntrospector { inner: Arc::new(Introspector::new(config).map_err(config_err)?) })
+        guard("Introspector.__init__", || {
+            let mut config = IntrospectorConfig::new(url, client_id, client_secret);
+            config.token_type_hint = token_type_hint;
+            config.issuer = issuer;
+            config.audience = audience;
+            config.max_cache = seconds(max_cache, "max_cache")?;
+            config.cache_capacity = cache_capacity;
+            config.max_token_bytes = max_token_bytes;
+            config.http.timeout = seconds(http_timeout, "http_timeout")?;
+            Ok(PyIntrospector { inner: Arc::new(Introspector::new(config).map_err(config_err)?) })
+        })
     }
 
     /// Introspect the token; the active token's claims as a dict, else `InvalidToken`.
     fn verify<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyAny>> {
-        let inner = &*self.inner;
-        match py.detach(|| inner.introspect(token)) {
-            Ok(claims) => to_dict(py, &claims),
-            Err(e) => Err(token_err(py, e)),
-        }
+        guard("Introspector.verify", || {
+            let inner = &*self.inner;
+            match py.detach(|| inner.introspect(token)) {
+                Ok(claims) => to_dict(py, &claims),
+                Err(e) => Err(token_err(py, e)),
+            }
+        })
     }
 
     /// Number of cached answers.
     #[getter]
-    fn cached_entries(&self) -> usize {
-        self.inner.cached_entries()
+    fn cached_entries(&self) -> PyResult<usize> {
+        guard("Introspector.cached_entries", || Ok(self.inner.cached_entries()))
     }
 }
 
@@ -301,26 +273,30 @@ impl PyTokenInfo {
     #[new]
     #[pyo3(signature = (url, *, max_cache=60.0, cache_capacity=10000, max_token_bytes=16384, http_timeout=5.0))]
     fn new(url: &str, max_cache: f64, cache_capacity: usize, max_token_bytes: usize, http_timeout: f64) -> PyResult<Self> {
-        let mut config = TokenInfoConfig::new(url);
-        config.max_cache = seconds(max_cache, "max_cache")?;
-        config.cache_capacity = cache_capacity;
-        config.max_token_bytes = max_token_bytes;
-        config.http.timeout = seconds(http_timeout, "http_timeout")?;
-        Ok(PyTokenInfo { inner: Arc::new(TokenInfo::new(config).map_err(config_err)?) })
+        guard("TokenInfo.__init__", || {
+            let mut config = TokenInfoConfig::new(url);
+            config.max_cache = seconds(max_cache, "max_cache")?;
+            config.cache_capacity = cache_capacity;
+            config.max_token_bytes = max_token_bytes;
+            config.http.timeout = seconds(http_timeout, "http_timeout")?;
+            Ok(PyTokenInfo { inner: Arc::new(TokenInfo::new(config).map_err(config_err)?) })
+        })
     }
 
     /// Look the token up; its tokeninfo answer (uid, scope, realm, ...) as a dict, else `InvalidToken`.
     fn verify<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyAny>> {
-        let inner = &*self.inner;
-        match py.detach(|| inner.check(token)) {
-            Ok(claims) => to_dict(py, &claims),
-            Err(e) => Err(token_err(py, e)),
-        }
+        guard("TokenInfo.verify", || {
+            let inner = &*self.inner;
+            match py.detach(|| inner.check(token)) {
+                Ok(claims) => to_dict(py, &claims),
+                Err(e) => Err(token_err(py, e)),
+            }
+        })
     }
 
     #[getter]
-    fn cached_entries(&self) -> usize {
-        self.inner.cached_entries()
+    fn cached_entries(&self) -> PyResult<usize> {
+        guard("TokenInfo.cached_entries", || Ok(self.inner.cached_entries()))
     }
 }
 
@@ -329,44 +305,25 @@ impl PyTokenInfo {
 #[pyfunction]
 #[pyo3(signature = (issuer, *, http_timeout=5.0))]
 fn discover_provider<'py>(py: Python<'py>, issuer: &str, http_timeout: f64) -> PyResult<Bound<'py, PyDict>> {
-    let http = HttpOptions { timeout: seconds(http_timeout, "http_timeout")?, ..HttpOptions::default() };
-    crate::jwt::discovery::discovery_url(issuer).map_err(config_err)?;
-    let client = crate::jwt::http::HttpClient::new(&http).map_err(config_err)?;
-    let found = py.detach(|| crate::jwt::discovery::discover(&client, issuer));
-    let metadata = found.map_err(|e| token_err(py, VerifyError::unavailable(format!("OIDC discovery failed: {e}"))))?;
-    let d = PyDict::new(py);
-    d.set_item("issuer", metadata.issuer)?;
-    d.set_item("jwks_uri", metadata.jwks_uri.as_str())?;
-    d.set_item("introspection_endpoint", metadata.introspection_endpoint.map(|u| u.to_string()))?;
-    Ok(d)
+    guard("discover_provider", || {
+        let http = HttpOptions { timeout: seconds(http_timeout, "http_timeout")?, ..HttpOptions::default() };
+        crate::jwt::discovery::discovery_url(issuer).map_err(config_err)?;
+        let client = crate::jwt::http::HttpClient::new(&http).map_err(config_err)?;
+        let found = py.detach(|| crate::jwt::discovery::discover(&client, issuer));
+        let metadata = found.map_err(|e| token_err(py, VerifyError::unavailable(format!("OIDC discovery failed: {e}"))))?;
+        let d = PyDict::new(py);
+        d.set_item("issuer", metadata.issuer)?;
+        d.set_item("jwks_uri", metadata.jwks_uri.as_str())?;
+        d.set_item("introspection_endpoint", metadata.introspection_endpoint.map(|u| u.to_string()))?;
+        Ok(d)
+    })
 }
 
-fn set_class_attrs(ty: &Bound<'_, PyType>, error: &str, status: u16) -> PyResult<()> {
-    ty.setattr("error", error)?;
-    ty.setattr("status_code", status)?;
-    ty.setattr("description", "")?;
-    Ok(())
-}
-
-/// Add the JWT classes and exceptions to `warden._core`.
+/// Add the JWT classes to `warden._core`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let py = m.py();
     m.add_class::<PyVerifier>()?;
     m.add_class::<PyIntrospector>()?;
     m.add_class::<PyTokenInfo>()?;
     m.add_function(wrap_pyfunction!(discover_provider, m)?)?;
-    set_class_attrs(&py.get_type::<InvalidToken>(), "invalid_token", 401)?;
-    set_class_attrs(&py.get_type::<ProviderUnavailable>(), "temporarily_unavailable", 503)?;
-    m.add("InvalidToken", py.get_type::<InvalidToken>())?;
-    m.add("MalformedToken", py.get_type::<MalformedToken>())?;
-    m.add("InvalidHeader", py.get_type::<InvalidHeader>())?;
-    m.add("UnsupportedAlgorithm", py.get_type::<UnsupportedAlgorithm>())?;
-    m.add("UnknownKey", py.get_type::<UnknownKey>())?;
-    m.add("InvalidSignature", py.get_type::<InvalidSignature>())?;
-    m.add("ExpiredToken", py.get_type::<ExpiredToken>())?;
-    m.add("InvalidClaims", py.get_type::<InvalidClaims>())?;
-    m.add("NotYetValid", py.get_type::<NotYetValid>())?;
-    m.add("InactiveToken", py.get_type::<InactiveToken>())?;
-    m.add("ProviderUnavailable", py.get_type::<ProviderUnavailable>())?;
     Ok(())
 }

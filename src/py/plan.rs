@@ -1,20 +1,23 @@
 //! Query planning for Python (`Engine.plan_resources`, `Engine.plan_resources_json`): inputs
-//! converted as `is_allowed` converts them, the plan made with the GIL released, the answer in
-//! Cerbos's public `PlanResourcesResponse` JSON shape.
-use pyo3::exceptions::{PyTypeError, PyValueError};
+//! read as `is_allowed` reads them, the plan made with the GIL released, the answer in Cerbos's
+//! public `PlanResourcesResponse` JSON shape.
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::convert;
-use super::engine::{from_py, parse_now, PyEngine};
+use super::engine::{api_request, parse_now, PyEngine};
+use super::errors::guard;
+use super::requests::{self, Rules};
+use super::values::{serialized_to_py, Path};
 use crate::plan::{PlanInput, PlanOptions, PlanResource, PlanResourcesRequest};
 
 /// `actions`: one action name or a list of them.
 fn actions_from_py(actions: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-    if let Ok(s) = actions.cast::<PyString>() {
-        return Ok(vec![s.to_string()]);
+    let at = Path::root("actions");
+    if actions.is_instance_of::<PyString>() {
+        return Ok(vec![requests::action(actions, &at)?]);
     }
-    actions.extract().map_err(|_| PyTypeError::new_err("actions: expected an action name or a list of them"))
+    requests::names(actions, &at, Rules::Engine)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -28,30 +31,32 @@ pub fn plan_resources<'py>(
     now: Option<&Bound<'py, PyAny>>,
     options: PlanOptions,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let principal = convert::principal(principal, "principal")?;
-    let r = convert::resource(resource, "resource")?;
-    let resource = PlanResource { kind: r.kind, policy_version: r.policy_version, scope: r.scope, attr: r.attr };
-    let actions = actions_from_py(actions)?;
-    let aux_data = match aux_data {
-        Some(a) => convert::aux_data(a, "aux_data")?,
-        None => None,
-    };
-    let now = parse_now(now)?;
-    let input = PlanInput { request_id: String::new(), actions: actions.clone(), principal: principal.clone(), resource: resource.clone(), aux_data };
-    // The response of the equivalent API request, with `meta` (the filter's text and matched scopes).
-    let request = PlanResourcesRequest {
-        request_id: String::new(),
-        action: String::new(),
-        actions,
-        principal,
-        resource,
-        aux_data: None,
-        include_meta: true,
-        request_context: None,
-    };
-    let inner = engine.inner.clone();
-    let out = py.detach(move || inner.plan_with(&input, now, &options)).map_err(PyValueError::new_err)?;
-    pythonize::pythonize(py, &request.response(out)).map_err(|e| PyValueError::new_err(e.to_string()))
+    guard("Engine.plan_resources", || {
+        let principal = requests::principal(principal, &Path::root("principal"), Rules::Engine)?;
+        let r = requests::resource(resource, &Path::root("resource"), Rules::Engine)?;
+        let resource = PlanResource { kind: r.kind, policy_version: r.policy_version, scope: r.scope, attr: r.attr };
+        let actions = actions_from_py(actions)?;
+        let aux_data = match aux_data {
+            Some(a) => requests::aux_data(a, &Path::root("aux_data"))?,
+            None => None,
+        };
+        let now = parse_now(now)?;
+        let input = PlanInput { request_id: String::new(), actions: actions.clone(), principal: principal.clone(), resource: resource.clone(), aux_data };
+        // The response of the equivalent API request, with `meta` (the filter's text and matched scopes).
+        let request = PlanResourcesRequest {
+            request_id: String::new(),
+            action: String::new(),
+            actions,
+            principal,
+            resource,
+            aux_data: None,
+            include_meta: true,
+            request_context: None,
+        };
+        let inner = engine.inner.clone();
+        let out = py.detach(move || inner.plan_with(&input, now, &options)).map_err(PyValueError::new_err)?;
+        serialized_to_py(py, &request.response(out))
+    })
 }
 
 pub fn plan_resources_json<'py>(
@@ -60,9 +65,11 @@ pub fn plan_resources_json<'py>(
     request: &Bound<'py, PyAny>,
     now: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let req: PlanResourcesRequest = from_py(request, "request")?;
-    let now = parse_now(now)?;
-    let inner = engine.inner.clone();
-    let resp = py.detach(move || inner.plan_resources(&req, now)).map_err(PyValueError::new_err)?;
-    pythonize::pythonize(py, &resp).map_err(|e| PyValueError::new_err(e.to_string()))
+    guard("Engine.plan_resources_json", || {
+        let req: PlanResourcesRequest = api_request(request)?;
+        let now = parse_now(now)?;
+        let inner = engine.inner.clone();
+        let resp = py.detach(move || inner.plan_resources(&req, now)).map_err(PyValueError::new_err)?;
+        serialized_to_py(py, &resp)
+    })
 }
