@@ -34,7 +34,7 @@ def test_a_valid_configuration_passes_and_is_kept_for_requests():
     with override_settings(WARDEN=OK):
         first = runtime()
         assert runtime() is first  # built once: the checks' engine serves the first request
-        assert first.engine.is_allowed({"id": "a", "roles": ["admin"]}, {"kind": "contact", "id": "1"}, "delete")
+        assert first.engine.is_allowed({"id": "a", "roles": ["admin"]}, {"kind": "contact", "id": "1"}, action="delete")
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ def require(
         if refusal is not None:
             return refusal_response(refusal)
         target = resource_of(loaded, kind, attributes)
-        if rt.engine.is_allowed(principal, target, action):
+        if rt.engine.is_allowed(principal, target, action=action):
             return None
         if login:
             raise PermissionDenied(f"not allowed to {action} {target.kind} {target.id}")

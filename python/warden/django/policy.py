@@ -98,7 +98,7 @@ def is_allowed(
 
         engine = runtime().engine
     resource = resource_of(obj, kind, attributes)
-    return engine.is_allowed(principal, resource, action, aux_data=None if aux_data is None else dict(aux_data))
+    return engine.is_allowed(principal, resource, action=action, aux_data=None if aux_data is None else dict(aux_data))
 
 
 def decision_table(
