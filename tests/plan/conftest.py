@@ -1,5 +1,6 @@
 """Databases for the query-plan tests: SQLite (always) and a PostgreSQL server started for the
-session in a temporary directory (skipped, with the reason, where it cannot start)."""
+session in a temporary directory by ``tests.postgres`` (ICU ``en-US`` collation where the server
+has ICU, so ordering by code point is really tested; skipped, with the reason, where it cannot start)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,17 @@ import pytest
 
 sa = pytest.importorskip("sqlalchemy", reason="warden.sqlalchemy needs SQLAlchemy (the `test` extra installs it)")
 
-from tests.plan.postgres import PostgresServer  # noqa: E402
+from tests import postgres  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    server = PostgresServer()
     try:
-        server.start()
-    except (RuntimeError, OSError) as exc:
+        server = postgres.start()
+    except (RuntimeError, OSError) as exc:  # Unavailable is a RuntimeError
         pytest.skip(f"PostgreSQL could not be started: {exc}")
     try:
-        yield server.url
+        yield f"postgresql+psycopg://{server.user}@/postgres?host={server.socket_dir}"
     finally:
         server.stop()
 
