@@ -7,6 +7,7 @@ Sections (all in one run, same machine):
   threads    decisions/s of Engine.check batches from 1 and 2 threads
   web        FastAPI under uvicorn + wrk: open / warden-protected / PyJWT + loopback PDP
   stability  RSS growth across N decisions and M token verifications
+  list       benchmarks/bench_list.py: a page of 100 contacts out of 10k/100k/1M SQLite rows, query plan vs check-each
 
 Timing: warm-up, then ``--repeats`` timed runs per case; contenders of a case are timed in turn
 within each repeat (a load change on the shared machine hits all alike); each run's call count is
@@ -41,7 +42,7 @@ sys.path.insert(0, str(HERE))
 import peers  # noqa: E402
 
 CLOCKS = {"wall": time.perf_counter_ns, "cpu": time.process_time_ns}
-SECTIONS = ["decisions", "tokens", "scale", "threads", "web", "stability"]
+SECTIONS = ["decisions", "tokens", "scale", "threads", "web", "stability", "list"]
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -781,6 +782,13 @@ def verdict(ok: Optional[bool]) -> str:
     return "n/a (not run)" if ok is None else ("**met**" if ok else "**not met**")
 
 
+def bench_list_section(args) -> dict:
+    import bench_list
+
+    sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    return bench_list.run(sizes, 3 if args.quick else 5)
+
+
 def write_report(args, info: dict, data: dict, argv: List[str], started: float, errors: Dict[str, str]) -> Path:
     lines: List[str] = []
     add = lines.append
@@ -1009,6 +1017,29 @@ def write_report(args, info: dict, data: dict, argv: List[str], started: float, 
                 (f"memory flat (≤ 5 MB) across {v['n']:,} {label}", f"{v['growth_mb']:+.2f} MB", v["growth_mb"] <= 5)
             )
 
+    lst = data.get("list")
+    if lst:
+        import bench_list
+
+        add("## 7. List endpoints: a page of 100 out of a SQLite table\n")
+        add(
+            "`benchmarks/bench_list.py` (its docstring has the setup): the contacts bob may update, 100 of them spread "
+            "through the table; ms per page, median (min), wall clock. Load average "
+            f"{'/'.join(f'{x:.2f}' for x in lst['load_start'])} at the start of this section.\n"
+        )
+        lines = bench_list.report(lst)
+        for line in lines:
+            if line.startswith("\nTarget"):
+                continue
+            add(line)
+        add("")
+        mid = lst["sizes"].get(100_000) or lst["sizes"].get("100000")
+        if mid:
+            ratio = mid["check each (decision_table)"]["median"] / mid["plan + query"]["median"]
+            targets.append(
+                ("List page at 100k rows: plan + query ≥ 50× faster than check-each", f"{ratio:,.0f}×", ratio >= 50)
+            )
+
     if errors:
         add("## Sections that failed in this run\n")
         for section, err in errors.items():
@@ -1177,6 +1208,7 @@ def main(argv: List[str]) -> int:
         "threads": lambda: bench_threads(args),
         "web": lambda: bench_web(args),
         "stability": lambda: bench_stability(args),
+        "list": lambda: bench_list_section(args),
     }
     for section in args.sections.split(","):
         print(f"[{section}] {time.time() - started:.0f} s", flush=True)

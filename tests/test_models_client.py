@@ -19,7 +19,6 @@ from warden.models import (
     Principal,
     Resource,
     ResourceAction,
-    ResourceDesc,
     ResourceList,
     Source,
     ValidationError,
@@ -178,13 +177,6 @@ def test_client_takes_an_engine_not_a_lookalike():
 
     with pytest.raises(TypeError, match="policies: expected"):
         warden.Client(Lookalike())
-
-
-def test_plan_resources_is_not_supported_yet(contacts_client):
-    with pytest.raises(NotImplementedError, match="plan_resources"):
-        contacts_client.plan_resources("read", Principal("bob", {"user"}), ResourceDesc("contact"))
-    with pytest.raises(NotImplementedError, match="plan_resources"):
-        contacts_client.with_principal(Principal("bob", {"user"})).plan_resources("read", ResourceDesc("contact"))
 
 
 # --------------------------------------------------------------------------- #
@@ -383,13 +375,6 @@ def test_every_sdk_model_name_exists(name):
     import warden.models
 
     assert hasattr(warden.models, name)
-
-
-def test_plan_models_wait_for_the_planner():
-    # the query planner will define the models it needs; none stand behind NotImplementedError meanwhile
-    import warden.models
-
-    assert not [name for name in dir(warden.models) if name.startswith("PlanResources")]
 
 
 def test_the_stytch_demo_user_page_code_runs_unchanged(contacts_client):

@@ -2,7 +2,10 @@
 
 Same routes and helpers as the original:
 
-- ``/api/v1/apples/list``: ``authorize_or_401("ListApples", "apples")``;
+- ``/api/v1/apples/list``: ``authorize_or_401("ListApples", "apples")``, then the apples the
+  user may get, filtered by the database with the policy's query plan
+  (``authorized_query("apples", "GetApple", Apple, APPLE_ATTRS)``): no copy of the policy
+  in the code (the original filtered with ``not apple["secret"] or "admin" in roles``);
 - ``/api/v1/apples/<name>``: ``authorize_or_401("GetApple", "apples", name, attr)``;
 - ``DELETE /api/v1/apples/<name>``: ``authorize_or_raise("DeleteApple", ...)``, with
   the app's own ``errorhandler`` for ``AuthorizationFailed``;
@@ -10,6 +13,7 @@ Same routes and helpers as the original:
 - a login blueprint (``/login``, ``/logout``) that keeps the token in the
   ``tinysess`` cookie, as tinyauth's did.
 
+The apples live in a SQLite database (SQLAlchemy; in memory unless ``APPLES_DATABASE_URL``).
 tinyauth asked its server (``authorize-by-token``) on every request; here the
 bearer token (or the ``tinysess`` cookie) is verified locally and the policy in
 ``policies/`` decides in-process. Configuration is Flask's: ``WARDEN_*`` keys.
@@ -27,6 +31,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from flask import Blueprint, Flask, jsonify, redirect, render_template_string, request, url_for
+from sqlalchemy import Boolean, Engine, Integer, String, create_engine, select
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
+from sqlalchemy.pool import StaticPool
 from warden.devissuer import DevIssuer
 from warden.flask import (
     AuthorizationFailed,
@@ -34,7 +41,7 @@ from warden.flask import (
     authorize_or_401,
     authorize_or_login,
     authorize_or_raise,
-    current_principal,
+    authorized_query,
 )
 
 POLICIES = Path(__file__).resolve().parent / "policies"
@@ -48,6 +55,38 @@ APPLES: Dict[str, Dict[str, Any]] = {
 }
 
 warden_ext = Warden()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Apple(Base):
+    __tablename__ = "apples"
+    name = mapped_column(String, primary_key=True)
+    weight = mapped_column(Integer, nullable=False)
+    color = mapped_column(String, nullable=False)
+    secret = mapped_column(Boolean, nullable=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"name": self.name, "weight": self.weight, "color": self.color, "secret": self.secret}
+
+
+#: The policy's attributes of an apple, as columns: what a plan's condition may read.
+APPLE_ATTRS = {"request.resource.id": Apple.name, "request.resource.attr.secret": Apple.secret}
+
+
+def open_store(url: Optional[str] = None) -> Engine:
+    """The apples database: ``url`` (or ``APPLES_DATABASE_URL``), else in-memory SQLite holding ``APPLES``."""
+    url = url or os.environ.get("APPLES_DATABASE_URL")
+    if url:
+        return create_engine(url)
+    db = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    Base.metadata.create_all(db)
+    with Session(db) as session:
+        session.add_all(Apple(**apple) for apple in APPLES.values())
+        session.commit()
+    return db
 
 
 def login_blueprint(dev_issuer: Optional[DevIssuer]) -> Blueprint:
@@ -89,9 +128,15 @@ def login_blueprint(dev_issuer: Optional[DevIssuer]) -> Blueprint:
     return login
 
 
-def create_app(config: Optional[Mapping[str, Any]] = None, *, dev_issuer: Optional[DevIssuer] = None) -> Flask:
+def create_app(
+    config: Optional[Mapping[str, Any]] = None,
+    *,
+    dev_issuer: Optional[DevIssuer] = None,
+    database: Optional[Engine] = None,
+) -> Flask:
     """The service. ``config`` overrides ``WARDEN_*`` settings from the environment;
-    with ``dev_issuer`` (started) tokens come from the development issuer."""
+    with ``dev_issuer`` (started) tokens come from the development issuer. ``database``
+    holds the apples (default: :func:`open_store`)."""
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=os.environ.get("SECRET_KEY") or os.urandom(16).hex(),
@@ -112,6 +157,13 @@ def create_app(config: Optional[Mapping[str, Any]] = None, *, dev_issuer: Option
     app.config.update(config or {})
     warden_ext.init_app(app)
     app.register_blueprint(login_blueprint(dev_issuer))
+    db = database if database is not None else open_store()
+    app.extensions["apples"] = db
+
+    def load(name: str) -> Optional[Dict[str, Any]]:
+        with Session(db) as session:
+            apple = session.get(Apple, name)
+            return None if apple is None else apple.as_dict()
 
     @app.errorhandler(AuthorizationFailed)
     def authorization_failed(error: AuthorizationFailed):
@@ -121,13 +173,14 @@ def create_app(config: Optional[Mapping[str, Any]] = None, *, dev_issuer: Option
     @app.route("/api/v1/apples/list")
     def list_apples():
         authorize_or_401("ListApples", "apples")
-        return jsonify(
-            [apple for apple in APPLES.values() if not apple["secret"] or "admin" in current_principal.roles]
-        )
+        # the apples this user may get: the policy's condition, run by the database
+        query = authorized_query("apples", "GetApple", Apple, APPLE_ATTRS)
+        with Session(db) as session:
+            return jsonify([apple.as_dict() for apple in session.scalars(query.order_by(Apple.name))])
 
     @app.route("/api/v1/apples/<path:name>", methods=["GET"])
     def get_apple(name: str):
-        apple = APPLES.get(name)
+        apple = load(name)
         authorize_or_401("GetApple", "apples", name, {"secret": bool(apple and apple["secret"])})
         if apple is None:
             return jsonify({"error": "no such apple"}), 404
@@ -136,19 +189,25 @@ def create_app(config: Optional[Mapping[str, Any]] = None, *, dev_issuer: Option
     @app.route("/api/v1/apples/<path:name>", methods=["DELETE"])
     def delete_apple(name: str):
         authorize_or_raise("DeleteApple", "apples", name)
-        if APPLES.pop(name, None) is None:
-            return jsonify({"error": "no such apple"}), 404
+        with Session(db) as session:
+            apple = session.get(Apple, name)
+            if apple is None:
+                return jsonify({"error": "no such apple"}), 404
+            session.delete(apple)
+            session.commit()
         return "", 204
 
     @app.route("/api/v1/apples/<name>/color")
-    @warden_ext.require("GetApple", "apples", id_arg="name", attr=lambda name: APPLES.get(name))
+    @warden_ext.require("GetApple", "apples", id_arg="name", attr=load)
     def apple_color(name: str):
-        return jsonify({"name": name, "color": APPLES[name]["color"]})
+        return jsonify({"name": name, "color": load(name)["color"]})  # type: ignore[index]  # loaded: allowed
 
     @app.route("/")
     def index():
         authorize_or_login("AccessWebInterface", "ui")
-        return render_template_string(INDEX_PAGE, apples=sorted(APPLES))
+        with Session(db) as session:
+            names = list(session.scalars(select(Apple.name).order_by(Apple.name)))
+        return render_template_string(INDEX_PAGE, apples=names)
 
     return app
 

@@ -4,7 +4,10 @@ Routes as in the original: ``/`` (sign-in form), ``POST /login_or_create_user``
 (email + role; Stytch e-mails a magic link), ``/callback?token=...`` (the magic
 link: the session token goes into ``request.session``), ``/user`` (the decision
 table for contacts ``abc123``, owned by the user, and ``def456``, someone else's,
-× read/update/delete), ``/logout``.
+× read/update/delete), ``/logout``; and, added here, ``GET /contacts``: the contacts the
+signed-in user may read, from a SQLite database through SQLAlchemy, filtered by the
+database with a query plan (``Depends(authz.plan("contact", "read"))`` and
+``warden.sqlalchemy.get_query``), each marked ``editable`` by a second plan.
 
 What changed from the original: the Cerbos PDP round trip became
 ``Depends(authz.decisions(...))``, and the Stytch API call that checked the
@@ -30,11 +33,16 @@ from typing import List, Optional
 from urllib.parse import parse_qs, quote
 
 import warden
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import Engine, String, create_engine
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
+from sqlalchemy.pool import StaticPool
 from starlette.middleware.sessions import SessionMiddleware
 from warden.devissuer import DevIssuer
 from warden.fastapi import DecisionTable, Warden
+from warden.models import PlanResourcesResponse
+from warden.sqlalchemy import get_query, where_clause
 
 HERE = Path(__file__).resolve().parent
 POLICIES = HERE / "policies"
@@ -49,6 +57,51 @@ def user_id_for(email: str) -> str:
     return f"user-test-{uuid.uuid5(uuid.NAMESPACE_URL, 'mailto:' + email.lower())}"
 
 
+class Base(DeclarativeBase):
+    pass
+
+
+class Contact(Base):
+    """A contact of the address book (the table ``GET /contacts`` lists)."""
+
+    __tablename__ = "contacts"
+    id = mapped_column(String, primary_key=True)
+    owner_id = mapped_column(String, nullable=False, index=True)
+    name = mapped_column(String, nullable=False)
+    company = mapped_column(String, nullable=False)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "owner_id": self.owner_id, "name": self.name, "company": self.company}
+
+
+#: The policy's attributes of a contact, as columns: what a plan's condition may read.
+CONTACT_ATTRS = {"request.resource.id": Contact.id, "request.resource.attr.owner_id": Contact.owner_id}
+
+#: Contacts in a new store: owned by alice@example.com, bob@example.com and someone else.
+SAMPLE_CONTACTS = [
+    ("c-1", "alice@example.com", "Ada Lovelace", "Analytical Engines"),
+    ("c-2", "alice@example.com", "Grace Hopper", "Navy"),
+    ("c-3", "bob@example.com", "Edsger Dijkstra", "Burroughs"),
+    ("c-4", None, "Barbara Liskov", "MIT"),
+]
+
+
+def open_store(url: Optional[str] = None) -> Engine:
+    """The contacts database: ``url`` (or ``CONTACTS_DATABASE_URL``), else an in-memory SQLite
+    database with the sample contacts."""
+    url = url or os.environ.get("CONTACTS_DATABASE_URL")
+    if url:
+        return create_engine(url)
+    db = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    Base.metadata.create_all(db)
+    with Session(db) as session:
+        for cid, email, name, company in SAMPLE_CONTACTS:
+            owner = user_id_for(email) if email else "other_user_id"
+            session.add(Contact(id=cid, owner_id=owner, name=name, company=company))
+        session.commit()
+    return db
+
+
 def contacts_for(principal: warden.Principal) -> List[warden.Resource]:
     """The page's resources, as the original builds them (usually from a data store)."""
     return [
@@ -58,10 +111,15 @@ def contacts_for(principal: warden.Principal) -> List[warden.Resource]:
 
 
 def create_app(
-    *, dev_issuer: Optional[DevIssuer] = None, project_id: Optional[str] = None, session_secret: Optional[str] = None
+    *,
+    dev_issuer: Optional[DevIssuer] = None,
+    project_id: Optional[str] = None,
+    session_secret: Optional[str] = None,
+    database: Optional[Engine] = None,
 ) -> FastAPI:
     """The app. With ``dev_issuer`` (a started :class:`DevIssuer`) tokens come from it;
-    otherwise ``project_id`` (or ``STYTCH_PROJECT_ID``) selects a real Stytch project."""
+    otherwise ``project_id`` (or ``STYTCH_PROJECT_ID``) selects a real Stytch project.
+    ``database`` holds the contacts (default: :func:`open_store`)."""
     if dev_issuer is not None:
         project_id = project_id or DEV_PROJECT_ID
         verifier = warden.JWTVerifier.stytch(project_id, jwks_url=dev_issuer.jwks_url)
@@ -89,6 +147,8 @@ def create_app(
     )
     app.state.authz = authz
     app.state.dev_issuer = dev_issuer
+    db = database if database is not None else open_store()
+    app.state.database = db
 
     def page_decisions(principal: warden.Principal = Depends(authz.login_required())) -> List[warden.Resource]:
         return contacts_for(principal)
@@ -140,6 +200,23 @@ def create_app(
     ):
         return _page(f"Hello {principal.id}", render_table(principal, decisions))
 
+    @app.get("/contacts")
+    def list_contacts(
+        readable: PlanResourcesResponse = Depends(authz.plan("contact", "read")),
+        editable: PlanResourcesResponse = Depends(authz.plan("contact", "update")),
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0),
+    ):
+        """The contacts the caller may read, a page at a time; ``editable``: may update too.
+
+        The database does the filtering (the plan's condition as a WHERE clause), so a page of
+        100 out of a million rows costs what the page costs."""
+        may_update = where_clause(editable, Contact, CONTACT_ATTRS).label("editable")
+        query = get_query(readable, Contact, CONTACT_ATTRS).add_columns(may_update)
+        with Session(db) as session:
+            rows = session.execute(query.order_by(Contact.id).limit(limit).offset(offset)).all()
+        return [{**contact.as_dict(), "editable": bool(can)} for contact, can in rows]
+
     @app.get("/logout")
     async def logout(request: Request):
         request.session.pop(SESSION_TOKEN_KEY, None)
@@ -174,6 +251,7 @@ def render_table(principal: warden.Principal, decisions: DecisionTable) -> str:
         f'<table id="decisions"><thead><tr><th>resource</th><th>owner_id</th>'
         + "".join(f"<th>{a}</th>" for a in ACTIONS)
         + f"</tr></thead><tbody>{rows}</tbody></table>"
+        '<p><a href="/contacts">The contacts you may read</a> (JSON)</p>'
         f"<h2>Principal</h2><pre>{html.escape(principal_json)}</pre>"
         '<p><a href="/logout">Sign out</a></p>'
     )

@@ -12,7 +12,8 @@ applications) and the granted ``scope`` list. Here:
   ``insufficient_scope``; someone else's order: 403.
 
 Routes: ``GET /sales-orders`` (the caller's orders; all of them with
-``read_all``), ``GET /sales-orders/<id>``, ``PUT /sales-orders/<id>`` (JSON body,
+``read_all``: the policy's ``read`` rule as a query plan, run by the database, so the
+app holds no copy of it), ``GET /sales-orders/<id>``, ``PUT /sales-orders/<id>`` (JSON body,
 changes ``status``). Tokens are checked through a tokeninfo endpoint
 (``WARDEN_TOKENINFO_URL``, the STUPS way) or, alternatively, as JWTs
 (``WARDEN_JWKS_URL`` + ``WARDEN_ISSUER``). Without either, an embedded
@@ -32,8 +33,11 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import warden
 from flask import Flask, abort, jsonify, request
+from sqlalchemy import Engine, Integer, String, create_engine
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column
+from sqlalchemy.pool import StaticPool
 from warden.devissuer import DevIssuer
-from warden.flask import Warden, authorize_or_401, current_principal
+from warden.flask import Warden, authorize_or_401, authorized_query
 
 POLICIES = Path(__file__).resolve().parent / "policies"
 READ, WRITE, READ_ALL = "sales_order.read", "sales_order.write", "sales_order.read_all"
@@ -56,6 +60,46 @@ SAMPLE_ORDERS: Dict[str, Dict[str, Any]] = {
 ext = Warden()
 
 
+class Base(DeclarativeBase):
+    pass
+
+
+class SalesOrder(Base):
+    __tablename__ = "sales_orders"
+    id = mapped_column(String, primary_key=True)
+    owner = mapped_column(String, nullable=False, index=True)
+    customer = mapped_column(String, nullable=False)
+    amount = mapped_column(Integer, nullable=False)
+    status = mapped_column(String, nullable=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "owner": self.owner,
+            "customer": self.customer,
+            "amount": self.amount,
+            "status": self.status,
+        }
+
+
+#: The policy's attributes of an order, as columns: what a plan's condition may read.
+ORDER_ATTRS = {"request.resource.id": SalesOrder.id, "request.resource.attr.owner": SalesOrder.owner}
+
+
+def open_store(url: Optional[str] = None) -> Engine:
+    """The orders database: ``url`` (or ``SALES_ORDERS_DATABASE_URL``), else in-memory SQLite
+    holding ``SAMPLE_ORDERS``."""
+    url = url or os.environ.get("SALES_ORDERS_DATABASE_URL")
+    if url:
+        return create_engine(url)
+    db = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    Base.metadata.create_all(db)
+    with Session(db) as session:
+        session.add_all(SalesOrder(**order) for order in SAMPLE_ORDERS.values())
+        session.commit()
+    return db
+
+
 @ext.principal_loader
 def to_principal(claims: Mapping[str, Any]) -> warden.Principal:
     """The same principal from a tokeninfo answer (scope list) or a JWT (scope string)."""
@@ -69,10 +113,15 @@ def to_principal(claims: Mapping[str, Any]) -> warden.Principal:
 
 
 def create_app(
-    config: Optional[Mapping[str, Any]] = None, *, dev_issuer: Optional[DevIssuer] = None, jwt: bool = False
+    config: Optional[Mapping[str, Any]] = None,
+    *,
+    dev_issuer: Optional[DevIssuer] = None,
+    jwt: bool = False,
+    database: Optional[Engine] = None,
 ) -> Flask:
     """The resource server. ``dev_issuer`` (started) plays the OAuth2 provider, answering
-    tokeninfo requests (or, with ``jwt=True``, serving the keys to verify JWTs locally)."""
+    tokeninfo requests (or, with ``jwt=True``, serving the keys to verify JWTs locally).
+    ``database`` holds the orders (default: :func:`open_store`)."""
     app = Flask(__name__)
     app.config.update(
         WARDEN_POLICY_DIR=str(POLICIES),
@@ -94,22 +143,26 @@ def create_app(
             app.config.update(WARDEN_TOKENINFO_URL=dev_issuer.tokeninfo_url)
     app.config.update(config or {})
     ext.init_app(app)
-    orders: Dict[str, Dict[str, Any]] = {k: dict(v) for k, v in SAMPLE_ORDERS.items()}
-    app.extensions["sales_orders"] = orders
+    db = database if database is not None else open_store()
+    app.extensions["sales_orders"] = db
 
-    def load(order_id: str) -> Dict[str, Any]:
-        return orders.get(order_id)  # type: ignore[return-value]
+    def load(order_id: str) -> Optional[Dict[str, Any]]:
+        with Session(db) as session:
+            order = session.get(SalesOrder, order_id)
+            return None if order is None else order.as_dict()
 
     @app.get("/sales-orders")
     def list_orders():
         authorize_or_401("list", "sales_order", any_scopes=[READ, READ_ALL])
-        everyone = READ_ALL in current_principal.attr["scope"]
-        return jsonify([o for o in orders.values() if everyone or o["owner"] == current_principal.id])
+        # the orders this caller may read: its own, or all of them with read_all (the policy decides)
+        query = authorized_query("sales_order", "read", SalesOrder, ORDER_ATTRS)
+        with Session(db) as session:
+            return jsonify([order.as_dict() for order in session.scalars(query.order_by(SalesOrder.id))])
 
     @app.get("/sales-orders/<order_id>")
     @ext.require("read", "sales_order", id_arg="order_id", attr=load, any_scopes=[READ, READ_ALL])
     def get_order(order_id: str):
-        return jsonify(orders[order_id])
+        return jsonify(load(order_id))
 
     @app.put("/sales-orders/<order_id>")
     @ext.require("write", "sales_order", id_arg="order_id", attr=load, scopes=[WRITE])
@@ -117,8 +170,12 @@ def create_app(
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("status"), str):
             abort(400, "expected a JSON object with a string 'status'")
-        orders[order_id]["status"] = body["status"]
-        return jsonify(orders[order_id])
+        with Session(db) as session:
+            order = session.get(SalesOrder, order_id)
+            assert order is not None  # loaded and allowed above
+            order.status = body["status"]
+            session.commit()
+            return jsonify(order.as_dict())
 
     return app
 

@@ -20,12 +20,14 @@ import itertools
 import os
 import uuid
 from collections.abc import Mapping
-from typing import Any, List, NoReturn, Optional, Union
+from typing import Any, List, Optional, Union
 
 from warden import _core
+from warden._planning import plan_resources
 from warden.models import (
     AuxData,
     CheckResourcesResponse,
+    PlanResourcesResponse,
     Principal,
     Resource,
     ResourceAction,
@@ -44,10 +46,6 @@ _id_counter = itertools.count(1)
 
 def _new_request_id() -> str:
     return _ID_PREFIX + str(next(_id_counter))
-
-
-def _plan_resources_unsupported() -> NoReturn:
-    raise NotImplementedError("plan_resources (query planning) is not supported by warden yet")
 
 
 Resources = Union[ResourceList, List[Union[ResourceAction, Mapping]]]
@@ -140,9 +138,10 @@ class Client:
         resource: Union[ResourceDesc, Mapping],
         request_id: Optional[str] = None,
         aux_data: Union[AuxData, Mapping, None] = None,
-    ) -> NoReturn:
-        """Not supported yet: raises ``NotImplementedError``."""
-        _plan_resources_unsupported()
+    ) -> PlanResourcesResponse:
+        """Which resources of ``resource.kind`` ``principal`` may act on with every one of ``actions``:
+        Cerbos's query plan, for ``warden.sqlalchemy.get_query`` (or ``cerbos_sqlalchemy``)."""
+        return plan_resources(self.engine, actions, principal, resource, request_id, aux_data)
 
     def with_principal(
         self, principal: Union[Principal, Mapping], aux_data: Union[AuxData, Mapping, None] = None
@@ -173,9 +172,10 @@ class PrincipalContext:
         resource: Union[ResourceDesc, Mapping],
         request_id: Optional[str] = None,
         aux_data: Union[AuxData, Mapping, None] = None,
-    ) -> NoReturn:
-        """Not supported yet: raises ``NotImplementedError``."""
-        _plan_resources_unsupported()
+    ) -> PlanResourcesResponse:
+        """The plan for this principal (with its aux data unless ``aux_data`` is given)."""
+        aux = self._aux_data if aux_data is None else aux_data
+        return self._client.plan_resources(actions, self._principal, resource, request_id, aux)
 
 
 class AsyncClient:
@@ -230,9 +230,8 @@ class AsyncClient:
         resource: Union[ResourceDesc, Mapping],
         request_id: Optional[str] = None,
         aux_data: Union[AuxData, Mapping, None] = None,
-    ) -> NoReturn:
-        """Not supported yet: raises ``NotImplementedError``."""
-        _plan_resources_unsupported()
+    ) -> PlanResourcesResponse:
+        return self._client.plan_resources(actions, principal, resource, request_id, aux_data)
 
     def with_principal(
         self, principal: Union[Principal, Mapping], aux_data: Union[AuxData, Mapping, None] = None
@@ -266,6 +265,5 @@ class AsyncPrincipalContext:
         resource: Union[ResourceDesc, Mapping],
         request_id: Optional[str] = None,
         aux_data: Union[AuxData, Mapping, None] = None,
-    ) -> NoReturn:
-        """Not supported yet: raises ``NotImplementedError``."""
-        _plan_resources_unsupported()
+    ) -> PlanResourcesResponse:
+        return self._context.plan_resources(actions, resource, request_id, aux_data)

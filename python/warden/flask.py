@@ -20,6 +20,10 @@
     def get_apple(name):
         return jsonify({"name": name, "by": current_principal.id})
 
+List endpoints filter in the database: ``authorized_query("apples", "GetApple", Apple, ATTRS)``
+is ``select(Apple)`` restricted to the rows the principal may act on (``plan(...)`` gives
+the query plan itself; see ``warden.sqlalchemy``).
+
 With Rego policies (``WARDEN_REGO_DIR``, or ``Warden(app, rego=warden.Rego(...))``),
 ``@authz.require_rule("data.demoapi.authz.allow")`` decides a rule on the input an
 OPA-calling app posts: ``{"method", "api" (the path), "jwt": {"tokenValue"}}``.
@@ -67,6 +71,7 @@ from flask import (
 )
 from werkzeug.local import LocalProxy
 
+from warden._planning import everything, plan_for
 from warden._web import (
     Refusal,
     RuleInput,
@@ -78,7 +83,7 @@ from warden._web import (
 )
 from warden.client import Client
 from warden.jwt import Introspector, InvalidToken, JWTVerifier, TokenInfo
-from warden.models import Principal, Resource
+from warden.models import PlanResourcesResponse, Principal, Resource
 from warden.rego import Rego, check_rule
 
 __all__ = [
@@ -91,7 +96,9 @@ __all__ = [
     "authorize_or_login",
     "authorize_or_raise",
     "authorize_rule",
+    "authorized_query",
     "current_principal",
+    "plan",
 ]
 
 log = logging.getLogger("warden.flask")
@@ -545,6 +552,97 @@ def _authorize(
     if not state.engine.is_allowed(principal, resource, action=action):
         raise AuthorizationFailed(principal, action, resource)
     return principal
+
+
+def plan(
+    kind: str,
+    action: Union[str, Iterable[str]],
+    *,
+    policy_version: Optional[str] = None,
+    scope: Optional[str] = None,
+    attr: Optional[Mapping[str, Any]] = None,
+    scopes: Scopes = (),
+    any_scopes: Scopes = (),
+    aux_data: Optional[Mapping[str, Any]] = None,
+    presence_tests: bool = False,
+) -> PlanResourcesResponse:
+    """Authenticate the request and plan which resources of ``kind`` the principal may act on
+    with ``action`` (or every one of a list of actions), for a list endpoint.
+
+    Returns the Cerbos SDK's ``PlanResourcesResponse``, for ``warden.sqlalchemy.get_query``
+    (or ``cerbos_sqlalchemy.get_query``); :func:`authorized_query` does both. ``attr`` are
+    attributes every listed resource has (folded into the plan); ``policy_version``/``scope``
+    select the policies as a resource's would; ``scopes``/``any_scopes`` as in
+    :func:`authorize`. Raises ``AuthenticationFailed`` (401) or ``AuthorizationFailed`` (403,
+    missing scopes), which the extension answers as JSON. A plan admitting nothing lists nothing.
+    ``presence_tests=True`` keeps ``has(R.attr.x)`` in the plan (warden's adapter reads it,
+    ``cerbos_sqlalchemy`` does not).
+    """
+    check_name(kind, "kind")
+    actions = [action] if isinstance(action, str) else list(action)
+    if not actions:
+        raise ValueError("action: at least one action is required")
+    for a in actions:
+        check_name(a, "action")
+    state, authentication, bypassed = _authenticated()
+    if bypassed:
+        return everything(kind, actions)
+    if state.engine is None:
+        raise RuntimeError("warden: no Cerbos policies (set WARDEN_POLICY_DIR); plans need them")
+    _check_scopes(state, authentication, ScopeRequirement.parse(scopes, any_scopes), actions[0], Resource(kind, kind))
+    return plan_for(
+        state.engine,
+        authentication[0],
+        kind,
+        actions,
+        policy_version=policy_version,
+        scope=scope,
+        attr=attr,
+        aux_data=aux_data,
+        presence_tests=presence_tests,
+    )
+
+
+def authorized_query(
+    kind: str,
+    action: Union[str, Iterable[str]],
+    table: Any,
+    attr_map: Mapping[str, Any],
+    table_mapping: Any = None,
+    operator_override_fns: Any = None,
+    *,
+    policy_version: Optional[str] = None,
+    scope: Optional[str] = None,
+    attr: Optional[Mapping[str, Any]] = None,
+    scopes: Scopes = (),
+    any_scopes: Scopes = (),
+    aux_data: Optional[Mapping[str, Any]] = None,
+    **options: Any,
+) -> Any:
+    """``select(table)`` of the rows the principal may act on: :func:`plan` then
+    ``warden.sqlalchemy.get_query`` (``attr_map``, ``table_mapping``,
+    ``operator_override_fns`` and ``options`` are its arguments; the plan keeps ``has()``
+    tests, which warden's adapter translates)::
+
+        @app.get("/contacts")
+        def contacts():
+            query = authorized_query("contact", "read", Contact, ATTRS)
+            return jsonify([c.as_dict() for c in db.session.scalars(query.limit(100))])
+    """
+    from warden.sqlalchemy import get_query  # SQLAlchemy is optional: only list endpoints need it
+
+    found = plan(
+        kind,
+        action,
+        policy_version=policy_version,
+        scope=scope,
+        attr=attr,
+        scopes=scopes,
+        any_scopes=any_scopes,
+        aux_data=aux_data,
+        presence_tests=True,
+    )
+    return get_query(found, table, attr_map, table_mapping, operator_override_fns, **options)
 
 
 def authorize_rule(

@@ -188,7 +188,7 @@ class ResourceList(_Model):
 
 @dataclass(slots=True)
 class ResourceDesc(_Model):
-    """A resource kind without an id (for query planning, not supported yet)."""
+    """A resource kind without an id (for query planning)."""
 
     kind: str
     attr: Dict[str, Any] = field(default_factory=dict)
@@ -336,3 +336,6 @@ CheckResourcesResponse._decoders = {
     "results": _list_of(CheckResourcesResult),
     "status_msg": APIError.from_dict,
 }
+
+# the query-planning models live in warden._plan_models (re-exported here, as in cerbos.sdk.model)
+from warden._plan_models import *  # noqa: E402, F403

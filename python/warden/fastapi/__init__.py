@@ -17,7 +17,8 @@
 ``Depends(authz.principal)`` gives the verified :class:`warden.Principal`;
 ``Depends(authz.require(action, kind, resource=...))`` also decides the policy and
 gives the principal; ``Depends(authz.load(action, kind, loader))`` loads, checks and
-gives the loaded object; ``Depends(authz.decisions(...))`` a page's decision table.
+gives the loaded object; ``Depends(authz.decisions(...))`` a page's decision table;
+``Depends(authz.plan(kind, action))`` the caller's query plan, for a list endpoint.
 With a :class:`warden.Rego` as the authorizer (or ``rego=``),
 ``Depends(authz.require_rule("data.demoapi.authz.allow"))`` decides a Rego rule on
 the input an OPA-calling app posts (``{"method", "api", "jwt": {"tokenValue"}}``).
@@ -34,7 +35,7 @@ The pieces, one job each: ``_authentication`` (token sources, verification, prin
 mapping, the per-request result and its refusals), ``_token_cache``, ``_policy`` (the
 resource and the Cerbos decision), ``_requirements`` (the ``require``/``load``
 dependencies and their base, :class:`Guard`), ``_rules`` (``require_rule``),
-``_decisions`` (decision tables), ``_openapi`` (the security scheme) and ``_warden``
+``_decisions`` (decision tables), ``_plans`` (query plans), ``_openapi`` (the security scheme) and ``_warden``
 (:class:`Warden`, which wires them). What Flask shares with FastAPI is in
 :mod:`warden._web`.
 """
@@ -42,6 +43,7 @@ dependencies and their base, :class:`Guard`), ``_rules`` (``require_rule``),
 from warden._web import token_scopes
 from warden.fastapi._authentication import PrincipalDependency
 from warden.fastapi._decisions import DecisionTable
+from warden.fastapi._plans import PlanRequirement
 from warden.fastapi._policy import resource_of
 from warden.fastapi._requirements import Guard, LoadRequirement, PolicyGuard, Requirement
 from warden.fastapi._rules import RuleRequirement
@@ -51,6 +53,7 @@ __all__ = [
     "DecisionTable",
     "Guard",
     "LoadRequirement",
+    "PlanRequirement",
     "PolicyGuard",
     "PrincipalDependency",
     "Requirement",

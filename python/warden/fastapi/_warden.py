@@ -19,6 +19,7 @@ from warden.fastapi._authentication import (
 )
 from warden.fastapi._decisions import DecisionTable, decide_all
 from warden.fastapi._openapi import security_scheme
+from warden.fastapi._plans import PlanRequirement
 from warden.fastapi._policy import PolicyCheck, resource_of
 from warden.fastapi._requirements import LoadRequirement, Requirement
 from warden.fastapi._rules import RuleRequirement
@@ -294,6 +295,47 @@ class Warden:
             return decide_all(client, principal, fixed, default_actions, aux_data)
 
         return fixed_decision_table
+
+    def plan(
+        self,
+        kind: str,
+        action: Union[str, Sequence[str]],
+        *,
+        policy_version: Optional[str] = None,
+        scope: Optional[str] = None,
+        attr: Optional[Mapping[str, Any]] = None,
+        scopes: Scopes = (),
+        any_scopes: Scopes = (),
+        login: Union[bool, str] = False,
+        aux_data: Optional[Mapping[str, Any]] = None,
+        presence_tests: bool = False,
+    ) -> PlanRequirement:
+        """Dependency: the caller's query plan for ``action`` (or every one of a list of actions)
+        on resources of ``kind``, a ``PlanResourcesResponse``, for a list endpoint::
+
+            @app.get("/contacts")
+            def contacts(plan=Depends(authz.plan("contact", "read")), db=Depends(session)):
+                return db.scalars(get_query(plan, Contact, ATTRS).limit(100)).all()
+
+        ``attr`` are attributes every listed resource has (folded into the plan);
+        ``policy_version``/``scope`` select the policies as a resource's would. ``scopes``,
+        ``any_scopes``, ``login`` and ``aux_data`` as in :meth:`require`. A plan admitting
+        nothing (``KIND_ALWAYS_DENIED``) lists nothing; it is not a 403. ``presence_tests=True``
+        keeps ``has(R.attr.x)`` in the plan (for ``warden.sqlalchemy`` with
+        ``null_attribute_representation="omitted"``; ``cerbos_sqlalchemy`` does not read it).
+        """
+        check_name(kind, "kind")
+        actions = [action] if isinstance(action, str) else list(action)
+        if not actions:
+            raise ValueError("action: at least one action is required")
+        for a in actions:
+            check_name(a, "action")
+        resource = {"policy_version": policy_version, "scope": scope, "attr": attr}
+        required = ScopeRequirement.parse(scopes, any_scopes)
+        engine = self._cerbos("plan").engine
+        return PlanRequirement.declare(
+            self._principal_dependency(login), required, engine, kind, actions, resource, aux_data
+        )
 
     # --- direct calls --------------------------------------------------------------
 

@@ -1,0 +1,11 @@
+"""The error a plan that cannot be translated raises."""
+
+from __future__ import annotations
+
+
+class PlanTranslationError(ValueError):
+    """A plan operator, operand or attribute that has no exact SQL translation.
+
+    Raised instead of producing a query that could return rows the policy does not allow; the
+    message names the operator or attribute.
+    """
