@@ -11,6 +11,7 @@
 //! and swaps it in atomically; a set that fails keeps the last good one serving.
 pub mod builtins;
 pub mod check;
+pub mod recursion;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -186,6 +187,7 @@ impl Compiled {
             files.push((p.name.clone(), syntax));
         }
         check::check_calls(&modules, &ext_names)?;
+        recursion::check_recursion(&modules)?;
 
         for (path, src) in bundle_data.iter().map(|(p, s)| (p.as_slice(), s)).chain(config.data.iter().map(|d| (&[][..], d))) {
             let (name, value) = match src {

@@ -185,3 +185,43 @@ fn batch_and_threads() {
         h.join().unwrap();
     }
 }
+
+fn load_error(list: &[(&str, &str)]) -> String {
+    match Rego::from_policies(policies(list), vec![]) {
+        Ok(_) => panic!("the policies loaded"),
+        Err(e) => {
+            assert_eq!(e.kind, ErrorKind::Load);
+            e.message
+        }
+    }
+}
+
+#[test]
+fn recursive_function_is_refused_at_load() {
+    let m = load_error(&[("f.rego", "package p\nf(n) = x { n > 0; x := f(n - 1) }\nallow { f(3) }\n")]);
+    assert_eq!(m, "f.rego:2:1: rego_recursion_error: rule data.p.f is recursive: data.p.f -> data.p.f");
+}
+
+#[test]
+fn mutual_recursion_through_rules_and_files_is_refused() {
+    let m = load_error(&[
+        ("a.rego", "package a\nimport data.b\nx if b.y\n"),
+        ("b.rego", "package b\ny if z\nz if data.a.x\n"),
+    ]);
+    assert!(m.contains("rego_recursion_error"), "{m}");
+    assert!(m.contains("data.a.x -> data.b.y -> data.b.z -> data.a.x"), "{m}");
+    assert!(m.starts_with("a.rego:3:1: "), "{m}");
+}
+
+#[test]
+fn recursion_through_a_comprehension_and_a_package_reference_is_refused() {
+    let m = load_error(&[("c.rego", "package c\nall_rules := [k | some k, _ in data.c]\n")]);
+    assert!(m.contains("rule data.c.all_rules is recursive"), "{m}");
+}
+
+#[test]
+fn locals_named_like_rules_are_not_recursion() {
+    let text = "package l\nx := 1\nf(x) := y if { y := x + 1 }\nh := v if { v := [x | x := 2] }\nallow if { f(1) == 2; data.l.x == 1 }\n";
+    let r = Rego::from_policies(policies(&[("l.rego", text)]), vec![]).unwrap();
+    assert!(r.allowed("data.l.allow", input(json!({}))).unwrap());
+}
