@@ -12,6 +12,7 @@ pub mod client;
 pub mod engine;
 pub mod errors;
 pub mod jwt;
+pub mod logging;
 pub mod models;
 pub mod plan;
 pub mod rego;
@@ -37,5 +38,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     jwt::register(m)?;
     rego::register(m)?;
+    logging::install();
     Ok(())
 }

@@ -310,7 +310,7 @@ pub fn data_path_query(path: &str) -> Result<String, RegoError> {
 }
 
 fn read_data_file(f: &Path) -> Result<Json, RegoError> {
-    let text = std::fs::read_to_string(f).map_err(|e| RegoError::load(format!("{}: {e}", f.display())))?;
+    let text = crate::fswalk::read_text(f).map_err(|e| RegoError::load(format!("{}: {e}", f.display())))?;
     let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     match ext.as_str() {
         "json" => serde_json::from_str(&text).map_err(|e| RegoError::load(format!("{}:{}:{}: invalid JSON: {e}", f.display(), e.line(), e.column()))),
@@ -321,38 +321,28 @@ fn read_data_file(f: &Path) -> Result<Json, RegoError> {
 
 type BundleData = Vec<(Vec<String>, DataSource)>;
 
+/// The `.rego` files (without `*_test.rego`) and `data.json|yaml|yml` documents under `dir`,
+/// each sorted; hidden entries skipped. The walk and the reads are [`crate::fswalk`]'s.
 fn read_directory(dir: &Path) -> Result<(Vec<PolicyText>, BundleData), RegoError> {
     if !dir.is_dir() {
         return Err(RegoError::load(format!("{}: not a directory", dir.display())));
     }
-    let mut rego = Vec::new();
-    let mut data = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let rd = std::fs::read_dir(&d).map_err(|e| RegoError::load(format!("{}: {e}", d.display())))?;
-        for entry in rd {
-            let entry = entry.map_err(|e| RegoError::load(format!("{}: {e}", d.display())))?;
-            let p = entry.path();
-            let name = entry.file_name().to_string_lossy().to_string();
-            if name.starts_with('.') {
-                continue;
-            }
-            if p.is_dir() {
-                stack.push(p);
-            } else if name.ends_with(".rego") {
-                if !name.ends_with("_test.rego") {
-                    rego.push(p);
-                }
-            } else if matches!(name.as_str(), "data.json" | "data.yaml" | "data.yml") {
-                data.push(p);
-            }
-        }
+    let hidden = |name: &str| name.starts_with('.');
+    let wanted = |name: &str| {
+        !hidden(name) && ((name.ends_with(".rego") && !name.ends_with("_test.rego")) || matches!(name, "data.json" | "data.yaml" | "data.yml"))
+    };
+    let found = crate::fswalk::walk(
+        dir,
+        |d, _| if hidden(&d.file_name().to_string_lossy()) { crate::fswalk::DirChoice::Skip } else { crate::fswalk::DirChoice::Enter },
+        wanted,
+    );
+    if let Some((path, why)) = found.problems.first() {
+        return Err(RegoError::load(format!("{}: {why}", path.display())));
     }
-    rego.sort();
-    data.sort();
+    let (rego, data): (Vec<PathBuf>, Vec<PathBuf>) = found.files.into_iter().partition(|p| p.extension().is_some_and(|e| e == "rego"));
     let mut policies = Vec::with_capacity(rego.len());
     for p in rego {
-        let text = std::fs::read_to_string(&p).map_err(|e| RegoError::load(format!("{}: {e}", p.display())))?;
+        let text = crate::fswalk::read_text(&p).map_err(|e| RegoError::load(format!("{}: {e}", p.display())))?;
         policies.push(PolicyText { name: p.display().to_string(), text });
     }
     let bundle = data
