@@ -2,7 +2,7 @@
 //! HTTPS only (plain HTTP only to loopback), no redirects, bounded time and size.
 use std::io::Read;
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::Url;
@@ -64,6 +64,8 @@ fn is_loopback(url: &Url) -> bool {
 #[derive(Clone)]
 pub struct HttpClient {
     client: Client,
+    /// The deadline of one whole exchange: connect, headers and body.
+    timeout: Duration,
     max_body_bytes: usize,
 }
 
@@ -83,7 +85,7 @@ impl HttpClient {
             .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::new(format!("cannot create the HTTP client: {e}")))?;
-        Ok(HttpClient { client, max_body_bytes: options.max_body_bytes })
+        Ok(HttpClient { client, timeout: options.timeout, max_body_bytes: options.max_body_bytes })
     }
 
     pub fn get(&self, url: &Url) -> Result<Response, String> {
@@ -98,9 +100,15 @@ impl HttpClient {
         self.send(req, url)
     }
 
+    /// One exchange under one deadline. The client's own timeout restarts at every read of the
+    /// body (reqwest's blocking reads), so a server trickling bytes could hold a caller for
+    /// far longer; a per-request timeout is a total one in reqwest (it ends the body stream too),
+    /// and the elapsed time is checked again here so the error says what happened.
     fn send(&self, req: RequestBuilder, url: &Url) -> Result<Response, String> {
         let where_ = url_for_logs(url);
-        let resp = req.send().map_err(|e| format!("request to {where_} failed: {}", error_chain(&e)))?;
+        let started = Instant::now();
+        let late = || format!("request to {where_} failed: no complete answer within the HTTP deadline of {} (http_timeout)", seconds(self.timeout));
+        let resp = req.timeout(self.timeout).send().map_err(|e| if e.is_timeout() { late() } else { format!("request to {where_} failed: {}", error_chain(&e)) })?;
         let status = resp.status().as_u16();
         if resp.status().is_redirection() {
             return Err(format!("{where_} answered a redirect ({status}); redirects are not followed"));
@@ -112,12 +120,21 @@ impl HttpClient {
         }
         let max_age = cache_max_age(resp.headers().get_all("cache-control").iter().filter_map(|v| v.to_str().ok()));
         let mut body = Vec::new();
-        resp.take(self.max_body_bytes as u64 + 1).read_to_end(&mut body).map_err(|e| format!("reading the answer of {where_} failed: {e}"))?;
+        let read = resp.take(self.max_body_bytes as u64 + 1).read_to_end(&mut body);
+        if started.elapsed() >= self.timeout {
+            return Err(late());
+        }
+        read.map_err(|e| format!("reading the answer of {where_} failed: {e}"))?;
         if body.len() > self.max_body_bytes {
             return Err(format!("{where_} answered more than {} bytes", self.max_body_bytes));
         }
         Ok(Response { status, body, max_age })
     }
+}
+
+/// `5 s`, `0.3 s`: a duration as people write it.
+fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }
 
 /// The URL without query (it may hold a token, as for tokeninfo).
@@ -173,6 +190,40 @@ mod tests {
         assert!(e.0.starts_with("jwks_url: must use https"));
         assert!(endpoint("file:///etc/passwd", "jwks_url").is_err());
         assert!(endpoint("https://u:p@idp.example/", "jwks_url").is_err());
+    }
+
+    /// A server that answers headers at once, then one body byte every 50 ms (5 s in all).
+    fn trickling_server() -> (String, std::thread::JoinHandle<()>) {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = conn.read(&mut request);
+            let body = vec![b' '; 100];
+            let _ = write!(conn, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", body.len());
+            for b in body {
+                if conn.write_all(&[b]).is_err() {
+                    return; // the client gave up: what the test wants
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        (url, server)
+    }
+
+    #[test]
+    fn one_deadline_covers_a_trickled_body() {
+        let (url, server) = trickling_server();
+        let client = HttpClient::new(&HttpOptions { timeout: Duration::from_millis(500), max_body_bytes: 1024 }).unwrap();
+        let started = Instant::now();
+        let err = client.get(&endpoint(&url, "jwks_url").unwrap()).unwrap_err();
+        let took = started.elapsed();
+        assert!(err.contains("within the HTTP deadline of 0.5 s (http_timeout)"), "{err}");
+        // Generous margin over the deadline; the trickle alone would take 5 s.
+        assert!(took < Duration::from_millis(2500), "took {took:?}");
+        server.join().unwrap();
     }
 
     #[test]

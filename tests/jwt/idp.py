@@ -2,7 +2,8 @@
 
 Serves a JWKS, OIDC discovery, RFC 7662 introspection and STUPS-style
 tokeninfo. Tests can rotate keys, make it answer an HTTP error, hang (bounded),
-redirect, or send an arbitrary body, and read how many requests each path got.
+trickle its bodies byte by byte (bounded), redirect, or send an arbitrary body, and
+read how many requests each path got.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional
@@ -39,6 +41,8 @@ class IdP:
         self.requests: Counter = Counter()
         self.fail_status: Optional[int] = None
         self.hang = False
+        # Seconds between body bytes (headers go at once); None sends bodies whole.
+        self.trickle: Optional[float] = None
         self.redirect_to: Optional[str] = None
         self.raw_body: Optional[bytes] = None
         self.introspection: Dict[str, Dict[str, Any]] = {}
@@ -117,7 +121,16 @@ def _handler(idp: IdP):
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            if idp.trickle is None:
+                self.wfile.write(data)
+                return
+            give_up = time.monotonic() + MAX_HANG_SECONDS
+            for i in range(len(data)):
+                if idp._released.is_set() or time.monotonic() > give_up:
+                    return
+                self.wfile.write(data[i : i + 1])
+                self.wfile.flush()
+                time.sleep(idp.trickle)
 
         def _common(self) -> bool:
             """Apply the failure modes; True when the request was answered."""
