@@ -9,6 +9,7 @@
 //! Evaluation clones nothing per decision: regorus engines are `&mut` while evaluating, so a
 //! small pool of prepared engines serves concurrent callers. [`Rego::reload`] compiles a new set
 //! and swaps it in atomically; a set that fails keeps the last good one serving.
+pub mod budget;
 pub mod builtins;
 pub mod check;
 pub mod recursion;
@@ -121,7 +122,7 @@ impl Compiled {
     fn with_engine<R>(&self, f: impl FnOnce(&mut regorus::Engine) -> Result<R, RegoError>) -> Result<R, RegoError> {
         let engine = self.pool.lock().ok().and_then(|mut p| p.pop());
         let mut engine = engine.unwrap_or_else(|| self.proto.clone());
-        match catch_unwind(AssertUnwindSafe(|| f(&mut engine))) {
+        match catch_unwind(AssertUnwindSafe(|| budget::scope(|| f(&mut engine)))) {
             Ok(r) => {
                 if let Ok(mut p) = self.pool.lock() {
                     if p.len() < POOL_MAX {
@@ -158,6 +159,11 @@ fn anyhow_msg(e: &anyhow::Error) -> String {
     format!("{e:#}")
 }
 
+/// An evaluation error: a breach of the time limit in words, others as regorus says them.
+fn eval_error(e: &anyhow::Error) -> RegoError {
+    RegoError::eval(budget::time_limit_message(e).unwrap_or_else(|| anyhow_msg(e)))
+}
+
 impl Compiled {
     /// Build and prepare a set. Every error names the file (and line for policies).
     pub fn build(config: &RegoConfig) -> Result<Compiled, RegoError> {
@@ -175,6 +181,7 @@ impl Compiled {
         // OPA's default: a built-in error makes the expression undefined (not strict).
         engine.set_strict_builtin_errors(false);
         builtins::register(&mut engine).map_err(|e| RegoError::load(format!("registering built-ins: {e:#}")))?;
+        budget::register(&mut engine).map_err(|e| RegoError::load(format!("registering built-ins: {e:#}")))?;
         let ext_names = builtins::names();
 
         let mut files = Vec::with_capacity(policies.len());
@@ -224,11 +231,13 @@ impl Compiled {
             e.set_input(input);
             if is_simple_ref(q) {
                 // Not a rule path (a package, a partial object's prefix): evaluated as a query below.
-                if let Ok(v) = e.eval_rule(q.to_string()) {
-                    return rvalue_to_json(&v);
+                match e.eval_rule(q.to_string()) {
+                    Ok(v) => return rvalue_to_json(&v),
+                    Err(err) if budget::is_breach(&err) => return Err(eval_error(&err)),
+                    Err(_) => {}
                 }
             }
-            let r = e.eval_query(q.to_string(), false).map_err(|e| RegoError::eval(anyhow_msg(&e)))?;
+            let r = e.eval_query(q.to_string(), false).map_err(|e| eval_error(&e))?;
             match r.result.first().and_then(|row| row.expressions.first()) {
                 Some(expr) => rvalue_to_json(&expr.value),
                 None => Ok(None),
@@ -240,7 +249,7 @@ impl Compiled {
     pub fn query(&self, query: &str, input: RValue) -> Result<Json, RegoError> {
         self.with_engine(|e| {
             e.set_input(input);
-            let r = e.eval_query(query.to_string(), false).map_err(|e| RegoError::eval(anyhow_msg(&e)))?;
+            let r = e.eval_query(query.to_string(), false).map_err(|e| eval_error(&e))?;
             let v = serde_json::to_value(&r).map_err(|e| RegoError::eval(e.to_string()))?;
             Ok(v.get("result").cloned().unwrap_or(Json::Array(vec![])))
         })

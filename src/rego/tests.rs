@@ -225,3 +225,62 @@ fn locals_named_like_rules_are_not_recursion() {
     let r = Rego::from_policies(policies(&[("l.rego", text)]), vec![]).unwrap();
     assert!(r.allowed("data.l.allow", input(json!({}))).unwrap());
 }
+
+fn eval_error(policy: &str, query: &str, inp: Json) -> String {
+    let r = Rego::from_policies(policies(&[("b.rego", policy)]), vec![]).unwrap();
+    match r.eval(query, input(inp)) {
+        Ok(v) => panic!("evaluated to {v:?}"),
+        Err(e) => {
+            assert_eq!(e.kind, ErrorKind::Eval, "{}", e.message);
+            e.message
+        }
+    }
+}
+
+#[test]
+fn huge_ranges_are_an_evaluation_error() {
+    let m = eval_error("package b\nn := count(numbers.range(1, input.n))\n", "data.b.n", json!({"n": 1_000_000_000u64}));
+    assert!(m.contains("Rego evaluation budget exceeded: `numbers.range` would build about"), "{m}");
+    let m = eval_error("package b\nn := count(numbers.range_step(1, input.n, 2))\n", "data.b.n", json!({"n": 1_000_000_000u64}));
+    assert!(m.contains("`numbers.range_step`"), "{m}");
+    // Within the budget the built-in answers as before.
+    let r = Rego::from_policies(policies(&[("b.rego", "package b\nn := count(numbers.range(1, input.n))\n")]), vec![]).unwrap();
+    assert_eq!(r.eval("data.b.n", input(json!({"n": 1000}))).unwrap(), Some(json!(1000)));
+}
+
+#[test]
+fn expanding_a_whole_address_space_is_an_evaluation_error() {
+    let m = eval_error("package b\nn := count(net.cidr_expand(input.cidr))\n", "data.b.n", json!({"cidr": "0.0.0.0/0"}));
+    assert!(m.contains("`net.cidr_expand` would build about"), "{m}");
+    let r = Rego::from_policies(policies(&[("b.rego", "package b\nn := count(net.cidr_expand(input.cidr))\n")]), vec![]).unwrap();
+    assert_eq!(r.eval("data.b.n", input(json!({"cidr": "10.0.0.0/30"}))).unwrap(), Some(json!(4)));
+}
+
+#[test]
+fn huge_format_widths_are_an_evaluation_error() {
+    let m = eval_error("package b\ns := sprintf(\"%10000000000d\", [1])\n", "data.b.s", json!({}));
+    assert!(m.contains("`sprintf` would build about"), "{m}");
+    let r = Rego::from_policies(policies(&[("b.rego", "package b\ns := sprintf(\"%5d|%s\", [1, \"x\"])\n")]), vec![]).unwrap();
+    assert_eq!(r.eval("data.b.s", input(json!({}))).unwrap(), Some(json!("    1|x")));
+}
+
+#[test]
+fn strings_doubled_again_and_again_are_an_evaluation_error() {
+    let mut policy = String::from("package b\ns0 := input.s\n");
+    for i in 1..=40 {
+        policy.push_str(&format!("s{i} := concat(\"\", [s{p}, s{p}])\n", p = i - 1));
+    }
+    policy.push_str("n := count(s40)\n");
+    let m = eval_error(&policy, "data.b.n", json!({"s": "ab"}));
+    assert!(m.contains("`concat` would build about"), "{m}");
+    // `not` over a breach does not turn it into true: the breach is an error, not undefined.
+    let m = eval_error(&format!("{policy}allow if not count(s40) > 0\n"), "data.b.allow", json!({"s": "ab"}));
+    assert!(m.contains("Rego evaluation budget exceeded"), "{m}");
+}
+
+#[test]
+fn long_evaluations_hit_the_time_limit() {
+    let policy = "package b\nn := count([1 | some x in numbers.range(1, 300000); some y in numbers.range(1, 300000); x == y])\n";
+    let m = eval_error(policy, "data.b.n", json!({}));
+    assert!(m.contains("Rego evaluation budget exceeded: the evaluation took longer than its limit of 1 s"), "{m}");
+}
