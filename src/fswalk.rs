@@ -91,9 +91,7 @@ pub fn read_text(path: &Path) -> Result<String, String> {
     }
     let mut text = String::new();
     // `take`: a file that grows between the size check and the read still stops at the cap.
-    File::open(path)
-        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_string(&mut text))
-        .map_err(|e| format!("cannot read file: {e}"))?;
+    File::open(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_string(&mut text)).map_err(|e| format!("cannot read file: {e}"))?;
     if text.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large());
     }

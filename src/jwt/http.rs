@@ -108,7 +108,8 @@ impl HttpClient {
         let where_ = url_for_logs(url);
         let started = Instant::now();
         let late = || format!("request to {where_} failed: no complete answer within the HTTP deadline of {} (http_timeout)", seconds(self.timeout));
-        let resp = req.timeout(self.timeout).send().map_err(|e| if e.is_timeout() { late() } else { format!("request to {where_} failed: {}", error_chain(&e)) })?;
+        let resp =
+            req.timeout(self.timeout).send().map_err(|e| if e.is_timeout() { late() } else { format!("request to {where_} failed: {}", error_chain(&e)) })?;
         let status = resp.status().as_u16();
         if resp.status().is_redirection() {
             return Err(format!("{where_} answered a redirect ({status}); redirects are not followed"));

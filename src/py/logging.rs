@@ -17,10 +17,8 @@ impl log::Log for ToPython {
         let message = record.args().to_string();
         Python::attach(|py| {
             // A logging failure (interpreter shutting down) must not become an error of the load.
-            let _ = py
-                .import("logging")
-                .and_then(|m| m.call_method1("getLogger", (record.target(),)))
-                .and_then(|logger| logger.call_method1(method, (message,)));
+            let _ =
+                py.import("logging").and_then(|m| m.call_method1("getLogger", (record.target(),))).and_then(|logger| logger.call_method1(method, (message,)));
         });
     }
 

@@ -337,9 +337,8 @@ fn read_directory(dir: &Path) -> Result<(Vec<PolicyText>, BundleData), RegoError
         return Err(RegoError::load(format!("{}: not a directory", dir.display())));
     }
     let hidden = |name: &str| name.starts_with('.');
-    let wanted = |name: &str| {
-        !hidden(name) && ((name.ends_with(".rego") && !name.ends_with("_test.rego")) || matches!(name, "data.json" | "data.yaml" | "data.yml"))
-    };
+    let wanted =
+        |name: &str| !hidden(name) && ((name.ends_with(".rego") && !name.ends_with("_test.rego")) || matches!(name, "data.json" | "data.yaml" | "data.yml"));
     let found = crate::fswalk::walk(
         dir,
         |d, _| if hidden(&d.file_name().to_string_lossy()) { crate::fswalk::DirChoice::Skip } else { crate::fswalk::DirChoice::Enter },

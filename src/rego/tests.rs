@@ -204,10 +204,7 @@ fn recursive_function_is_refused_at_load() {
 
 #[test]
 fn mutual_recursion_through_rules_and_files_is_refused() {
-    let m = load_error(&[
-        ("a.rego", "package a\nimport data.b\nx if b.y\n"),
-        ("b.rego", "package b\ny if z\nz if data.a.x\n"),
-    ]);
+    let m = load_error(&[("a.rego", "package a\nimport data.b\nx if b.y\n"), ("b.rego", "package b\ny if z\nz if data.a.x\n")]);
     assert!(m.contains("rego_recursion_error"), "{m}");
     assert!(m.contains("data.a.x -> data.b.y -> data.b.z -> data.a.x"), "{m}");
     assert!(m.starts_with("a.rego:3:1: "), "{m}");
@@ -283,4 +280,22 @@ fn long_evaluations_hit_the_time_limit() {
     let policy = "package b\nn := count([1 | some x in numbers.range(1, 300000); some y in numbers.range(1, 300000); x == y])\n";
     let m = eval_error(policy, "data.b.n", json!({}));
     assert!(m.contains("Rego evaluation budget exceeded: the evaluation took longer than its limit of 1 s"), "{m}");
+}
+
+/// regorus's parser parsed each level of a nested literal twice (as a comprehension's term,
+/// then as an item): 16 levels took seconds, 30 would take hours. Each level once now; no
+/// timing asserted, the depth alone would not finish otherwise.
+#[test]
+fn deeply_nested_literals_load_in_linear_time() {
+    for (open, close) in [("[", "]"), ("{", "}"), ("{\"a\": ", "}")] {
+        let depth = 40;
+        let literal = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+        let text = format!("package n\nx := {literal}\ny := [v | v := {literal}]\n");
+        let r = Rego::from_policies(policies(&[("n.rego", &text)]), vec![]).unwrap();
+        assert!(r.eval("data.n.x", input(json!({}))).unwrap().is_some());
+    }
+    // Comprehensions inside brackets still parse as comprehensions.
+    let r = Rego::from_policies(policies(&[("c.rego", "package c\nx := [[y | some y in [1, 2]], {z | some z in [3]}, {k: 1 | some k in [\"a\"]}]\n")]), vec![])
+        .unwrap();
+    assert_eq!(r.eval("data.c.x", input(json!({}))).unwrap(), Some(json!([[1, 2], [3], {"a": 1}])));
 }
