@@ -109,6 +109,8 @@ pub enum Selection<'a> {
     UnknownKid,
     /// The token has no `kid` and the set has several keys (no "try every key").
     KidRequired,
+    /// The token's `kid` names a key of the set that was skipped as unusable (the reason).
+    Unusable(&'a str),
     Empty,
 }
 
@@ -117,14 +119,17 @@ pub enum Selection<'a> {
 pub struct KeySet {
     keys: Vec<Key>,
     by_kid: HashMap<String, usize>,
-    /// Keys that were skipped and why (unsupported type, `use: enc`, ...).
+    /// Keys that were skipped and why (unsupported type, `use: enc`, too weak, ...).
     pub skipped: Vec<String>,
+    /// The `kid`s of skipped keys, with why: tokens naming them are refused with the reason.
+    unusable: HashMap<String, String>,
 }
 
 impl KeySet {
-    /// A key set from a JWKS (`{"keys": [...]}`) or a single JWK, given locally.
-    /// Malformed or weak keys are errors naming the field; keys not meant for
-    /// signatures (`use`, `key_ops`, encryption `alg`) or of unsupported types are skipped.
+    /// A key set from a JWKS (`{"keys": [...]}`) or a single JWK, given locally. Keys that
+    /// cannot be used (malformed, too weak, not meant for signatures, of unsupported types)
+    /// are skipped as for a fetched JWKS (listed in `skipped`); the set is refused only when
+    /// no usable key remains, with the reasons.
     pub fn from_jwks_json(text: &str) -> Result<KeySet, ConfigError> {
         let value = strict_json::parse_value(text.as_bytes()).map_err(|e| ConfigError::new(format!("jwks: not valid JSON: {e}")))?;
         Self::from_jwks_value(&value, Origin::Local)
@@ -153,29 +158,29 @@ impl KeySet {
         let mut set = KeySet::default();
         for (i, entry) in entries.into_iter().enumerate() {
             let field = if single { "jwk".to_owned() } else { format!("jwks.keys[{i}]") };
+            let kid = entry.get("kid").and_then(Value::as_str);
             let parsed = match entry {
                 Value::Object(obj) => parse_jwk(obj, &field, origin),
                 _ => Err(format!("{field}: must be a JSON object")),
             };
-            match parsed {
-                Ok(Parsed::Key(key)) => {
-                    if let Err(e) = set.push(key, &field) {
-                        match origin {
-                            Origin::Local => return Err(ConfigError::new(e)),
-                            Origin::Remote => set.skipped.push(e),
-                        }
-                    }
-                }
-                Ok(Parsed::Skip(why)) => set.skipped.push(why),
-                Err(e) => match origin {
-                    Origin::Local => return Err(ConfigError::new(e)),
-                    Origin::Remote => set.skipped.push(e),
-                },
+            // Identity providers publish legacy keys beside current ones: one unusable key
+            // costs only the tokens that name it, from a pasted JWKS as from a fetched one.
+            let skipped = match parsed {
+                Ok(Parsed::Key(key)) => set.push(key, &field).err(),
+                Ok(Parsed::Skip(why)) => Some(why),
+                Err(e) => Some(e),
+            };
+            if let Some(why) = skipped {
+                set.skip(kid, why);
             }
         }
         if origin == Origin::Local && set.keys.is_empty() {
-            let why = if set.skipped.is_empty() { String::new() } else { format!(" (skipped: {})", set.skipped.join("; ")) };
-            return Err(ConfigError::new(format!("jwks: no usable signing keys{why}")));
+            // One key: its own error, which names the field; several: each reason.
+            return Err(ConfigError::new(match set.skipped.as_slice() {
+                [] => "jwks: no usable signing keys".to_owned(),
+                [why] => format!("{why}; no usable signing keys remain"),
+                all => format!("jwks: no usable signing keys (skipped: {})", all.join("; ")),
+            }));
         }
         Ok(set)
     }
@@ -203,10 +208,24 @@ impl KeySet {
         Ok(set)
     }
 
+    /// Records a key that cannot be used, and why (with its `kid`, when it has one).
+    fn skip(&mut self, kid: Option<&str>, why: String) {
+        let why = match kid {
+            Some(kid) if !why.contains("(kid ") => format!("{why} (kid {})", quoted(kid)),
+            _ => why,
+        };
+        if let Some(kid) = kid {
+            if !self.by_kid.contains_key(kid) {
+                self.unusable.entry(kid.to_owned()).or_insert_with(|| why.clone());
+            }
+        }
+        self.skipped.push(why);
+    }
+
     fn push(&mut self, key: Key, field: &str) -> Result<(), String> {
         if let Some(kid) = &key.kid {
             if self.by_kid.contains_key(kid) {
-                return Err(format!("{field}: duplicate kid {kid:?}"));
+                return Err(format!("{field}: duplicate kid {}, the first key with it is kept", quoted(kid)));
             }
             self.by_kid.insert(kid.clone(), self.keys.len());
         }
@@ -218,11 +237,12 @@ impl KeySet {
     /// Refuses an allow-list that mixes HMAC and public-key algorithms (RFC 8725 §3.1).
     pub fn restrict(self, allowed: AlgSet) -> Result<KeySet, ConfigError> {
         check_algorithm_mix(allowed)?;
-        let mut out = KeySet { skipped: self.skipped, ..KeySet::default() };
+        let mut out = KeySet { skipped: self.skipped, unusable: self.unusable, ..KeySet::default() };
         for key in self.keys {
             let algs = key.algs.intersect(allowed);
             if algs.is_empty() {
-                out.skipped.push(format!("key {:?}: none of its algorithms ({}) is in `algorithms`", key.kid, key.algs.names()));
+                let which = key.kid.as_deref().map_or_else(|| "a key without kid".to_owned(), |k| format!("key {}", quoted(k)));
+                out.skip(key.kid.as_deref(), format!("{which}: none of its algorithms ({}) is in `algorithms`", key.algs.names()));
                 continue;
             }
             out.push(key.restricted(algs), "key").map_err(ConfigError::new)?;
@@ -234,9 +254,11 @@ impl KeySet {
     /// has exactly one key. A lone key without a `kid` matches any token `kid`.
     pub fn select(&self, kid: Option<&str>) -> Selection<'_> {
         match (kid, self.keys.len()) {
+            (Some(kid), 0) if self.unusable.contains_key(kid) => Selection::Unusable(&self.unusable[kid]),
             (_, 0) => Selection::Empty,
             (Some(kid), n) => match self.by_kid.get(kid) {
                 Some(&i) => Selection::Found(&self.keys[i]),
+                None if self.unusable.contains_key(kid) => Selection::Unusable(&self.unusable[kid]),
                 None if n == 1 && self.keys[0].kid.is_none() => Selection::Found(&self.keys[0]),
                 None => Selection::UnknownKid,
             },
@@ -300,7 +322,7 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
     let kty = str_member(obj, "kty", field)?.ok_or_else(|| format!("{field}.kty: missing"))?;
     let kid = str_member(obj, "kid", field)?.map(str::to_owned);
     let label = match &kid {
-        Some(k) => format!("{field} (kid {k:?})"),
+        Some(k) => format!("{field} (kid {})", quoted(k)),
         None => field.to_owned(),
     };
     // RFC 7517 §4.2-4.3: keys published for encryption must not verify signatures.
@@ -385,6 +407,11 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
     };
     // Parsing here also validates the key (e.g. an EC point not on its curve).
     Key::new(kid, key_type, algs, material).map(Parsed::Key).map_err(|e| format!("{field}: {e}"))
+}
+
+/// A name from a key set, quoted and escaped as a JSON string (safe in a log line).
+fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
 }
 
 fn bit_length(big_endian: &[u8]) -> usize {
@@ -478,7 +505,9 @@ mod tests {
         let small_rsa = r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#;
         assert!(KeySet::from_jwks_json(small_rsa).unwrap_err().0.contains("bits"));
         let dup = format!(r#"{{"keys":[{},{}]}}"#, rsa_jwk(r#","kid":"a""#), rsa_jwk(r#","kid":"a""#));
-        assert!(KeySet::from_jwks_json(&dup).unwrap_err().0.contains("duplicate kid"));
+        let set = KeySet::from_jwks_json(&dup).unwrap();
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.skipped, vec![r#"jwks.keys[1]: duplicate kid "a", the first key with it is kept (kid "a")"#]);
         assert!(KeySet::from_hmac_secret(b"secret", None).is_err());
     }
 
@@ -487,12 +516,31 @@ mod tests {
         let enc = format!(r#"{{"keys":[{},{}]}}"#, rsa_jwk(r#","kid":"e","use":"enc""#), rsa_jwk(r#","kid":"s","use":"sig""#));
         let set = KeySet::from_jwks_json(&enc).unwrap();
         assert_eq!(set.len(), 1);
-        assert!(matches!(set.select(Some("e")), Selection::UnknownKid));
+        assert!(matches!(set.select(Some("e")), Selection::Unusable(w) if w.contains("use \"enc\" is not \"sig\"")));
         let only_enc = format!(r#"{{"keys":[{}]}}"#, rsa_jwk(r#","use":"enc""#));
         assert!(KeySet::from_jwks_json(&only_enc).unwrap_err().0.contains("no usable signing keys"));
         let remote = br#"{"keys":[{"kty":"oct","kid":"h","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}"#;
         let set = KeySet::from_remote_jwks(remote).unwrap();
         assert!(set.is_empty() && set.skipped[0].contains("oct"));
+    }
+
+    #[test]
+    fn a_weak_key_in_a_given_set_is_skipped_and_tokens_naming_it_refused() {
+        let weak = r#"{"kty":"RSA","kid":"legacy","n":"AQAB","e":"AQAB"}"#;
+        let set = KeySet::from_jwks_json(&format!(r#"{{"keys":[{weak},{}]}}"#, rsa_jwk(r#","kid":"current""#))).unwrap();
+        assert_eq!(set.len(), 1);
+        assert!(matches!(set.select(Some("current")), Selection::Found(_)));
+        let why = r#"jwks.keys[0].n: RSA key is 17 bits; at least 2048 are required (kid "legacy")"#;
+        assert_eq!(set.skipped, vec![why]);
+        assert!(matches!(set.select(Some("legacy")), Selection::Unusable(w) if w == why));
+        // The same set from the network behaves the same way.
+        let remote = KeySet::from_remote_jwks(format!(r#"{{"keys":[{weak},{}]}}"#, rsa_jwk(r#","kid":"current""#)).as_bytes()).unwrap();
+        assert_eq!(remote.skipped, set.skipped);
+        // Only weak keys: nothing usable remains, refused with the reasons.
+        let err = KeySet::from_jwks_json(&format!(r#"{{"keys":[{weak}]}}"#)).unwrap_err().0;
+        assert_eq!(err, format!("{why}; no usable signing keys remain"));
+        let err = KeySet::from_jwks_json(&format!(r#"{{"keys":[{weak},{weak}]}}"#)).unwrap_err().0;
+        assert!(err.starts_with(&format!("jwks: no usable signing keys (skipped: {why}; jwks.keys[1].n")), "{err}");
     }
 
     #[test]

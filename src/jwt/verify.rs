@@ -141,6 +141,7 @@ impl Verifier {
         let key = match set.select(kid) {
             Selection::Found(key) => key,
             Selection::UnknownKid => return Err(VerifyError::unknown_key("no signing key matches the token's kid")),
+            Selection::Unusable(why) => return Err(VerifyError::unknown_key(format!("the token's kid names a key that was skipped as unusable: {why}"))),
             Selection::KidRequired => {
                 return Err(VerifyError::unknown_key("token has no kid and several signing keys are configured"));
             }
@@ -164,6 +165,14 @@ impl Verifier {
         match &self.keys {
             KeySource::Remote(r) => Some(r),
             KeySource::Static(_) => None,
+        }
+    }
+
+    /// The keys given at construction (`None` for keys fetched from the network).
+    pub fn static_keys(&self) -> Option<&KeySet> {
+        match &self.keys {
+            KeySource::Static(set) => Some(set),
+            KeySource::Remote(_) => None,
         }
     }
 

@@ -68,6 +68,7 @@ impl PyVerifier {
         max_stale=86400.0, failure_backoff=1.0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         jwks: Option<String>,
         jwks_url: Option<String>,
         key_pem: Option<Vec<u8>>,
@@ -144,6 +145,11 @@ impl PyVerifier {
             config.header.allowed_typ = allowed_typ.iter().map(|t| normalize_typ(t)).collect();
             config.header.max_token_bytes = max_token_bytes;
             let verifier = Verifier::new(config).map_err(config_err)?;
+            if let Some(set) = verifier.static_keys().filter(|s| !s.skipped.is_empty()) {
+                // Once, at construction: the same line a fetched key set logs when it skips keys.
+                let logger = py.import("logging")?.call_method1("getLogger", ("warden.jwt",))?;
+                logger.call_method1("warning", (format!("JWKS: skipped keys: {}", set.skipped.join("; ")),))?;
+            }
             Ok(PyVerifier { inner: Arc::new(verifier) })
         })
     }

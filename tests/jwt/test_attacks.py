@@ -413,6 +413,30 @@ def test_A10_rsa_1024_in_local_jwks_is_refused(keys):
         warden.JWTVerifier(key=weak.public_pem(), issuer=ISSUER, audience=AUDIENCE)
 
 
+def test_A10_weak_key_beside_good_ones_in_a_local_jwks_is_skipped(keys, caplog):
+    """A pasted JWKS is treated as a fetched one: the weak key is skipped (logged once, with its
+    kid and why), tokens naming it are refused, the other keys keep working."""
+    import logging
+
+    from .signing import SigningKey, rsa_key
+
+    weak = SigningKey("legacy-1024", "RS256", rsa_key(1024))
+    jwks = {"keys": [weak.public_jwk(), keys["rs"].public_jwk()]}
+    with caplog.at_level(logging.WARNING, logger="warden.jwt"):
+        v = warden.JWTVerifier(jwks=jwks, issuer=ISSUER, audience=AUDIENCE)
+    skipped = [r.getMessage() for r in caplog.records if r.name == "warden.jwt"]
+    assert skipped == [
+        'JWKS: skipped keys: jwks.keys[0].n: RSA key is 1024 bits; at least 2048 are required (kid "legacy-1024")'
+    ]
+    assert v.verify(token(keys["rs"]))["sub"] == "user-1"
+    with pytest.raises(warden.UnknownKey, match=r"skipped as unusable: .*1024 bits.*legacy-1024"):
+        v.verify(token(weak))
+    assert len([r for r in caplog.records if r.name == "warden.jwt"]) == 1
+    only_weak = r"^jwks\.keys\[0\]\.n: RSA key is 1024 bits; .*; no usable signing keys remain$"
+    with pytest.raises(ValueError, match=only_weak):
+        warden.JWTVerifier(jwks={"keys": [weak.public_jwk()]}, issuer=ISSUER, audience=AUDIENCE)
+
+
 @pytest.mark.parametrize("secret", [b"secret", b"x" * 31])
 def test_A11_short_hmac_secrets_are_refused(secret):
     with pytest.raises(ValueError, match=r"key: HMAC secret is \d+ bytes; at least 32"):
