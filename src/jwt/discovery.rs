@@ -30,7 +30,7 @@ pub fn discover(client: &HttpClient, issuer: &str) -> Result<ProviderMetadata, S
     let doc = strict_json::parse_object(&resp.body).map_err(|e| format!("OIDC discovery document is not a JSON object: {e}"))?;
     match doc.get("issuer") {
         Some(Value::String(s)) if s == issuer => {}
-        _ => return Err(format!("OIDC discovery document's \"issuer\" does not equal {issuer:?}")),
+        _ => return Err(format!("OIDC discovery document's \"issuer\" does not equal {}", super::error::quoted(issuer))),
     }
     let jwks_uri = match doc.get("jwks_uri") {
         Some(Value::String(s)) => http::endpoint(s, "jwks_uri").map_err(|e| format!("OIDC discovery: {e}"))?,

@@ -81,3 +81,9 @@ impl ConfigError {
         ConfigError(msg.into())
     }
 }
+
+/// A value from a token, a key set or a provider's answer, quoted and escaped as a JSON string:
+/// safe in a log line or an error message, whatever characters it holds.
+pub fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}

@@ -40,7 +40,7 @@ pub fn endpoint(url: &str, field: &str) -> Result<Url, ConfigError> {
         "https" => {}
         "http" if is_loopback(&parsed) => {}
         "http" => return Err(ConfigError::new(format!("{field}: must use https (plain http is allowed only to loopback)"))),
-        other => return Err(ConfigError::new(format!("{field}: unsupported URL scheme {other:?}"))),
+        other => return Err(ConfigError::new(format!("{field}: unsupported URL scheme {}", super::error::quoted(other)))),
     }
     if parsed.host_str().is_none() {
         return Err(ConfigError::new(format!("{field}: URL has no host")));
@@ -223,7 +223,7 @@ mod tests {
         let took = started.elapsed();
         assert!(err.contains("within the HTTP deadline of 0.5 s (http_timeout)"), "{err}");
         // Generous margin over the deadline; the trickle alone would take 5 s.
-        assert!(took < Duration::from_millis(2500), "took {took:?}");
+        assert!(took < Duration::from_millis(2500), "took {} ms", took.as_millis());
         server.join().unwrap();
     }
 

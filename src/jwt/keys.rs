@@ -15,7 +15,7 @@ use super::signature::{self, Material, SignatureCheck};
 use serde_json::{Map, Value};
 
 use super::algorithms::{self, AlgSet};
-use super::error::ConfigError;
+use super::error::{quoted, ConfigError};
 use super::strict_json;
 
 /// RSA moduli shorter than this are refused (RFC 7518 §3.3, NIST SP 800-131A).
@@ -241,7 +241,7 @@ impl KeySet {
         for key in self.keys {
             let algs = key.algs.intersect(allowed);
             if algs.is_empty() {
-                let which = key.kid.as_deref().map_or_else(|| "a key without kid".to_owned(), |k| format!("key {}", quoted(k)));
+                let which = key.kid.as_deref().map_or_else(|| "a key without kid".to_owned(), |k| format!("key (kid {})", quoted(k)));
                 out.skip(key.kid.as_deref(), format!("{which}: none of its algorithms ({}) is in `algorithms`", key.algs.names()));
                 continue;
             }
@@ -328,7 +328,7 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
     // RFC 7517 §4.2-4.3: keys published for encryption must not verify signatures.
     if let Some(u) = str_member(obj, "use", field)? {
         if u != "sig" {
-            return Ok(Parsed::Skip(format!("{label}: use {u:?} is not \"sig\"")));
+            return Ok(Parsed::Skip(format!("{label}: use {} is not \"sig\"", quoted(u))));
         }
     }
     if let Some(ops) = obj.get("key_ops") {
@@ -356,7 +356,7 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
             let (key_type, size) = match crv {
                 "P-256" => (KeyType::EcP256, 32),
                 "P-384" => (KeyType::EcP384, 48),
-                other => return Ok(Parsed::Skip(format!("{label}: EC curve {other:?} is not supported"))),
+                other => return Ok(Parsed::Skip(format!("{label}: EC curve {} is not supported", quoted(other)))),
             };
             let x = b64_member(obj, "x", field)?;
             let y = b64_member(obj, "y", field)?;
@@ -372,7 +372,7 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
         "OKP" => {
             let crv = str_member(obj, "crv", field)?.ok_or_else(|| format!("{field}.crv: missing"))?;
             if crv != "Ed25519" {
-                return Ok(Parsed::Skip(format!("{label}: OKP curve {crv:?} is not supported")));
+                return Ok(Parsed::Skip(format!("{label}: OKP curve {} is not supported", quoted(crv))));
             }
             let x = b64_member(obj, "x", field)?;
             if x.len() != 32 {
@@ -391,7 +391,7 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
             }
             (KeyType::Hmac { bytes: k.len() }, Material::Secret(k))
         }
-        other => return Ok(Parsed::Skip(format!("{label}: key type {other:?} is not supported"))),
+        other => return Ok(Parsed::Skip(format!("{label}: key type {} is not supported", quoted(other)))),
     };
     let family = key_type.family();
     let algs = match declared_alg {
@@ -402,16 +402,11 @@ fn parse_jwk(obj: &Map<String, Value>, field: &str, origin: Origin) -> Result<Pa
                 return Err(format!("{field}.alg: {} cannot be used with a {kty} key of this kind", algorithms::name(alg)));
             }
             // An encryption algorithm (RSA-OAEP, ECDH-ES...) or one warden does not implement.
-            None => return Ok(Parsed::Skip(format!("{label}: alg {name:?} is not a supported signature algorithm"))),
+            None => return Ok(Parsed::Skip(format!("{label}: alg {} is not a supported signature algorithm", quoted(name)))),
         },
     };
     // Parsing here also validates the key (e.g. an EC point not on its curve).
     Key::new(kid, key_type, algs, material).map(Parsed::Key).map_err(|e| format!("{field}: {e}"))
-}
-
-/// A name from a key set, quoted and escaped as a JSON string (safe in a log line).
-fn quoted(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_default()
 }
 
 fn bit_length(big_endian: &[u8]) -> usize {
@@ -471,7 +466,7 @@ fn pem_key(pem_text: &[u8], kid: Option<&str>) -> Result<Key, ConfigError> {
             Key::new(kid, key_type, key_type.family(), material).map_err(|e| ConfigError::new(format!("key: {e}")))
         }
         "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => Err(ConfigError::new("key: a private key was given; configure the public key only")),
-        other => Err(ConfigError::new(format!("key: unsupported PEM block {other:?}"))),
+        other => Err(ConfigError::new(format!("key: unsupported PEM block {}", quoted(other)))),
     }
 }
 
@@ -541,6 +536,21 @@ mod tests {
         assert_eq!(err, format!("{why}; no usable signing keys remain"));
         let err = KeySet::from_jwks_json(&format!(r#"{{"keys":[{weak},{weak}]}}"#)).unwrap_err().0;
         assert!(err.starts_with(&format!("jwks: no usable signing keys (skipped: {why}; jwks.keys[1].n")), "{err}");
+    }
+
+    #[test]
+    fn messages_name_keys_in_words() {
+        let set = KeySet::from_jwks_json(&format!(r#"{{"keys":[{},{}]}}"#, rsa_jwk(r#","kid":"rsa1-ps","alg":"PS256""#), rsa_jwk(""))).unwrap();
+        let set = set.restrict(AlgSet::of(&[Algorithm::ES256])).unwrap();
+        assert_eq!(
+            set.skipped,
+            vec![
+                r#"key (kid "rsa1-ps"): none of its algorithms (PS256) is in `algorithms`"#,
+                "a key without kid: none of its algorithms (RS256, RS384, RS512, PS256, PS384, PS512) is in `algorithms`",
+            ]
+        );
+        let odd = KeySet::from_jwks_json(&format!(r#"{{"keys":[{{"kty":"EC","crv":"P-521\n","kid":"k"}},{}]}}"#, rsa_jwk(""))).unwrap();
+        assert_eq!(odd.skipped, vec![r#"jwks.keys[0] (kid "k"): EC curve "P-521\n" is not supported"#]);
     }
 
     #[test]

@@ -91,7 +91,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
             // One hash lookup per member: the entry both detects and fills.
             match map.entry(key) {
                 Entry::Occupied(dup) => {
-                    return Err(de::Error::custom(format_args!("duplicate member {:?}", dup.key())));
+                    return Err(de::Error::custom(format_args!("duplicate member {}", super::error::quoted(dup.key()))));
                 }
                 Entry::Vacant(slot) => {
                     slot.insert(access.next_value_seed(StrictValue)?);

@@ -133,7 +133,9 @@ fn check_header(h: &Map<String, Value>, rules: &HeaderRules) -> Result<Header, V
             return Err(VerifyError::alg("alg \"none\" is never accepted"));
         }
         Some(Value::String(s)) if s.is_empty() => return Err(VerifyError::alg("header \"alg\" is empty")),
-        Some(Value::String(s)) => algorithms::parse(s).ok_or_else(|| VerifyError::alg(format!("unsupported algorithm {:?}", truncate(s, 32))))?,
+        Some(Value::String(s)) => {
+            algorithms::parse(s).ok_or_else(|| VerifyError::alg(format!("unsupported algorithm {}", super::error::quoted(truncate(s, 32)))))?
+        }
         Some(_) => return Err(VerifyError::malformed("header \"alg\" is not a string")),
     };
     let kid = match kid {
@@ -162,7 +164,7 @@ fn check_header(h: &Map<String, Value>, rules: &HeaderRules) -> Result<Header, V
     }
     match typ {
         Some(Value::String(t)) if !typ_allowed(t, &rules.allowed_typ) => {
-            return Err(VerifyError::header(format!("header \"typ\" {:?} is not accepted", truncate(t, 64))));
+            return Err(VerifyError::header(format!("header \"typ\" {} is not accepted", super::error::quoted(truncate(t, 64)))));
         }
         Some(Value::String(_)) | None => {}
         Some(_) => return Err(VerifyError::malformed("header \"typ\" is not a string")),

@@ -29,7 +29,13 @@ fn parse_algorithms(names: &[String]) -> PyResult<AlgSet> {
     for name in names {
         match algorithms::parse(name) {
             Some(a) => algs.push(a),
-            None => return Err(PyValueError::new_err(format!("algorithms: {name:?} is not supported (supported: {})", AlgSet::of(&algorithms::ALL).names()))),
+            None => {
+                return Err(PyValueError::new_err(format!(
+                    "algorithms: {} is not supported (supported: {})",
+                    crate::jwt::error::quoted(name),
+                    AlgSet::of(&algorithms::ALL).names()
+                )))
+            }
         }
     }
     Ok(AlgSet::of(&algs))

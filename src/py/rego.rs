@@ -58,7 +58,8 @@ fn policies_from_py(items: &Bound<'_, PyAny>) -> PyResult<Vec<PolicyText>> {
             .map(|item| {
                 let (k, v) = item?;
                 let name: String = k.extract().map_err(|_| PyTypeError::new_err("policies: dict keys must be str names"))?;
-                let text: String = v.extract().map_err(|_| PyTypeError::new_err(format!("policies[{name:?}]: expected Rego source (str)")))?;
+                let text: String =
+                    v.extract().map_err(|_| PyTypeError::new_err(format!("policies[{}]: expected Rego source (str)", Json::String(name.clone()))))?;
                 Ok(PolicyText { name, text })
             })
             .collect();
@@ -82,7 +83,7 @@ fn policies_from_py(items: &Bound<'_, PyAny>) -> PyResult<Vec<PolicyText>> {
 }
 
 fn syntax_from(s: &str) -> PyResult<Syntax> {
-    Syntax::parse(s).ok_or_else(|| PyValueError::new_err(format!("syntax: expected 'auto', 'v0' or 'v1', got {s:?}")))
+    Syntax::parse(s).ok_or_else(|| PyValueError::new_err(format!("syntax: expected 'auto', 'v0' or 'v1', got {}", Json::String(s.to_owned()))))
 }
 
 /// Rego policies decided in-process (regorus), with OPA's JWT built-ins on warden's verifier.

@@ -272,7 +272,7 @@ impl Compiled {
         let input = match body {
             Json::Object(m) => {
                 if let Some(k) = m.keys().find(|k| k.as_str() != "input") {
-                    return Err(RegoError::input(format!("body: unexpected field {k:?} (OPA's data API body is {{\"input\": ...}})")));
+                    return Err(RegoError::input(format!("body: unexpected field {} (OPA's data API body is {{\"input\": ...}})", Json::String(k.clone()))));
                 }
                 m.get("input").cloned()
             }

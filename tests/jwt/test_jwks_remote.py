@@ -280,3 +280,13 @@ def test_network_calls_release_the_gil(idp, keys):
     idp.release()
     worker.join(timeout=10)
     assert result.get("claims", {}).get("sub") == "user-1", result
+
+
+def test_skipped_key_warnings_are_written_in_words(idp, keys, caplog):
+    """The warning names a key by its kid in quotes, never as Rust debug text (`Some("…")`)."""
+    v = remote_verifier(idp, algorithms=["ES256"])
+    with caplog.at_level(logging.WARNING, logger="warden.jwt"):
+        assert v.verify(token(keys["es"]))["sub"] == "user-1"
+    log = " ".join(r.getMessage() for r in caplog.records)
+    assert 'key (kid "rsa-1"): none of its algorithms (RS256) is in `algorithms`' in log
+    assert "Some(" not in log
