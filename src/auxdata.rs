@@ -22,7 +22,7 @@ impl KeySets {
         for (id, spec) in specs {
             let keys = match spec {
                 KeySetSpec::Remote(url) => KeySource::from_url(&url),
-                KeySetSpec::Local(text) if text.trim_start().starts_with("-----BEGIN") => {
+                KeySetSpec::Local(text) if crate::jwt::keys::is_pem(text.as_bytes()) => {
                     KeySet::from_pem(text.as_bytes(), None).map(|k| KeySource::Static(k.into()))
                 }
                 KeySetSpec::Local(text) => KeySource::from_jwks_json(&text),

@@ -298,18 +298,12 @@ class JWTVerifier(_PrincipalMixin):
         max_stale: float = 86400.0,
         failure_backoff: float = 1.0,
     ) -> None:
-        key_pem = secret = None
-        if key is not None:
-            raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
-            if raw.lstrip().startswith(b"-----BEGIN"):
-                key_pem = raw
-            else:
-                secret = raw
+        # PEM or HMAC secret: the core tells them apart (one test for every reader of key text).
+        raw = None if key is None else key.encode("utf-8") if isinstance(key, str) else bytes(key)
         self._core = JWTVerifierCore(
             jwks=None if jwks is None else _jwks_text(jwks),
             jwks_url=jwks_url,
-            key_pem=key_pem,
-            secret=secret,
+            key=raw,
             issuer=issuer,
             audience=_as_list(audience, "audience"),
             algorithms=_as_list(algorithms, "algorithms"),

@@ -29,13 +29,6 @@ pub enum ErrorKind {
     WouldBlock,
 }
 
-impl ErrorKind {
-    /// The RFC 6750 `error` code for a `WWW-Authenticate` header.
-    pub fn rfc6750_error(self) -> &'static str {
-        "invalid_token"
-    }
-}
-
 /// A refused token: what kind of failure, and a description safe to show the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{description}")]

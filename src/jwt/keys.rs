@@ -9,12 +9,11 @@ use base64::alphabet;
 use base64::engine::general_purpose::GeneralPurpose;
 use base64::engine::{DecodePaddingMode, GeneralPurposeConfig};
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey};
 
 use super::signature::{self, Material, SignatureCheck};
 use serde_json::{Map, Value};
 
-use super::algorithms::{self, AlgSet};
+use super::algorithms::{self, AlgSet, Algorithm};
 use super::error::{quoted, ConfigError};
 use super::strict_json;
 
@@ -68,9 +67,6 @@ pub struct Key {
     pub algs: AlgSet,
     /// The key parsed once per allowed algorithm.
     checks: Vec<(Algorithm, SignatureCheck)>,
-    /// The same key for `jsonwebtoken`, kept to cross-check in tests.
-    #[allow(dead_code)]
-    pub(crate) decoding: DecodingKey,
 }
 
 impl Key {
@@ -80,7 +76,7 @@ impl Key {
         for alg in algs.iter() {
             checks.push((alg, signature::prepare(&material, alg)?));
         }
-        Ok(Key { kid, key_type, algs, checks, decoding: material.decoding_key() })
+        Ok(Key { kid, key_type, algs, checks })
     }
 
     /// Verify `signature` over `message` with `alg`; false when `alg` is not bound to this key.
@@ -280,6 +276,12 @@ impl KeySet {
     pub fn has_hmac(&self) -> bool {
         self.keys.iter().any(|k| matches!(k.key_type, KeyType::Hmac { .. }))
     }
+}
+
+/// Whether key text is PEM (a `-----BEGIN` block, after leading white space) rather than a
+/// JWK/JWKS document, an HMAC secret or a path: the one test every reader of key text uses.
+pub fn is_pem(text: &[u8]) -> bool {
+    text.trim_ascii_start().starts_with(b"-----BEGIN")
 }
 
 /// Refuse an algorithm allow-list mixing HMAC with public-key algorithms.
@@ -551,6 +553,23 @@ mod tests {
         );
         let odd = KeySet::from_jwks_json(&format!(r#"{{"keys":[{{"kty":"EC","crv":"P-521\n","kid":"k"}},{}]}}"#, rsa_jwk(""))).unwrap();
         assert_eq!(odd.skipped, vec![r#"jwks.keys[0] (kid "k"): EC curve "P-521\n" is not supported"#]);
+    }
+
+    #[test]
+    fn pem_is_told_from_other_key_text_in_one_place() {
+        assert!(is_pem(b"-----BEGIN PUBLIC KEY-----\n"));
+        assert!(is_pem(b" \n\t-----BEGIN CERTIFICATE-----"));
+        assert!(!is_pem(br#"{"keys": []}"#));
+        assert!(!is_pem(b"a-32-byte-hmac-secret-----BEGIN"));
+    }
+
+    /// Signatures are checked with aws-lc directly; jsonwebtoken is only the tests' reference.
+    #[test]
+    fn jsonwebtoken_is_a_test_dependency_only() {
+        let manifest = include_str!("../../Cargo.toml");
+        let (runtime, dev) = manifest.split_once("[dev-dependencies]").unwrap();
+        assert!(!runtime.contains("jsonwebtoken ="));
+        assert!(dev.contains("jsonwebtoken ="));
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //! the key and re-parses it (RSA modulus, EC point) on every call; keeping the
 //! parsed key removes that from the per-token cost. The vector tests check that
 //! both paths give the same answers.
+use super::algorithms::Algorithm;
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
-use jsonwebtoken::Algorithm;
 
 /// A key prepared for one algorithm.
 #[derive(Clone)]
@@ -39,19 +39,6 @@ pub enum Material {
     /// 32-byte Ed25519 public key.
     Ed25519(Vec<u8>),
     Secret(Vec<u8>),
-}
-
-impl Material {
-    /// The same key for `jsonwebtoken` (used as a cross-check in tests).
-    pub fn decoding_key(&self) -> jsonwebtoken::DecodingKey {
-        use jsonwebtoken::DecodingKey;
-        match self {
-            Material::Rsa { n, e } => DecodingKey::from_rsa_raw_components(n, e),
-            Material::EcPoint(p) => DecodingKey::from_ec_der(p),
-            Material::Ed25519(x) => DecodingKey::from_ed_der(x),
-            Material::Secret(k) => DecodingKey::from_secret(k),
-        }
-    }
 }
 
 fn public_algorithm(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {

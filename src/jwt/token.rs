@@ -2,9 +2,9 @@
 //!
 //! Everything here runs before any key lookup or signature check, so it must
 //! be cheap and must not trust anything it reads.
+use super::algorithms::Algorithm;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use super::algorithms;

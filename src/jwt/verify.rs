@@ -64,7 +64,7 @@ pub struct Verifier {
 /// A token whose signature verified, before claim checks.
 #[derive(Debug)]
 pub struct VerifiedJws {
-    pub alg: jsonwebtoken::Algorithm,
+    pub alg: super::algorithms::Algorithm,
     pub kid: Option<String>,
     pub payload: Vec<u8>,
 }

@@ -79,7 +79,7 @@ fn keysets_from_py(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<crate::auxda
         } else if let Ok(s) = src.extract::<String>() {
             if s.starts_with("https://") || s.starts_with("http://") {
                 KeySetSpec::Remote(s)
-            } else if s.trim_start().starts_with('{') || s.trim_start().starts_with("-----BEGIN") {
+            } else if s.trim_start().starts_with('{') || crate::jwt::keys::is_pem(s.as_bytes()) {
                 KeySetSpec::Local(s)
             } else {
                 KeySetSpec::Local(std::fs::read_to_string(&s).map_err(|e| at.value_error(format_args!("cannot read {s}: {e}")))?)

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::errors::{config_error as config_err, guard, token_error as token_err};
 use super::values::map_to_dict;
 use crate::jwt::algorithms;
+use crate::jwt::keys::is_pem;
 use crate::jwt::token::normalize_typ;
 use crate::jwt::{
     AlgSet, CachePolicy, ClaimRules, ErrorKind, FetchMode, HttpOptions, Introspector, IntrospectorConfig, JwksSource, KeySet, KeySource, RemoteKeySet,
@@ -66,7 +67,7 @@ pub struct PyVerifier {
 #[pymethods]
 impl PyVerifier {
     #[new]
-    #[pyo3(signature = (*, jwks=None, jwks_url=None, key_pem=None, secret=None, issuer=None, audience=None,
+    #[pyo3(signature = (*, jwks=None, jwks_url=None, key=None, issuer=None, audience=None,
         algorithms=None, leeway=30, required_claims=vec!["exp".to_owned()], expected_claims=None,
         allowed_typ=vec!["JWT".to_owned(), "at+jwt".to_owned(), "application/at+jwt".to_owned()],
         max_token_bytes=16384, max_lifetime=None, allow_any_audience=false, discovery=false, http_timeout=5.0, max_response_bytes=524288,
@@ -77,8 +78,7 @@ impl PyVerifier {
         py: Python<'_>,
         jwks: Option<String>,
         jwks_url: Option<String>,
-        key_pem: Option<Vec<u8>>,
-        secret: Option<Vec<u8>>,
+        key: Option<Vec<u8>>,
         issuer: Option<String>,
         audience: Option<Vec<String>>,
         algorithms: Option<Vec<String>>,
@@ -101,15 +101,15 @@ impl PyVerifier {
     ) -> PyResult<Self> {
         guard("JWTVerifier.__init__", || {
             let allowed = algorithms.as_deref().map(parse_algorithms).transpose()?;
-            let given = [jwks.is_some(), jwks_url.is_some(), key_pem.is_some(), secret.is_some(), discovery].iter().filter(|g| **g).count();
+            let given = [jwks.is_some(), jwks_url.is_some(), key.is_some(), discovery].iter().filter(|g| **g).count();
             if given != 1 {
                 return Err(PyValueError::new_err("keys: give exactly one of jwks=, jwks_url=, key= or discovery=True (with issuer=)"));
             }
             let keys = if let Some(text) = jwks {
                 KeySource::Static(Arc::new(KeySet::from_jwks_json(&text).map_err(config_err)?))
-            } else if let Some(pem) = key_pem {
-                KeySource::Static(Arc::new(KeySet::from_pem(&pem, None).map_err(config_err)?))
-            } else if let Some(secret) = secret {
+            } else if let Some(pem) = key.as_ref().filter(|k| is_pem(k)) {
+                KeySource::Static(Arc::new(KeySet::from_pem(pem, None).map_err(config_err)?))
+            } else if let Some(secret) = key {
                 if !allowed.is_some_and(|a| a.iter().all(algorithms::is_hmac)) {
                     return Err(PyValueError::new_err("algorithms: an HMAC secret needs algorithms=[\"HS256\"] (or HS384/HS512)"));
                 }

@@ -20,11 +20,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::jwt::algorithms::Algorithm;
 use anyhow::{anyhow, bail, Result};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
-use jsonwebtoken::Algorithm;
 use regorus::{Engine, Value};
 use serde_json::{Map, Value as Json};
 
@@ -252,7 +252,7 @@ fn keyset_keys(set: KeySet) -> Vec<VKey> {
 /// OPA's `getKeysFromCertOrJWK`: a PEM certificate or public key, a JWK, or a JWKS.
 fn parse_keys(text: &str) -> Result<Vec<VKey>> {
     let trimmed = text.trim();
-    if trimmed.starts_with("-----BEGIN") {
+    if crate::jwt::keys::is_pem(trimmed.as_bytes()) {
         let parsed = pem::parse(trimmed).map_err(|e| anyhow!("failed to parse a PEM block: {e}"))?;
         let spki_pem = match parsed.tag() {
             "CERTIFICATE" => {
