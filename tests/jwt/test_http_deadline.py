@@ -46,7 +46,9 @@ def test_jwks_body_is_bounded(trickling: IdP, keys) -> None:
 
 
 def test_discovery_body_is_bounded(trickling: IdP, keys) -> None:
-    v = warden.JWTVerifier(discovery=True, issuer=trickling.issuer, audience=AUDIENCE, failure_backoff=0, http_timeout=DEADLINE)
+    v = warden.JWTVerifier(
+        discovery=True, issuer=trickling.issuer, audience=AUDIENCE, failure_backoff=0, http_timeout=DEADLINE
+    )
     message = _fails_within_deadline(lambda: v.verify(token(keys["rs"])))
     assert "within the HTTP deadline" in message
 

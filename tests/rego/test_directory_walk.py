@@ -23,7 +23,7 @@ resourcePolicy:
       effect: EFFECT_ALLOW
       roles: [user]
 """
-REGO = "package p\nallow if input.user == \"alice\"\n"
+REGO = 'package p\nallow if input.user == "alice"\n'
 CAP = 16 * 1024 * 1024
 
 
