@@ -25,7 +25,7 @@ PYTEST_FLAGS ?=
 # what the native extension is built from
 NATIVE_INPUTS := $(shell find src -name '*.rs' 2>/dev/null) Cargo.toml Cargo.lock pyproject.toml
 
-.PHONY: all demo test lint fmt cargo-test pytest bench build build-release venv clean wheel wheel-test docs
+.PHONY: all demo test lint fmt cargo-test pytest bench build build-release venv clean wheel wheel-test docs docs-serve
 
 all: test
 
@@ -122,9 +122,22 @@ $(VENV)/.stamp-zig: $(VENV)/.stamp-venv
 
 wheel: $(VENV)/.stamp-zig
 	rm -rf dist
-	CARGO_TARGET_DIR=target/wheel $(MATURIN) build --release --zig --compatibility $(WHEEL_COMPATIBILITY) --out dist $(CARGO_FLAGS)
+	PATH="$(abspath $(VENV))/bin:$$PATH" CARGO_TARGET_DIR=target/wheel $(MATURIN) build --release --zig --compatibility $(WHEEL_COMPATIBILITY) --out dist $(CARGO_FLAGS)
 	$(MATURIN) sdist --out dist
 	@ls -l dist
+
+# --- documentation -------------------------------------------------------------
+# `make docs`: the site (mkdocs.yml, docs/) built strictly into site/; the API reference is read from the
+# sources and python/warden/_core.pyi, so no build of the extension is needed. `make docs-serve` previews it.
+$(VENV)/.stamp-docs: pyproject.toml $(VENV)/.stamp-venv
+	$(PIP) install --quiet 'mkdocs>=1.6' 'mkdocs-material>=9.5' 'mkdocstrings[python]>=0.26'
+	@touch $@
+
+docs: $(VENV)/.stamp-docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+docs-serve: $(VENV)/.stamp-docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
 
 # the wheel installed into a fresh venv with no Rust toolchain on its PATH (also part of `make test`):
 # tests/test_wheel.py builds it from the current sources in the dev profile, reusing `make build`'s artifacts
