@@ -25,7 +25,7 @@ PYTEST_FLAGS ?=
 # what the native extension is built from
 NATIVE_INPUTS := $(shell find src -name '*.rs' 2>/dev/null) Cargo.toml Cargo.lock pyproject.toml
 
-.PHONY: all demo test lint fmt cargo-test pytest bench build build-release venv clean
+.PHONY: all demo test lint fmt cargo-test pytest bench build build-release venv clean wheel wheel-test docs docs-serve
 
 all: test
 
@@ -108,5 +108,41 @@ BENCH_ARGS ?=
 bench: $(VENV)/.stamp-ext-release $(VENV)/.stamp-bench
 	$(PY) benchmarks/suite.py $(BENCH_ARGS)
 
+# --- distribution ------------------------------------------------------------
+# `make wheel`: the release wheel and the sdist of the `warden-authz` distribution, into dist/. One abi3
+# wheel serves CPython >= 3.10. `--zig` links with zig (the `ziglang` package from PyPI) against glibc
+# 2.17, so the wheel is manylinux2014 and installs on any Linux distribution of the last decade;
+# maturin's own auditwheel step checks the symbols and refuses a wheel that does not qualify. No
+# containers. The build has its own target directory: zig as the C compiler and linker would
+# otherwise rebuild the release artifacts of `make demo` each time one follows the other.
+WHEEL_COMPATIBILITY ?= manylinux2014
+$(VENV)/.stamp-zig: $(VENV)/.stamp-venv
+	$(PIP) install --quiet 'ziglang>=0.13,<0.18'
+	@touch $@
+
+wheel: $(VENV)/.stamp-zig
+	rm -rf dist
+	PATH="$(abspath $(VENV))/bin:$$PATH" CARGO_TARGET_DIR=target/wheel $(MATURIN) build --release --zig --compatibility $(WHEEL_COMPATIBILITY) --out dist $(CARGO_FLAGS)
+	$(MATURIN) sdist --out dist
+	@ls -l dist
+
+# --- documentation -------------------------------------------------------------
+# `make docs`: the site (mkdocs.yml, docs/) built strictly into site/; the API reference is read from the
+# sources and python/warden/_core.pyi, so no build of the extension is needed. `make docs-serve` previews it.
+$(VENV)/.stamp-docs: pyproject.toml $(VENV)/.stamp-venv
+	$(PIP) install --quiet 'mkdocs>=1.6' 'mkdocs-material>=9.5' 'mkdocstrings[python]>=0.26'
+	@touch $@
+
+docs: $(VENV)/.stamp-docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+docs-serve: $(VENV)/.stamp-docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
+
+# the wheel installed into a fresh venv with no Rust toolchain on its PATH (also part of `make test`):
+# tests/test_wheel.py builds it from the current sources in the dev profile, reusing `make build`'s artifacts
+wheel-test: $(VENV)/.stamp-ext-debug
+	$(PY) -m pytest tests/test_wheel.py $(PYTEST_FLAGS)
+
 clean:
-	rm -rf $(VENV) python/warden/_core*.so
+	rm -rf $(VENV) python/warden/_core*.so dist site

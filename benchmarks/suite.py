@@ -811,7 +811,7 @@ def write_report(args, info: dict, data: dict, argv: List[str], started: float, 
     )
     add(f"- Mode: {'**--quick** (reduced sizes; smoke run)' if args.quick else 'full sizes'}.")
     add(
-        f"- Versions: warden {version('warden')}, cedarpy {version('cedarpy')}, oso {version('oso')}, casbin {version('casbin')}, "
+        f"- Versions: warden {version('warden-authz')}, cedarpy {version('cedarpy')}, oso {version('oso')}, casbin {version('casbin')}, "
         f"PyJWT {version('PyJWT')}, cryptography {version('cryptography')}, httpx {version('httpx')}.\n"
     )
     targets: List[Tuple[str, str, Optional[bool]]] = []

@@ -1,5 +1,8 @@
 """The ``warden`` command line (also ``python -m warden``).
 
+``warden --version``
+    Print the installed version.
+
 ``warden compile DIR``
     Load and compile the policies of ``DIR`` (every problem as ``file:line:col: message``),
     then run the Cerbos test suites (``*_test.yaml``) under ``DIR`` (or ``--tests DIR``),
@@ -25,7 +28,10 @@ from typing import Any, Dict, Optional, Sequence
 
 
 def _parser() -> argparse.ArgumentParser:
+    from warden import __version__
+
     parser = argparse.ArgumentParser(prog="warden", description="warden policy tools")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     compile_cmd = commands.add_parser(

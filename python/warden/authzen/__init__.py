@@ -19,7 +19,7 @@
 - :func:`search_subject`, :func:`search_resource`, :func:`search_action` answer the Search APIs
   from the entities an application registers in :class:`Sources` (``_search``);
 - :func:`app` serves them all as an ASGI app (``_app``; needs Starlette: ``pip install
-  'warden[authzen]'``).
+  'warden-authz[authzen]'``).
 
 Malformed requests raise :class:`AuthZENError` (``status`` 400) naming the field.
 """
