@@ -270,6 +270,11 @@ class Backend(ABC, Generic[C]):
         """Rows where ``term`` (a nullable expression) is NULL."""
 
     @abstractmethod
+    def not_true(self, condition: C) -> C:
+        """Rows where ``condition`` is not TRUE: FALSE or NULL (an exact plan's ``isTrue`` is false
+        there, as ``check`` counts a failed condition false)."""
+
+    @abstractmethod
     def compare(self, operator: str, left: Term, right: Term) -> C:
         """``left <operator> right`` (eq, ne, lt, le, gt, ge), rows where both have values; at most one
         is a literal. Strings compare by code point, exactly (no case folding)."""
@@ -334,6 +339,12 @@ class _Translator(Generic[C]):
         """Rows where every term is not NULL."""
         return self.all_of([self.b.present(t) if t.nullable and not t.literal else True for t in terms])
 
+    def not_true(self, side: Side[C]) -> Side[C]:
+        """Rows where ``side`` does not hold (it fails or is false)."""
+        if isinstance(side, bool):
+            return not side
+        return self.b.not_true(side)
+
     def null(self, term: Term) -> Side[C]:
         """Rows where ``term`` is CEL's null (False unless its NULL means null)."""
         return self.b.is_null(term) if term.null_is_value else False
@@ -382,6 +393,10 @@ class _Translator(Generic[C]):
             self.arity(node, 2)
             haystack, needle = (self.term(a, f"{where}.operands[{i}]") for i, a in enumerate(args))
             return self.string_test(op, haystack, needle)
+        if op == "isTrue":  # an exact plan: a leaf that fails is false, as check counts it
+            self.arity(node, 1)
+            inner = self.condition(args[0], f"{where}.operands[0]")
+            return Decision(inner.true, self.not_true(inner.true))
         if op == "has":  # a plan made with presence_tests=True
             self.arity(node, 1)
             if not isinstance(args[0], Variable):

@@ -144,7 +144,12 @@ impl Engine {
     }
 
     /// [`Engine::plan_resources`] with [`super::PlanOptions`].
-    pub fn plan_resources_with(&self, req: &PlanResourcesRequest, now: Option<DateTime<FixedOffset>>, options: &super::PlanOptions) -> Result<PlanResourcesResponse, String> {
+    pub fn plan_resources_with(
+        &self,
+        req: &PlanResourcesRequest,
+        now: Option<DateTime<FixedOffset>>,
+        options: &super::PlanOptions,
+    ) -> Result<PlanResourcesResponse, String> {
         let input = req.to_input(self.token_verifier())?;
         Ok(req.response(self.plan_with(&input, now, options)?))
     }

@@ -93,7 +93,6 @@ impl Ctx<'_> {
         }
         Ok(Decision { deny: and(not(allow.clone()), deny), allow })
     }
-
 }
 
 /// What one action's walk gathers: whether any rule applied, the deciding scope, and each

@@ -357,7 +357,8 @@ fn exact_plans_take_roles_one_by_one() {
 
 #[test]
 fn exact_plans_are_refused_with_strict_evaluation() {
-    let e = engine_with("    - actions: [read]\n      roles: [user]\n      effect: EFFECT_ALLOW\n", EngineConfig { strict_evaluation: true, ..Default::default() });
+    let e =
+        engine_with("    - actions: [read]\n      roles: [user]\n      effect: EFFECT_ALLOW\n", EngineConfig { strict_evaluation: true, ..Default::default() });
     let options = super::PlanOptions { exact: true, ..Default::default() };
     let err = e.plan_with(&input(json!({})), Some(now()), &options).unwrap_err();
     assert!(err.contains("strict evaluation"), "{err}");

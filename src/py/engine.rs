@@ -374,7 +374,13 @@ impl PyEngine {
     /// with the `PlanResourcesResponse` JSON Cerbos would return.
     /// `exact=True` as for `plan_resources`.
     #[pyo3(signature = (request, *, now=None, exact=false))]
-    fn plan_resources_json<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>, exact: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn plan_resources_json<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+        exact: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         super::plan::plan_resources_json(self, py, request, now, crate::plan::PlanOptions { exact, ..Default::default() })
     }
 

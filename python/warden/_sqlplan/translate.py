@@ -20,7 +20,21 @@ from sqlalchemy.sql.util import ClauseAdapter
 
 from warden._sqlplan import arithmetic, dialect, text
 from warden._sqlplan.errors import PlanTranslationError
-from warden._sqlplan.logic import ERROR, FALSE, TRUE, B, and_k, const, failed, fails_when, holds, if_k, not_k, or_k
+from warden._sqlplan.logic import (
+    ERROR,
+    FALSE,
+    TRUE,
+    B,
+    and_k,
+    const,
+    failed,
+    fails_when,
+    holds,
+    if_k,
+    is_true,
+    not_k,
+    or_k,
+)
 from warden._sqlplan.schema import Schema, kind_of
 from warden._sqlplan.values import (
     ERR,
@@ -74,6 +88,7 @@ _BOOLEAN_OPS = frozenset(
         "hasIntersection",
         "isSubset",
         "has",
+        "isTrue",
         "ancestorOf",
         "descendentOf",
         "immediateParentOf",
@@ -414,6 +429,9 @@ class Translator:
         if op == "has":
             self._arity(op, operands, 1)
             return Pred(self.presence(operands[0]))
+        if op == "isTrue":  # exact plans: a failed leaf is false, as check counts it
+            self._arity(op, operands, 1)
+            return Pred(is_true(self.to_bool(self.value(operands[0], env), "isTrue")))
         if op == "index":
             return self.index(operands, env)
         handler = _HANDLERS.get(op)
