@@ -22,20 +22,20 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 import sqlalchemy as sa
 from warden._planning import response_from_plan
 from warden.sqlalchemy import PlanTranslationError, get_query
 
 from tests.plan.oracle import LEAF_FAILED, ROLES_APART, gap_reason, plan_admits
+from tests.plan.rows import case_variants, datetime_pool, number_pool, string_pool
 
 ATTR = "request.resource.attr."
 RESOURCE_ID = "request.resource.id"
 CONVENTIONS = ("explicit", "omitted")
 ROWS_PER_KIND = 48
-EXACT = 2**53
 
 
 # --------------------------------------------------------------------------- #
@@ -393,42 +393,6 @@ def _list_tables(
 # rows
 
 
-NOW_OFFSETS = [-7200, -3601, -3600, -3599, -1800, -1, 0, 1, 1800, 3600, 86400]
-SPECIAL_STRINGS = ["", "%", "_", "a%", "%a", "a_b", "a%b", "*", "?", "[", "!", "\\", "x*y", "[ab]", "é", "É"]
-
-
-def _case_variants(s: str) -> List[str]:
-    out = {s, s.upper(), s.lower(), s.swapcase(), s[:1].upper() + s[1:]}
-    return list(out)
-
-
-def string_pool(hints: Iterable[Any], literals: Iterable[Any], ids: Iterable[str]) -> List[str]:
-    seeds = [h for h in hints if isinstance(h, str)] or [x for x in literals if isinstance(x, str)][:12]
-    seeds += list(ids)
-    pool: List[str] = list(SPECIAL_STRINGS)
-    for s in seeds:
-        pool += _case_variants(s)
-        pool += [s + "x", "x" + s, s[: max(1, len(s) // 2)], s + "%", "_" + s, s.replace("a", "_", 1), s + " "]
-    return sorted(set(pool))
-
-
-def number_pool(hints: Iterable[Any], integral: bool) -> List[float]:
-    base = {0, 1, -1, 2, 42, EXACT, EXACT + 1, -(EXACT + 1), 2**62}
-    for h in hints:
-        if isinstance(h, (int, float)) and not isinstance(h, bool):
-            v = float(h)
-            base |= {v, v + 1, v - 1}
-            if not integral:
-                base |= {v + 0.5, v - 0.5, v + 1e-9}
-    if integral:
-        return sorted({int(v) for v in base if float(v).is_integer()})
-    return sorted({float(v) for v in base if abs(v) < 2**62})
-
-
-def datetime_pool(now: datetime) -> List[datetime]:
-    return [now + timedelta(seconds=s) for s in NOW_OFFSETS] + [now + timedelta(microseconds=1)]
-
-
 @dataclass
 class Generator:
     rng: random.Random
@@ -467,7 +431,7 @@ def generate(
     ids = [h for h in (id_node.hints if id_node else []) if isinstance(h, str)]
     candidates = []
     for i in ids:
-        candidates += _case_variants(i)
+        candidates += case_variants(i)
     candidates += [f"r{i}" for i in range(n)]
     row_ids = list(dict.fromkeys(candidates))[:n]
     main_rows: List[Dict[str, Any]] = []

@@ -18,6 +18,7 @@ from sqlalchemy import Boolean, Float, Integer, String, and_, case, cast, false,
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
+from warden._planfilter.operators import BOOLEAN, COMPREHENSIONS, HAS, IS_TRUE, MIRRORED, RESOURCE_ATTR
 from warden._sqlplan import arithmetic, dialect, text
 from warden._sqlplan.errors import PlanTranslationError
 from warden._sqlplan.logic import (
@@ -64,39 +65,10 @@ from warden._sqlplan.values import (
 )
 
 Env = Mapping[str, Val]
-_MIRROR = {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le", "eq": "eq", "ne": "ne"}
+_MIRROR = MIRRORED
 _EXACT_INT = 2.0**53  # doubles hold every integer up to here
-_ATTR = "request.resource.attr."
-_BOOLEAN_OPS = frozenset(
-    {
-        "and",
-        "or",
-        "not",
-        "eq",
-        "ne",
-        "lt",
-        "le",
-        "gt",
-        "ge",
-        "in",
-        "contains",
-        "startsWith",
-        "endsWith",
-        "exists",
-        "all",
-        "exists_one",
-        "hasIntersection",
-        "isSubset",
-        "has",
-        "isTrue",
-        "ancestorOf",
-        "descendentOf",
-        "immediateParentOf",
-        "immediateChildOf",
-        "overlaps",
-        "siblingOf",
-    }
-)
+_ATTR = RESOURCE_ATTR
+_BOOLEAN_OPS = BOOLEAN
 
 
 class Translator:
@@ -424,12 +396,12 @@ class Translator:
             if is_boolean(then) and is_boolean(other):
                 return Pred(if_k(cond, self.to_bool(then, "if"), self.to_bool(other, "if")))
             return Cond(cond, then, other)
-        if op in ("exists", "all", "exists_one", "filter", "map"):
+        if op in COMPREHENSIONS:
             return self.macro(op, operands, env)
-        if op == "has":
+        if op == HAS:
             self._arity(op, operands, 1)
             return Pred(self.presence(operands[0]))
-        if op == "isTrue":  # exact plans: a failed leaf is false, as check counts it
+        if op == IS_TRUE:  # exact plans: a failed leaf is false, as check counts it
             self._arity(op, operands, 1)
             return Pred(is_true(self.to_bool(self.value(operands[0], env), "isTrue")))
         if op == "index":

@@ -7,7 +7,7 @@
     contacts = authorized(Contact.objects.all(), principal, "read")          # plan + filter
     q = plan_q(engine.plan_resources(principal, {"kind": "contact"}, "read"), Contact)
 
-What each node of a plan means is decided once, for every backend, in :mod:`warden._plan_filter`
+What each node of a plan means is decided once, for every backend, in :mod:`warden._planfilter` (its two-sided walk, :mod:`warden._planfilter.decision`)
 (CEL's semantics: missing attributes, heterogeneous equality, errors absorbed by ``&&``/``||``);
 this module writes the comparisons in Django's terms. Every comparison is a lookup expression
 (``Exact(F("owner_id"), Value("bob"))``) wrapped in a ``Q``, and no ``Q`` is ever negated, so
@@ -39,7 +39,7 @@ from django.db.models.lookups import (
     Lookup,
 )
 
-from warden._plan_filter import Backend, PlanError, Term, kind_of, translate
+from warden._planfilter.decision import Backend, PlanError, Term, kind_of, translate
 from warden.django.attributes import AttributeSpec, ModelAttributes
 
 __all__ = ["PlanError", "authorized", "plan_q"]
@@ -195,7 +195,7 @@ _OUTPUT = {
 
 
 class QBackend(Backend[Q]):
-    """:class:`warden._plan_filter.Backend` writing Django ``Q`` objects over ``attributes``' fields."""
+    """:class:`warden._planfilter.decision.Backend` writing Django ``Q`` objects over ``attributes``' fields."""
 
     def __init__(self, attributes: ModelAttributes) -> None:
         self.attributes = attributes
