@@ -71,6 +71,21 @@ _ATTR = RESOURCE_ATTR
 _BOOLEAN_OPS = BOOLEAN
 
 
+def _positive(operand: Any) -> Any:
+    """The condition without the ``isTrue`` of an exact plan where only its truth counts: at the top
+    and under ``and``/``or`` (not under ``not``), a row is kept exactly where ``x`` is TRUE whether
+    or not ``x`` is wrapped, and the bare comparison keeps the database's indexes usable."""
+    if not isinstance(operand, Mapping) or not isinstance(operand.get("expression"), Mapping):
+        return operand
+    expression = operand["expression"]
+    op, operands = expression.get("operator"), expression.get("operands") or []
+    if op == IS_TRUE and len(operands) == 1:
+        return _positive(operands[0])
+    if op in ("and", "or"):
+        return {"expression": {"operator": op, "operands": [_positive(o) for o in operands]}}
+    return operand
+
+
 class Translator:
     """Translates one plan condition; holds the aliases of the enclosing subqueries."""
 
@@ -86,7 +101,7 @@ class Translator:
 
     # ------------------------------------------------------------------ entry points
     def condition(self, operand: Any) -> B:
-        return self.to_bool(self.value(operand, {}), "the condition")
+        return self.to_bool(self.value(_positive(operand), {}), "the condition")
 
     # ------------------------------------------------------------------ operands
     def value(self, operand: Any, env: Env) -> Val:
