@@ -6,7 +6,9 @@ page is "the first 100 contacts bob may update, by id". Three ways to get it, ea
 same 100 rows (asserted before timing):
 
 * **plan + query**: ``Engine.plan_resources`` (bob, ``update``) → ``warden.sqlalchemy.get_query``
-  → SQLite runs ``WHERE owner_id = 'bob' ORDER BY id LIMIT 100``; the rows are fetched.
+  → SQLite runs ``WHERE owner_id = 'bob' ORDER BY id LIMIT 100``; the rows are fetched. Also with
+  the exact plan the list helpers make (``exact=True``: the same SQL, the ``isTrue`` dropped where
+  only truth counts).
 * **check each, in-process**: read the table in id order 1,000 rows at a time and decide each page
   of rows with ``Engine.decision_table`` until 100 are allowed (here: the whole table, since bob's
   rows are spread through it).
@@ -79,9 +81,11 @@ def build(path: str, rows: int) -> sa.Engine:
     return db
 
 
-def plan_path(engine: Engine, db: sa.Engine) -> Callable[[], List[Any]]:
+def plan_path(engine: Engine, db: sa.Engine, exact: bool = False) -> Callable[[], List[Any]]:
+    """``exact``: the exact plan the list helpers make (``Engine.plan_resources(exact=True)``)."""
+
     def page() -> List[Any]:
-        plan = engine.plan_resources(BOB, {"kind": "contact"}, ["update"])
+        plan = engine.plan_resources(BOB, {"kind": "contact"}, ["update"], exact=exact)
         query = get_query(plan, contacts, ATTRS).order_by(contacts.c.id).limit(PAGE)
         with db.connect() as conn:
             return conn.execute(query).all()
@@ -186,11 +190,14 @@ def run(sizes: List[int], repeats: int, floor: bool = True) -> Dict[str, Any]:
             with tempfile.TemporaryDirectory() as d:
                 db = build(str(Path(d) / "contacts.db"), n)
                 plan, check = plan_path(engine, db), check_each_path(engine, db)
+                exact = plan_path(engine, db, exact=True)
                 want = [r.id for r in plan()]
                 assert len(want) == PAGE and [r.id for r in check()] == want, "the two paths disagree"
+                assert [r.id for r in exact()] == want, "the exact plan lists other rows"
                 reps = repeats if n <= 100_000 else max(1, repeats // 3)
                 result: Dict[str, Any] = {
                     "plan + query": timed(plan, repeats),
+                    "exact plan + query": timed(exact, repeats),
                     "check each (decision_table)": timed(check, reps),
                 }
                 if url is not None:
@@ -213,16 +220,19 @@ def run(sizes: List[int], repeats: int, floor: bool = True) -> Dict[str, Any]:
 def report(data: Dict[str, Any]) -> List[str]:
     """Markdown lines: the table and the target."""
     lines = [
-        "| rows | plan + query, ms | check each (decision_table), ms | × plan | remote-PDP floor for the checks, ms | × plan |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| rows | plan + query, ms | exact plan + query, ms | check each (decision_table), ms | × plan"
+        " | remote-PDP floor for the checks, ms | × plan |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n, r in data["sizes"].items():
         p = r["plan + query"]
+        x = r.get("exact plan + query")
+        exact = f"{x['median']:.2f} ({x['min']:.2f})" if x else "–"
         c = r["check each (decision_table)"]
         f: Optional[Dict[str, float]] = r.get("check each, remote-PDP floor")
         floor = f"{f['median']:.1f} ({f['min']:.1f}) | {f['median'] / p['median']:,.0f}×" if f else "– | –"
         lines.append(
-            f"| {int(n):,} | {p['median']:.2f} ({p['min']:.2f}) | {c['median']:.1f} ({c['min']:.1f}) |"
+            f"| {int(n):,} | {p['median']:.2f} ({p['min']:.2f}) | {exact} | {c['median']:.1f} ({c['min']:.1f}) |"
             f" {c['median'] / p['median']:,.0f}× | {floor} |"
         )
     mid = data["sizes"].get(100_000) or data["sizes"].get("100000")

@@ -7,6 +7,8 @@ Median microseconds per call, from Python, of:
 * ``Engine.plan_resources`` read        a user's ``read`` plan (KIND_ALWAYS_ALLOWED)
 * ``Engine.plan_resources`` read+update both actions, ANDed
 * ``Engine.plan_resources_json`` update Cerbos's public request/response JSON shape
+* the same three ``plan_resources`` cases with ``exact=True`` (the plans the list helpers make:
+  each condition leaf in ``isTrue``, roles combined as ``check`` combines them)
 
 Target (issue #16): <= 20 us for a plan on the contact policy. Each case is warmed up, then
 timed ``--repeats`` times over ``--number`` calls (``time.perf_counter_ns``; ``--clock cpu`` for
@@ -70,11 +72,16 @@ def cases(engine: Engine) -> dict[str, Callable[[], object]]:
     assert update["filter"]["kind"] == "KIND_CONDITIONAL", update
     assert update["meta"]["filterDebug"] == '(eq request.resource.attr.owner_id "bob")', update
     assert engine.plan_resources(principal, resource, ["read"])["filter"]["kind"] == "KIND_ALWAYS_ALLOWED"
+    exact = engine.plan_resources(principal, resource, ["update"], exact=True)
+    assert exact["meta"]["filterDebug"] == '(isTrue (eq request.resource.attr.owner_id "bob"))', exact
     return {
         "Engine.plan_resources update": lambda: engine.plan_resources(principal, resource, ["update"]),
         "Engine.plan_resources read": lambda: engine.plan_resources(principal, resource, ["read"]),
         "Engine.plan_resources read+update": lambda: engine.plan_resources(principal, resource, ["read", "update"]),
         "Engine.plan_resources_json update": lambda: engine.plan_resources_json(request),
+        "exact=True update": lambda: engine.plan_resources(principal, resource, ["update"], exact=True),
+        "exact=True read": lambda: engine.plan_resources(principal, resource, ["read"], exact=True),
+        "exact=True read+update": lambda: engine.plan_resources(principal, resource, ["read", "update"], exact=True),
     }
 
 

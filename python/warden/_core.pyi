@@ -118,6 +118,7 @@ class Engine:
         aux_data: Optional[Mapping[str, Any]] = None,
         now: _Now = None,
         presence_tests: bool = False,
+        exact: bool = False,
     ) -> Dict[str, Any]:
         """Which resources of ``resource["kind"]`` ``principal`` may act on with every one of
         ``actions`` (Cerbos's PlanResources). ``resource`` gives the kind and, optionally,
@@ -128,10 +129,18 @@ class Engine:
         or ``{"expression": {"operator": op, "operands": [...]}}``; ``meta`` has ``filterDebug``
         and ``matchedScopes``. ``presence_tests=True`` writes ``has(R.attr.x)`` as
         ``{"expression": {"operator": "has", "operands": [{"variable": "request.resource.attr.x"}]}}``
-        where Cerbos writes ``true`` (which drops the test). Raises ``ValueError`` naming a bad field."""
-    def plan_resources_json(self, request: Mapping[str, Any], *, now: _Now = None) -> Dict[str, Any]:
+        where Cerbos writes ``true`` (which drops the test). ``exact=True`` plans as ``check``
+        decides, row for row: each condition leaf in an ``isTrue`` operator (a leaf that fails on a
+        row is false there, as ``check`` counts it), roles taken one by one (one role's ALLOW wins
+        over another's DENY), presence tests kept; refused (``ValueError``) on an engine with
+        ``strict_evaluation``. Exact plans are read by warden's adapters, not by
+        ``cerbos_sqlalchemy``. Raises ``ValueError`` naming a bad field."""
+    def plan_resources_json(
+        self, request: Mapping[str, Any], *, now: _Now = None, exact: bool = False
+    ) -> Dict[str, Any]:
         """Answer a Cerbos public ``PlanResourcesRequest`` (the JSON body of
-        ``POST /api/plan/resources``) with the ``PlanResourcesResponse`` Cerbos would return.
+        ``POST /api/plan/resources``) with the ``PlanResourcesResponse`` Cerbos would return
+        (``exact=True``: an exact plan, as for :meth:`plan_resources`).
         Aux-data JWTs are verified with ``jwt_keysets``."""
     # --- end of query planning --------------------------------------------------------------
     def reload(self) -> None:

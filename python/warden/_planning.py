@@ -26,12 +26,14 @@ def plan_resources(
     request_id: Optional[str],
     aux_data: Any,
     presence_tests: bool = False,
+    exact: bool = False,
 ) -> PlanResourcesResponse:
     """The engine's plan for ``actions`` on ``resource``'s kind, as the SDK's response model.
 
     ``aux_data`` is ``{"jwt": {...verified claims}}`` (an ``AuxData`` carrying a raw token is
     refused: verify it first). ``presence_tests``: keep ``has(...)`` as a ``has`` operator
-    (warden's adapter reads it; Cerbos writes ``true``). Bad input raises the engine's
+    (warden's adapter reads it; Cerbos writes ``true``). ``exact``: plan as ``check`` decides, row
+    for row (``Engine.plan_resources(exact=True)``; warden's adapters read it). Bad input raises the engine's
     ``ValueError``/``TypeError`` naming the field, as ``check_resources`` does.
     """
     aux = _engine_aux(aux_data)
@@ -40,10 +42,9 @@ def plan_resources(
         raise ValueError("actions: expected an action name or a non-empty list of them")
     principal = dict(principal) if isinstance(principal, Mapping) and not isinstance(principal, dict) else principal
     resource = dict(resource) if isinstance(resource, Mapping) and not isinstance(resource, dict) else resource
-    if presence_tests:
-        out = engine.plan_resources(principal, resource, names, aux_data=aux, presence_tests=True)
-    else:
-        out = engine.plan_resources(principal, resource, names, aux_data=aux)
+    # only the departures asked for are passed: a Cerbos plan is planned as Cerbos's API is called
+    options = {k: True for k, on in (("presence_tests", presence_tests), ("exact", exact)) if on}
+    out = engine.plan_resources(principal, resource, names, aux_data=aux, **options)
     return response_from_plan(out, request_id or str(uuid.uuid4()), resource)
 
 
@@ -94,7 +95,8 @@ def plan_for(
     presence_tests: bool = False,
 ) -> PlanResourcesResponse:
     """The plan of a list endpoint: which resources of ``kind`` ``principal`` may act on with
-    ``actions``; ``attr`` are attributes every listed resource has (folded into the plan)."""
+    ``actions``; ``attr`` are attributes every listed resource has (folded into the plan). The
+    plan is exact: its rows are the rows ``check`` allows (presence tests included)."""
     resource: Dict[str, Any] = {"kind": kind}
     if policy_version:
         resource["policyVersion"] = policy_version
@@ -102,7 +104,7 @@ def plan_for(
         resource["scope"] = scope
     if attr:
         resource["attr"] = dict(attr)
-    return plan_resources(engine, actions, principal, resource, None, aux_data, presence_tests)
+    return plan_resources(engine, actions, principal, resource, None, aux_data, presence_tests, exact=True)
 
 
 def everything(kind: str, actions: Union[str, List[str]]) -> PlanResourcesResponse:

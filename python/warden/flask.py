@@ -569,14 +569,15 @@ def plan(
     """Authenticate the request and plan which resources of ``kind`` the principal may act on
     with ``action`` (or every one of a list of actions), for a list endpoint.
 
-    Returns the Cerbos SDK's ``PlanResourcesResponse``, for ``warden.sqlalchemy.get_query``
-    (or ``cerbos_sqlalchemy.get_query``); :func:`authorized_query` does both. ``attr`` are
+    Returns the Cerbos SDK's ``PlanResourcesResponse``, for ``warden.sqlalchemy.get_query``;
+    :func:`authorized_query` does both. The plan is exact: its rows are the rows ``check`` allows
+    (``Engine.plan_resources(exact=True)``; ``cerbos_sqlalchemy`` does not read its ``isTrue``
+    operator: feed it ``Client.plan_resources``). ``attr`` are
     attributes every listed resource has (folded into the plan); ``policy_version``/``scope``
     select the policies as a resource's would; ``scopes``/``any_scopes`` as in
     :func:`authorize`. Raises ``AuthenticationFailed`` (401) or ``AuthorizationFailed`` (403,
     missing scopes), which the extension answers as JSON. A plan admitting nothing lists nothing.
-    ``presence_tests=True`` keeps ``has(R.attr.x)`` in the plan (warden's adapter reads it,
-    ``cerbos_sqlalchemy`` does not).
+    ``presence_tests`` is kept for compatibility (exact plans always keep ``has()`` tests).
     """
     check_name(kind, "kind")
     actions = [action] if isinstance(action, str) else list(action)

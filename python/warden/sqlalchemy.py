@@ -32,12 +32,13 @@ the query never joins: it returns each row of ``table`` at most once.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from sqlalchemy import false, select, true
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
+from warden._planfilter.plan import ALWAYS_ALLOWED, ALWAYS_DENIED, NotAPlan, PlanError, read_plan
 from warden._sqlplan.errors import PlanTranslationError
 from warden._sqlplan.logic import holds
 from warden._sqlplan.schema import Schema
@@ -48,10 +49,6 @@ __all__ = ["OperatorFnMap", "PlanTranslationError", "get_query", "where_clause"]
 #: ``{operator: fn(column, value) -> SQL expression}``, as in ``cerbos_sqlalchemy``.
 OperatorFnMap = Dict[str, Callable[[Any, Any], Any]]
 TableMapping = Sequence[Tuple[Any, Any]]
-
-_ALLOWED = "KIND_ALWAYS_ALLOWED"
-_DENIED = "KIND_ALWAYS_DENIED"
-_CONDITIONAL = "KIND_CONDITIONAL"
 
 
 def get_query(
@@ -83,9 +80,9 @@ def get_query(
     :raises PlanTranslationError: an operator or attribute without an exact SQL translation.
     """
     kind, condition = _filter(query_plan)
-    if kind == _ALLOWED:
+    if kind == ALWAYS_ALLOWED:
         return select(table)
-    if kind == _DENIED:
+    if kind == ALWAYS_DENIED:
         return select(table).where(false())
     b = _translate(
         condition,
@@ -117,9 +114,9 @@ def where_clause(
     every other row (never NULL), so ``not_(clause)`` selects exactly the rows it does not admit.
     """
     kind, condition = _filter(query_plan)
-    if kind == _ALLOWED:
+    if kind == ALWAYS_ALLOWED:
         return true()
-    if kind == _DENIED:
+    if kind == ALWAYS_DENIED:
         return false()
     b = _translate(
         condition,
@@ -150,44 +147,10 @@ def _translate(
 
 
 def _filter(plan: Any) -> Tuple[str, Any]:
-    """``(kind, condition dict)`` of any supported plan shape."""
-    if isinstance(plan, Mapping):
-        if "filter" not in plan:
-            raise PlanTranslationError("query_plan: expected a plan with a 'filter' (Engine.plan_resources's dict)")
-        return _kind_and_condition(plan["filter"], "query_plan['filter']")
-    failed = getattr(plan, "failed", None)
-    if callable(failed) and failed():
-        msg = getattr(getattr(plan, "status_msg", None), "message", None)
-        raise PlanTranslationError(f"query_plan: the plan request failed ({msg or 'no message'})")
-    if not hasattr(plan, "filter"):
-        raise TypeError(
-            f"query_plan: expected a PlanResourcesResponse or Engine.plan_resources's dict, got {type(plan).__name__}"
-        )
-    f = plan.filter
-    if f is None:
-        return _DENIED, None
-    if hasattr(f, "DESCRIPTOR"):  # a gRPC (protobuf) response
-        from google.protobuf.json_format import MessageToDict
-
-        return _kind_and_condition(MessageToDict(f), "query_plan.filter")
-    condition = f.condition
-    if condition is not None and hasattr(condition, "to_dict"):
-        condition = condition.to_dict()
-    return _kind_and_condition({"kind": f.kind, "condition": condition}, "query_plan.filter")
-
-
-def _kind_and_condition(f: Any, where: str) -> Tuple[str, Any]:
-    if f is None:
-        return _DENIED, None
-    if not isinstance(f, Mapping):
-        raise PlanTranslationError(f"{where}: expected a filter with a kind")
-    kind: Union[str, Any] = f.get("kind")
-    kind = getattr(kind, "value", kind)
-    if kind in (_ALLOWED, _DENIED):
-        return kind, None
-    if kind != _CONDITIONAL:
-        raise PlanTranslationError(f"{where}.kind: unknown filter kind {kind!r}")
-    condition = f.get("condition")
-    if condition is None:
-        raise PlanTranslationError(f"{where}: a conditional filter without a condition")
-    return kind, condition
+    """``(kind, condition dict)`` of any supported plan shape (``warden._planfilter.read_plan``)."""
+    try:
+        return read_plan(plan)
+    except NotAPlan:  # no plan at all: a TypeError, as before
+        raise
+    except PlanError as exc:
+        raise PlanTranslationError(str(exc)) from exc

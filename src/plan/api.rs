@@ -140,7 +140,17 @@ impl PlanResourcesRequest {
 impl Engine {
     /// Answers a Cerbos `PlanResourcesRequest` as Cerbos's API would.
     pub fn plan_resources(&self, req: &PlanResourcesRequest, now: Option<DateTime<FixedOffset>>) -> Result<PlanResourcesResponse, String> {
+        self.plan_resources_with(req, now, &super::PlanOptions::default())
+    }
+
+    /// [`Engine::plan_resources`] with [`super::PlanOptions`].
+    pub fn plan_resources_with(
+        &self,
+        req: &PlanResourcesRequest,
+        now: Option<DateTime<FixedOffset>>,
+        options: &super::PlanOptions,
+    ) -> Result<PlanResourcesResponse, String> {
         let input = req.to_input(self.token_verifier())?;
-        Ok(req.response(self.plan(&input, now)?))
+        Ok(req.response(self.plan_with(&input, now, options)?))
     }
 }

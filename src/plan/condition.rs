@@ -14,6 +14,11 @@ use crate::cel::planning::{metered, HAS_FIELD};
 use crate::cel::{Activation, CompiledExpr};
 use crate::compile::table::{Cond, Params};
 
+/// The operator of exact plans meaning "its operand evaluates to `true`": false where it is
+/// false, fails, or is not a boolean (SQL: `c IS TRUE`). It stands where `check` absorbs a
+/// failure, around each condition leaf (an `expr` of a `match`).
+pub const IS_TRUE: &str = "isTrue";
+
 /// Why a condition could not be planned.
 #[derive(Debug, Clone)]
 pub(crate) enum CondError {
@@ -34,6 +39,8 @@ pub(crate) struct CondPlanner<'a> {
     pub(crate) strict: bool,
     /// Keep `has(R.attr.x)` as a `has` operand instead of Cerbos's `true` ([`super::PlanOptions`]).
     pub(crate) presence_tests: bool,
+    /// Wrap each condition leaf in [`IS_TRUE`], as `check` counts a failed leaf false ([`super::PlanOptions::exact`]).
+    pub(crate) exact: bool,
     /// CEL errors met (expression, message), as Cerbos records them.
     pub(crate) errors: Vec<(String, String)>,
     variables: HashMap<usize, VarExprs>,
@@ -41,7 +48,7 @@ pub(crate) struct CondPlanner<'a> {
 
 impl<'a> CondPlanner<'a> {
     pub(crate) fn new(request: &'a crate::cel::Request<'a>, globals: &'a crate::cel::Vars, known_attrs: &'a Map<String, Json>, strict: bool) -> Self {
-        CondPlanner { request, globals, known_attrs, strict, presence_tests: false, errors: Vec::new(), variables: HashMap::new() }
+        CondPlanner { request, globals, known_attrs, strict, presence_tests: false, exact: false, errors: Vec::new(), variables: HashMap::new() }
     }
 
     fn var_exprs(&mut self, params: Option<&Params>) -> VarExprs {
@@ -81,7 +88,12 @@ impl<'a> CondPlanner<'a> {
         drs: &mut dyn FnMut() -> Result<IdedExpr, CondError>,
     ) -> Result<Node, CondError> {
         match cond {
-            Cond::Expr(e) => Ok(Node::Expr(self.plan_expr(e, vars, constants, drs)?)),
+            Cond::Expr(e) => {
+                let residual = self.plan_expr(e, vars, constants, drs)?;
+                // `check` evaluates each leaf on its own: a failure or a non-boolean is false.
+                let two_valued = self.exact && super::expr::as_bool_literal(&residual).is_none();
+                Ok(Node::Expr(if two_valued { call(IS_TRUE, vec![residual]) } else { residual }))
+            }
             Cond::Any(cs) => {
                 let mut nodes = Vec::with_capacity(cs.len());
                 for c in cs {

@@ -10,10 +10,12 @@
 //! excludes a resource a multi-role principal may act on (Cerbos's planner ANDs one role's
 //! conditional DENY with another role's ALLOW, where check lets any role's ALLOW win). Never
 //! tolerated: a plan that includes a resource check denies.
+//! Exact plans ([`super::PlanOptions::exact`]) are held to more: on every resource, errors and
+//! several roles included, the filter holds exactly when `check` allows.
 use serde_json::{json, Map, Value};
 
 use super::filter::{FilterKind, Operand};
-use super::PlanInput;
+use super::{PlanInput, PlanOptions};
 use crate::cel::{self, Activation, AuxDataFields, PrincipalFields, Request, ResourceFields};
 use crate::engine::{Engine, EngineConfig, PolicySource};
 use crate::eval::CheckInput;
@@ -155,6 +157,27 @@ struct Scenario {
     action: String,
 }
 
+/// An exact plan's condition on one request: each `isTrue(x)`, innermost first, replaced by
+/// whether `x` evaluates to `true` on it (a failure or a non-boolean is false), then the rest
+/// evaluated as CEL. `Err`: the rest failed (it should not: only `isTrue` leaves read the row).
+fn eval_exact(op: &Operand, request: &Request<'_>) -> Result<bool, String> {
+    let folded = fold_is_true(op, request)?;
+    let src = cel_source(&folded);
+    let compiled = cel::compile(&src).map_err(|e| format!("{src}: {e:?}"))?;
+    cel::eval_bool(&compiled, &Activation::new(request)).map_err(|e| format!("{src}: {}", e.message))
+}
+
+fn fold_is_true(op: &Operand, request: &Request<'_>) -> Result<Operand, String> {
+    let Operand::Expression(e) = op else { return Ok(op.clone()) };
+    let operands = e.operands.iter().map(|o| fold_is_true(o, request)).collect::<Result<Vec<_>, _>>()?;
+    if e.operator != super::IS_TRUE {
+        return Ok(Operand::expr(e.operator.clone(), operands));
+    }
+    let src = cel_source(&operands[0]);
+    let compiled = cel::compile(&src).map_err(|err| format!("{src}: {err:?}"))?;
+    Ok(Operand::bool(cel::eval_bool(&compiled, &Activation::new(request)).unwrap_or(false)))
+}
+
 #[derive(Default, Debug)]
 struct Counts {
     compared: usize,
@@ -164,11 +187,11 @@ struct Counts {
 }
 
 /// Compares plan and check for one scenario over `rows` generated resources, pushing mismatches.
-fn compare(engine: &Engine, s: &Scenario, rows: usize, rng: &mut Rng, counts: &mut Counts, failures: &mut Vec<String>) {
+fn compare(engine: &Engine, s: &Scenario, rows: usize, rng: &mut Rng, counts: &mut Counts, failures: &mut Vec<String>, exact: bool) {
     let now = chrono::DateTime::parse_from_rfc3339("2024-01-16T10:18:27.395+13:00").unwrap();
     let aux = json!({"jwt": {"customInt": 42}});
     let input: PlanInput = serde_json::from_value(json!({"actions": [s.action], "principal": s.principal, "resource": s.resource, "auxData": aux})).unwrap();
-    let plan = match engine.plan(&input, Some(now)) {
+    let plan = match engine.plan_with(&input, Some(now), &PlanOptions { exact, ..Default::default() }) {
         Ok(p) => p,
         Err(e) => {
             failures.push(format!("{} {}: plan error {e}", s.resource["kind"], s.action));
@@ -176,6 +199,7 @@ fn compare(engine: &Engine, s: &Scenario, rows: usize, rng: &mut Rng, counts: &m
         }
     };
     let (source, compiled) = match (&plan.filter.kind, &plan.filter.condition) {
+        (FilterKind::Conditional, Some(_)) if exact => (plan.filter_debug.clone(), None),
         (FilterKind::Conditional, Some(c)) => {
             let src = cel_source(c);
             match cel::compile(&src) {
@@ -210,32 +234,37 @@ fn compare(engine: &Engine, s: &Scenario, rows: usize, rng: &mut Rng, counts: &m
         resource["attr"] = Value::Object(attr.clone());
         let check: CheckInput = serde_json::from_value(json!({"actions": [s.action], "principal": s.principal, "resource": resource, "auxData": aux})).unwrap();
         let out = &engine.check(std::slice::from_ref(&check), Some(now))[0];
-        if !out.evaluation_errors.is_empty() {
+        if !out.evaluation_errors.is_empty() && !exact {
             counts.check_errors += 1;
             continue;
         }
         let allowed = out.effect(&s.action).is_some_and(|e| e.effect == "EFFECT_ALLOW");
-        let planned = match (&plan.filter.kind, &compiled) {
-            (FilterKind::AlwaysAllowed, _) => true,
-            (FilterKind::AlwaysDenied, _) | (_, None) => false,
-            (FilterKind::Conditional, Some(expr)) => {
-                let r = &check.resource;
-                let p_scope = principal.scope.strip_prefix('.').unwrap_or(&principal.scope);
-                let pi = PrincipalFields { id: &principal.id, roles: &principal.roles, attr: &principal.attr, policy_version: "", scope: p_scope };
-                let ri = ResourceFields { kind: &r.kind, id: &r.id, attr: &r.attr, policy_version: &r.policy_version, scope: &r.scope };
-                let claims = aux["jwt"].as_object().unwrap();
-                let request = Request::borrowing(&pi, &ri, Some(&AuxDataFields { jwt: Some(claims), jwts: None }), now);
-                match cel::eval_bool(expr, &Activation::new(&request)) {
-                    Ok(b) => b,
-                    Err(_) => {
-                        counts.ill_typed += 1;
-                        continue;
-                    }
+        let r = &check.resource;
+        let p_scope = principal.scope.strip_prefix('.').unwrap_or(&principal.scope);
+        let pi = PrincipalFields { id: &principal.id, roles: &principal.roles, attr: &principal.attr, policy_version: "", scope: p_scope };
+        let ri = ResourceFields { kind: &r.kind, id: &r.id, attr: &r.attr, policy_version: &r.policy_version, scope: &r.scope };
+        let claims = aux["jwt"].as_object().unwrap();
+        let request = Request::borrowing(&pi, &ri, Some(&AuxDataFields { jwt: Some(claims), jwts: None }), now);
+        let planned = match (&plan.filter.kind, &compiled, &plan.filter.condition) {
+            (FilterKind::AlwaysAllowed, _, _) => true,
+            (FilterKind::Conditional, _, Some(c)) if exact => match eval_exact(c, &request) {
+                Ok(b) => b,
+                Err(e) => {
+                    failures.push(format!("{} {}: the exact plan {source} fails: {e}", s.resource["kind"], s.action));
+                    continue;
                 }
-            }
+            },
+            (FilterKind::AlwaysDenied, _, _) | (_, None, _) => false,
+            (FilterKind::Conditional, Some(expr), _) => match cel::eval_bool(expr, &Activation::new(&request)) {
+                Ok(b) => b,
+                Err(_) => {
+                    counts.ill_typed += 1;
+                    continue;
+                }
+            },
         };
         counts.compared += 1;
-        if !planned && allowed && principal.roles.len() > 1 {
+        if !exact && !planned && allowed && principal.roles.len() > 1 {
             counts.multi_role_narrower += 1;
         } else if planned != allowed {
             failures.push(format!(
@@ -286,8 +315,7 @@ fn example_scenarios(example: &str, kind: &str, actions: &[&str], principals: &[
     (engine, scenarios)
 }
 
-#[test]
-fn plans_agree_with_checks() {
+fn agree_with_checks(exact: bool) {
     let mut sets = Vec::new();
     // The examples always; the conformance planner store when the shared data is there.
     let with_store = super::conformance_tests::cerbos().is_some();
@@ -320,11 +348,21 @@ fn plans_agree_with_checks() {
     for (engine, set) in &sets {
         for s in set {
             scenarios += 1;
-            compare(engine, s, 80, &mut rng, &mut counts, &mut failures);
+            compare(engine, s, 80, &mut rng, &mut counts, &mut failures, exact);
         }
     }
-    eprintln!("{scenarios} scenarios: {counts:?}");
+    eprintln!("exact {exact}: {scenarios} scenarios: {counts:?}");
     let least = if with_store { 6_000 } else { 500 };
     assert!(counts.compared > least, "too few comparisons over {scenarios} scenarios: {counts:?}");
     assert!(failures.is_empty(), "{} mismatches ({counts:?}):\n{}", failures.len(), failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n"));
+}
+
+#[test]
+fn plans_agree_with_checks() {
+    agree_with_checks(false);
+}
+
+#[test]
+fn exact_plans_equal_checks() {
+    agree_with_checks(true);
 }

@@ -278,7 +278,20 @@ pub fn expand_abbrev(s: &str) -> String {
 /// repeated operands, `in` over empty or one-element containers, abbreviated variables) and
 /// turns a condition that is a literal boolean into an `ALWAYS_*` kind.
 pub fn normalise(filter: Filter) -> Filter {
-    let Some(cond) = filter.condition.and_then(normalise_operand) else {
+    normalise_as(filter, Normalisation::Cerbos)
+}
+
+/// Which normalisation: Cerbos's, or the one of exact plans, which keeps `in` over a value that
+/// is no container (Cerbos's `eq` there holds where `check`'s `in` fails).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Normalisation {
+    Cerbos,
+    Exact,
+}
+
+/// [`normalise`] as `how` says.
+pub(crate) fn normalise_as(filter: Filter, how: Normalisation) -> Filter {
+    let Some(cond) = filter.condition.and_then(|c| normalise_operand(c, how)) else {
         return Filter { kind: FilterKind::AlwaysAllowed, condition: None };
     };
     match cond.as_bool() {
@@ -288,17 +301,17 @@ pub fn normalise(filter: Filter) -> Filter {
     }
 }
 
-fn normalise_operand(op: Operand) -> Option<Operand> {
+fn normalise_operand(op: Operand, how: Normalisation) -> Option<Operand> {
     match op {
-        Operand::Expression(e) => normalise_expression(e),
+        Operand::Expression(e) => normalise_expression(e, how),
         Operand::Value(v) => Some(Operand::Value(v)),
         Operand::Variable(s) => Some(Operand::Variable(expand_abbrev(&s))),
     }
 }
 
-fn normalise_expression(mut e: Expression) -> Option<Operand> {
+fn normalise_expression(mut e: Expression, how: Normalisation) -> Option<Operand> {
     if e.operator == "in" && e.operands.len() == 2 {
-        if let Some(folded) = normalise_in(&mut e) {
+        if let Some(folded) = normalise_in(&mut e, how) {
             return Some(folded);
         }
     }
@@ -307,7 +320,7 @@ fn normalise_expression(mut e: Expression) -> Option<Operand> {
     let mut seen: Vec<Operand> = Vec::new();
     let mut operands = Vec::with_capacity(e.operands.len());
     for op in std::mem::take(&mut e.operands) {
-        let Some(normal) = normalise_operand(op.clone()) else { continue };
+        let Some(normal) = normalise_operand(op.clone(), how) else { continue };
         if logical {
             match (normal.as_bool(), is_and, is_or) {
                 (Some(true), true, _) | (Some(false), _, true) => continue,
@@ -345,7 +358,7 @@ fn normalise_expression(mut e: Expression) -> Option<Operand> {
 
 /// `x in []` / `x in {}` is false; one-element containers become `eq`; `in` over a value that
 /// is no container becomes `eq`. Returns the replacement when the whole expression folds.
-fn normalise_in(e: &mut Expression) -> Option<Operand> {
+fn normalise_in(e: &mut Expression, how: Normalisation) -> Option<Operand> {
     let Operand::Value(v) = &e.operands[1] else { return None };
     match v {
         Json::Object(m) => match m.len() {
@@ -366,6 +379,7 @@ fn normalise_in(e: &mut Expression) -> Option<Operand> {
             }
             _ => {}
         },
+        _ if how == Normalisation::Exact => {}
         _ => e.operator = "eq".into(),
     }
     None

@@ -49,6 +49,7 @@
 
 mod api;
 mod condition;
+mod exact;
 mod expr;
 mod filter;
 mod node;
@@ -64,6 +65,7 @@ mod differential_tests;
 mod tests;
 
 pub use api::{PlanResourcesRequest, PlanResourcesResponse};
+pub use condition::IS_TRUE;
 pub use filter::{expand_abbrev, merge_with_and, normalise, Expression, Filter, FilterKind, Operand};
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -161,6 +163,12 @@ pub struct PlanOptions {
     /// Write `has(R.attr.x)` as the operand `(has request.resource.attr.x)` (an attribute
     /// present) where Cerbos writes `true`, so that a presence test is not dropped.
     pub presence_tests: bool,
+    /// Plan as `check` decides, row for row, where Cerbos's plans are narrower: each condition
+    /// leaf is wrapped in `isTrue` (a failed leaf is false, as in `check`, instead of failing the
+    /// whole condition) and roles, scopes and policy kinds combine as `check` combines them
+    /// (one role's ALLOW wins over another role's DENY). Implies `presence_tests`. Refused with
+    /// strict evaluation, where a failing condition denies the whole action.
+    pub exact: bool,
 }
 
 impl Engine {

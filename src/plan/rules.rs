@@ -9,13 +9,18 @@ use super::filter::{self, Filter, FilterKind};
 use super::node::{self, Node, NodeFilter};
 use super::{PlanInput, PlanOptions, PlanOutput};
 use crate::cel::{AuxDataFields, PrincipalFields, Request, ResourceFields};
-use crate::compile::table::{Effect, PolicyKind, RuleTable, ScopeKey, ScopePermissions};
+use crate::compile::table::{Cond, Effect, Params, PolicyKind, RuleTable, ScopeKey, ScopePermissions};
 use crate::compile::{resource_policy_fqn, sanitized};
 use crate::eval::check::{all_scopes, query, scope_value, Binding, EvalConf};
 use crate::eval::request::{CelError, EvaluationError, ValidationError};
 
 /// What `filterDebug` says when no policy applies to any action.
 const NO_MATCH: &str = "NO_MATCH";
+
+/// Why an exact plan is refused under strict evaluation.
+pub(crate) const STRICT_EXACT: &str = "exact plans are not available with strict evaluation: there a condition that fails on a row \
+     denies the whole action, which depends on the order check evaluates rules in; plan without exact=True (narrower than check) \
+     or turn strict_evaluation off";
 
 /// Plans `input`. An error means a condition the planner cannot represent (Cerbos fails the
 /// request the same way).
@@ -29,6 +34,9 @@ pub(crate) fn plan(table: &RuleTable, conf: &EvalConf, input: &PlanInput, now: D
     let (p_scopes, _) = all_scopes(table, &table.principal_scopes, p_scope, r_version_id, lenient);
     let (r_scopes, r_first) = all_scopes(table, &table.resource_scopes, r_scope, r_version_id, lenient);
 
+    if options.exact && conf.strict_evaluation {
+        return Err(STRICT_EXACT.into());
+    }
     let mut out = PlanOutput::for_input(input);
     if p_scopes.is_empty() && r_scopes.is_empty() {
         out.filter = Filter::always_denied();
@@ -65,7 +73,8 @@ pub(crate) fn plan(table: &RuleTable, conf: &EvalConf, input: &PlanInput, now: D
     let aux = input.aux_data.as_ref().map(|a| AuxDataFields { jwt: Some(&a.jwt), jwts: Some(&a.jwts) });
     let request = Request::borrowing(&principal, &resource, aux.as_ref(), now);
     let mut planner = CondPlanner::new(&request, &conf.globals, &r.attr, conf.strict_evaluation);
-    planner.presence_tests = options.presence_tests;
+    planner.presence_tests = options.presence_tests || options.exact;
+    planner.exact = options.exact;
 
     let all_roles = table.add_parent_roles(r_scope, &p.roles);
     let kind = sanitized(&r.kind);
@@ -74,11 +83,17 @@ pub(crate) fn plan(table: &RuleTable, conf: &EvalConf, input: &PlanInput, now: D
     let mut filters = Vec::with_capacity(input.actions.len());
     let mut policy_match = false;
     for action in &input.actions {
-        let (node_filter, matched, scope) = ctx.plan_action(&mut planner, action)?;
+        let (node, matched, scope) = if options.exact {
+            ctx.plan_action_exact(&mut planner, action)?
+        } else {
+            let (node_filter, matched, scope) = ctx.plan_action(&mut planner, action)?;
+            (node_filter.into_node(), matched, scope)
+        };
         policy_match |= matched;
         out.matched_scopes.push((action.clone(), scope));
-        let condition = node_filter.into_node().to_operand()?;
-        filters.push(filter::normalise(Filter { kind: FilterKind::Conditional, condition: Some(condition) }));
+        let condition = node.to_operand()?;
+        let how = if options.exact { filter::Normalisation::Exact } else { filter::Normalisation::Cerbos };
+        filters.push(filter::normalise_as(Filter { kind: FilterKind::Conditional, condition: Some(condition) }, how));
     }
     let (filter, debug) = filter::merge_with_and(filters);
     out.filter = filter;
@@ -91,27 +106,73 @@ pub(crate) fn plan(table: &RuleTable, conf: &EvalConf, input: &PlanInput, now: D
 }
 
 /// What stays the same across the actions of one request.
-struct Ctx<'a> {
-    table: &'a RuleTable,
-    input: &'a PlanInput,
-    r_scope: &'a str,
-    kind: &'a str,
+pub(super) struct Ctx<'a> {
+    pub(super) table: &'a RuleTable,
+    pub(super) input: &'a PlanInput,
+    pub(super) r_scope: &'a str,
+    pub(super) kind: &'a str,
     all_roles: &'a [String],
-    p_scopes: &'a [(&'a str, Option<ScopeKey>)],
-    r_scopes: &'a [(&'a str, Option<ScopeKey>)],
+    pub(super) p_scopes: &'a [(&'a str, Option<ScopeKey>)],
+    pub(super) r_scopes: &'a [(&'a str, Option<ScopeKey>)],
 }
 
 /// The derived roles active in one scope, as plan nodes (`Err`: one failed in strict mode).
-type ScopedRoles = Result<Vec<(String, Node)>, CondError>;
+pub(super) type ScopedRoles = Result<Vec<(String, Node)>, CondError>;
+
+/// What planning reads of one row the rule table selected.
+pub(super) struct RuleCond<'t> {
+    pub(super) effect: Option<Effect>,
+    cond: Option<&'t Cond>,
+    params: Option<&'t Params>,
+    dr_cond: Option<&'t Cond>,
+    dr_params: Option<&'t Params>,
+    from_role_policy: bool,
+}
+
+impl<'t> RuleCond<'t> {
+    pub(super) fn of(b: &'t Binding<'_>) -> RuleCond<'t> {
+        match b {
+            Binding::Row(r) => RuleCond {
+                effect: r.effect,
+                cond: r.condition.as_deref(),
+                params: r.params.as_deref(),
+                dr_cond: r.derived_role_condition.as_deref(),
+                dr_params: r.derived_role_params.as_deref(),
+                from_role_policy: r.from_role_policy,
+            },
+            Binding::Synthetic(s) => RuleCond {
+                effect: s.effect,
+                cond: s.condition.as_ref(),
+                params: s.params.map(|p| &**p),
+                dr_cond: None,
+                dr_params: None,
+                from_role_policy: true,
+            },
+        }
+    }
+
+    /// The rule's condition with its derived role's condition (if any) ANDed, as a node.
+    pub(super) fn plan(&self, planner: &mut CondPlanner<'_>, drs: &ScopedRoles) -> Result<Node, CondError> {
+        let mut drs_expr = || drs.clone().map(|roles| derived_roles_list(&roles));
+        let n = planner.plan(self.cond, self.params, &mut drs_expr)?;
+        match self.dr_cond {
+            None => Ok(n),
+            Some(dc) => {
+                let dn = planner.plan(Some(dc), self.dr_params, &mut drs_expr)?;
+                Ok(if self.cond.is_none() { dn } else { Node::And(vec![n, dn]) })
+            }
+        }
+    }
+}
 
 impl Ctx<'_> {
-    fn permissions(&self, scope: &str) -> Option<ScopePermissions> {
+    pub(super) fn permissions(&self, scope: &str) -> Option<ScopePermissions> {
         self.table.scope_permissions.get(scope).copied()
     }
 
     /// The derived roles imported by the resource policy at `key` whose parent roles the
     /// principal has, each with its condition planned (sorted by name).
-    fn derived_roles(&self, planner: &mut CondPlanner<'_>, key: Option<ScopeKey>) -> Result<ScopedRoles, String> {
+    pub(super) fn derived_roles(&self, planner: &mut CondPlanner<'_>, key: Option<ScopeKey>) -> Result<ScopedRoles, String> {
         let mut roles: Vec<(String, Node)> = Vec::new();
         let mut failed = false;
         let defs = key.and_then(|k| self.table.derived_roles.get(k)).and_then(|by_kind| by_kind.get(self.kind));
@@ -179,32 +240,13 @@ impl Ctx<'_> {
                     } else {
                         Ok(Vec::new())
                     };
-                    let mut drs_expr = || drs.clone().map(|roles| derived_roles_list(&roles));
-
                     let mut scope_allow: Option<Node> = None;
                     let mut scope_deny: Option<Node> = None;
                     let mut scope_deny_rp: Option<Node> = None;
                     query(self.table, kind, key, self.kind, action, &roles, &p.id, &mut candidates, &mut bindings);
                     for b in &bindings {
-                        let (effect, cond, params, dr_cond, dr_params, from_role_policy) = match b {
-                            Binding::Row(r) => (
-                                r.effect,
-                                r.condition.as_deref(),
-                                r.params.as_deref(),
-                                r.derived_role_condition.as_deref(),
-                                r.derived_role_params.as_deref(),
-                                r.from_role_policy,
-                            ),
-                            Binding::Synthetic(s) => (s.effect, s.condition.as_ref(), s.params.map(|p| &**p), None, None, true),
-                        };
-                        let planned = planner.plan(cond, params, &mut drs_expr).and_then(|n| match dr_cond {
-                            None => Ok(n),
-                            Some(dc) => {
-                                let dn = planner.plan(Some(dc), dr_params, &mut drs_expr)?;
-                                Ok(if cond.is_none() { dn } else { Node::And(vec![n, dn]) })
-                            }
-                        });
-                        let n = match planned {
+                        let rule = RuleCond::of(b);
+                        let n = match rule.plan(planner, &drs) {
                             Ok(n) => n,
                             Err(CondError::Strict) => {
                                 strict_failure = true;
@@ -212,13 +254,13 @@ impl Ctx<'_> {
                             }
                             Err(CondError::Unsupported(m)) => return Err(m),
                         };
-                        match effect {
+                        match rule.effect {
                             Some(Effect::Allow) => scope_allow = node::add(scope_allow, Some(n), node::or),
                             Some(Effect::Deny) => {
                                 if n.const_bool() == Some(false) {
                                     continue;
                                 }
-                                if from_role_policy {
+                                if rule.from_role_policy {
                                     scope_deny_rp = node::add(scope_deny_rp, Some(n), node::or);
                                 } else {
                                     scope_deny = node::add(scope_deny, Some(n), node::or);

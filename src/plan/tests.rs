@@ -100,7 +100,7 @@ fn pruning_follows_cel_go() {
 #[test]
 fn presence_tests_on_request() {
     let e = engine_for("has(R.attr.owner) && R.attr.owner == P.id || !has(request.resource.attr.flag)");
-    let options = super::PlanOptions { presence_tests: true };
+    let options = super::PlanOptions { presence_tests: true, ..Default::default() };
     let out = e.plan_with(&input(json!({})), Some(now()), &options).unwrap();
     assert_eq!(
         out.filter_debug,
@@ -310,4 +310,56 @@ fn budget_bookkeeping_never_shows_in_a_filter() {
         plan("R.attr.tags.map(t, t + '!').exists(t, t == P.id)"),
         r#"(exists (map request.resource.attr.tags (lambda (add t "!") t)) (lambda (eq t "alice") t))"#
     );
+}
+
+/// The `filterDebug` of a plan of `read` for `roles`, exact or as Cerbos plans.
+fn plan_roles(e: &Engine, roles: &[&str], exact: bool) -> String {
+    let mut inp = input(json!({}));
+    inp.principal.roles = roles.iter().map(|r| r.to_string()).collect();
+    let options = super::PlanOptions { exact, ..Default::default() };
+    e.plan_with(&inp, Some(now()), &options).unwrap().filter_debug
+}
+
+fn exact_plan(e: &Engine, roles: &[&str]) -> String {
+    plan_roles(e, roles, true)
+}
+
+#[test]
+fn exact_plans_count_a_failed_leaf_false() {
+    let rules = "    - actions: [read]\n      roles: [user]\n      effect: EFFECT_ALLOW\n
+    - actions: [read]\n      roles: [user]\n      effect: EFFECT_DENY\n      condition:\n        match:\n          expr: R.attr.amount > 1000.5\n";
+    let e = engine_with(rules, EngineConfig::default());
+    // Cerbos's plan: `not(amount > 1000.5)` fails where amount is missing, excluding a row check allows.
+    assert_eq!(plan_roles(&e, &["user"], false), "(not (gt request.resource.attr.amount 1000.5))");
+    assert_eq!(exact_plan(&e, &["user"]), "(not (isTrue (gt request.resource.attr.amount 1000.5)))");
+    // Each leaf of a `match` on its own, as check evaluates them.
+    let e = engine_with(
+        "    - actions: [read]\n      roles: [user]\n      effect: EFFECT_ALLOW\n      condition:\n        match:\n          none:\n            of:\n              - expr: R.attr.a == 1\n              - expr: R.attr.b == 2\n",
+        EngineConfig::default(),
+    );
+    assert_eq!(exact_plan(&e, &["user"]), "(and (not (isTrue (eq request.resource.attr.a 1))) (not (isTrue (eq request.resource.attr.b 2))))");
+    // Known leaves fold: nothing to wrap.
+    assert_eq!(exact_plan(&engine_for("P.attr.n == 3"), &["user"]), "(true)");
+    assert_eq!(exact_plan(&engine_for("R.attr.owner == P.id"), &["user"]), r#"(isTrue (eq request.resource.attr.owner "alice"))"#);
+}
+
+#[test]
+fn exact_plans_take_roles_one_by_one() {
+    let rules = "    - actions: [read]\n      roles: [user]\n      effect: EFFECT_ALLOW\n      condition:\n        match:\n          expr: R.attr.public\n
+    - actions: [read]\n      roles: [employee]\n      effect: EFFECT_DENY\n      condition:\n        match:\n          expr: R.attr.secret\n
+    - actions: [read]\n      roles: [employee]\n      effect: EFFECT_ALLOW\n";
+    let e = engine_with(rules, EngineConfig::default());
+    // Cerbos ANDs every role's DENY; check allows where one role allows.
+    assert_eq!(plan_roles(&e, &["employee", "user"], false), "(not request.resource.attr.secret)");
+    assert_eq!(exact_plan(&e, &["employee", "user"]), "(or (not (isTrue request.resource.attr.secret)) (isTrue request.resource.attr.public))");
+    assert_eq!(exact_plan(&e, &["employee"]), "(not (isTrue request.resource.attr.secret))");
+}
+
+#[test]
+fn exact_plans_are_refused_with_strict_evaluation() {
+    let e =
+        engine_with("    - actions: [read]\n      roles: [user]\n      effect: EFFECT_ALLOW\n", EngineConfig { strict_evaluation: true, ..Default::default() });
+    let options = super::PlanOptions { exact: true, ..Default::default() };
+    let err = e.plan_with(&input(json!({})), Some(now()), &options).unwrap_err();
+    assert!(err.contains("strict evaluation"), "{err}");
 }

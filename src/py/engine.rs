@@ -351,8 +351,9 @@ impl PyEngine {
 
     /// Which resources of a kind `principal` may act on with all of `actions`: Cerbos's
     /// `PlanResourcesResponse` JSON (`filter` with `kind` and `condition`, `meta.filterDebug`).
-    /// `presence_tests=True` keeps `has(R.attr.x)` as `(has request.resource.attr.x)`.
-    #[pyo3(signature = (principal, resource, actions, *, aux_data=None, now=None, presence_tests=false))]
+    /// `presence_tests=True` keeps `has(R.attr.x)` as `(has request.resource.attr.x)`;
+    /// `exact=True` plans as `check` decides, row for row (see `crate::plan::PlanOptions`).
+    #[pyo3(signature = (principal, resource, actions, *, aux_data=None, now=None, presence_tests=false, exact=false))]
     #[allow(clippy::too_many_arguments)]
     fn plan_resources<'py>(
         &self,
@@ -363,16 +364,24 @@ impl PyEngine {
         aux_data: Option<&Bound<'py, PyAny>>,
         now: Option<&Bound<'py, PyAny>>,
         presence_tests: bool,
+        exact: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = crate::plan::PlanOptions { presence_tests };
+        let options = crate::plan::PlanOptions { presence_tests, exact };
         super::plan::plan_resources(self, py, principal, resource, actions, aux_data, now, options)
     }
 
     /// Answers a Cerbos public `PlanResourcesRequest` (the JSON body of `POST /api/plan/resources`)
     /// with the `PlanResourcesResponse` JSON Cerbos would return.
-    #[pyo3(signature = (request, *, now=None))]
-    fn plan_resources_json<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        super::plan::plan_resources_json(self, py, request, now)
+    /// `exact=True` as for `plan_resources`.
+    #[pyo3(signature = (request, *, now=None, exact=false))]
+    fn plan_resources_json<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+        exact: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        super::plan::plan_resources_json(self, py, request, now, crate::plan::PlanOptions { exact, ..Default::default() })
     }
 
     // --- end of query planning --------------------------------------------------------------------

@@ -64,12 +64,13 @@ pub fn plan_resources_json<'py>(
     py: Python<'py>,
     request: &Bound<'py, PyAny>,
     now: Option<&Bound<'py, PyAny>>,
+    options: PlanOptions,
 ) -> PyResult<Bound<'py, PyAny>> {
     guard("Engine.plan_resources_json", || {
         let req: PlanResourcesRequest = api_request(request)?;
         let now = parse_now(now)?;
         let inner = engine.inner.clone();
-        let resp = py.detach(move || inner.plan_resources(&req, now)).map_err(PyValueError::new_err)?;
+        let resp = py.detach(move || inner.plan_resources_with(&req, now, &options)).map_err(PyValueError::new_err)?;
         serialized_to_py(py, &resp)
     })
 }

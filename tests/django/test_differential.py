@@ -2,12 +2,15 @@
 
 For every principal × action × NULL convention, the rows the database returns for
 ``Item.objects.filter(plan_q(plan, attributes))`` must be exactly the rows the plan admits (its
-condition evaluated by the engine), and compared with ``Engine.check`` (``decision_table``) on the
-row's resource as ``ModelAttributes.resource`` builds it (what the DRF permission class checks):
-no row check denies, and every row check allows except where Cerbos's planner and engine part,
-each such row explained by the engine's trace (``tests.django.oracle``). The rows are
-generated (seeded): NULLs, empty strings, case variants, ``%`` and ``_``, non-ASCII letters,
-integer boundaries, floats either side of the compared values, booleans and a nullable foreign key.
+condition evaluated by the engine, ``tests.plan.oracle``), and compared with ``Engine.check``
+(``decision_table``) on the row's resource as ``ModelAttributes.resource`` builds it (what the DRF
+permission class checks). An exact plan (``exact=True``, what ``authorized`` and the filter backend
+use) admits exactly the rows check allows. A Cerbos plan admits no row check denies, and every row
+check allows except where Cerbos's planner and engine part, each such row explained by the
+engine's trace. The rows are
+generated (seeded) from the value pools tests/plan draws from too (``tests.plan.rows``): NULLs,
+empty strings, case variants, ``%`` and ``_``, non-ASCII letters, integer boundaries, floats either
+side of the compared values, booleans and a nullable foreign key.
 The same comparison runs on the contacts example's policy and model.
 """
 
@@ -23,8 +26,9 @@ from contactbook.models import Contact
 from warden.django import ModelAttributes, plan_q
 
 from tests.django.configuration import CONTACT_POLICIES, PLAN_POLICIES
-from tests.django.oracle import gap_reason, plan_admits
 from tests.django.plans.models import Item, Team
+from tests.plan.oracle import gap_reason, plan_admits
+from tests.plan.rows import number_pool, string_pool
 
 SEED = 20240611
 ROWS = 160
@@ -39,10 +43,11 @@ ATTRIBUTES = {
     "flag": "flag",
     "team.name": "team__name",
 }
-STRINGS = [None, "", "a", "A", "ab", "Ab", "AB", "b", "B", "Z", "z", "a%", "a%b", "A_b", "a_b", "A_", "%", "_", "!",
-           "é", "É", "ß", "alice", "Alice", "bob", "open", "Open", "archived", "5", "a b", "x\\y", "red", "Red", "bb"]  # fmt: skip
-INTEGERS = [None, 0, 1, 2, 3, 5, 9, 10, 11, -1, 2147483647, -2147483648]
-FLOATS = [None, 0.0, 0.5, 0.500001, 1.0, 1.5, 1.51, -0.5, 2.0, 1e10, 3.0]
+#: the values item.yaml and the principals compare with: the pools (tests.plan.rows) grow around them
+STRING_SEEDS = ["a", "ab", "b", "z", "A_", "a%", "ß", "a b", "x\\y", "alice", "bob", "open", "archived", "red", "5"]
+STRINGS = [None, *string_pool(STRING_SEEDS, [], [])]
+INTEGERS = [None, *number_pool([0, 1, 2, 3, 5, 10, 2**31 - 1, -(2**31)], integral=True, bound=2**31 - 1)]
+FLOATS = [None, *number_pool([0.5, 1.5, 1.0, 2.0, 3.0, 1e10], integral=False, bound=2**53)]
 BOOLEANS = [None, True, False]
 TEAMS = [None, "red", "Red", "blue", None]
 PRINCIPALS = [
@@ -108,11 +113,12 @@ def compare(
     mapping: ModelAttributes,
     principals: List[Dict[str, Any]],
     actions: List[str],
-    presence_tests: bool = False,
+    mode: str = "exact",
 ) -> Counter:
     """For every principal × action: the rows the query returns are the rows the plan admits (the
-    translation is exact), the plan admits no row check denies, and each row check allows that the
-    plan excludes is one where Cerbos's planner and engine part (tests.django.oracle). Returns counts."""
+    translation is exact); an exact plan admits the rows check allows; a Cerbos plan (``mode``
+    ``cerbos-plans`` or ``presence-tests``) admits no row check denies, and each row check allows that
+    the plan excludes is one where Cerbos's planner and engine part (tests.plan.oracle). Returns counts."""
     instances = list(queryset.order_by("pk"))
     resources = [mapping.resource(i) for i in instances]
     as_dicts = [{"id": r.id, "attr": r.attr} for r in resources]
@@ -121,7 +127,8 @@ def compare(
         table = engine.decision_table(principal, resources, actions)
         for column, action in enumerate(actions):
             allowed = {r.id for r, row in zip(resources, table, strict=True) if row[column]}
-            plan = engine.plan_resources(principal, {"kind": mapping.kind}, action, presence_tests=presence_tests)
+            options = {"exact": True} if mode == "exact" else {"presence_tests": mode == "presence-tests"}
+            plan = engine.plan_resources(principal, {"kind": mapping.kind}, action, **options)
             admitted = plan_admits(plan, as_dicts)
             returned = {str(pk) for pk in queryset.filter(plan_q(plan, mapping)).values_list("pk", flat=True)}
             where = f"{principal['id']} {action} ({mapping.nulls}), plan {plan['meta']['filterDebug']}"
@@ -133,11 +140,17 @@ def compare(
                     + "; ".join(f"{rid}: {resources[[r.id for r in resources].index(rid)].attr}" for rid in rows)
                 )
             assert admitted <= allowed, f"{where}: the plan admits {sorted(admitted - allowed)} that check denies"
+            if mode == "exact":
+                assert admitted == allowed, (
+                    f"{where}: check allows {sorted(allowed - admitted)}, the exact plan excludes them"
+                )
             for rid in sorted(allowed - admitted):
                 resource = resources[[r.id for r in resources].index(rid)]
-                reason = gap_reason(
-                    engine, principal, {"kind": resource.kind, "id": rid, "attr": resource.attr}, action
-                )
+                request = {
+                    "principal": principal,
+                    "resource": {"kind": resource.kind, "id": rid, "attr": resource.attr},
+                }
+                reason = gap_reason(engine, {**request, "actions": [action]})
                 assert reason is not None, (
                     f"{where}: check allows {rid} {resource.attr}, the plan excludes it, unexplained"
                 )
@@ -161,17 +174,17 @@ def alias(request) -> str:
     return request.getfixturevalue("postgres_alias")
 
 
-@pytest.mark.parametrize("presence_tests", [False, True], ids=["cerbos-plans", "presence-tests"])
+@pytest.mark.parametrize("mode", ["exact", "cerbos-plans", "presence-tests"])
 @pytest.mark.parametrize("nulls", CONVENTIONS)
-def test_items_listed_are_items_check_allows(alias, nulls, presence_tests, item_engine):
+def test_items_listed_are_items_check_allows(alias, nulls, mode, item_engine):
     load_items(alias)
     mapping = ModelAttributes(Item, ATTRIBUTES, nulls=nulls)
     actions = item_actions(item_engine)
-    if not presence_tests:
+    if mode == "cerbos-plans":
         # Cerbos's plans write has() as true, so a presence test's rows differ from check by design
         actions = [a for a in actions if a not in PRESENCE_ACTIONS]
-    counts = compare(item_engine, Item.objects.using(alias), mapping, PRINCIPALS, actions, presence_tests)
-    print(f"items on {alias} ({nulls}, presence tests {presence_tests}): {dict(counts)}")
+    counts = compare(item_engine, Item.objects.using(alias), mapping, PRINCIPALS, actions, mode)
+    print(f"items on {alias} ({nulls}, {mode}): {dict(counts)}")
     assert counts["plans"] == len(PRINCIPALS) * len(actions) and len(actions) >= 36
     assert counts["comparisons"] == ROWS * len(PRINCIPALS) * len(actions)
     assert 0 < counts["allowed"] < counts["comparisons"]
@@ -209,4 +222,6 @@ def test_contacts_listed_are_contacts_check_allows(alias):
     mapping = ModelAttributes(Contact)
     counts = compare(engine, Contact.objects.using(alias), mapping, principals, ["read", "create", "update", "delete"])
     print(f"contacts on {alias}: {dict(counts)}")
+    cerbos = compare(engine, Contact.objects.using(alias), mapping, principals, ["read"], "cerbos-plans")
+    assert cerbos["comparisons"] == 60 * 4
     assert counts["comparisons"] == 60 * 4 * 4

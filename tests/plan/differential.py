@@ -19,23 +19,23 @@ attributes, one or more actions) and a database, the harness:
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 import sqlalchemy as sa
-from warden import Engine
 from warden._planning import response_from_plan
 from warden.sqlalchemy import PlanTranslationError, get_query
+
+from tests.plan.oracle import LEAF_FAILED, ROLES_APART, gap_reason, plan_admits
+from tests.plan.rows import case_variants, datetime_pool, number_pool, string_pool
 
 ATTR = "request.resource.attr."
 RESOURCE_ID = "request.resource.id"
 CONVENTIONS = ("explicit", "omitted")
 ROWS_PER_KIND = 48
-EXACT = 2**53
 
 
 # --------------------------------------------------------------------------- #
@@ -164,7 +164,7 @@ class Inference:
             return node
         expr = operand["expression"]
         op, ops = expr["operator"], expr["operands"]
-        if op in ("and", "or", "not"):
+        if op in ("and", "or", "not", "isTrue"):
             for o in ops:
                 self.walk(o, env, boolean=True)
             return None
@@ -393,42 +393,6 @@ def _list_tables(
 # rows
 
 
-NOW_OFFSETS = [-7200, -3601, -3600, -3599, -1800, -1, 0, 1, 1800, 3600, 86400]
-SPECIAL_STRINGS = ["", "%", "_", "a%", "%a", "a_b", "a%b", "*", "?", "[", "!", "\\", "x*y", "[ab]", "é", "É"]
-
-
-def _case_variants(s: str) -> List[str]:
-    out = {s, s.upper(), s.lower(), s.swapcase(), s[:1].upper() + s[1:]}
-    return list(out)
-
-
-def string_pool(hints: Iterable[Any], literals: Iterable[Any], ids: Iterable[str]) -> List[str]:
-    seeds = [h for h in hints if isinstance(h, str)] or [x for x in literals if isinstance(x, str)][:12]
-    seeds += list(ids)
-    pool: List[str] = list(SPECIAL_STRINGS)
-    for s in seeds:
-        pool += _case_variants(s)
-        pool += [s + "x", "x" + s, s[: max(1, len(s) // 2)], s + "%", "_" + s, s.replace("a", "_", 1), s + " "]
-    return sorted(set(pool))
-
-
-def number_pool(hints: Iterable[Any], integral: bool) -> List[float]:
-    base = {0, 1, -1, 2, 42, EXACT, EXACT + 1, -(EXACT + 1), 2**62}
-    for h in hints:
-        if isinstance(h, (int, float)) and not isinstance(h, bool):
-            v = float(h)
-            base |= {v, v + 1, v - 1}
-            if not integral:
-                base |= {v + 0.5, v - 0.5, v + 1e-9}
-    if integral:
-        return sorted({int(v) for v in base if float(v).is_integer()})
-    return sorted({float(v) for v in base if abs(v) < 2**62})
-
-
-def datetime_pool(now: datetime) -> List[datetime]:
-    return [now + timedelta(seconds=s) for s in NOW_OFFSETS] + [now + timedelta(microseconds=1)]
-
-
 @dataclass
 class Generator:
     rng: random.Random
@@ -467,7 +431,7 @@ def generate(
     ids = [h for h in (id_node.hints if id_node else []) if isinstance(h, str)]
     candidates = []
     for i in ids:
-        candidates += _case_variants(i)
+        candidates += case_variants(i)
     candidates += [f"r{i}" for i in range(n)]
     row_ids = list(dict.fromkeys(candidates))[:n]
     main_rows: List[Dict[str, Any]] = []
@@ -559,6 +523,11 @@ class Outcome:
     gap_examples: Dict[str, str] = field(default_factory=dict)
     upstream: Dict[str, Any] = field(default_factory=dict)  # case/convention -> (kind, text, plan)
     upstream_compared: int = 0
+    # exact plans (Engine.plan_resources(exact=True)): the query's rows, the plan's and check's are one set
+    exact_compared: int = 0
+    exact_refusals: Dict[str, str] = field(default_factory=dict)
+    exact_mismatches: List[str] = field(default_factory=list)  # the query differs from the exact plan
+    exact_differs: List[str] = field(default_factory=list)  # the exact plan differs from check
 
 
 def parse_now(text: str) -> datetime:
@@ -572,6 +541,7 @@ def run_suite(suite: Suite, db: sa.Engine, rng_seed: int, upstream: Optional[Cal
     now_dt = parse_now(suite.now)
     plans: Dict[int, Any] = {}  # Cerbos's plans (has() written true)
     presence: Dict[int, Any] = {}  # the same with presence tests (for attributes left out when NULL)
+    exact: Dict[int, Any] = {}  # exact plans (what the list helpers use)
     errors: Dict[int, str] = {}
     by_kind: Dict[str, List[int]] = {}
     inference: Dict[str, Inference] = {}
@@ -588,12 +558,16 @@ def run_suite(suite: Suite, db: sa.Engine, rng_seed: int, upstream: Optional[Cal
                 now=suite.now,
                 presence_tests=True,
             )
+            exact[i] = suite.engine.plan_resources(
+                case.principal, _plan_resource(case), case.actions, aux_data=suite.aux_data, now=suite.now, exact=True
+            )
         except ValueError as exc:  # an invalid request (e.g. a bad scope): nothing to list
             errors[i] = str(exc)
             continue
         kind = case.resource["kind"] + "." + "+".join(case.actions)  # one layout per kind and action set
         by_kind.setdefault(kind, []).append(i)
         inf = inference.setdefault(kind, Inference())
+        # exact plans read the same attributes; walking them too would change the seeded rows
         for p in (plans[i], presence[i]):
             cond = p["filter"].get("condition")
             if cond is not None:
@@ -637,6 +611,7 @@ def run_suite(suite: Suite, db: sa.Engine, rng_seed: int, upstream: Optional[Cal
                         # an application leaving NULL attributes out needs the plan's presence tests
                         plan = presence[i] if convention == "omitted" else plans[i]
                         _compare(suite, case, plan, layout, rows[kind], conn, convention, now_dt, outcome, upstream)
+                        _compare_exact(suite, case, exact[i], layout, rows[kind], conn, convention, now_dt, outcome)
     finally:
         metadata.drop_all(db)
     return outcome
@@ -715,149 +690,65 @@ def _compare(
         _compare_upstream(case, plan, layout, conn, planned, allowed, len(rows), outcome, upstream, key)
 
 
+def _compare_exact(
+    suite: Suite,
+    case: Case,
+    plan: Dict[str, Any],
+    layout: Layout,
+    rows: List[Dict[str, Any]],
+    conn: sa.Connection,
+    convention: str,
+    now: datetime,
+    outcome: Outcome,
+) -> None:
+    """An exact plan: check's rows, the plan's rows (by the engine) and the query's rows are equal."""
+    resources = [_check_resource(case, r, convention) for r in rows]
+    decisions = suite.engine.decision_table(
+        case.principal, resources, case.actions, aux_data=suite.aux_data, now=suite.now
+    )
+    allowed = {r["id"] for r, row in zip(rows, decisions, strict=True) if all(row)}
+    planned = plan_oracle(plan, case, resources, suite.now)
+    key = f"{case.label} [{convention}] exact"
+    debug = plan["meta"]["filterDebug"]
+    for rid in sorted(planned ^ allowed):
+        side = "admits, check denies" if rid in planned else "excludes, check allows"
+        outcome.exact_differs.append(
+            f"{key}: {debug}: the plan {side} row {rid} {resources[_index(rows, rid)]['attr']}"
+        )
+    try:
+        query = get_query(
+            plan, layout.main, layout.attr_map, layout.table_mapping, null_attribute_representation=convention, now=now
+        )
+    except PlanTranslationError as exc:
+        outcome.exact_refusals[case.label] = str(exc)
+        return
+    got = set(conn.execute(query.with_only_columns(layout.main.c.id)).scalars())
+    outcome.exact_compared += len(rows)
+    if got != allowed:
+        bad = sorted(got ^ allowed)
+        outcome.exact_mismatches.append(
+            f"{key}: filter {debug}\n"
+            f"    returned, check denies: {sorted(got - allowed)[:8]}\n"
+            f"    check allows, not returned: {sorted(allowed - got)[:8]}"
+            + "".join(f"\n    row {rid}: {resources[_index(rows, rid)]['attr']}" for rid in bad[:3])
+        )
+
+
 def _index(rows: List[Dict[str, Any]], rid: str) -> int:
     return next(i for i, r in enumerate(rows) if r["id"] == rid)
 
 
-# --------------------------------------------------------------------------- #
-# the plan's own meaning, computed by the engine: the condition written back as CEL
-
-
-_ORACLES: Dict[str, Any] = {}
-_INFIX = {
-    "eq": "==",
-    "ne": "!=",
-    "lt": "<",
-    "le": "<=",
-    "gt": ">",
-    "ge": ">=",
-    "add": "+",
-    "sub": "-",
-    "mult": "*",
-    "div": "/",
-    "mod": "%",
-}
-_MEMBER = {"contains", "startsWith", "endsWith", "matches", "upperAscii", "lowerAscii", "timeSince"}
-_MEMBER |= {"ancestorOf", "descendentOf", "immediateParentOf", "immediateChildOf", "overlaps", "siblingOf"}
-
-
-def cel_literal(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        # the plan writes every number as a double; an integral one is read as an int (as the adapter reads it)
-        return str(int(v)) if float(v).is_integer() else repr(float(v))
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(cel_literal(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{json.dumps(k)}: {cel_literal(x)}" for k, x in v.items()) + "}"
-    raise ValueError(f"no CEL literal for {v!r}")
-
-
-def plan_to_cel(operand: Mapping[str, Any]) -> str:
-    """A plan operand as a CEL expression (the inverse of the planner's conversion)."""
-    if "value" in operand:
-        return cel_literal(operand["value"])
-    if "variable" in operand:
-        return operand["variable"]
-    e = operand["expression"]
-    op, ops = e["operator"], e.get("operands", [])
-    args = [plan_to_cel(o) if op not in _MACROS else "" for o in ops]
-    if op in ("and", "or"):
-        return "(" + (" && " if op == "and" else " || ").join(args) + ")"
-    if op == "not":
-        return f"!({args[0]})"
-    if op == "if":
-        return f"({args[0]} ? {args[1]} : {args[2]})"
-    if op in _INFIX:
-        return f"({args[0]} {_INFIX[op]} {args[1]})"
-    if op == "in":
-        return f"({args[0]} in {args[1]})"
-    if op == "index":
-        return f"{args[0]}[{args[1]}]"
-    if op == "list":
-        return "[" + ", ".join(args) + "]"
-    if op in _MACROS:
-        lam = ops[1]["expression"]["operands"]
-        variables = ", ".join(v["variable"] for v in lam[1:])
-        return f"{plan_to_cel(ops[0])}.{op}({variables}, {plan_to_cel(lam[0])})"
-    if op in _MEMBER:
-        return f"{args[0]}.{op}({', '.join(args[1:])})"
-    return f"{op}({', '.join(args)})"
-
-
-_MACROS = {"exists", "all", "exists_one", "filter", "map"}
-
-
 def plan_oracle(plan: Dict[str, Any], case: Case, resources: List[Dict[str, Any]], now: str) -> Set[str]:
-    """The ids the plan admits, by the engine: its condition as the only rule of a policy."""
-    kind = plan["filter"]["kind"]
-    if kind == "KIND_ALWAYS_ALLOWED":
-        return {r["id"] for r in resources}
-    if kind == "KIND_ALWAYS_DENIED":
-        return set()
-    expr = plan_to_cel(plan["filter"]["condition"])
-    engine = _ORACLES.get(expr)
-    if engine is None:
-        policy = {
-            "apiVersion": "api.cerbos.dev/v1",
-            "resourcePolicy": {
-                "version": "default",
-                "resource": "plan",
-                "rules": [
-                    {
-                        "actions": ["plan"],
-                        "effect": "EFFECT_ALLOW",
-                        "roles": ["*"],
-                        "condition": {"match": {"expr": expr}},
-                    }
-                ],
-            },
-        }
-        engine = _ORACLES[expr] = Engine.from_policies([policy])
-    as_plan = [{"kind": "plan", "id": r["id"], "attr": r["attr"]} for r in resources]
-    decisions = engine.decision_table({"id": case.principal["id"], "roles": ["any"]}, as_plan, ["plan"], now=now)
-    return {r["id"] for r, (ok,) in zip(resources, decisions, strict=True) if ok}
-
-
-def _failed(conditions: Iterable[Mapping[str, Any]]) -> bool:
-    return any("error" in c or not isinstance(c.get("value"), bool) for c in conditions)
-
-
-LEAF_FAILED = (
-    "a condition leaf (an `expr:` of a match, a derived role's too) failed on the row: check counts the leaf"
-    " false, the plan keeps the failure, which a not() (a DENY rule, `none:`) cannot turn into true"
-)
-ROLES_APART = (
-    "one role's DENY matched, another role's ALLOW decided: check takes roles one by one, the plan ANDs every DENY"
-)
+    """The ids the plan admits, by the engine (tests.plan.oracle)."""
+    return plan_admits(plan, resources, case.principal["id"], now)
 
 
 def explain_gap(suite: Suite, case: Case, resource: Dict[str, Any]) -> Optional[str]:
-    """Why ``check`` allows a row the plan excludes, read from the engine's trace; None when the
-    trace shows neither of the two ways Cerbos's planner and engine part (see docs/list-endpoints.md).
-
-    Cerbos evaluates each ``expr:`` leaf of a condition on its own (a failure or a non-boolean is
-    false) and combines leaves, rules and roles with two-valued logic; the plan is one CEL tree, in
-    which a failure propagates. Without a failed leaf the two agree, unless roles part.
-    """
+    """Why ``check`` allows a row a Cerbos plan excludes (tests.plan.oracle.gap_reason)."""
     request = {"principal": case.principal, "resource": resource, "actions": case.actions}
     if suite.aux_data:
         request["auxData"] = suite.aux_data
-    trace = suite.engine.explain(request, now=suite.now)
-    for action in trace["actions"]:
-        denies = [s for s in action.get("steps", []) if s.get("effect") == "EFFECT_DENY"]
-        if action.get("effect") == "EFFECT_ALLOW" and any(s.get("matched") for s in denies):
-            return ROLES_APART
-    leaves = [c for d in trace.get("derivedRoles", []) for c in d.get("conditions", [])]
-    leaves += [c for a in trace["actions"] for s in a.get("steps", []) for c in s.get("conditions", [])]
-    if _failed(leaves):
-        return LEAF_FAILED
-    return None
+    return gap_reason(suite.engine, request, now=suite.now)
 
 
 def _compare_upstream(
@@ -889,4 +780,4 @@ def _compare_upstream(
         outcome.upstream[key] = (kind, text, plan)
 
 
-__all__ = ["Case", "Outcome", "Suite", "run_suite"]
+__all__ = ["LEAF_FAILED", "ROLES_APART", "Case", "Outcome", "Suite", "run_suite"]

@@ -4,12 +4,14 @@ For the conformance store's policies, the examples' policies and warden's operat
 (tests/plan/policies), several principals each, both NULL conventions, on SQLite and PostgreSQL
 (seeded rows: the same every run; see tests/plan/differential.py):
 
-* the query returns exactly the rows the plan admits: its condition written back as CEL and
-  decided by the engine (zero mismatches: the translation is exact);
-* the plan never admits a row ``Engine.check`` denies;
-* where ``check`` allows a row the plan excludes, the engine's own trace shows one of the two ways
-  Cerbos's planner parts from its engine, which warden keeps (docs/list-endpoints.md): a condition
-  leaf that failed under a negation, or a DENY of one role beside an ALLOW of another.
+* exact plans (``Engine.plan_resources(exact=True)``, what the list helpers use): the rows the
+  query returns are the rows ``Engine.check`` allows, and so are the rows the plan admits by the
+  engine: zero mismatches;
+* Cerbos's plans: the query returns exactly the rows the plan admits (its condition written back as
+  CEL and decided by the engine; zero mismatches: the translation is exact); the plan never admits a
+  row ``check`` denies; where ``check`` allows a row the plan excludes, the engine's own trace
+  shows one of the two ways Cerbos's planner parts from its engine (docs/list-endpoints.md): a
+  condition leaf that failed under a negation, or a DENY of one role beside an ALLOW of another.
 """
 
 from __future__ import annotations
@@ -58,9 +60,16 @@ def _check_upstream(outcome: Outcome, database, name: str) -> None:
 def _check(outcome: Outcome, name: str, minimum: int) -> None:
     summary = (
         f"{name}: {outcome.cases} cases, {outcome.compared} row comparisons, {outcome.exact_with_check} equal to"
-        f" check, plan narrower than check on {sum(outcome.plan_gaps.values())} rows {outcome.plan_gaps}"
+        f" check, plan narrower than check on {sum(outcome.plan_gaps.values())} rows {outcome.plan_gaps};"
+        f" exact plans: {outcome.exact_compared} row comparisons, {len(outcome.exact_mismatches)} mismatches"
     )
     print(summary)
+    assert not outcome.exact_differs, "the exact plan differs from check:\n" + "\n".join(outcome.exact_differs[:10])
+    assert not outcome.exact_mismatches, "the exact query differs from check:\n" + "\n".join(
+        outcome.exact_mismatches[:10]
+    )
+    assert set(outcome.exact_refusals) == set(outcome.refusals), (outcome.exact_refusals, outcome.refusals)
+    assert outcome.exact_compared == outcome.compared, summary
     assert not outcome.mismatches, "the query differs from the plan:\n" + "\n".join(outcome.mismatches[:10])
     assert not outcome.plan_over, "the plan admits rows check denies:\n" + "\n".join(outcome.plan_over[:10])
     assert not outcome.plan_unexplained, "check allows, the plan excludes:\n" + "\n".join(outcome.plan_unexplained[:10])

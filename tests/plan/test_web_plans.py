@@ -129,14 +129,13 @@ def test_flask_plan_and_authorized_query(flask_app, web_key):  # noqa: F811
     assert api.get("/editable", headers=bearer(web_key, "g1", roles=["guest"], **scoped)).json == []
     refused = api.get("/editable", headers=bearer(web_key, "u1", roles=["user"]))
     assert refused.status_code == 403 and "insufficient_scope" in refused.headers["WWW-Authenticate"]
+    # the list helpers plan exactly: the condition leaf in isTrue (a row where it fails is not listed)
+    owner_is_u2 = {
+        "expression": {"operator": "eq", "operands": [{"variable": "request.resource.attr.owner_id"}, {"value": "u2"}]}
+    }
     assert api.get("/plan", headers=bearer(web_key, "u2", roles=["user"])).json == {
         "kind": "KIND_CONDITIONAL",
-        "condition": {
-            "expression": {
-                "operator": "eq",
-                "operands": [{"variable": "request.resource.attr.owner_id"}, {"value": "u2"}],
-            }
-        },
+        "condition": {"expression": {"operator": "isTrue", "operands": [owner_is_u2]}},
     }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Iterable, List, Optional
 
 from sqlalchemy import Boolean, and_, case, cast, false, not_, null, or_, true
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, Grouping
 
 
 class B:
@@ -114,6 +114,16 @@ def if_k(cond: B, then: B, other: B) -> B:
     return B.of(sql, True)
 
 
+def is_true(b: B) -> B:
+    """An exact plan's ``isTrue``: true where ``b`` is true, false elsewhere (failed included), as
+    ``check`` counts a condition that fails or is not a boolean false."""
+    if b.is_error:
+        return FALSE
+    if b.const is not None or not b.nullable:
+        return b
+    return B.of(holds(b), False)
+
+
 def fails_when(failure: Optional[ColumnElement[Any]], b: B) -> B:
     """``b``, except NULL (failed) where ``failure`` holds."""
     if failure is None:
@@ -127,7 +137,8 @@ def holds(b: B) -> ColumnElement[Any]:
         return true() if b.const else false()
     if not b.nullable:
         return b.expr()
-    return b.expr().is_(True)
+    # grouped: `NOT x IS TRUE` would read as `NOT (x IS TRUE)` (IS binds tighter than NOT)
+    return Grouping(b.expr()).is_(True)
 
 
 def failed(b: B) -> Optional[ColumnElement[Any]]:
@@ -136,4 +147,4 @@ def failed(b: B) -> Optional[ColumnElement[Any]]:
         return true()
     if b.const is not None or not b.nullable:
         return None
-    return b.expr().is_(None)
+    return Grouping(b.expr()).is_(None)

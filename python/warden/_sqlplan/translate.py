@@ -18,9 +18,24 @@ from sqlalchemy import Boolean, Float, Integer, String, and_, case, cast, false,
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
+from warden._planfilter.operators import BOOLEAN, COMPREHENSIONS, HAS, IS_TRUE, MIRRORED, RESOURCE_ATTR
 from warden._sqlplan import arithmetic, dialect, text
 from warden._sqlplan.errors import PlanTranslationError
-from warden._sqlplan.logic import ERROR, FALSE, TRUE, B, and_k, const, failed, fails_when, holds, if_k, not_k, or_k
+from warden._sqlplan.logic import (
+    ERROR,
+    FALSE,
+    TRUE,
+    B,
+    and_k,
+    const,
+    failed,
+    fails_when,
+    holds,
+    if_k,
+    is_true,
+    not_k,
+    or_k,
+)
 from warden._sqlplan.schema import Schema, kind_of
 from warden._sqlplan.values import (
     ERR,
@@ -50,38 +65,25 @@ from warden._sqlplan.values import (
 )
 
 Env = Mapping[str, Val]
-_MIRROR = {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le", "eq": "eq", "ne": "ne"}
+_MIRROR = MIRRORED
 _EXACT_INT = 2.0**53  # doubles hold every integer up to here
-_ATTR = "request.resource.attr."
-_BOOLEAN_OPS = frozenset(
-    {
-        "and",
-        "or",
-        "not",
-        "eq",
-        "ne",
-        "lt",
-        "le",
-        "gt",
-        "ge",
-        "in",
-        "contains",
-        "startsWith",
-        "endsWith",
-        "exists",
-        "all",
-        "exists_one",
-        "hasIntersection",
-        "isSubset",
-        "has",
-        "ancestorOf",
-        "descendentOf",
-        "immediateParentOf",
-        "immediateChildOf",
-        "overlaps",
-        "siblingOf",
-    }
-)
+_ATTR = RESOURCE_ATTR
+_BOOLEAN_OPS = BOOLEAN
+
+
+def _positive(operand: Any) -> Any:
+    """The condition without the ``isTrue`` of an exact plan where only its truth counts: at the top
+    and under ``and``/``or`` (not under ``not``), a row is kept exactly where ``x`` is TRUE whether
+    or not ``x`` is wrapped, and the bare comparison keeps the database's indexes usable."""
+    if not isinstance(operand, Mapping) or not isinstance(operand.get("expression"), Mapping):
+        return operand
+    expression = operand["expression"]
+    op, operands = expression.get("operator"), expression.get("operands") or []
+    if op == IS_TRUE and len(operands) == 1:
+        return _positive(operands[0])
+    if op in ("and", "or"):
+        return {"expression": {"operator": op, "operands": [_positive(o) for o in operands]}}
+    return operand
 
 
 class Translator:
@@ -99,7 +101,7 @@ class Translator:
 
     # ------------------------------------------------------------------ entry points
     def condition(self, operand: Any) -> B:
-        return self.to_bool(self.value(operand, {}), "the condition")
+        return self.to_bool(self.value(_positive(operand), {}), "the condition")
 
     # ------------------------------------------------------------------ operands
     def value(self, operand: Any, env: Env) -> Val:
@@ -409,11 +411,14 @@ class Translator:
             if is_boolean(then) and is_boolean(other):
                 return Pred(if_k(cond, self.to_bool(then, "if"), self.to_bool(other, "if")))
             return Cond(cond, then, other)
-        if op in ("exists", "all", "exists_one", "filter", "map"):
+        if op in COMPREHENSIONS:
             return self.macro(op, operands, env)
-        if op == "has":
+        if op == HAS:
             self._arity(op, operands, 1)
             return Pred(self.presence(operands[0]))
+        if op == IS_TRUE:  # exact plans: a failed leaf is false, as check counts it
+            self._arity(op, operands, 1)
+            return Pred(is_true(self.to_bool(self.value(operands[0], env), "isTrue")))
         if op == "index":
             return self.index(operands, env)
         handler = _HANDLERS.get(op)

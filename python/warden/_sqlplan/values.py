@@ -8,15 +8,17 @@ null) or a failure (the attribute is missing, or an operator failed on it).
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, ClassVar, List, Optional, Tuple
 
 from sqlalchemy.sql.elements import ColumnElement
 
+from warden._planfilter.cel import cel_equal, cel_kind, cel_order, is_integral
 from warden._sqlplan.logic import B
+
+__all__ = ["cel_equal", "cel_kind", "cel_order", "is_integral"]  # re-exported: CEL on known values is shared
 
 # --------------------------------------------------------------------------- #
 # known values
@@ -27,6 +29,7 @@ class Instant:
     """A CEL timestamp: nanoseconds since 1970-01-01T00:00:00Z (datetime stops at microseconds)."""
 
     ns: int
+    cel_kind: ClassVar[str] = "timestamp"
 
     def floor_datetime(self) -> Tuple[datetime, int]:
         """The instant as a UTC datetime rounded down to the microsecond, and the nanoseconds left."""
@@ -39,6 +42,7 @@ class Duration:
     """A CEL duration in nanoseconds."""
 
     ns: int
+    cel_kind: ClassVar[str] = "duration"
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -95,62 +99,6 @@ def parse_duration(text: str) -> Optional[Duration]:
     if pos == 0:
         return None
     return Duration(sign * total)
-
-
-def cel_kind(value: Any) -> str:
-    """The CEL type of a known value (numbers are one kind: the plan carries them as doubles)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "map"
-    if isinstance(value, Instant):
-        return "timestamp"
-    if isinstance(value, Duration):
-        return "duration"
-    return "unknown"
-
-
-def cel_equal(a: Any, b: Any) -> bool:
-    """CEL's ``==`` on known values: different types are unequal, numbers compare as numbers."""
-    ka, kb = cel_kind(a), cel_kind(b)
-    if ka != kb:
-        return False
-    if ka == "number":
-        return float(a) == float(b)
-    if ka == "list":
-        return len(a) == len(b) and all(cel_equal(x, y) for x, y in zip(a, b, strict=True))
-    if ka == "map":
-        return set(a) == set(b) and all(cel_equal(a[k], b[k]) for k in a)
-    return bool(a == b)
-
-
-def cel_order(op: str, a: Any, b: Any) -> Optional[bool]:
-    """CEL's ``<``, ``<=``, ``>``, ``>=`` on known values; None where CEL fails (no such overload)."""
-    ka, kb = cel_kind(a), cel_kind(b)
-    if ka != kb or ka not in ("number", "string", "bool", "timestamp", "duration"):
-        return None
-    if ka == "number":
-        x, y = float(a), float(b)
-        if math.isnan(x) or math.isnan(y):
-            return False
-    elif ka in ("timestamp", "duration"):
-        x, y = a.ns, b.ns
-    else:
-        x, y = a, b
-    return {"lt": x < y, "le": x <= y, "gt": x > y, "ge": x >= y}[op]
-
-
-def is_integral(value: Any) -> bool:
-    """A plan number that may have been a CEL int (the plan writes 1 and 1.0 alike)."""
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and float(value).is_integer()
 
 
 # --------------------------------------------------------------------------- #

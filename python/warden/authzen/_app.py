@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from warden._plan_filter import PlanError
+from warden._planfilter import PlanError
 from warden._web import authentication_refusal, bearer_credentials
 from warden.authzen._evaluate import MAX_EVALUATIONS, evaluation, evaluations
 from warden.authzen._requests import AuthZENError

@@ -302,7 +302,7 @@ def search_resource(engine: Any, body: Any, sources: Sources) -> Dict[str, Any]:
     if "auxData" in options:
         plan_request["auxData"] = options["auxData"]
     try:
-        plan = engine.plan_resources_json(plan_request)
+        plan = engine.plan_resources_json(plan_request, exact=True)  # the rows check allows
     except (TypeError, ValueError) as exc:
         raise AuthZENError(str(exc)) from exc
     results, next_cursor = source.search(plan, cursor, limit)

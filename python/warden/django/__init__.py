@@ -24,10 +24,10 @@ The pieces, one job each:
 
 What FastAPI, Flask and Django share (token sources, RFC 6750 answers, scopes) is in
 :mod:`warden._web`; what any query backend shares (a plan's meaning on a row) in
-:mod:`warden._plan_filter`.
+:mod:`warden._planfilter`.
 """
 
-from warden._plan_filter import PlanError
+from warden._planfilter import PlanError
 from warden.django.attributes import ModelAttributes
 from warden.django.authentication import principal_of
 from warden.django.decorators import require

@@ -7,7 +7,7 @@
     contacts = authorized(Contact.objects.all(), principal, "read")          # plan + filter
     q = plan_q(engine.plan_resources(principal, {"kind": "contact"}, "read"), Contact)
 
-What each node of a plan means is decided once, for every backend, in :mod:`warden._plan_filter`
+What each node of a plan means is decided once, for every backend, in :mod:`warden._planfilter` (its two-sided walk, :mod:`warden._planfilter.decision`)
 (CEL's semantics: missing attributes, heterogeneous equality, errors absorbed by ``&&``/``||``);
 this module writes the comparisons in Django's terms. Every comparison is a lookup expression
 (``Exact(F("owner_id"), Value("bob"))``) wrapped in a ``Q``, and no ``Q`` is ever negated, so
@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any, List, Optional, Tuple, Type, Union
 
 from django.db import NotSupportedError, models
-from django.db.models import F, Func, Q, QuerySet, Value
+from django.db.models import Case, F, Func, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Length, Substr
 from django.db.models.lookups import (
     Exact,
@@ -39,7 +39,7 @@ from django.db.models.lookups import (
     Lookup,
 )
 
-from warden._plan_filter import Backend, PlanError, Term, kind_of, translate
+from warden._planfilter.decision import Backend, PlanError, Term, kind_of, translate
 from warden.django.attributes import AttributeSpec, ModelAttributes
 
 __all__ = ["PlanError", "authorized", "plan_q"]
@@ -79,7 +79,8 @@ def authorized(
     engine: Any = None,
     aux_data: Optional[dict] = None,
 ) -> QuerySet:
-    """``queryset`` narrowed to the rows ``principal`` may ``action`` (plan, then filter in the database).
+    """``queryset`` narrowed to the rows ``principal`` may ``action`` (an exact plan, then filter in
+    the database: the rows are those ``check`` allows).
 
     ``principal`` is a :class:`warden.Principal` or a dict; ``kind`` the resource kind (default the
     model's name in lower case); ``attributes`` as for :class:`ModelAttributes`; ``engine`` defaults
@@ -94,7 +95,8 @@ def authorized(
         if isinstance(attributes, ModelAttributes)
         else ModelAttributes(queryset.model, attributes, kind=kind)
     )
-    plan = engine.plan_resources(principal, {"kind": mapping.kind}, action, aux_data=aux_data)
+    # exact: the rows are the rows check allows (what the DRF permission class checks one by one)
+    plan = engine.plan_resources(principal, {"kind": mapping.kind}, action, aux_data=aux_data, exact=True)
     where = translate(plan, QBackend(mapping))
     if where is True:
         return queryset
@@ -193,7 +195,7 @@ _OUTPUT = {
 
 
 class QBackend(Backend[Q]):
-    """:class:`warden._plan_filter.Backend` writing Django ``Q`` objects over ``attributes``' fields."""
+    """:class:`warden._planfilter.decision.Backend` writing Django ``Q`` objects over ``attributes``' fields."""
 
     def __init__(self, attributes: ModelAttributes) -> None:
         self.attributes = attributes
@@ -226,6 +228,11 @@ class QBackend(Backend[Q]):
 
     def is_null(self, term: Term) -> Q:
         return Q(IsNull(term.expr, True))
+
+    def not_true(self, condition: Q) -> Q:
+        # CASE WHEN takes only TRUE: FALSE and NULL both go to the ELSE branch
+        holds = Case(When(condition, then=Value(True)), default=Value(False), output_field=models.BooleanField())
+        return Q(Exact(holds, False))
 
     def compare(self, operator: str, left: Term, right: Term) -> Q:
         lhs, rhs = self._expr(left), self._expr(right)

@@ -2,7 +2,7 @@
 
 The dependency authenticates the caller (401, or 303 to the login page, as ``require``),
 checks the OAuth scopes, and gives the Cerbos SDK's ``PlanResourcesResponse``:
-``warden.sqlalchemy.get_query(plan, Model, attr_map)`` (or ``cerbos_sqlalchemy.get_query``)
+``warden.sqlalchemy.get_query(plan, Model, attr_map)`` (an exact plan: ``cerbos_sqlalchemy`` does not read it)
 turns it into the query. A plan admitting nothing is an empty list, not a refusal.
 """
 

@@ -320,9 +320,11 @@ class Warden:
         ``attr`` are attributes every listed resource has (folded into the plan);
         ``policy_version``/``scope`` select the policies as a resource's would. ``scopes``,
         ``any_scopes``, ``login`` and ``aux_data`` as in :meth:`require`. A plan admitting
-        nothing (``KIND_ALWAYS_DENIED``) lists nothing; it is not a 403. ``presence_tests=True``
-        keeps ``has(R.attr.x)`` in the plan (for ``warden.sqlalchemy`` with
-        ``null_attribute_representation="omitted"``; ``cerbos_sqlalchemy`` does not read it).
+        nothing (``KIND_ALWAYS_DENIED``) lists nothing; it is not a 403. The plan is exact
+        (``Engine.plan_resources(exact=True)``): its rows are the rows ``check`` allows, ``has()``
+        tests included, for ``warden.sqlalchemy`` (``cerbos_sqlalchemy`` does not read its
+        ``isTrue``/``has`` operators; feed it ``Client.plan_resources``). ``presence_tests`` is
+        kept for compatibility (exact plans always keep presence tests).
         """
         check_name(kind, "kind")
         actions = [action] if isinstance(action, str) else list(action)

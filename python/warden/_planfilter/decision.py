@@ -1,4 +1,4 @@
-"""A query plan's condition as a database filter, with CEL's semantics, for any query backend.
+"""A query plan's condition as a two-sided database filter, with CEL's semantics, for any backend.
 
 ``Engine.plan_resources`` answers "which resources of this kind may the principal act on" with a
 condition over the resources' attributes (Cerbos's ``PlanResourcesResponse``). This module reads
@@ -38,6 +38,21 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, Generic, List, NamedTuple, Optional, Sequence, Tuple, TypeVar, Union
 
+from warden._planfilter.cel import cel_equal, cel_order
+from warden._planfilter.operators import HAS, IS_TRUE, NEGATED, RESOURCE_ATTR, RESOURCE_ID, STRING_TESTS
+from warden._planfilter.plan import (
+    ALWAYS_ALLOWED,
+    ALWAYS_DENIED,
+    CONDITIONAL,
+    Call,
+    Node,
+    PlanError,
+    Value,
+    Variable,
+    parse_operand,
+    read_plan,
+)
+
 __all__ = [
     "ALWAYS_ALLOWED",
     "ALWAYS_DENIED",
@@ -51,107 +66,11 @@ __all__ = [
     "Value",
     "Variable",
     "cel_equal",
+    "cel_order",
     "kind_of",
     "parse_plan",
     "translate",
 ]
-
-ALWAYS_ALLOWED = "KIND_ALWAYS_ALLOWED"
-ALWAYS_DENIED = "KIND_ALWAYS_DENIED"
-CONDITIONAL = "KIND_CONDITIONAL"
-_KINDS = {
-    ALWAYS_ALLOWED: ALWAYS_ALLOWED,
-    ALWAYS_DENIED: ALWAYS_DENIED,
-    CONDITIONAL: CONDITIONAL,
-    # the Cerbos SDK's enum names, as PlanResourcesFilter.kind gives them
-    "ALWAYS_ALLOWED": ALWAYS_ALLOWED,
-    "ALWAYS_DENIED": ALWAYS_DENIED,
-    "CONDITIONAL": CONDITIONAL,
-}
-
-RESOURCE_ATTR = "request.resource.attr."
-RESOURCE_ID = "request.resource.id"
-
-
-class PlanError(ValueError):
-    """A plan this adapter cannot turn into a filter (or a malformed plan); the message names the
-    operator, variable or field and where it is (``condition.operands[1]``)."""
-
-
-# --- the plan's condition as a tree ---------------------------------------------------------
-
-
-class Value(NamedTuple):
-    """A known value (``{"value": v}``): a JSON value; numbers may be int or float."""
-
-    value: Any
-
-
-class Variable(NamedTuple):
-    """An attribute path (``{"variable": "request.resource.attr.owner"}``)."""
-
-    name: str
-
-
-class Call(NamedTuple):
-    """An operator applied to operands (``{"expression": {"operator": op, "operands": [...]}}``)."""
-
-    operator: str
-    operands: Tuple["Node", ...]
-    where: str
-
-
-Node = Union[Value, Variable, Call]
-
-
-def parse_plan(plan: Any) -> Tuple[str, Optional[Node]]:
-    """``(kind, condition)`` of a plan: ``Engine.plan_resources``'s dict, its ``filter`` dict, or an
-    object with ``to_dict()`` (the SDK's response and filter models). ``condition`` is None unless
-    the kind is :data:`CONDITIONAL`."""
-    if hasattr(plan, "to_dict") and callable(plan.to_dict):
-        plan = plan.to_dict()
-    if not isinstance(plan, Mapping):
-        raise PlanError(f"plan: expected Engine.plan_resources's dict or its filter, got {type(plan).__name__}")
-    plan_filter = plan.get("filter", plan)
-    if not isinstance(plan_filter, Mapping):
-        raise PlanError(f"filter: expected an object, got {type(plan_filter).__name__}")
-    raw_kind = plan_filter.get("kind")
-    kind = _KINDS.get(raw_kind) if isinstance(raw_kind, str) else None
-    if kind is None:
-        raise PlanError(f"filter.kind: expected one of {sorted(set(_KINDS.values()))}, got {raw_kind!r}")
-    if kind != CONDITIONAL:
-        return kind, None
-    if "condition" not in plan_filter:
-        raise PlanError("filter.condition: a KIND_CONDITIONAL plan needs a condition")
-    return kind, _parse_operand(plan_filter["condition"], "condition")
-
-
-def _parse_operand(raw: Any, where: str) -> Node:
-    if not isinstance(raw, Mapping):
-        raise PlanError(f"{where}: expected an operand object, got {type(raw).__name__}")
-    if "expression" in raw:
-        expression = raw["expression"]
-        if not isinstance(expression, Mapping):
-            raise PlanError(f"{where}.expression: expected an object, got {type(expression).__name__}")
-        operator = expression.get("operator")
-        if not isinstance(operator, str) or not operator:
-            raise PlanError(f"{where}.expression.operator: expected a non-empty string, got {operator!r}")
-        operands = expression.get("operands", [])
-        if not isinstance(operands, list):
-            raise PlanError(f"{where}.expression.operands: expected a list, got {type(operands).__name__}")
-        parsed = tuple(_parse_operand(o, f"{where}.operands[{i}]") for i, o in enumerate(operands))
-        return Call(operator, parsed, where)
-    if "variable" in raw:
-        name = raw["variable"]
-        if not isinstance(name, str) or not name:
-            raise PlanError(f"{where}.variable: expected a non-empty string, got {name!r}")
-        return Variable(name)
-    if "value" in raw:
-        return Value(raw["value"])
-    raise PlanError(f"{where}: expected one of value, variable or expression, got keys {sorted(raw)}")
-
-
-# --- CEL values -------------------------------------------------------------------------------
 
 #: the kinds of values and terms; "int" and "double" compare with each other as numbers
 NUMERIC = frozenset({"int", "double"})
@@ -181,16 +100,10 @@ def _same_type(a: str, b: str) -> bool:
     return a == b or (a in NUMERIC and b in NUMERIC)
 
 
-def cel_equal(a: Any, b: Any) -> bool:
-    """CEL's ``==`` on JSON values: heterogeneous (``true == 1`` is false), numbers across int and double."""
-    ka, kb = kind_of(a), kind_of(b)
-    if not _same_type(ka, kb):
-        return False
-    if ka == "list":
-        return len(a) == len(b) and all(cel_equal(x, y) for x, y in zip(a, b, strict=True))
-    if ka == "map":
-        return a.keys() == b.keys() and all(cel_equal(a[k], b[k]) for k in a)
-    return bool(a == b)
+def parse_plan(plan: Any) -> Tuple[str, Optional[Node]]:
+    """``(kind, condition)`` of a plan (any shape :func:`read_plan` reads), the condition as nodes."""
+    kind, condition = read_plan(plan)
+    return kind, None if condition is None else parse_operand(condition, "condition")
 
 
 # --- the two-sided translation ------------------------------------------------------------------
@@ -233,10 +146,6 @@ class Term(NamedTuple):
 #: a term whose evaluation fails on every row (e.g. ``size`` of a number)
 FAILING = Term("error", None)
 
-_NEGATED = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le"}
-_ORDERINGS = ("lt", "le", "gt", "ge")
-_STRING_TESTS = ("contains", "startsWith", "endsWith")
-
 
 class Backend(ABC, Generic[C]):
     """How one query language writes what :func:`translate` asks for.
@@ -268,6 +177,11 @@ class Backend(ABC, Generic[C]):
     @abstractmethod
     def is_null(self, term: Term) -> C:
         """Rows where ``term`` (a nullable expression) is NULL."""
+
+    @abstractmethod
+    def not_true(self, condition: C) -> C:
+        """Rows where ``condition`` is not TRUE: FALSE or NULL (an exact plan's ``isTrue`` is false
+        there, as ``check`` counts a failed condition false)."""
 
     @abstractmethod
     def compare(self, operator: str, left: Term, right: Term) -> C:
@@ -334,6 +248,12 @@ class _Translator(Generic[C]):
         """Rows where every term is not NULL."""
         return self.all_of([self.b.present(t) if t.nullable and not t.literal else True for t in terms])
 
+    def not_true(self, side: Side[C]) -> Side[C]:
+        """Rows where ``side`` does not hold (it fails or is false)."""
+        if isinstance(side, bool):
+            return not side
+        return self.b.not_true(side)
+
     def null(self, term: Term) -> Side[C]:
         """Rows where ``term`` is CEL's null (False unless its NULL means null)."""
         return self.b.is_null(term) if term.null_is_value else False
@@ -371,18 +291,22 @@ class _Translator(Generic[C]):
                 self.any_of([self.all_of([test.true, then.true]), self.all_of([test.false, other.true])]),
                 self.any_of([self.all_of([test.true, then.false]), self.all_of([test.false, other.false])]),
             )
-        if op in _NEGATED:
+        if op in NEGATED:
             self.arity(node, 2)
             left, right = (self.term(a, f"{where}.operands[{i}]") for i, a in enumerate(args))
             return self.comparison(op, left, right)
         if op == "in":
             self.arity(node, 2)
             return self.membership(node)
-        if op in _STRING_TESTS:
+        if op in STRING_TESTS:
             self.arity(node, 2)
             haystack, needle = (self.term(a, f"{where}.operands[{i}]") for i, a in enumerate(args))
             return self.string_test(op, haystack, needle)
-        if op == "has":  # a plan made with presence_tests=True
+        if op == IS_TRUE:  # an exact plan: a leaf that fails is false, as check counts it
+            self.arity(node, 1)
+            inner = self.condition(args[0], f"{where}.operands[0]")
+            return Decision(inner.true, self.not_true(inner.true))
+        if op == HAS:  # exact plans and plans made with presence_tests=True
             self.arity(node, 1)
             if not isinstance(args[0], Variable):
                 raise PlanError(f"{where}.operands[0]: 'has' of something other than an attribute is not supported")
@@ -406,7 +330,7 @@ class _Translator(Generic[C]):
         if not _orderable(left.kind, right.kind):
             return ERROR
         # NULL (null or missing) fails an ordering, as the positive comparisons leave it out
-        return Decision(self.b.compare(op, left, right), self.b.compare(_NEGATED[op], left, right))
+        return Decision(self.b.compare(op, left, right), self.b.compare(NEGATED[op], left, right))
 
     def equality(self, left: Term, right: Term) -> Decision:
         """``left == right``: values of one type compared, others unequal; null equals null only."""
@@ -430,10 +354,10 @@ class _Translator(Generic[C]):
             equal = cel_equal(a, b)
             result = equal if op == "eq" else not equal
             return Decision(result, not result)
-        if not _orderable(kind_of(a), kind_of(b)):
+        ordered = cel_order(op, a, b)
+        if ordered is None:
             return ERROR
-        result = {"lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b}[op]
-        return Decision(result, not result)
+        return Decision(ordered, not ordered)
 
     def membership(self, node: Call) -> Decision:
         element = self.term(node.operands[0], f"{node.where}.operands[0]")
