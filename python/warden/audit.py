@@ -64,6 +64,9 @@ class AuditOptions:
       (``checkResources``, ``planResources``, ``peer``, ``metadata``), e.g.
       ``{"checkResources": ["inputs[*].principal.attr.ssn"]}``.
     * ``sample_rate``: the fraction of decisions logged (token failures are always logged).
+    * ``policy_source``: where the policies come from, as Cerbos's ``policySource`` (e.g.
+      ``{"git": {"repositoryUrl": ..., "branch": "main"}}``), when the engine's loader (a
+      directory) is not the whole story; the engine's ``policy_version`` fills its version field.
     """
 
     sink: Sink
@@ -76,6 +79,7 @@ class AuditOptions:
     exclude_metadata_keys: Sequence[str] = ()
     mask: Mapping[str, Sequence[str]] = field(default_factory=dict)
     sample_rate: float = 1.0
+    policy_source: Optional[Mapping[str, Any]] = None
 
 
 def _settings(audit: Any) -> Dict[str, Any]:
@@ -106,6 +110,7 @@ def _settings(audit: Any) -> Dict[str, Any]:
         "exclude_metadata_keys": [str(k) for k in options.exclude_metadata_keys],
         "mask": [(str(section), [str(p) for p in paths]) for section, paths in dict(options.mask).items()],
         "sample_rate": float(options.sample_rate),
+        "policy_source": None if options.policy_source is None else dict(options.policy_source),
     }
 
 

@@ -30,6 +30,8 @@ pub struct EntryBuilder {
     policy_source: Option<Json>,
     /// `driver` of every policy's source attributes (`disk` for a directory).
     driver: &'static str,
+    /// Whether the app gave `policy_source` (else it is the loader's).
+    source_given: bool,
     filters: Filters,
     /// Policy key -> source file, for the policy set last seen (rebuilt when the set changes).
     files: Option<(Arc<RuleTable>, FxHashMap<String, String>)>,
@@ -37,7 +39,7 @@ pub struct EntryBuilder {
 
 impl EntryBuilder {
     pub fn new(conf: EvalConf, policy_source: Option<Json>, driver: &'static str, filters: Filters) -> EntryBuilder {
-        EntryBuilder { conf, policy_source, driver, filters, files: None }
+        EntryBuilder { conf, policy_source, source_given: false, driver, filters, files: None }
     }
 
     /// The entry for a record, or None when the filters leave nothing to log.
@@ -86,21 +88,44 @@ impl EntryBuilder {
         Some(entry)
     }
 
-    /// `policySource`, with the version the app reported (a git commit, a bundle's digest) when
-    /// the source does not carry one.
+    /// Says where the policies come from instead of the engine's loader (a Cerbos `PolicySource`,
+    /// e.g. `{"git": {"repositoryUrl": ..., "branch": ...}}`); the version goes into its version field.
+    pub fn with_policy_source(mut self, source: Json) -> EntryBuilder {
+        self.policy_source = Some(source);
+        self.source_given = true;
+        self
+    }
+
+    /// `policySource`, carrying the version of the set that decided (a git commit, a bundle
+    /// digest) in the field Cerbos has for it: `git.hash`, a hub bundle's `bundleId`, an embedded
+    /// PDP's `commitHash`. A directory (or in-memory set) with a version is a local bundle.
     fn source(&self, policy_version: Option<&str>) -> Option<Json> {
-        match (&self.policy_source, policy_version) {
-            (Some(s), None) => Some(s.clone()),
-            (Some(s), Some(v)) if s.get("git").is_some() => {
-                let mut s = s.clone();
-                s["git"]["hash"] = Json::String(v.to_string());
-                Some(s)
+        let Some(v) = policy_version else { return self.policy_source.clone() };
+        let mut s = match (&self.policy_source, self.source_given) {
+            (Some(s), true) => s.clone(),
+            (Some(s), false) => json!({"hub": {"localBundle": {"path": s.pointer("/disk/directory").cloned().unwrap_or(Json::Null)}}}),
+            (None, _) => json!({"hub": {"localBundle": {}}}),
+        };
+        let field = if s.get("git").is_some() {
+            "/git/hash"
+        } else if s.pointer("/hub/remoteBundle").is_some() {
+            "/hub/remoteBundle/bundleId"
+        } else if s.pointer("/hub/localBundle").is_some() {
+            "/hub/localBundle/bundleId"
+        } else if s.pointer("/hub/embeddedBundle").is_some() {
+            "/hub/embeddedBundle/bundleId"
+        } else if s.get("embeddedPdp").is_some() {
+            "/embeddedPdp/commitHash"
+        } else {
+            return Some(s);
+        };
+        if let Some((parent, key)) = field.rsplit_once('/') {
+            if let Some(Json::Object(o)) = s.pointer_mut(parent) {
+                o.insert(key.to_string(), Json::String(v.to_string()));
+                o.retain(|_, x| !x.is_null());
             }
-            (Some(s), Some(_)) => Some(s.clone()),
-            // Policies given in memory: Cerbos has no name for that source; the version is all there is.
-            (None, Some(v)) => Some(json!({"hub": {"localBundle": {"bundleId": v}}})),
-            (None, None) => None,
         }
+        Some(s)
     }
 
     /// Cerbos's audit trail of a check: every policy one of the decision's rule rows came from,

@@ -86,14 +86,17 @@ struct Shared {
     failed: AtomicU64,
     processed: Mutex<u64>,
     progress: Condvar,
-    policy_version: RwLock<Option<String>>,
+    policy_version: RwLock<Option<Arc<str>>>,
 }
 
 /// Reports a sink failure (the bindings log it); called on the writer thread.
 pub type ErrorReporter = Box<dyn Fn(&str) + Send>;
 
+/// A record and the version of the policy set that decided it.
+type Queued = (Record, Option<Arc<str>>);
+
 pub struct AuditLog {
-    tx: SyncSender<Record>,
+    tx: SyncSender<Queued>,
     shared: Arc<Shared>,
     settings: Settings,
     /// Sampling threshold over a u64 (u64::MAX: log everything) and the generator's state.
@@ -160,12 +163,13 @@ impl AuditLog {
 
     /// Queues a record if there is room; gives it back when the queue is full.
     pub fn try_submit(&self, r: Record) -> Result<(), Record> {
-        match self.tx.try_send(r) {
+        let version = self.shared.policy_version.read().unwrap_or_else(|e| e.into_inner()).clone();
+        match self.tx.try_send((r, version)) {
             Ok(()) => {
                 self.shared.queued.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(TrySendError::Full(r)) | Err(TrySendError::Disconnected(r)) => Err(r),
+            Err(TrySendError::Full((r, _))) | Err(TrySendError::Disconnected((r, _))) => Err(r),
         }
     }
 
@@ -185,7 +189,8 @@ impl AuditLog {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             }
             OnFull::Block => {
-                if self.tx.send(r).is_ok() {
+                let version = self.shared.policy_version.read().unwrap_or_else(|e| e.into_inner()).clone();
+                if self.tx.send((r, version)).is_ok() {
                     self.shared.queued.fetch_add(1, Ordering::Relaxed);
                 } else {
                     self.shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -224,13 +229,14 @@ impl AuditLog {
         }
     }
 
-    /// The policy version entries report from now on (a git commit, a bundle digest).
-    pub fn set_policy_version(&self, version: Option<String>) {
-        *self.shared.policy_version.write().unwrap_or_else(|e| e.into_inner()) = version;
+    /// The version of the policy set deciding from now on (a git commit, a bundle digest), which
+    /// the entries of those decisions report; set with the set itself (see `Engine`).
+    pub fn set_policy_version(&self, version: Option<&str>) {
+        *self.shared.policy_version.write().unwrap_or_else(|e| e.into_inner()) = version.map(Arc::from);
     }
 }
 
-fn write_loop(rx: Receiver<Record>, mut builder: EntryBuilder, mut sink: Box<dyn Sink>, on_error: ErrorReporter, shared: Arc<Shared>) {
+fn write_loop(rx: Receiver<Queued>, mut builder: EntryBuilder, mut sink: Box<dyn Sink>, on_error: ErrorReporter, shared: Arc<Shared>) {
     let mut batch = Vec::with_capacity(BATCH);
     while let Ok(first) = rx.recv() {
         batch.push(first);
@@ -241,10 +247,9 @@ fn write_loop(rx: Receiver<Record>, mut builder: EntryBuilder, mut sink: Box<dyn
             }
         }
         let n = batch.len() as u64;
-        let version = shared.policy_version.read().unwrap_or_else(|e| e.into_inner()).clone();
         // A panic while building or writing loses this batch only; the writer goes on.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let entries: Vec<Json> = batch.drain(..).filter_map(|r| builder.build(r, version.as_deref())).collect();
+            let entries: Vec<Json> = batch.drain(..).filter_map(|(r, version)| builder.build(r, version.as_deref())).collect();
             if entries.is_empty() { Ok(()) } else { sink.write(entries) }.and_then(|()| sink.flush())
         }))
         .unwrap_or_else(|_| Err(SinkError { lost: n, message: "the decision-log writer panicked; a batch was lost".into() }));

@@ -107,6 +107,9 @@ fn in_memory_policies_name_their_document() {
     assert!(entry.get("policySource").is_none());
     let with_version = EntryBuilder::for_engine(&e, Filters::default()).build(record(&e, "read"), Some("abc")).unwrap();
     assert_eq!(with_version["policySource"], json!({"hub": {"localBundle": {"bundleId": "abc"}}}));
+    let git = json!({"git": {"repositoryUrl": "https://example.test/p.git", "branch": "main"}});
+    let from_git = EntryBuilder::for_engine(&e, Filters::default()).with_policy_source(git).build(record(&e, "read"), Some("0123abc")).unwrap();
+    assert_eq!(from_git["policySource"], json!({"git": {"repositoryUrl": "https://example.test/p.git", "branch": "main", "hash": "0123abc"}}));
 }
 
 #[test]

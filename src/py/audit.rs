@@ -76,7 +76,9 @@ pub fn start(py: Python<'_>, engine: &mut Engine, audit: &Bound<'_, PyAny>) -> P
     let sink: Box<dyn Sink> = match kind.as_str() {
         "file" => {
             let path: std::path::PathBuf = sink_spec.get_item(1)?.extract()?;
-            Box::new(crate::audit::file::FileSink::new(path, sink_spec.get_item(2)?.extract()?, sink_spec.get_item(3)?.extract()?).map_err(PyValueError::new_err)?)
+            Box::new(
+                crate::audit::file::FileSink::new(path, sink_spec.get_item(2)?.extract()?, sink_spec.get_item(3)?.extract()?).map_err(PyValueError::new_err)?,
+            )
         }
         "logging" => Box::new(LoggingSink { logger: sink_spec.get_item(1)?.unbind(), level: sink_spec.get_item(2)?.extract()? }),
         _ => Box::new(CallableSink(sink_spec.get_item(1)?.unbind())),
@@ -102,7 +104,12 @@ pub fn start(py: Python<'_>, engine: &mut Engine, audit: &Bound<'_, PyAny>) -> P
             let _ = logger.bind(py).call_method1("error", ("decision log: %s", message));
         });
     });
-    let log = AuditLog::start(settings, EntryBuilder::for_engine(engine, filters), sink, on_error).map_err(|e| PyValueError::new_err(format!("audit: {e}")))?;
+    let mut builder = EntryBuilder::for_engine(engine, filters);
+    let source = get(&d, "policy_source")?;
+    if !source.is_none() {
+        builder = builder.with_policy_source(values::value::<Json>(&source, &Path::root("audit.policy_source"))?);
+    }
+    let log = AuditLog::start(settings, builder, sink, on_error).map_err(|e| PyValueError::new_err(format!("audit: {e}")))?;
     let log = Arc::new(log);
     let mut logs = LOGS.lock().unwrap_or_else(|e| e.into_inner());
     logs.retain(|w| w.strong_count() > 0);
@@ -148,11 +155,7 @@ pub fn decide_logged<R>(
     let decide = |table: &crate::compile::table::RuleTable, inputs: &[CheckInput]| -> Vec<CheckOutput> {
         inputs.iter().map(|i| crate::eval::check(table, engine.eval_conf(), i, now)).collect()
     };
-    let outputs = if inputs.len() >= super::engine::RELEASE_GIL_FROM {
-        py.detach(|| decide(&table, &inputs))
-    } else {
-        decide(&table, &inputs)
-    };
+    let outputs = if inputs.len() >= super::engine::RELEASE_GIL_FROM { py.detach(|| decide(&table, &inputs)) } else { decide(&table, &inputs) };
     let result = read(&outputs);
     if log.wants_check(&outputs) {
         submit(py, log, Record::Check { table, inputs, outputs, now, context: context(py) });

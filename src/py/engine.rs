@@ -339,7 +339,9 @@ impl PyEngine {
                 inputs.push(input);
             }
             let now = parse_now(now)?;
-            Ok(decide(py, &self.inner, inputs, now, |outputs| outputs.iter().map(|o| actions.iter().map(|a| o.effect(a).is_some_and(allows)).collect()).collect()))
+            Ok(decide(py, &self.inner, inputs, now, |outputs| {
+                outputs.iter().map(|o| actions.iter().map(|a| o.effect(a).is_some_and(allows)).collect()).collect()
+            }))
         })
     }
 

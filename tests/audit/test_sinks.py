@@ -131,3 +131,34 @@ def test_without_a_log(policies):
     assert engine.flush_audit() is True
     assert engine.audit_stats() is None
     engine.log_refusal("ignored")
+
+
+def test_policy_source_given_by_the_app(policies):
+    entries: list = []
+    source = {"git": {"repositoryUrl": "https://git.example.test/policies.git", "branch": "main"}}
+    engine = warden.Engine.from_directory(policies, audit=AuditOptions(entries.append, policy_source=source))
+    engine.is_allowed(PRINCIPAL, DOC, action="read")
+    engine.flush_audit()
+    assert entries[0]["policySource"] == source
+
+
+@pytest.mark.skipif(
+    not hasattr(warden.Engine, "policy_version"),
+    reason="Engine.policy_version comes with warden.sources (the fleet work); this runs once both are merged",
+)
+def test_entries_carry_the_policy_version(policies):
+    entries: list = []
+    source = {"git": {"repositoryUrl": "https://git.example.test/policies.git", "branch": "main"}}
+    engine = warden.Engine.from_directory(
+        policies, policy_version="c0ffee1", audit=AuditOptions(entries.append, policy_source=source)
+    )
+    engine.is_allowed(PRINCIPAL, DOC, action="read")
+    engine.reload(policy_version="beef002")
+    engine.is_allowed(PRINCIPAL, DOC, action="read")
+    engine.flush_audit()
+    assert [e["policySource"]["git"]["hash"] for e in entries] == ["c0ffee1", "beef002"]
+    plain = []
+    engine = warden.Engine.from_directory(policies, policy_version="c0ffee1", audit=plain.append)
+    engine.is_allowed(PRINCIPAL, DOC, action="read")
+    engine.flush_audit()
+    assert plain[0]["policySource"] == {"hub": {"localBundle": {"path": str(policies), "bundleId": "c0ffee1"}}}
