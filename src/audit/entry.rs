@@ -8,8 +8,10 @@ use crate::eval::{CheckInput, CheckOutput, EvalConf};
 use crate::plan::{PlanInput, PlanResourcesResponse};
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use rustc_hash::FxHashMap;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use serde_json::{json, Map, Value as Json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// What one decision leaves for its log entry. Everything is moved in, nothing is copied.
@@ -42,50 +44,43 @@ impl EntryBuilder {
         EntryBuilder { conf, policy_source, source_given: false, driver, filters, files: None }
     }
 
-    /// The entry for a record, or None when the filters leave nothing to log.
-    pub fn build(&mut self, record: Record, policy_version: Option<&str>) -> Option<Json> {
+    /// The entry for a record as one line of JSON (no newline), or None when nothing is logged.
+    /// The entry is written straight from the record's values; a mask needs it as a tree first.
+    pub fn build(&mut self, record: Record, policy_version: Option<&str>) -> Option<Vec<u8>> {
         let (now, context) = match &record {
-            Record::Check { now, context, .. } | Record::Plan { now, context, .. } | Record::Error { now, context, .. } => (*now, context.clone()),
+            Record::Check { now, context, .. } | Record::Plan { now, context, .. } | Record::Error { now, context, .. } => (*now, context.as_ref()),
         };
-        let mut entry = Map::new();
-        entry.insert("callId".into(), Json::String(call_id(now)));
-        entry.insert("timestamp".into(), Json::String(timestamp(now)));
-        let context = context.unwrap_or(Json::Null);
-        if let Some(peer) = context.get("peer").filter(|p| p.as_object().is_some_and(|o| !o.is_empty())) {
-            entry.insert("peer".into(), peer.clone());
-        }
-        match record {
+        let part = |key: &str| context.and_then(|c| c.get(key)).filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
+        let mut entry = Entry {
+            call_id: call_id(now),
+            timestamp: timestamp(now),
+            peer: part("peer"),
+            check_resources: None,
+            plan_resources: None,
+            metadata: part("metadata").and_then(|m| self.filters.metadata(m)),
+            audit_trail: None,
+            policy_source: self.source(policy_version),
+            request_context: part("requestContext"),
+        };
+        match &record {
             Record::Check { table, inputs, outputs, now, .. } => {
-                let trail = self.check_trail(&table, &inputs, now);
-                let method = json!({
-                    "inputs": inputs.iter().map(input_json).collect::<Vec<_>>(),
-                    "outputs": serde_json::to_value(&outputs).unwrap_or(Json::Null),
-                });
-                entry.insert("checkResources".into(), method);
-                entry.insert("auditTrail".into(), trail);
+                entry.audit_trail = Some(self.check_trail(table, inputs, *now));
+                entry.check_resources = Some(CheckResources { inputs: Inputs(inputs), outputs, error: None });
             }
             Record::Plan { table, input, response, .. } => {
-                let trail = self.plan_trail(&table, &input);
-                let output = plan_output_json(&input, &response);
-                entry.insert("planResources".into(), json!({"input": plan_input_json(&input), "output": output}));
-                entry.insert("auditTrail".into(), trail);
+                entry.audit_trail = Some(self.plan_trail(table, input));
+                entry.plan_resources = Some(json!({"input": plan_input_json(input), "output": plan_output_json(input, response)}));
             }
             Record::Error { error, .. } => {
-                entry.insert("checkResources".into(), json!({"error": error}));
+                entry.check_resources = Some(CheckResources { inputs: Inputs(&[]), outputs: &[], error: Some(error) });
             }
         }
-        if let Some(m) = context.get("metadata").and_then(|m| self.filters.metadata(m)) {
-            entry.insert("metadata".into(), m);
+        if self.filters.mask.is_empty() {
+            return serde_json::to_vec(&entry).ok();
         }
-        if let Some(s) = self.source(policy_version) {
-            entry.insert("policySource".into(), s);
-        }
-        if let Some(rc) = context.get("requestContext").filter(|r| r.as_object().is_some_and(|o| !o.is_empty())) {
-            entry.insert("requestContext".into(), rc.clone());
-        }
-        let mut entry = Json::Object(entry);
-        self.filters.mask.apply(&mut entry);
-        Some(entry)
+        let mut tree = serde_json::to_value(&entry).ok()?;
+        self.filters.mask.apply(&mut tree);
+        serde_json::to_vec(&tree).ok()
     }
 
     /// Says where the policies come from instead of the engine's loader (a Cerbos `PolicySource`,
@@ -131,7 +126,7 @@ impl EntryBuilder {
     /// Cerbos's audit trail of a check: every policy one of the decision's rule rows came from,
     /// with the policies that policy inherits from (its parent scopes), and their source attributes.
     /// The rows reached are retraced by explaining each input against the same policy set and `now`.
-    fn check_trail(&mut self, table: &Arc<RuleTable>, inputs: &[CheckInput], now: DateTime<FixedOffset>) -> Json {
+    fn check_trail(&mut self, table: &Arc<RuleTable>, inputs: &[CheckInput], now: DateTime<FixedOffset>) -> Trail {
         let mut reached: BTreeSet<String> = BTreeSet::new();
         for input in inputs {
             let (_, explanation) = crate::eval::check_explained(table, &self.conf, input, now);
@@ -143,7 +138,7 @@ impl EntryBuilder {
     }
 
     /// The audit trail of a plan: the policies of the principal's and the resource kind's scope chains.
-    fn plan_trail(&mut self, table: &Arc<RuleTable>, input: &PlanInput) -> Json {
+    fn plan_trail(&mut self, table: &Arc<RuleTable>, input: &PlanInput) -> Trail {
         let version = |v: &str| if v.is_empty() { self.conf.default_policy_version.clone() } else { v.to_string() };
         let scope = |s: &str| crate::eval::check::scope_value(s, &self.conf.default_scope).to_string();
         let r = crate::compile::resource_policy_key(&input.resource.kind, &version(&input.resource.policy_version), &scope(&input.resource.scope));
@@ -151,26 +146,147 @@ impl EntryBuilder {
         self.trail(table, [r, p].into_iter().collect())
     }
 
-    fn trail(&mut self, table: &Arc<RuleTable>, reached: BTreeSet<String>) -> Json {
+    fn trail(&mut self, table: &Arc<RuleTable>, reached: BTreeSet<String>) -> Trail {
         if !self.files.as_ref().is_some_and(|(t, _)| Arc::ptr_eq(t, table)) {
             let files = table.meta.iter().map(|m| (m.key.clone(), m.file.clone())).collect();
             self.files = Some((table.clone(), files));
         }
         let files = &self.files.as_ref().expect("just set").1;
-        let mut effective = Map::new();
+        let mut effective = BTreeMap::new();
         for key in &reached {
             for k in lineage(key) {
                 if let Some(file) = files.get(&k) {
-                    effective.insert(k, json!({"attributes": {"driver": self.driver, "source": file}}));
+                    effective.insert(k, SourceAttributes { attributes: Attributes { driver: self.driver, source: file.clone() } });
                 }
             }
         }
-        effective.sort_keys();
-        if effective.is_empty() {
-            json!({})
-        } else {
-            json!({ "effectivePolicies": effective })
+        Trail { effective_policies: effective }
+    }
+}
+
+/// `DecisionLogEntry`, borrowing what it can from the record.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry<'a> {
+    call_id: String,
+    timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer: Option<&'a Json>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check_resources: Option<CheckResources<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan_resources: Option<Json>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<Json>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audit_trail: Option<Trail>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy_source: Option<Json>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_context: Option<&'a Json>,
+}
+
+#[derive(Serialize)]
+struct CheckResources<'a> {
+    #[serde(skip_serializing_if = "Inputs::is_empty")]
+    inputs: Inputs<'a>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    outputs: &'a [CheckOutput],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+/// `auditTrail`: `{}` when no policy was reached, as protojson writes an empty map.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Trail {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    effective_policies: BTreeMap<String, SourceAttributes>,
+}
+
+#[derive(Serialize)]
+struct SourceAttributes {
+    attributes: Attributes,
+}
+
+#[derive(Serialize)]
+struct Attributes {
+    driver: &'static str,
+    source: String,
+}
+
+/// Engine `CheckInput`s in protojson.
+struct Inputs<'a>(&'a [CheckInput]);
+
+impl Inputs<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Inputs<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(InputJson))
+    }
+}
+
+struct InputJson<'a>(&'a CheckInput);
+
+impl Serialize for InputJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let i = self.0;
+        let mut m = s.serialize_map(None)?;
+        if !i.request_id.is_empty() {
+            m.serialize_entry("requestId", &i.request_id)?;
         }
+        m.serialize_entry("resource", &ResourceJson(&i.resource))?;
+        m.serialize_entry("principal", &PrincipalJson(&i.principal))?;
+        m.serialize_entry("actions", &i.actions)?;
+        if let Some(a) = i.aux_data.as_ref().filter(|a| !a.jwt.is_empty()) {
+            m.serialize_entry("auxData", &json!({"jwt": a.jwt}))?;
+        }
+        m.end()
+    }
+}
+
+/// Writes the non-empty string fields, then `attr` if any (protojson leaves empty fields out).
+fn fields<S: SerializeMap>(m: &mut S, strings: &[(&str, &str)]) -> Result<(), S::Error> {
+    for (k, v) in strings {
+        if !v.is_empty() {
+            m.serialize_entry(k, v)?;
+        }
+    }
+    Ok(())
+}
+
+struct ResourceJson<'a>(&'a crate::eval::request::ResourceInput);
+
+impl Serialize for ResourceJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut m = s.serialize_map(None)?;
+        fields(&mut m, &[("kind", &r.kind), ("policyVersion", &r.policy_version), ("id", &r.id)])?;
+        if !r.attr.is_empty() {
+            m.serialize_entry("attr", &r.attr)?;
+        }
+        fields(&mut m, &[("scope", &r.scope)])?;
+        m.end()
+    }
+}
+
+struct PrincipalJson<'a>(&'a PrincipalInput);
+
+impl Serialize for PrincipalJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let p = self.0;
+        let mut m = s.serialize_map(None)?;
+        fields(&mut m, &[("id", &p.id), ("policyVersion", &p.policy_version)])?;
+        m.serialize_entry("roles", &p.roles)?;
+        if !p.attr.is_empty() {
+            m.serialize_entry("attr", &p.attr)?;
+        }
+        fields(&mut m, &[("scope", &p.scope)])?;
+        m.end()
     }
 }
 
@@ -214,13 +330,7 @@ fn put_map(o: &mut Map<String, Json>, k: &str, v: &Map<String, Json>) {
 }
 
 fn principal_json(p: &PrincipalInput) -> Json {
-    let mut o = Map::new();
-    put_str(&mut o, "id", &p.id);
-    put_str(&mut o, "policyVersion", &p.policy_version);
-    o.insert("roles".into(), json!(p.roles));
-    put_map(&mut o, "attr", &p.attr);
-    put_str(&mut o, "scope", &p.scope);
-    Json::Object(o)
+    serde_json::to_value(PrincipalJson(p)).unwrap_or(Json::Null)
 }
 
 fn aux_json(a: &Option<AuxData>) -> Option<Json> {
@@ -228,25 +338,6 @@ fn aux_json(a: &Option<AuxData>) -> Option<Json> {
     let mut o = Map::new();
     put_map(&mut o, "jwt", &a.jwt);
     (!o.is_empty()).then_some(Json::Object(o))
-}
-
-/// A `cerbos.engine.v1.CheckInput` in protojson.
-pub fn input_json(i: &CheckInput) -> Json {
-    let mut o = Map::new();
-    put_str(&mut o, "requestId", &i.request_id);
-    let mut r = Map::new();
-    put_str(&mut r, "kind", &i.resource.kind);
-    put_str(&mut r, "policyVersion", &i.resource.policy_version);
-    put_str(&mut r, "id", &i.resource.id);
-    put_map(&mut r, "attr", &i.resource.attr);
-    put_str(&mut r, "scope", &i.resource.scope);
-    o.insert("resource".into(), Json::Object(r));
-    o.insert("principal".into(), principal_json(&i.principal));
-    o.insert("actions".into(), json!(i.actions));
-    if let Some(a) = aux_json(&i.aux_data) {
-        o.insert("auxData".into(), a);
-    }
-    Json::Object(o)
 }
 
 /// A `cerbos.engine.v1.PlanResourcesInput` in protojson.

@@ -1,7 +1,6 @@
 //! The JSON-lines file sink: one entry per line, rotated by size as `logging`'s
 //! `RotatingFileHandler` does (`log.jsonl` -> `log.jsonl.1` -> ... -> `log.jsonl.<backups>`).
 use super::queue::{Sink, SinkError};
-use serde_json::Value as Json;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -13,7 +12,6 @@ pub struct FileSink {
     backups: u32,
     out: BufWriter<File>,
     size: u64,
-    line: Vec<u8>,
 }
 
 fn open(path: &Path) -> Result<(BufWriter<File>, u64), String> {
@@ -25,7 +23,7 @@ fn open(path: &Path) -> Result<(BufWriter<File>, u64), String> {
 impl FileSink {
     pub fn new(path: PathBuf, max_bytes: u64, backups: u32) -> Result<FileSink, String> {
         let (out, size) = open(&path)?;
-        Ok(FileSink { path, max_bytes, backups, out, size, line: Vec::with_capacity(4096) })
+        Ok(FileSink { path, max_bytes, backups, out, size })
     }
 
     fn backup(&self, n: u32) -> PathBuf {
@@ -56,7 +54,7 @@ impl FileSink {
 }
 
 impl Sink for FileSink {
-    fn write(&mut self, entries: Vec<Json>) -> Result<(), SinkError> {
+    fn write(&mut self, entries: Vec<Vec<u8>>) -> Result<(), SinkError> {
         let total = entries.len() as u64;
         for (i, e) in entries.iter().enumerate() {
             self.write_one(e).map_err(|message| SinkError { lost: total - i as u64, message })?;
@@ -70,15 +68,13 @@ impl Sink for FileSink {
 }
 
 impl FileSink {
-    fn write_one(&mut self, e: &Json) -> Result<(), String> {
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, e).map_err(|e| e.to_string())?;
-        self.line.push(b'\n');
-        let n = self.line.len() as u64;
+    fn write_one(&mut self, line: &[u8]) -> Result<(), String> {
+        let n = line.len() as u64 + 1;
         if self.max_bytes > 0 && self.size > 0 && self.size + n > self.max_bytes {
             self.rotate()?;
         }
-        self.out.write_all(&self.line).map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
+        let written = self.out.write_all(line).and_then(|()| self.out.write_all(b"\n"));
+        written.map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
         self.size += n;
         Ok(())
     }

@@ -3,16 +3,16 @@
 //! the app's choice applies: drop the record and count it, or block until there is room.
 use super::entry::{EntryBuilder, Record};
 use crate::eval::CheckOutput;
-use serde_json::Value as Json;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-/// Where entries go. Called on the writer thread only, with the entries of one batch in order.
+/// Where entries go. Called on the writer thread only, with the entries of one batch in order,
+/// each one line of JSON (without its newline).
 pub trait Sink: Send {
     /// Takes a batch; on failure says how many entries were lost and why.
-    fn write(&mut self, entries: Vec<Json>) -> Result<(), SinkError>;
+    fn write(&mut self, entries: Vec<Vec<u8>>) -> Result<(), SinkError>;
     /// Pushes buffered entries out (to the OS for a file); called after every batch.
     fn flush(&mut self) -> Result<(), SinkError> {
         Ok(())
@@ -249,7 +249,7 @@ fn write_loop(rx: Receiver<Queued>, mut builder: EntryBuilder, mut sink: Box<dyn
         let n = batch.len() as u64;
         // A panic while building or writing loses this batch only; the writer goes on.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let entries: Vec<Json> = batch.drain(..).filter_map(|(r, version)| builder.build(r, version.as_deref())).collect();
+            let entries: Vec<Vec<u8>> = batch.drain(..).filter_map(|(r, version)| builder.build(r, version.as_deref())).collect();
             if entries.is_empty() { Ok(()) } else { sink.write(entries) }.and_then(|()| sink.flush())
         }))
         .unwrap_or_else(|_| Err(SinkError { lost: n, message: "the decision-log writer panicked; a batch was lost".into() }));

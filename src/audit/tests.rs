@@ -39,6 +39,15 @@ pub(crate) fn normalise(v: &Json) -> Json {
     walk(v, "").unwrap_or(json!({}))
 }
 
+fn parse(line: &[u8]) -> Json {
+    serde_json::from_slice(line).unwrap()
+}
+
+/// Builds an entry and reads it back.
+fn build(b: &mut EntryBuilder, r: Record, version: Option<&str>) -> Json {
+    parse(&b.build(r, version).unwrap())
+}
+
 fn store() -> Option<PathBuf> {
     crate::shared_data::shared_data("conformance/cerbos/internal/test/testdata")
 }
@@ -46,8 +55,8 @@ fn store() -> Option<PathBuf> {
 /// Collects entries in memory.
 struct Collect(Arc<Mutex<Vec<Json>>>);
 impl Sink for Collect {
-    fn write(&mut self, entries: Vec<Json>) -> Result<(), SinkError> {
-        self.0.lock().unwrap().extend(entries);
+    fn write(&mut self, entries: Vec<Vec<u8>>) -> Result<(), SinkError> {
+        self.0.lock().unwrap().extend(entries.iter().map(|e| parse(e)));
         Ok(())
     }
 }
@@ -68,7 +77,7 @@ fn engine_cases_decision_logs() {
         let inputs: Vec<CheckInput> = serde_json::from_value(case["inputs"].clone()).unwrap();
         let now = chrono::Utc::now().fixed_offset();
         let outputs = engine.check(&inputs, Some(now));
-        let entry = builder.build(Record::Check { table: engine.table(), inputs, outputs, now, context: None }, None).unwrap();
+        let entry = build(&mut builder, Record::Check { table: engine.table(), inputs, outputs, now, context: None }, None);
         let mut want = case["wantDecisionLogs"][0].clone();
         // As Cerbos's test does: the store directory is the one the engine reads.
         want["policySource"]["disk"]["directory"] = json!(dir.display().to_string());
@@ -102,13 +111,13 @@ fn record(engine: &Engine, action: &str) -> Record {
 #[test]
 fn in_memory_policies_name_their_document() {
     let e = small_engine();
-    let entry = EntryBuilder::for_engine(&e, Filters::default()).build(record(&e, "read"), None).unwrap();
+    let entry = build(&mut EntryBuilder::for_engine(&e, Filters::default()), record(&e, "read"), None);
     assert_eq!(entry["auditTrail"], json!({"effectivePolicies": {"resource.doc.vdefault": {"attributes": {"driver": "inline", "source": "doc.yaml"}}}}));
     assert!(entry.get("policySource").is_none());
-    let with_version = EntryBuilder::for_engine(&e, Filters::default()).build(record(&e, "read"), Some("abc")).unwrap();
+    let with_version = build(&mut EntryBuilder::for_engine(&e, Filters::default()), record(&e, "read"), Some("abc"));
     assert_eq!(with_version["policySource"], json!({"hub": {"localBundle": {"bundleId": "abc"}}}));
     let git = json!({"git": {"repositoryUrl": "https://example.test/p.git", "branch": "main"}});
-    let from_git = EntryBuilder::for_engine(&e, Filters::default()).with_policy_source(git).build(record(&e, "read"), Some("0123abc")).unwrap();
+    let from_git = build(&mut EntryBuilder::for_engine(&e, Filters::default()).with_policy_source(git), record(&e, "read"), Some("0123abc"));
     assert_eq!(from_git["policySource"], json!({"git": {"repositoryUrl": "https://example.test/p.git", "branch": "main", "hash": "0123abc"}}));
 }
 
@@ -126,7 +135,7 @@ fn mask_removes_fields_and_metadata_keys_filter() {
         *context =
             Some(json!({"peer": {"address": "1.2.3.4", "userAgent": "ua"}, "metadata": {"X-Request-ID": "r1", "cookie": "c", "authorization": "Bearer x"}}));
     }
-    let entry = EntryBuilder::for_engine(&e, filters).build(r, None).unwrap();
+    let entry = build(&mut EntryBuilder::for_engine(&e, filters), r, None);
     assert_eq!(entry["checkResources"]["inputs"][0]["principal"]["attr"], json!({"team": "a"}));
     assert!(entry["checkResources"]["outputs"][0].get("actions").is_none());
     assert_eq!(entry["peer"], json!({"userAgent": "ua"}));
@@ -138,9 +147,9 @@ fn mask_removes_fields_and_metadata_keys_filter() {
 /// A sink that waits for a go-ahead before taking each batch.
 struct Gate(mpsc::Receiver<()>, Arc<Mutex<Vec<Json>>>);
 impl Sink for Gate {
-    fn write(&mut self, entries: Vec<Json>) -> Result<(), SinkError> {
+    fn write(&mut self, entries: Vec<Vec<u8>>) -> Result<(), SinkError> {
         let _ = self.0.recv_timeout(Duration::from_secs(10));
-        self.1.lock().unwrap().extend(entries);
+        self.1.lock().unwrap().extend(entries.iter().map(|e| parse(e)));
         Ok(())
     }
 }
@@ -235,7 +244,7 @@ fn file_sink_rotates_by_size() {
     let path = dir.path().join("decisions.jsonl");
     let mut sink = file::FileSink::new(path.clone(), 200, 2).unwrap();
     for i in 0..20 {
-        sink.write(vec![json!({"n": i, "pad": "x".repeat(50)})]).unwrap();
+        sink.write(vec![json!({"n": i, "pad": "x".repeat(50)}).to_string().into_bytes()]).unwrap();
     }
     sink.flush().unwrap();
     let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap();
@@ -246,4 +255,47 @@ fn file_sink_rotates_by_size() {
     assert!(!dir.path().join("decisions.jsonl.3").exists(), "only two backups are kept");
     let last: Json = serde_json::from_str(current.lines().last().unwrap()).unwrap();
     assert_eq!(last["n"], 19);
+}
+
+/// Where an entry's cost goes, per single decision on the contacts policy:
+/// `cargo test --release --lib audit::tests::time_entry -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a test; run by hand"]
+fn time_entry() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/contacts/policies");
+    let e = Engine::new(PolicySource::Directory(dir), EngineConfig::default()).unwrap();
+    let input: CheckInput = serde_json::from_value(json!({
+        "principal": {"id": "u1", "roles": ["user"], "attr": {}},
+        "resource": {"kind": "contact", "id": "abc123", "attr": {"owner_id": "u1"}},
+        "actions": ["update"]
+    }))
+    .unwrap();
+    let now = chrono::Utc::now().fixed_offset();
+    let table = e.table();
+    let mut builder = EntryBuilder::for_engine(&e, Filters::default());
+    let n = 100_000;
+    let time = |what: &str, f: &mut dyn FnMut()| {
+        for _ in 0..n / 10 {
+            f();
+        }
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        println!("{what}: {:.3} µs", t.elapsed().as_secs_f64() * 1e6 / n as f64);
+    };
+    time("decision", &mut || {
+        std::hint::black_box(e.check(std::slice::from_ref(&input), Some(now)));
+    });
+    time("retrace (check_explained)", &mut || {
+        std::hint::black_box(crate::eval::check_explained(&table, e.eval_conf(), &input, now));
+    });
+    time("input clone", &mut || {
+        std::hint::black_box(input.clone());
+    });
+    let outputs = e.check(std::slice::from_ref(&input), Some(now));
+    time("build entry (retrace + JSON line)", &mut || {
+        let r = Record::Check { table: table.clone(), inputs: vec![input.clone()], outputs: outputs.clone(), now, context: None };
+        std::hint::black_box(builder.build(r, None));
+    });
 }

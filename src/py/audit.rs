@@ -1,7 +1,7 @@
 //! Decision logs from Python (`audit=`; src/audit holds the queue, the writer and the entries):
 //! the `audit=` settings read, the Python sinks (a callable, a `logging` logger), the request
 //! context the web integrations set, and each decision handed to the engine's log.
-use super::values::{self, to_py, Path};
+use super::values::{self, Path};
 use crate::audit::{AuditLog, EntryBuilder, Filters, Mask, OnFull, Record, Settings, Sink, SinkError};
 use crate::engine::Engine;
 use crate::eval::{CheckInput, CheckOutput};
@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use serde_json::Value as Json;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -17,8 +17,12 @@ use std::time::Duration;
 /// Every log started, so that they can be flushed when the interpreter exits.
 static LOGS: Mutex<Vec<Weak<AuditLog>>> = Mutex::new(Vec::new());
 
-/// Calls a Python callable with each entry as a dict.
-struct CallableSink(Py<PyAny>);
+/// Calls a Python callable with each entry as a dict (read by `json.loads`, the quickest way
+/// from JSON text to Python objects).
+struct CallableSink {
+    callable: Py<PyAny>,
+    loads: Py<PyAny>,
+}
 
 /// Logs each entry's JSON on a `logging` logger.
 struct LoggingSink {
@@ -27,13 +31,14 @@ struct LoggingSink {
 }
 
 impl Sink for CallableSink {
-    fn write(&mut self, entries: Vec<Json>) -> Result<(), SinkError> {
+    fn write(&mut self, entries: Vec<Vec<u8>>) -> Result<(), SinkError> {
         let n = entries.len() as u64;
         Python::try_attach(|py| {
             let mut failed = 0;
             let mut first = None;
             for e in &entries {
-                if let Err(err) = to_py(py, e).and_then(|d| self.0.bind(py).call1((d,))) {
+                let call = self.loads.bind(py).call1((PyBytes::new(py, e),)).and_then(|d| self.callable.bind(py).call1((d,)));
+                if let Err(err) = call {
                     failed += 1;
                     first.get_or_insert_with(|| err.to_string());
                 }
@@ -48,7 +53,7 @@ impl Sink for CallableSink {
 }
 
 impl Sink for LoggingSink {
-    fn write(&mut self, entries: Vec<Json>) -> Result<(), SinkError> {
+    fn write(&mut self, entries: Vec<Vec<u8>>) -> Result<(), SinkError> {
         let n = entries.len() as u64;
         Python::try_attach(|py| {
             let logger = self.logger.bind(py);
@@ -56,7 +61,8 @@ impl Sink for LoggingSink {
                 return Ok(());
             }
             for e in &entries {
-                logger.call_method1("log", (self.level, e.to_string())).map_err(|err| SinkError { lost: n, message: err.to_string() })?;
+                let text = PyString::from_bytes(py, e).map_err(|err| SinkError { lost: n, message: err.to_string() })?;
+                logger.call_method1("log", (self.level, text)).map_err(|err| SinkError { lost: n, message: err.to_string() })?;
             }
             Ok(())
         })
@@ -81,7 +87,7 @@ pub fn start(py: Python<'_>, engine: &mut Engine, audit: &Bound<'_, PyAny>) -> P
             )
         }
         "logging" => Box::new(LoggingSink { logger: sink_spec.get_item(1)?.unbind(), level: sink_spec.get_item(2)?.extract()? }),
-        _ => Box::new(CallableSink(sink_spec.get_item(1)?.unbind())),
+        _ => Box::new(CallableSink { callable: sink_spec.get_item(1)?.unbind(), loads: py.import("json")?.getattr("loads")?.unbind() }),
     };
     let on_full: String = get(&d, "on_full")?.extract()?;
     let settings = Settings {
