@@ -58,7 +58,9 @@ def engines(tmp: Path) -> Dict[str, warden.Engine]:
         "path": warden.Engine.from_directory(
             POLICIES, audit=AuditOptions(sink("path.jsonl"), on_full="drop", queue_size=200_000)
         ),
-        "sustained": warden.Engine.from_directory(POLICIES, audit=AuditOptions(sink("sustained.jsonl"), on_full="block")),
+        "sustained": warden.Engine.from_directory(
+            POLICIES, audit=AuditOptions(sink("sustained.jsonl"), on_full="block")
+        ),
     }
 
 
@@ -66,13 +68,18 @@ def cases(engine: warden.Engine) -> Dict[str, Tuple[Callable[[], object], int]]:
     """name -> (call, decisions per call)."""
     principal = {"id": "u1", "roles": ["user"], "attr": {}}
     resource = {"kind": "contact", "id": "c1", "attr": {"owner_id": "u1"}}
-    resources = [{"kind": "contact", "id": f"c{i}", "attr": {"owner_id": "u1" if i % 2 else "u2"}} for i in range(BATCH)]
+    resources = [
+        {"kind": "contact", "id": f"c{i}", "attr": {"owner_id": "u1" if i % 2 else "u2"}} for i in range(BATCH)
+    ]
     one = [{"principal": principal, "resource": resource, "actions": ["update"]}]
     many = [{"principal": principal, "resource": r, "actions": ACTIONS} for r in resources]
     return {
         "is_allowed (1 decision)": (lambda: engine.is_allowed(principal, resource, action="update"), 1),
         "check 1x1 (1 decision)": (lambda: engine.check(one), 1),
-        f"decision_table 1x{BATCH}x3 ({BATCH * 3} decisions)": (lambda: engine.decision_table(principal, resources, ACTIONS), BATCH * 3),
+        f"decision_table 1x{BATCH}x3 ({BATCH * 3} decisions)": (
+            lambda: engine.decision_table(principal, resources, ACTIONS),
+            BATCH * 3,
+        ),
         f"check {BATCH}x3 ({BATCH * 3} decisions)": (lambda: engine.check(many), BATCH * 3),
     }
 

@@ -51,7 +51,9 @@ def _attached(facts: RequestFacts) -> Iterator[None]:
         yield
 
 
-def _log_access(facts: RequestFacts, principal: str, action: str, kind: str, rid: str, effect: str, policy: str, seconds: float) -> None:
+def _log_access(
+    facts: RequestFacts, principal: str, action: str, kind: str, rid: str, effect: str, policy: str, seconds: float
+) -> None:
     fields = {
         "principal": principal,
         "method": facts.method,
@@ -102,7 +104,16 @@ def decide(
         if aux_data is not None:
             check["auxData"] = dict(aux_data)
         effect = engine.check([check])[0]["actions"][action]
-    _log_access(request, principal.id, action, resource.kind, resource.id, effect["effect"], effect["policy"], time.perf_counter() - started)
+    _log_access(
+        request,
+        principal.id,
+        action,
+        resource.kind,
+        resource.id,
+        effect["effect"],
+        effect["policy"],
+        time.perf_counter() - started,
+    )
     return bool(effect["effect"] == "EFFECT_ALLOW")
 
 

@@ -95,7 +95,9 @@ def _settings(audit: Any) -> Dict[str, Any]:
     elif callable(sink):
         kind = ("callable", sink)
     else:
-        raise TypeError(f"audit: expected a callable, 'logging', LoggingSink, FileSink or AuditOptions, got {type(sink).__name__}")
+        raise TypeError(
+            f"audit: expected a callable, 'logging', LoggingSink, FileSink or AuditOptions, got {type(sink).__name__}"
+        )
     for name in ("include_metadata_keys", "exclude_metadata_keys"):
         if isinstance(getattr(options, name), str):
             raise TypeError(f"audit: {name} must be a list of strings, not a string")

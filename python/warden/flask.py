@@ -71,6 +71,7 @@ from flask import (
 )
 from werkzeug.local import LocalProxy
 
+from warden._access import RequestFacts, decide, refused
 from warden._planning import everything, plan_for
 from warden._web import (
     Refusal,
@@ -81,7 +82,6 @@ from warden._web import (
     check_name,
     login_location,
 )
-from warden._access import RequestFacts, decide, refused
 from warden.client import Client
 from warden.jwt import Introspector, InvalidToken, JWTVerifier, TokenInfo
 from warden.models import PlanResourcesResponse, Principal, Resource

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# the web tests' identity provider and keys, for test_web.py
+from tests.web.conftest import idp, stranger_key, web_key  # noqa: F401
+
 POLICY = """
 apiVersion: api.cerbos.dev/v1
 resourcePolicy:

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-
 import warden
+
 from tests.conformance.cerbos_data import TESTDATA, case_files, load_case, require_testdata
 
 require_testdata()

@@ -67,7 +67,9 @@ def test_mask_removes_attribute_keys_and_peer_fields(policies):
 
 def test_request_context_fields(policies):
     engine, entries = engine_with(policies)
-    with request_context(address="10.0.0.7", user_agent="pytest", forwarded_for="1.2.3.4", annotations={"route": "/docs/{id}"}):
+    with request_context(
+        address="10.0.0.7", user_agent="pytest", forwarded_for="1.2.3.4", annotations={"route": "/docs/{id}"}
+    ):
         engine.is_allowed(PRINCIPAL, DOC, action="read")
     engine.is_allowed(PRINCIPAL, DOC, action="read")
     engine.flush_audit()

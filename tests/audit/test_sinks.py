@@ -7,11 +7,10 @@ import json
 import logging
 
 import pytest
-
 import warden
 from warden.audit import AuditOptions, FileSink, LoggingSink
 
-from .conftest import DOC, PRINCIPAL, POLICY
+from .conftest import DOC, POLICY, PRINCIPAL
 
 
 def test_callable_sink_gets_each_check_as_a_dict(policies):
@@ -20,9 +19,7 @@ def test_callable_sink_gets_each_check_as_a_dict(policies):
     assert engine.is_allowed(PRINCIPAL, DOC, action="read")
     assert engine.flush_audit()
     (e,) = entries
-    assert e["checkResources"]["inputs"] == [
-        {"resource": DOC, "principal": PRINCIPAL, "actions": ["read"]}
-    ]
+    assert e["checkResources"]["inputs"] == [{"resource": DOC, "principal": PRINCIPAL, "actions": ["read"]}]
     assert e["checkResources"]["outputs"] == [
         {"resourceId": "d1", "actions": {"read": {"effect": "EFFECT_ALLOW", "policy": "resource.doc.vdefault"}}}
     ]
@@ -50,7 +47,9 @@ def test_every_entry_point_logs(policies):
     assert plan["input"]["actions"] == ["read"] and plan["input"]["principal"]["id"] == "alice"
     assert plan["output"]["filter"] == {"kind": "KIND_ALWAYS_ALLOWED"}
     # Policies given in memory keep their document name as the source.
-    assert entries[0]["auditTrail"]["effectivePolicies"]["resource.doc.vdefault"]["attributes"]["source"] == "policies[0]"
+    assert (
+        entries[0]["auditTrail"]["effectivePolicies"]["resource.doc.vdefault"]["attributes"]["source"] == "policies[0]"
+    )
 
 
 def test_client_takes_the_audit_option(policies):

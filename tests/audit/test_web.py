@@ -7,14 +7,14 @@ import logging
 
 import httpx
 import pytest
+import warden
+import warden.audit
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from flask import Flask
-
-import warden
-import warden.audit
-from tests.web.conftest import POLICIES, bearer, idp, make_verifier, stranger_key, uvicorn_server, web_key  # noqa: F401 (fixtures)
 from warden.fastapi import Warden
+
+from tests.web.conftest import POLICIES, bearer, make_verifier, uvicorn_server
 
 DOCUMENTS = {"d1": {"owner": "user-1"}, "d2": {"owner": "user-2"}}
 
@@ -105,9 +105,10 @@ def test_fastapi_under_a_real_server_logs_the_peer_address(logged, web_key):
 
 
 def flask_app(idp, client) -> Flask:
-    from tests.jwt.signing import AUDIENCE, ISSUER
     from warden.flask import Warden as FlaskWarden
     from warden.flask import authorize
+
+    from tests.jwt.signing import AUDIENCE, ISSUER
 
     app = Flask(__name__)
     app.config.update(
@@ -129,7 +130,9 @@ def flask_app(idp, client) -> Flask:
 
 def test_flask_decisions_token_failures_and_access_log(idp, web_key, stranger_key, caplog):
     entries: list = []
-    client = warden.Client(POLICIES, audit=warden.audit.AuditOptions(entries.append, include_metadata_keys=["x-request-id"]))
+    client = warden.Client(
+        POLICIES, audit=warden.audit.AuditOptions(entries.append, include_metadata_keys=["x-request-id"])
+    )
     http = flask_app(idp, client).test_client()
     with caplog.at_level(logging.INFO, logger="warden.access"):
         assert http.put("/documents/d1", headers={**bearer(web_key), **HEADERS}).status_code == 200
@@ -138,7 +141,11 @@ def test_flask_decisions_token_failures_and_access_log(idp, web_key, stranger_ke
     client.engine.flush_audit()
     allowed, denied, refused = entries
     assert allowed["peer"] == {"address": "127.0.0.1", "userAgent": "pytest-agent", "forwardedFor": "203.0.113.9"}
-    assert allowed["requestContext"]["annotations"] == {"method": "PUT", "route": "/documents/<doc_id>", "requestId": "req-42"}
+    assert allowed["requestContext"]["annotations"] == {
+        "method": "PUT",
+        "route": "/documents/<doc_id>",
+        "requestId": "req-42",
+    }
     assert allowed["metadata"] == {"x-request-id": {"values": ["req-42"]}}
     assert denied["checkResources"]["outputs"][0]["actions"]["update"]["effect"] == "EFFECT_DENY"
     assert refused["checkResources"]["error"].startswith("token verification failed")
