@@ -19,7 +19,7 @@ pub enum Record {
     /// `check`, `is_allowed`, `decision_table`, `check_resources_json`: one entry for the whole batch.
     Check { table: Arc<RuleTable>, inputs: Vec<CheckInput>, outputs: Vec<CheckOutput>, now: DateTime<FixedOffset>, context: Option<Json> },
     /// `plan_resources`, `plan_resources_json`.
-    Plan { table: Arc<RuleTable>, input: PlanInput, response: PlanResourcesResponse, now: DateTime<FixedOffset>, context: Option<Json> },
+    Plan { table: Arc<RuleTable>, input: Box<PlanInput>, response: Box<PlanResourcesResponse>, now: DateTime<FixedOffset>, context: Option<Json> },
     /// A request refused before any decision (an invalid bearer token): `checkResources.error`.
     Error { error: String, now: DateTime<FixedOffset>, context: Option<Json> },
 }

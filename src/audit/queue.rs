@@ -162,14 +162,14 @@ impl AuditLog {
     }
 
     /// Queues a record if there is room; gives it back when the queue is full.
-    pub fn try_submit(&self, r: Record) -> Result<(), Record> {
+    pub fn try_submit(&self, r: Record) -> Result<(), Box<Record>> {
         let version = self.shared.policy_version.read().unwrap_or_else(|e| e.into_inner()).clone();
         match self.tx.try_send((r, version)) {
             Ok(()) => {
                 self.shared.queued.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(TrySendError::Full((r, _))) | Err(TrySendError::Disconnected((r, _))) => Err(r),
+            Err(TrySendError::Full((r, _))) | Err(TrySendError::Disconnected((r, _))) => Err(Box::new(r)),
         }
     }
 
@@ -178,7 +178,7 @@ impl AuditLog {
     pub fn submit(&self, r: Record) {
         match self.try_submit(r) {
             Ok(()) => {}
-            Err(r) => self.on_full_queue(r),
+            Err(r) => self.on_full_queue(*r),
         }
     }
 

@@ -15,7 +15,7 @@ pub(crate) fn normalise(v: &Json) -> Json {
             Json::Object(o) => {
                 let mut out = serde_json::Map::new();
                 for (k, x) in o {
-                    if ["callId", "timestamp", "peer"].contains(&k.as_str()) && key == "" {
+                    if ["callId", "timestamp", "peer"].contains(&k.as_str()) && key.is_empty() {
                         continue;
                     }
                     if let Some(x) = walk(x, k) {

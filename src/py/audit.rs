@@ -140,8 +140,8 @@ fn context(py: Python<'_>) -> Option<Json> {
 fn submit(py: Python<'_>, log: &AuditLog, r: Record) {
     if let Err(r) = log.try_submit(r) {
         match log.on_full() {
-            OnFull::Drop => log.on_full_queue(r),
-            OnFull::Block => py.detach(move || log.on_full_queue(r)),
+            OnFull::Drop => log.on_full_queue(*r),
+            OnFull::Block => py.detach(move || log.on_full_queue(*r)),
         }
     }
 }
@@ -183,7 +183,7 @@ pub fn log_plan(py: Python<'_>, engine: &Engine, input: crate::plan::PlanInput, 
     let Some(log) = engine.audit_log() else { return };
     let kind = response.filter.get("kind").and_then(Json::as_str).unwrap_or("");
     if log.wants_plan(kind) {
-        submit(py, log, Record::Plan { table: engine.table(), input, response, now, context: context(py) });
+        submit(py, log, Record::Plan { table: engine.table(), input: Box::new(input), response: Box::new(response), now, context: context(py) });
     }
 }
 
