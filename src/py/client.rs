@@ -137,7 +137,11 @@ impl PyClientCore {
                 actions: vec![requests::action(action, &Path::root("action"))?],
                 aux_data: self::aux_data(aux_data, Models::get(py)?)?,
             };
-            Ok(decide(py, &engine, vec![input], None, |out| out[0].actions.0.first().is_some_and(|(_, e)| allows(e))))
+            let allowed = |out: &[crate::eval::CheckOutput]| out[0].actions.0.first().is_some_and(|(_, e)| allows(e));
+            if engine.audit_log().is_none() {
+                return Ok(allowed(&engine.check(std::slice::from_ref(&input), None)));
+            }
+            Ok(decide(py, &engine, vec![input], None, allowed))
         })
     }
 
