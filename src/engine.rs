@@ -67,6 +67,8 @@ pub struct Engine {
     token_verifier: Option<Box<dyn crate::api::TokenVerifier>>,
     /// Kept alive while the engine watches its directory; dropping it stops the watch thread.
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
+    /// Where decisions are logged, if anywhere (src/audit); the bindings hand records to it.
+    audit_log: Option<Arc<crate::audit::AuditLog>>,
 }
 
 /// What a watch reports after each reload it attempts.
@@ -133,7 +135,7 @@ impl Engine {
             lenient_scope_search: config.lenient_scope_search,
             globals: crate::cel::Vars::from_json_map(&config.globals),
         };
-        Ok(Engine { source, conf, config, table: RwLock::new(Arc::new(table)), token_verifier: None, watcher: Mutex::new(None) })
+        Ok(Engine { source, conf, config, table: RwLock::new(Arc::new(table)), token_verifier: None, watcher: Mutex::new(None), audit_log: None })
     }
 
     /// Sets what verifies `auxData` JWTs in `check_resources` requests.
@@ -149,6 +151,15 @@ impl Engine {
     ) -> Result<crate::api::CheckResourcesResponse, String> {
         let inputs = req.to_inputs(self.token_verifier.as_deref())?;
         Ok(req.response(self.check(&inputs, now)))
+    }
+
+    /// Logs this engine's decisions to `log` (see src/audit).
+    pub fn set_audit_log(&mut self, log: Arc<crate::audit::AuditLog>) {
+        self.audit_log = Some(log);
+    }
+
+    pub fn audit_log(&self) -> Option<&Arc<crate::audit::AuditLog>> {
+        self.audit_log.as_ref()
     }
 
     pub fn config(&self) -> &EngineConfig {

@@ -2,6 +2,7 @@
 //! The core is plain Rust; pyo3 lives only in `py`, behind the `python` feature.
 
 pub mod api;
+pub mod audit;
 pub mod auxdata;
 pub mod cel;
 pub mod compile;

@@ -30,6 +30,9 @@ MAX_DEPTH: int
 def _panic_for_test(message: str) -> None:
     """Panics inside the panic guard (for the test suite): raises :class:`InternalError`."""
 
+def _flush_audit_logs(timeout: float) -> None:
+    """Flush every live decision log, each for at most ``timeout`` seconds (at interpreter exit)."""
+
 @final
 class Engine:
     """Cerbos-format policies compiled once and decided in-process, with Cerbos's semantics."""
@@ -46,6 +49,7 @@ class Engine:
         strict_evaluation: bool = False,
         default_policy_version: str = "default",
         default_scope: str = "",
+        audit: Optional[Any] = None,
     ) -> "Engine":
         """Load every policy under ``path`` the way Cerbos's disk store does (YAML and JSON,
         recursively; skipping ``*_test.*``, hidden files, ``testdata/`` and disabled policies;
@@ -56,6 +60,8 @@ class Engine:
         in :meth:`check_resources_json`. ``strict_evaluation=True`` is Cerbos's strict mode: a
         condition that fails to evaluate denies the action instead of counting as false.
         ``default_policy_version``/``default_scope`` apply to requests that leave them empty.
+        ``audit`` logs every decision (see :mod:`warden.audit`): a callable, ``"logging"``, a
+        ``LoggingSink``, a ``FileSink`` or ``AuditOptions``.
         Raises :class:`PolicyError` listing every problem."""
     @staticmethod
     def from_policies(
@@ -68,6 +74,7 @@ class Engine:
         strict_evaluation: bool = False,
         default_policy_version: str = "default",
         default_scope: str = "",
+        audit: Optional[Any] = None,
     ) -> "Engine":
         """Load policies given as YAML/JSON texts or dicts (errors name them ``policies[i]``)."""
     def check(self, inputs: List[Mapping[str, Any]], *, now: _Now = None) -> List[Dict[str, Any]]:
@@ -143,6 +150,15 @@ class Engine:
         (``exact=True``: an exact plan, as for :meth:`plan_resources`).
         Aux-data JWTs are verified with ``jwt_keysets``."""
     # --- end of query planning --------------------------------------------------------------
+    def flush_audit(self, timeout: Optional[float] = None) -> bool:
+        """Wait until every decision-log entry produced so far has reached its sink; ``False``
+        if ``timeout`` seconds passed first. ``True`` at once without a decision log."""
+    def audit_stats(self) -> Optional[Dict[str, int]]:
+        """The decision log's counters: ``queued``, ``processed``, ``dropped`` (full queue with
+        ``on_full="drop"``) and ``failed`` (entries a sink did not take); ``None`` without a log."""
+    def log_refusal(self, error: str) -> None:
+        """Log a request refused before any decision (e.g. an invalid bearer token) as an entry
+        whose ``checkResources.error`` is ``error``, with the current request context."""
     def reload(self) -> None:
         """Read and compile the policies again; on failure raise :class:`PolicyError` and keep
         serving the current set."""

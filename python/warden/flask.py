@@ -71,6 +71,7 @@ from flask import (
 )
 from werkzeug.local import LocalProxy
 
+from warden._access import RequestFacts, decide, refused
 from warden._planning import everything, plan_for
 from warden._web import (
     Refusal,
@@ -466,11 +467,26 @@ def _verify(state: _State) -> Authentication:
         principal = loader(claims) if loader is not None else state.verifier.principal(claims)
     except InvalidToken as exc:
         sources.forget(request, source, exc)
+        refused(state.engine, _request_facts, exc)
         refusal = authentication_refusal(exc, config["WARDEN_REALM"])
         return None, None, AuthenticationFailed.from_refusal(refusal), token
     if not isinstance(principal, Principal):
         raise TypeError(f"principal_loader: expected a warden.Principal, got {type(principal).__name__}")
     return principal, claims, None, token
+
+
+def _request_facts() -> RequestFacts:
+    """The current request as decision-log entries and access-log lines describe it."""
+    headers = request.headers
+    return RequestFacts(
+        method=request.method,
+        route=request.url_rule.rule if request.url_rule is not None else request.path,
+        address=request.remote_addr,
+        user_agent=headers.get("User-Agent"),
+        forwarded_for=headers.get("X-Forwarded-For"),
+        request_id=headers.get("X-Request-ID"),
+        headers=dict(headers),
+    )
 
 
 def _current_principal() -> Optional[Principal]:
@@ -549,7 +565,7 @@ def _authorize(
         )
     resource = Resource(str(id) if id not in (None, "") else kind, kind, attr=dict(attr) if attr else {})
     _check_scopes(state, authentication, required, action, resource)
-    if not state.engine.is_allowed(principal, resource, action=action):
+    if not decide(state.engine, _request_facts, principal, resource, action):
         raise AuthorizationFailed(principal, action, resource)
     return principal
 

@@ -137,8 +137,11 @@ impl PyClientCore {
                 actions: vec![requests::action(action, &Path::root("action"))?],
                 aux_data: self::aux_data(aux_data, Models::get(py)?)?,
             };
-            let out = engine.check(std::slice::from_ref(&input), None);
-            Ok(out[0].actions.0.first().is_some_and(|(_, e)| allows(e)))
+            let allowed = |out: &[crate::eval::CheckOutput]| out[0].actions.0.first().is_some_and(|(_, e)| allows(e));
+            if engine.audit_log().is_none() {
+                return Ok(allowed(&engine.check(std::slice::from_ref(&input), None)));
+            }
+            Ok(decide(py, &engine, vec![input], None, allowed))
         })
     }
 
@@ -179,8 +182,7 @@ impl PyClientCore {
             if inputs.is_empty() {
                 return Err(root.value_error("at least one resource is required"));
             }
-            let outputs = decide(py, &engine, inputs, None);
-            response(models, request_id, &named, &outputs)
+            decide(py, &engine, inputs, None, |outputs| response(models, request_id, &named, outputs))
         })
     }
 

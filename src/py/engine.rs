@@ -48,12 +48,21 @@ fn config(globals: Option<&Bound<'_, PyAny>>, o: Options<'_>) -> PyResult<Engine
     Ok(c)
 }
 
-fn build(py: Python<'_>, source: PolicySource, config: EngineConfig, keysets: Option<crate::auxdata::KeySets>) -> PyResult<PyEngine> {
+fn build(
+    py: Python<'_>,
+    source: PolicySource,
+    config: EngineConfig,
+    keysets: Option<crate::auxdata::KeySets>,
+    audit: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyEngine> {
     let result = py.detach(|| Engine::new(source, config));
     match result {
         Ok(mut e) => {
             if let Some(k) = keysets {
                 e.set_token_verifier(Box::new(k));
+            }
+            if let Some(a) = audit.filter(|a| !a.is_none()) {
+                super::audit::start(py, &mut e, a)?;
             }
             Ok(PyEngine { inner: Arc::new(e) })
         }
@@ -113,15 +122,26 @@ pub fn parse_now(now: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<Fix
     DateTime::parse_from_rfc3339(&text).map(Some).map_err(|e| PyValueError::new_err(format!("now: invalid timestamp {text:?}: {e}")))
 }
 
-/// Decides `inputs`, with the GIL released for batches.
-pub fn decide(py: Python<'_>, engine: &Arc<Engine>, inputs: Vec<CheckInput>, now: Option<DateTime<FixedOffset>>) -> Vec<crate::eval::CheckOutput> {
+/// Decides `inputs`, with the GIL released for batches, and returns what `read` makes of the
+/// outputs; the decision is then logged if the engine has a decision log.
+pub fn decide<R>(
+    py: Python<'_>,
+    engine: &Arc<Engine>,
+    inputs: Vec<CheckInput>,
+    now: Option<DateTime<FixedOffset>>,
+    read: impl FnOnce(&[crate::eval::CheckOutput]) -> R,
+) -> R {
+    if let Some(log) = engine.audit_log() {
+        return super::audit::decide_logged(py, engine, log, inputs, now, read);
+    }
     // Releasing the GIL costs about as much as one decision: worth it for batches only.
-    if inputs.len() >= RELEASE_GIL_FROM {
+    let outputs = if inputs.len() >= RELEASE_GIL_FROM {
         let engine = engine.clone();
         py.detach(move || engine.check(&inputs, now))
     } else {
         engine.check(&inputs, now)
-    }
+    };
+    read(&outputs)
 }
 
 /// A Cerbos public `CheckResourcesRequest` (JSON-shaped), parsed as the core parses the JSON body.
@@ -145,7 +165,7 @@ impl PyEngine {
     /// Loads every policy under `path` (YAML and JSON, recursively, skipping tests, hidden files,
     /// `testdata/` and disabled policies). Raises `PolicyError` listing every problem.
     #[staticmethod]
-    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope=""))]
+    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", audit=None))]
     #[allow(clippy::too_many_arguments)]
     fn from_directory(
         py: Python<'_>,
@@ -158,6 +178,7 @@ impl PyEngine {
         strict_evaluation: bool,
         default_policy_version: &str,
         default_scope: &str,
+        audit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyEngine> {
         guard("Engine.from_directory", || {
             let c = config(
@@ -165,7 +186,7 @@ impl PyEngine {
                 Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope },
             )?;
             let keysets = keysets_from_py(jwt_keysets)?;
-            let engine = build(py, PolicySource::Directory(path.clone()), c, keysets)?;
+            let engine = build(py, PolicySource::Directory(path.clone()), c, keysets, audit)?;
             if watch {
                 let logger: Py<PyAny> = py.import("logging")?.call_method1("getLogger", ("warden",))?.unbind();
                 let dir = path.display().to_string();
@@ -188,7 +209,7 @@ impl PyEngine {
 
     /// Loads policies given as YAML/JSON strings or dicts.
     #[staticmethod]
-    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope=""))]
+    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", audit=None))]
     #[allow(clippy::too_many_arguments)]
     fn from_policies(
         py: Python<'_>,
@@ -200,6 +221,7 @@ impl PyEngine {
         strict_evaluation: bool,
         default_policy_version: &str,
         default_scope: &str,
+        audit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyEngine> {
         guard("Engine.from_policies", || {
             let c = config(
@@ -222,7 +244,7 @@ impl PyEngine {
                     return Err(at.type_error(format_args!("expected a YAML/JSON string or a dict, got {}", type_name(&item))));
                 }
             }
-            build(py, PolicySource::Documents(docs), c, keysets)
+            build(py, PolicySource::Documents(docs), c, keysets, audit)
         })
     }
 
@@ -232,15 +254,17 @@ impl PyEngine {
         guard("Engine.check", || {
             let inputs = requests::check_inputs(inputs)?;
             let now = parse_now(now)?;
-            Ok(output_dicts(py, &decide(py, &self.inner, inputs, now))?.into_any())
+            Ok(decide(py, &self.inner, inputs, now, |outputs| output_dicts(py, outputs))?.into_any())
         })
     }
 
     /// Whether `principal` may do `action` on `resource`. Both may be dicts (engine or SDK field
     /// names) or `Principal`/`Resource` objects; `aux_data` is `{"jwt": {claims}}` if given.
     #[pyo3(signature = (principal, resource, *, action, aux_data=None, now=None))]
+    #[allow(clippy::too_many_arguments)]
     fn is_allowed(
         &self,
+        py: Python<'_>,
         principal: &Bound<'_, PyAny>,
         resource: &Bound<'_, PyAny>,
         action: &Bound<'_, PyAny>,
@@ -260,9 +284,12 @@ impl PyEngine {
             };
             input.validate().map_err(PyValueError::new_err)?;
             let now = parse_now(now)?;
-            // A single decision takes about a microsecond: releasing the GIL would cost more than it frees.
-            let out = self.inner.check(std::slice::from_ref(&input), now);
-            Ok(out[0].actions.0.first().is_some_and(|(_, e)| allows(e)))
+            let allowed = |out: &[crate::eval::CheckOutput]| out[0].actions.0.first().is_some_and(|(_, e)| allows(e));
+            if self.inner.audit_log().is_none() {
+                // A single decision takes about a microsecond: releasing the GIL would cost more than it frees.
+                return Ok(allowed(&self.inner.check(std::slice::from_ref(&input), now)));
+            }
+            Ok(decide(py, &self.inner, vec![input], now, allowed))
         })
     }
 
@@ -316,8 +343,9 @@ impl PyEngine {
                 inputs.push(input);
             }
             let now = parse_now(now)?;
-            let outputs = decide(py, &self.inner, inputs, now);
-            Ok(outputs.iter().map(|o| actions.iter().map(|a| o.effect(a).is_some_and(allows)).collect()).collect())
+            Ok(decide(py, &self.inner, inputs, now, |outputs| {
+                outputs.iter().map(|o| actions.iter().map(|a| o.effect(a).is_some_and(allows)).collect()).collect()
+            }))
         })
     }
 
@@ -341,6 +369,18 @@ impl PyEngine {
         guard("Engine.check_resources_json", || {
             let req: crate::api::CheckResourcesRequest = api_request(request)?;
             let now = parse_now(now)?;
+            if self.inner.audit_log().is_some() {
+                // Logged: the inputs are decided through `decide`, which logs them.
+                let inputs = match req.to_inputs(self.inner.token_verifier()) {
+                    Ok(i) => i,
+                    Err(e) => {
+                        super::audit::log_error(py, &self.inner, e.clone());
+                        return Err(PyValueError::new_err(e));
+                    }
+                };
+                let resp = decide(py, &self.inner, inputs, now, |outputs| req.response(outputs.to_vec()));
+                return serialized_to_py(py, &resp);
+            }
             let engine = self.inner.clone();
             let resp = py.detach(move || engine.check_resources(&req, now)).map_err(PyValueError::new_err)?;
             serialized_to_py(py, &resp)
@@ -391,6 +431,28 @@ impl PyEngine {
         guard("Engine.reload", || {
             let engine = self.inner.clone();
             py.detach(move || engine.reload()).map_err(|e| policy_error(py, &e))
+        })
+    }
+
+    /// Waits until every decision-log entry produced so far has reached its sink; False if
+    /// `timeout` (seconds) passed first. True at once for an engine without a decision log.
+    #[pyo3(signature = (timeout=None))]
+    fn flush_audit(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        guard("Engine.flush_audit", || super::audit::flush(py, &self.inner, timeout))
+    }
+
+    /// The decision log's counters (`queued`, `processed`, `dropped` for a full queue, `failed`
+    /// sink writes), or None without a decision log.
+    fn audit_stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        guard("Engine.audit_stats", || super::audit::stats(py, &self.inner))
+    }
+
+    /// Logs a request refused before any decision, e.g. an invalid bearer token (`error` says
+    /// why), as an entry whose `checkResources.error` is `error`. Nothing without a decision log.
+    fn log_refusal(&self, py: Python<'_>, error: String) -> PyResult<()> {
+        guard("Engine.log_refusal", || {
+            super::audit::log_error(py, &self.inner, error);
+            Ok(())
         })
     }
 

@@ -8,6 +8,7 @@
 //! - `engine`, `client`, `rego`, `jwt`: the classes, one per core area.
 use pyo3::prelude::*;
 
+pub mod audit;
 pub mod client;
 pub mod engine;
 pub mod errors;
@@ -35,6 +36,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::PyEngine>()?;
     m.add_class::<client::PyClientCore>()?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
+    m.add_function(wrap_pyfunction!(audit::_flush_audit_logs, m)?)?;
     errors::register(m)?;
     jwt::register(m)?;
     rego::register(m)?;

@@ -53,9 +53,18 @@ pub fn plan_resources<'py>(
             include_meta: true,
             request_context: None,
         };
+        let now = super::audit::now_if_logged(&engine.inner, now);
         let inner = engine.inner.clone();
-        let out = py.detach(move || inner.plan_with(&input, now, &options)).map_err(PyValueError::new_err)?;
-        serialized_to_py(py, &request.response(out))
+        let (input, out) = py.detach(move || {
+            let out = inner.plan_with(&input, now, &options);
+            (input, out)
+        });
+        let response = request.response(out.map_err(PyValueError::new_err)?);
+        let result = serialized_to_py(py, &response);
+        if let Some(now) = now {
+            super::audit::log_plan(py, &engine.inner, input, response, now);
+        }
+        result
     })
 }
 
@@ -69,6 +78,28 @@ pub fn plan_resources_json<'py>(
     guard("Engine.plan_resources_json", || {
         let req: PlanResourcesRequest = api_request(request)?;
         let now = parse_now(now)?;
+        if engine.inner.audit_log().is_some() {
+            // Logged: the engine-level input is kept for the entry.
+            let now = super::audit::now_if_logged(&engine.inner, now);
+            let input = match req.to_input(engine.inner.token_verifier()) {
+                Ok(i) => i,
+                Err(e) => {
+                    super::audit::log_error(py, &engine.inner, e.clone());
+                    return Err(PyValueError::new_err(e));
+                }
+            };
+            let inner = engine.inner.clone();
+            let (input, out) = py.detach(move || {
+                let out = inner.plan(&input, now);
+                (input, out)
+            });
+            let resp = req.response(out.map_err(PyValueError::new_err)?);
+            let result = serialized_to_py(py, &resp);
+            if let Some(now) = now {
+                super::audit::log_plan(py, &engine.inner, input, resp, now);
+            }
+            return result;
+        }
         let inner = engine.inner.clone();
         let resp = py.detach(move || inner.plan_resources_with(&req, now, &options)).map_err(PyValueError::new_err)?;
         serialized_to_py(py, &resp)

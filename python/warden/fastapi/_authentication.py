@@ -9,6 +9,7 @@ from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
 
+from warden._access import RequestFacts, refused
 from warden._web import (
     Refusal,
     TokenSources,
@@ -124,6 +125,9 @@ class Authenticator:
         # the key of the request's Authentication in the ASGI scope
         self.scope_key = f"warden.{id(self):x}"
 
+    #: The Cerbos engine whose decision log records token failures (set by ``Warden``).
+    engine: Any = None
+
     async def _verify_in_thread(self, token: str) -> Claims:
         return await run_in_threadpool(self.verifier.verify, token)
 
@@ -156,6 +160,7 @@ class Authenticator:
             principal = await self.to_principal(claims)
         except InvalidToken as exc:
             self.sources.forget(request, source, exc)
+            refused(self.engine, lambda: request_facts(request), exc)
             return Authentication(None, None, exc, token)
         if hit is None and cache is not None:
             cache.put(token, claims, copy_principal(principal) if self.to_principal.cacheable else None)
@@ -173,6 +178,21 @@ class Authenticator:
         refusal = missing_scopes_refusal(claims, tuple(all_of), tuple(any_of), self.realm)
         if refusal is not None:
             raise HTTPException(403, f"{refusal.error}: {refusal.description}", headers=_challenge_header(refusal))
+
+
+def request_facts(request: Request) -> RequestFacts:
+    """The request as decision-log entries and access-log lines describe it (route template, peer, headers)."""
+    route = request.scope.get("route")
+    headers = request.headers
+    return RequestFacts(
+        method=request.method,
+        route=getattr(route, "path", None) or request.url.path,
+        address=request.client.host if request.client else None,
+        user_agent=headers.get("user-agent"),
+        forwarded_for=headers.get("x-forwarded-for"),
+        request_id=headers.get("x-request-id"),
+        headers=dict(headers),
+    )
 
 
 def copy_principal(p: Principal) -> Principal:

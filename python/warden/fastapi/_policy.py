@@ -7,6 +7,8 @@ from typing import Any, Optional
 
 from fastapi import HTTPException, Request
 
+from warden._access import decide
+from warden.fastapi._authentication import request_facts
 from warden.models import Principal, Resource
 
 
@@ -66,10 +68,11 @@ class PolicyCheck:
             return resource_of(self.kind, loaded, next(iter(params.values())) if len(params) == 1 else None)
         return resource_of(self.kind, loaded)
 
-    def enforce(self, principal: Principal, target: Resource) -> None:
-        """Raise 403 unless the policy allows the action on ``target``."""
+    def enforce(self, principal: Principal, target: Resource, request: Request) -> None:
+        """Raise 403 unless the policy allows the action on ``target`` (the decision is logged
+        with ``request`` when the engine keeps a decision log or ``warden.access`` logs)."""
         try:
-            allowed = self.engine.is_allowed(principal, target, action=self.action, aux_data=self.aux_data)
+            allowed = decide(self.engine, lambda: request_facts(request), principal, target, self.action, self.aux_data)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"warden: cannot decide {self.action!r} on {self.kind!r}: {exc}") from exc
         if not allowed:

@@ -85,7 +85,7 @@ class PolicyGuard(Guard):
         """404 when nothing was loaded, 403 when a scope of ``any_of`` is missing or the policy denies."""
         target = self.check.target(request, loaded)
         self._check_any_scopes(state)
-        self.check.enforce(state.principal, target)  # type: ignore[arg-type]  # authenticated: a principal
+        self.check.enforce(state.principal, target, request)  # type: ignore[arg-type]  # authenticated: a principal
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(action={self.action!r}, kind={self.kind!r}, scopes={list(self.scopes.all_of)!r})"

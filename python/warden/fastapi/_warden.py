@@ -103,6 +103,7 @@ class Warden:
         )
         #: finds, verifies and maps the request's token (once per request)
         self.authenticator = Authenticator(verifier, sources, to_principal, cache, realm)
+        self.authenticator.engine = self.engine
         self.login_url = login_url
         self.scheme = security_scheme(scheme_name, header=header, cookie=cookie, description=description)
         #: Dependency: the verified Principal; 401 without a valid token.
