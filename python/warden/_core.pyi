@@ -46,6 +46,7 @@ class Engine:
         strict_evaluation: bool = False,
         default_policy_version: str = "default",
         default_scope: str = "",
+        policy_version: Optional[str] = None,
     ) -> "Engine":
         """Load every policy under ``path`` the way Cerbos's disk store does (YAML and JSON,
         recursively; skipping ``*_test.*``, hidden files, ``testdata/`` and disabled policies;
@@ -56,6 +57,7 @@ class Engine:
         in :meth:`check_resources_json`. ``strict_evaluation=True`` is Cerbos's strict mode: a
         condition that fails to evaluate denies the action instead of counting as false.
         ``default_policy_version``/``default_scope`` apply to requests that leave them empty.
+        ``policy_version`` labels the loaded set (see :attr:`policy_version`).
         Raises :class:`PolicyError` listing every problem."""
     @staticmethod
     def from_policies(
@@ -68,6 +70,7 @@ class Engine:
         strict_evaluation: bool = False,
         default_policy_version: str = "default",
         default_scope: str = "",
+        policy_version: Optional[str] = None,
     ) -> "Engine":
         """Load policies given as YAML/JSON texts or dicts (errors name them ``policies[i]``)."""
     def check(self, inputs: List[Mapping[str, Any]], *, now: _Now = None) -> List[Dict[str, Any]]:
@@ -134,9 +137,14 @@ class Engine:
         ``POST /api/plan/resources``) with the ``PlanResourcesResponse`` Cerbos would return.
         Aux-data JWTs are verified with ``jwt_keysets``."""
     # --- end of query planning --------------------------------------------------------------
-    def reload(self) -> None:
+    def reload(self, *, policy_version: Optional[str] = None) -> None:
         """Read and compile the policies again; on failure raise :class:`PolicyError` and keep
-        serving the current set."""
+        serving the current set (and its version). On success :attr:`policy_version` becomes
+        ``policy_version`` (``None`` when not given: the new set's version is unknown)."""
+    @property
+    def policy_version(self) -> Optional[str]:
+        """The version the policies in force came from (a git commit, a bundle's digest), as
+        given when they were loaded; ``None`` when not given. For health endpoints and logs."""
 
 @final
 class ClientCore:

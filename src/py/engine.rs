@@ -94,6 +94,14 @@ fn keysets_from_py(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<crate::auxda
     KeySets::new(specs).map(Some).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
+/// A `policy_version=` argument: any non-empty label, or None.
+fn checked_version(version: Option<String>) -> PyResult<Option<String>> {
+    match version {
+        Some(v) if v.is_empty() => Err(PyValueError::new_err("policy_version must not be empty (None when unknown)")),
+        v => Ok(v),
+    }
+}
+
 /// Converts a Python datetime or RFC 3339 string to the fixed `now` of a check.
 pub fn parse_now(now: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<FixedOffset>>> {
     let Some(now) = now.filter(|n| !n.is_none()) else { return Ok(None) };
@@ -145,7 +153,7 @@ impl PyEngine {
     /// Loads every policy under `path` (YAML and JSON, recursively, skipping tests, hidden files,
     /// `testdata/` and disabled policies). Raises `PolicyError` listing every problem.
     #[staticmethod]
-    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope=""))]
+    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", policy_version=None))]
     #[allow(clippy::too_many_arguments)]
     fn from_directory(
         py: Python<'_>,
@@ -158,14 +166,17 @@ impl PyEngine {
         strict_evaluation: bool,
         default_policy_version: &str,
         default_scope: &str,
+        policy_version: Option<String>,
     ) -> PyResult<PyEngine> {
         guard("Engine.from_directory", || {
+            let policy_version = checked_version(policy_version)?;
             let c = config(
                 globals,
                 Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope },
             )?;
             let keysets = keysets_from_py(jwt_keysets)?;
             let engine = build(py, PolicySource::Directory(path.clone()), c, keysets)?;
+            engine.inner.set_policy_version(policy_version);
             if watch {
                 let logger: Py<PyAny> = py.import("logging")?.call_method1("getLogger", ("warden",))?.unbind();
                 let dir = path.display().to_string();
@@ -188,7 +199,7 @@ impl PyEngine {
 
     /// Loads policies given as YAML/JSON strings or dicts.
     #[staticmethod]
-    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope=""))]
+    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", policy_version=None))]
     #[allow(clippy::too_many_arguments)]
     fn from_policies(
         py: Python<'_>,
@@ -200,8 +211,10 @@ impl PyEngine {
         strict_evaluation: bool,
         default_policy_version: &str,
         default_scope: &str,
+        policy_version: Option<String>,
     ) -> PyResult<PyEngine> {
         guard("Engine.from_policies", || {
+            let policy_version = checked_version(policy_version)?;
             let c = config(
                 globals,
                 Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope },
@@ -222,7 +235,9 @@ impl PyEngine {
                     return Err(at.type_error(format_args!("expected a YAML/JSON string or a dict, got {}", type_name(&item))));
                 }
             }
-            build(py, PolicySource::Documents(docs), c, keysets)
+            let engine = build(py, PolicySource::Documents(docs), c, keysets)?;
+            engine.inner.set_policy_version(policy_version);
+            Ok(engine)
         })
     }
 
@@ -377,12 +392,22 @@ impl PyEngine {
 
     // --- end of query planning --------------------------------------------------------------------
 
-    /// Reads and compiles the policies again; on failure raises `PolicyError` and keeps the current set.
-    fn reload(&self, py: Python<'_>) -> PyResult<()> {
+    /// Reads and compiles the policies again; on failure raises `PolicyError` and keeps the current
+    /// set and its version. On success `policy_version` becomes the given one (else `None`).
+    #[pyo3(signature = (*, policy_version=None))]
+    fn reload(&self, py: Python<'_>, policy_version: Option<String>) -> PyResult<()> {
         guard("Engine.reload", || {
+            let version = checked_version(policy_version)?;
             let engine = self.inner.clone();
-            py.detach(move || engine.reload()).map_err(|e| policy_error(py, &e))
+            py.detach(move || engine.reload_as(version)).map_err(|e| policy_error(py, &e))
         })
+    }
+
+    /// The version the policies in force came from (a git commit, a bundle digest), as given
+    /// to the constructor or `reload`; `None` when nobody said.
+    #[getter]
+    fn policy_version(&self) -> Option<String> {
+        self.inner.policy_version()
     }
 
     fn __repr__(&self) -> PyResult<String> {
