@@ -279,3 +279,16 @@ class Rego:
     def files(self) -> List[Tuple[str, str]]: ...
     @property
     def packages(self) -> List[str]: ...
+
+# --- telemetry (warden.telemetry turns these on; not for direct use) ----------------------------
+
+def _telemetry_enable(hook: Any, context: Any, span_key: Any, always: bool) -> None:
+    """Record decisions, token checks, JWKS fetches and reloads; call ``hook(kind, start_ns,
+    end_ns, attributes)`` for each call made while ``context.get()`` holds ``span_key`` (or for
+    every call when ``always``)."""
+
+def _telemetry_disable() -> None:
+    """Stop recording (the counters keep their values) and drop the hook."""
+
+def _telemetry_counters() -> Dict[str, Any]:
+    """The cumulative counters behind warden's OpenTelemetry metrics."""

@@ -137,7 +137,9 @@ impl PyClientCore {
                 actions: vec![requests::action(action, &Path::root("action"))?],
                 aux_data: self::aux_data(aux_data, Models::get(py)?)?,
             };
+            let timer = super::telemetry::start();
             let out = engine.check(std::slice::from_ref(&input), None);
+            super::telemetry::checked(py, timer, &engine, std::slice::from_ref(&input), &out);
             Ok(out[0].actions.0.first().is_some_and(|(_, e)| allows(e)))
         })
     }

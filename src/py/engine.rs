@@ -123,13 +123,20 @@ pub fn parse_now(now: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<Fix
 
 /// Decides `inputs`, with the GIL released for batches.
 pub fn decide(py: Python<'_>, engine: &Arc<Engine>, inputs: Vec<CheckInput>, now: Option<DateTime<FixedOffset>>) -> Vec<crate::eval::CheckOutput> {
+    let timer = super::telemetry::start();
     // Releasing the GIL costs about as much as one decision: worth it for batches only.
-    if inputs.len() >= RELEASE_GIL_FROM {
+    let (inputs, outputs) = if inputs.len() >= RELEASE_GIL_FROM {
         let engine = engine.clone();
-        py.detach(move || engine.check(&inputs, now))
+        py.detach(move || {
+            let outputs = engine.check(&inputs, now);
+            (inputs, outputs)
+        })
     } else {
-        engine.check(&inputs, now)
-    }
+        let outputs = engine.check(&inputs, now);
+        (inputs, outputs)
+    };
+    super::telemetry::checked(py, timer, engine, &inputs, &outputs);
+    outputs
 }
 
 /// A Cerbos public `CheckResourcesRequest` (JSON-shaped), parsed as the core parses the JSON body.
@@ -180,8 +187,13 @@ impl PyEngine {
             if watch {
                 let logger: Py<PyAny> = py.import("logging")?.call_method1("getLogger", ("warden",))?.unbind();
                 let dir = path.display().to_string();
+                let watched = std::sync::Arc::downgrade(&engine.inner);
                 let listener = Box::new(move |result: Result<(), &crate::policy::PolicyErrors>| {
                     Python::attach(|py| {
+                        if let Some(engine) = watched.upgrade() {
+                            // The reload is over: its span (if any) covers the report, not the compile.
+                            super::telemetry::reloaded(py, super::telemetry::start(), &engine, result.err().map(|e| e.to_string()));
+                        }
                         let logger = logger.bind(py);
                         let _ = match result {
                             Ok(()) => logger.call_method1("info", ("reloaded policies from %s", &dir)),
@@ -256,6 +268,7 @@ impl PyEngine {
     #[pyo3(signature = (principal, resource, *, action, aux_data=None, now=None))]
     fn is_allowed(
         &self,
+        py: Python<'_>,
         principal: &Bound<'_, PyAny>,
         resource: &Bound<'_, PyAny>,
         action: &Bound<'_, PyAny>,
@@ -276,7 +289,9 @@ impl PyEngine {
             input.validate().map_err(PyValueError::new_err)?;
             let now = parse_now(now)?;
             // A single decision takes about a microsecond: releasing the GIL would cost more than it frees.
+            let timer = super::telemetry::start();
             let out = self.inner.check(std::slice::from_ref(&input), now);
+            super::telemetry::checked(py, timer, &self.inner, std::slice::from_ref(&input), &out);
             Ok(out[0].actions.0.first().is_some_and(|(_, e)| allows(e)))
         })
     }
@@ -399,7 +414,10 @@ impl PyEngine {
         guard("Engine.reload", || {
             let version = checked_version(policy_version)?;
             let engine = self.inner.clone();
-            py.detach(move || engine.reload_as(version)).map_err(|e| policy_error(py, &e))
+            let timer = super::telemetry::start();
+            let result = py.detach(move || engine.reload_as(version));
+            super::telemetry::reloaded(py, timer, &self.inner, result.as_ref().err().map(|e| e.to_string()));
+            result.map_err(|e| policy_error(py, &e))
         })
     }
 

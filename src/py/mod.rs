@@ -17,6 +17,7 @@ pub mod plan;
 pub mod rego;
 pub mod requests;
 pub mod results;
+pub mod telemetry;
 pub mod values;
 
 /// Panics with `message` inside the panic guard of every entry point: the test suite checks with it
@@ -37,5 +38,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     jwt::register(m)?;
     rego::register(m)?;
+    telemetry::register(m)?;
     Ok(())
 }

@@ -11,6 +11,20 @@ use super::requests::{self, Rules};
 use super::values::{serialized_to_py, Path};
 use crate::plan::{PlanInput, PlanOptions, PlanResource, PlanResourcesRequest};
 
+/// Telemetry for a plan: the filter's kind is what a trace needs of the answer.
+fn planned(
+    py: Python<'_>,
+    timer: Option<super::telemetry::Timer>,
+    engine: &PyEngine,
+    principal: &str,
+    kind: &str,
+    actions: &[String],
+    filter: &serde_json::Value,
+) {
+    let filter_kind = filter.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+    super::telemetry::planned(py, timer, &engine.inner, principal, kind, actions, filter_kind);
+}
+
 /// `actions`: one action name or a list of them.
 fn actions_from_py(actions: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     let at = Path::root("actions");
@@ -54,8 +68,11 @@ pub fn plan_resources<'py>(
             request_context: None,
         };
         let inner = engine.inner.clone();
+        let timer = super::telemetry::start();
         let out = py.detach(move || inner.plan_with(&input, now, &options)).map_err(PyValueError::new_err)?;
-        serialized_to_py(py, &request.response(out))
+        let response = request.response(out);
+        planned(py, timer, engine, &request.principal.id, &request.resource.kind, &request.actions, &response.filter);
+        serialized_to_py(py, &response)
     })
 }
 
@@ -69,7 +86,11 @@ pub fn plan_resources_json<'py>(
         let req: PlanResourcesRequest = api_request(request)?;
         let now = parse_now(now)?;
         let inner = engine.inner.clone();
+        let timer = super::telemetry::start();
+        let actions = if req.actions.is_empty() && !req.action.is_empty() { vec![req.action.clone()] } else { req.actions.clone() };
+        let (principal_id, kind) = (req.principal.id.clone(), req.resource.kind.clone());
         let resp = py.detach(move || inner.plan_resources(&req, now)).map_err(PyValueError::new_err)?;
+        planned(py, timer, engine, &principal_id, &kind, &actions, &resp.filter);
         serialized_to_py(py, &resp)
     })
 }
