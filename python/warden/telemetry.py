@@ -54,10 +54,12 @@ class Instrumentation:
         def observe(
             read: Callable[[Dict[str, Any]], List[Observation]],
         ) -> List[Callable[[CallbackOptions], Iterable[Observation]]]:
-            """One callback reading the Rust counters (nothing once this setup is replaced)."""
+            """One callback reading the Rust counters while this meter is the instrumented one. (The
+            SDK keeps the first callbacks of a meter that is instrumented again: they stay valid.)"""
+            meter = self.meter
 
             def callback(options: CallbackOptions) -> Iterable[Observation]:
-                return read(_core._telemetry_counters()) if _state is self else []
+                return read(_core._telemetry_counters()) if _state is not None and _state.meter is meter else []
 
             return [callback]
 
@@ -128,7 +130,9 @@ class Instrumentation:
         )
         m.create_observable_counter(
             "warden.audit.dropped",
-            [self._audit_dropped],
+            observe(
+                lambda c: [Observation(sum(int(read()) for read in list(_audit_sources)))] if _audit_sources else []
+            ),
             unit="{entry}",
             description="Decision-log entries dropped because the audit queue was full",
         )
@@ -137,13 +141,6 @@ class Instrumentation:
             unit="{poll}",
             description="Checks of a git or bundle policy source, by outcome (updated, unchanged, failed)",
         )
-
-    def _audit_dropped(self, options: Any) -> List[Any]:
-        from opentelemetry.metrics import Observation
-
-        if _state is not self or not _audit_sources:
-            return []
-        return [Observation(sum(int(read()) for read in list(_audit_sources)))]
 
     def hook(self, kind: str, start_ns: int, end_ns: int, attributes: Dict[str, Any]) -> None:
         """Called by the Rust core after a call made inside a trace: one span, with its real times."""

@@ -149,3 +149,12 @@ def test_audit_dropped_is_reported(otel):
         assert otel.value("warden.audit.dropped") == 7
     finally:
         telemetry._audit_sources.clear()
+
+
+def test_instrumenting_again_keeps_the_metrics(otel, engine):
+    telemetry.instrument(otel.tracer_provider, otel.meter_provider)
+    before = otel.value("warden.decisions", **{"warden.effect": "EFFECT_ALLOW"})
+    engine.is_allowed(PRINCIPAL, MINE, action="read")
+    assert otel.value("warden.decisions", **{"warden.effect": "EFFECT_ALLOW"}) == before + 1
+    telemetry.uninstrument()
+    assert "warden.decisions" not in otel.metrics()
