@@ -202,17 +202,21 @@ def is_instrumented() -> bool:
     return _state is not None
 
 
-def observe_audit(dropped: Union[Callable[[], int], Any]) -> None:
-    """Reports ``dropped`` as ``warden.audit.dropped``: a callable returning the number of
-    decision-log entries dropped so far, or an object with such a ``dropped`` attribute or method
-    (an audit sink). Several are summed."""
-    if callable(dropped):
-        _audit_sources.append(dropped)
-        return
-    attr = getattr(dropped, "dropped", None)
-    if attr is None:
-        raise TypeError("observe_audit: expected a callable or an object with a `dropped` count")
-    _audit_sources.append(attr if callable(attr) else (lambda: dropped.dropped))
+def observe_audit(source: Union[Callable[[], int], Any]) -> None:
+    """Reports decision-log entries dropped as ``warden.audit.dropped``. ``source`` is an engine
+    with decision logs (its ``audit_stats()["dropped"]``), an object with a ``dropped`` count
+    (attribute or method), or a callable returning the count. Several sources are summed."""
+    stats = getattr(source, "audit_stats", None)
+    if callable(stats):
+        _audit_sources.append(lambda: stats()["dropped"])
+    elif hasattr(source, "dropped"):
+        _audit_sources.append(lambda: source.dropped() if callable(source.dropped) else source.dropped)
+    elif callable(source):
+        _audit_sources.append(source)
+    else:
+        raise TypeError(
+            "observe_audit: expected an engine with audit_stats(), an object with a dropped count, or a callable"
+        )
 
 
 class _PollRecorder:

@@ -141,12 +141,19 @@ def test_audit_dropped_is_reported(otel):
     class Sink:
         dropped = 0
 
+    class Engine:  # the shape of an engine with decision logs
+        def audit_stats(self):
+            return {"dropped": 10, "written": 3}
+
     sink = Sink()
     telemetry.observe_audit(sink)
     telemetry.observe_audit(lambda: 2)
+    telemetry.observe_audit(Engine())
     sink.dropped = 5
     try:
-        assert otel.value("warden.audit.dropped") == 7
+        assert otel.value("warden.audit.dropped") == 17
+        with pytest.raises(TypeError):
+            telemetry.observe_audit(object())
     finally:
         telemetry._audit_sources.clear()
 

@@ -46,6 +46,8 @@ class PolledSource:
     ) -> None:
         if poll_interval is not None and not poll_interval > 0:
             raise ValueError("poll_interval: must be a positive number of seconds, or None to poll only on demand")
+        if "policy_version" in engine_options:
+            raise TypeError("policy_version: a source sets the version itself (the commit or the bundle's digest)")
         if "watch" in engine_options:
             raise TypeError("watch: a remote source reloads on its own polls; watch applies to Engine.from_directory")
         self.location = location
