@@ -69,6 +69,9 @@ pub struct Engine {
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
     /// Where decisions are logged, if anywhere (src/audit); the bindings hand records to it.
     audit_log: Option<Arc<crate::audit::AuditLog>>,
+    /// Where the set in force came from (a git commit, a bundle digest), as the loader said;
+    /// replaced together with the table under its write lock.
+    policy_version: RwLock<Option<String>>,
 }
 
 /// What a watch reports after each reload it attempts.
@@ -135,7 +138,16 @@ impl Engine {
             lenient_scope_search: config.lenient_scope_search,
             globals: crate::cel::Vars::from_json_map(&config.globals),
         };
-        Ok(Engine { source, conf, config, table: RwLock::new(Arc::new(table)), token_verifier: None, watcher: Mutex::new(None), audit_log: None })
+        Ok(Engine {
+            source,
+            conf,
+            config,
+            table: RwLock::new(Arc::new(table)),
+            token_verifier: None,
+            watcher: Mutex::new(None),
+            audit_log: None,
+            policy_version: RwLock::new(None),
+        })
     }
 
     /// Sets what verifies `auxData` JWTs in `check_resources` requests.
@@ -186,10 +198,28 @@ impl Engine {
     }
 
     /// Compiles the source again and swaps the new set in only if it compiles completely.
+    /// The new set's version is unknown: `policy_version` becomes `None`.
     pub fn reload(&self) -> Result<(), PolicyErrors> {
+        self.reload_as(None)
+    }
+
+    /// `reload`, recording `version` as the version of the new set if it compiles.
+    pub fn reload_as(&self, version: Option<String>) -> Result<(), PolicyErrors> {
         let table = load(&self.source)?;
-        *self.table.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(table);
+        let mut current = self.table.write().unwrap_or_else(|e| e.into_inner());
+        *self.policy_version.write().unwrap_or_else(|e| e.into_inner()) = version;
+        *current = Arc::new(table);
         Ok(())
+    }
+
+    /// The version of the set in force, if whoever loaded it said.
+    pub fn policy_version(&self) -> Option<String> {
+        self.policy_version.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Records the version of the set in force (after `new`, which knows none).
+    pub fn set_policy_version(&self, version: Option<String>) {
+        *self.policy_version.write().unwrap_or_else(|e| e.into_inner()) = version;
     }
 
     /// Reloads whenever files under the policy directory change, reporting each attempt to
@@ -276,6 +306,27 @@ mod tests {
         std::fs::write(&file, policy("EFFECT_DENY")).unwrap();
         e.reload().unwrap();
         assert_eq!(read_effect(&e), "EFFECT_DENY");
+    }
+
+    #[test]
+    fn policy_version_follows_the_set_in_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("doc.yaml");
+        std::fs::write(&file, policy("EFFECT_ALLOW")).unwrap();
+        let e = Engine::new(PolicySource::Directory(dir.path().into()), EngineConfig::default()).unwrap();
+        assert_eq!(e.policy_version(), None);
+        e.set_policy_version(Some("v1".into()));
+        assert_eq!(e.policy_version().as_deref(), Some("v1"));
+
+        std::fs::write(&file, policy("EFFECT_MAYBE")).unwrap();
+        assert!(e.reload_as(Some("v2".into())).is_err());
+        assert_eq!(e.policy_version().as_deref(), Some("v1"), "a broken set does not change the version");
+
+        std::fs::write(&file, policy("EFFECT_DENY")).unwrap();
+        e.reload_as(Some("v3".into())).unwrap();
+        assert_eq!((e.policy_version().as_deref(), read_effect(&e).as_str()), (Some("v3"), "EFFECT_DENY"));
+        e.reload().unwrap();
+        assert_eq!(e.policy_version(), None, "a plain reload cannot know the version");
     }
 
     #[test]

@@ -50,6 +50,7 @@ class Engine:
         default_policy_version: str = "default",
         default_scope: str = "",
         audit: Optional[Any] = None,
+        policy_version: Optional[str] = None,
     ) -> "Engine":
         """Load every policy under ``path`` the way Cerbos's disk store does (YAML and JSON,
         recursively; skipping ``*_test.*``, hidden files, ``testdata/`` and disabled policies;
@@ -62,6 +63,7 @@ class Engine:
         ``default_policy_version``/``default_scope`` apply to requests that leave them empty.
         ``audit`` logs every decision (see :mod:`warden.audit`): a callable, ``"logging"``, a
         ``LoggingSink``, a ``FileSink`` or ``AuditOptions``.
+        ``policy_version`` labels the loaded set (see :attr:`policy_version`).
         Raises :class:`PolicyError` listing every problem."""
     @staticmethod
     def from_policies(
@@ -75,6 +77,7 @@ class Engine:
         default_policy_version: str = "default",
         default_scope: str = "",
         audit: Optional[Any] = None,
+        policy_version: Optional[str] = None,
     ) -> "Engine":
         """Load policies given as YAML/JSON texts or dicts (errors name them ``policies[i]``)."""
     def check(self, inputs: List[Mapping[str, Any]], *, now: _Now = None) -> List[Dict[str, Any]]:
@@ -159,9 +162,14 @@ class Engine:
     def log_refusal(self, error: str) -> None:
         """Log a request refused before any decision (e.g. an invalid bearer token) as an entry
         whose ``checkResources.error`` is ``error``, with the current request context."""
-    def reload(self) -> None:
+    def reload(self, *, policy_version: Optional[str] = None) -> None:
         """Read and compile the policies again; on failure raise :class:`PolicyError` and keep
-        serving the current set."""
+        serving the current set (and its version). On success :attr:`policy_version` becomes
+        ``policy_version`` (``None`` when not given: the new set's version is unknown)."""
+    @property
+    def policy_version(self) -> Optional[str]:
+        """The version the policies in force came from (a git commit, a bundle's digest), as
+        given when they were loaded; ``None`` when not given. For health endpoints and logs."""
 
 @final
 class ClientCore:
@@ -295,3 +303,16 @@ class Rego:
     def files(self) -> List[Tuple[str, str]]: ...
     @property
     def packages(self) -> List[str]: ...
+
+# --- telemetry (warden.telemetry turns these on; not for direct use) ----------------------------
+
+def _telemetry_enable(hook: Any, context: Any, span_key: Any, always: bool) -> None:
+    """Record decisions, token checks, JWKS fetches and reloads; call ``hook(kind, start_ns,
+    end_ns, attributes)`` for each call made while ``context.get()`` holds ``span_key`` (or for
+    every call when ``always``)."""
+
+def _telemetry_disable() -> None:
+    """Stop recording (the counters keep their values) and drop the hook."""
+
+def _telemetry_counters() -> Dict[str, Any]:
+    """The cumulative counters behind warden's OpenTelemetry metrics."""

@@ -342,7 +342,7 @@ class JWTVerifier(_PrincipalMixin):
         claims = self._core.verify_cached(token)
         if claims is not None:
             return claims
-        return await asyncio.get_running_loop().run_in_executor(None, self._core.verify, token)
+        return await asyncio.to_thread(self._core.verify, token)  # to_thread keeps the context (traces)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(issuer={self.issuer!r})"
@@ -542,7 +542,7 @@ class Introspector(_PrincipalMixin):
 
     async def verify_async(self, token: str) -> Claims:
         """``verify`` in a worker thread, so the event loop never waits on the network."""
-        return await asyncio.get_running_loop().run_in_executor(None, self._core.verify, token)
+        return await asyncio.to_thread(self._core.verify, token)  # to_thread keeps the context (traces)
 
     @property
     def cached_entries(self) -> int:
@@ -604,7 +604,7 @@ class TokenInfo(_PrincipalMixin):
 
     async def verify_async(self, token: str) -> Claims:
         """``verify`` in a worker thread, so the event loop never waits on the network."""
-        return await asyncio.get_running_loop().run_in_executor(None, self._core.verify, token)
+        return await asyncio.to_thread(self._core.verify, token)  # to_thread keeps the context (traces)
 
     @property
     def cached_entries(self) -> int:

@@ -147,14 +147,14 @@ fn submit(py: Python<'_>, log: &AuditLog, r: Record) {
 }
 
 /// Decides `inputs` against one policy set and `now` (so that the writer retraces the same
-/// decision), reads the outputs with `read`, then logs the decision.
+/// decision), reads the inputs and outputs with `read`, then logs the decision.
 pub fn decide_logged<R>(
     py: Python<'_>,
     engine: &Arc<Engine>,
     log: &AuditLog,
     inputs: Vec<CheckInput>,
     now: Option<DateTime<FixedOffset>>,
-    read: impl FnOnce(&[CheckOutput]) -> R,
+    read: impl FnOnce(&[CheckInput], &[CheckOutput]) -> R,
 ) -> R {
     let table = engine.table();
     let now = now.unwrap_or_else(|| Utc::now().fixed_offset());
@@ -162,7 +162,7 @@ pub fn decide_logged<R>(
         inputs.iter().map(|i| crate::eval::check(table, engine.eval_conf(), i, now)).collect()
     };
     let outputs = if inputs.len() >= super::engine::RELEASE_GIL_FROM { py.detach(|| decide(&table, &inputs)) } else { decide(&table, &inputs) };
-    let result = read(&outputs);
+    let result = read(&inputs, &outputs);
     if log.wants_check(&outputs) {
         submit(py, log, Record::Check { table, inputs, outputs, now, context: context(py) });
     }

@@ -139,7 +139,10 @@ impl PyClientCore {
             };
             let allowed = |out: &[crate::eval::CheckOutput]| out[0].actions.0.first().is_some_and(|(_, e)| allows(e));
             if engine.audit_log().is_none() {
-                return Ok(allowed(&engine.check(std::slice::from_ref(&input), None)));
+                let timer = super::telemetry::start();
+                let out = engine.check(std::slice::from_ref(&input), None);
+                super::telemetry::checked(py, timer, &engine, std::slice::from_ref(&input), &out);
+                return Ok(allowed(&out));
             }
             Ok(decide(py, &engine, vec![input], None, allowed))
         })

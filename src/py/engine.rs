@@ -103,6 +103,14 @@ fn keysets_from_py(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<crate::auxda
     KeySets::new(specs).map(Some).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
+/// A `policy_version=` argument: any non-empty label, or None.
+fn checked_version(version: Option<String>) -> PyResult<Option<String>> {
+    match version {
+        Some(v) if v.is_empty() => Err(PyValueError::new_err("policy_version must not be empty (None when unknown)")),
+        v => Ok(v),
+    }
+}
+
 /// Converts a Python datetime or RFC 3339 string to the fixed `now` of a check.
 pub fn parse_now(now: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<FixedOffset>>> {
     let Some(now) = now.filter(|n| !n.is_none()) else { return Ok(None) };
@@ -123,7 +131,7 @@ pub fn parse_now(now: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<Fix
 }
 
 /// Decides `inputs`, with the GIL released for batches, and returns what `read` makes of the
-/// outputs; the decision is then logged if the engine has a decision log.
+/// outputs; telemetry records the decision, and the decision log logs it if the engine has one.
 pub fn decide<R>(
     py: Python<'_>,
     engine: &Arc<Engine>,
@@ -131,17 +139,26 @@ pub fn decide<R>(
     now: Option<DateTime<FixedOffset>>,
     read: impl FnOnce(&[crate::eval::CheckOutput]) -> R,
 ) -> R {
+    let timer = super::telemetry::start();
+    let observed = |inputs: &[CheckInput], outputs: &[crate::eval::CheckOutput]| {
+        super::telemetry::checked(py, timer, engine, inputs, outputs);
+        read(outputs)
+    };
     if let Some(log) = engine.audit_log() {
-        return super::audit::decide_logged(py, engine, log, inputs, now, read);
+        return super::audit::decide_logged(py, engine, log, inputs, now, observed);
     }
     // Releasing the GIL costs about as much as one decision: worth it for batches only.
-    let outputs = if inputs.len() >= RELEASE_GIL_FROM {
+    let (inputs, outputs) = if inputs.len() >= RELEASE_GIL_FROM {
         let engine = engine.clone();
-        py.detach(move || engine.check(&inputs, now))
+        py.detach(move || {
+            let outputs = engine.check(&inputs, now);
+            (inputs, outputs)
+        })
     } else {
-        engine.check(&inputs, now)
+        let outputs = engine.check(&inputs, now);
+        (inputs, outputs)
     };
-    read(&outputs)
+    observed(&inputs, &outputs)
 }
 
 /// A Cerbos public `CheckResourcesRequest` (JSON-shaped), parsed as the core parses the JSON body.
@@ -165,7 +182,7 @@ impl PyEngine {
     /// Loads every policy under `path` (YAML and JSON, recursively, skipping tests, hidden files,
     /// `testdata/` and disabled policies). Raises `PolicyError` listing every problem.
     #[staticmethod]
-    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", audit=None))]
+    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", audit=None, policy_version=None))]
     #[allow(clippy::too_many_arguments)]
     fn from_directory(
         py: Python<'_>,
@@ -179,19 +196,27 @@ impl PyEngine {
         default_policy_version: &str,
         default_scope: &str,
         audit: Option<&Bound<'_, PyAny>>,
+        policy_version: Option<String>,
     ) -> PyResult<PyEngine> {
         guard("Engine.from_directory", || {
+            let policy_version = checked_version(policy_version)?;
             let c = config(
                 globals,
                 Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope },
             )?;
             let keysets = keysets_from_py(jwt_keysets)?;
             let engine = build(py, PolicySource::Directory(path.clone()), c, keysets, audit)?;
+            engine.inner.set_policy_version(policy_version);
             if watch {
                 let logger: Py<PyAny> = py.import("logging")?.call_method1("getLogger", ("warden",))?.unbind();
                 let dir = path.display().to_string();
+                let watched = std::sync::Arc::downgrade(&engine.inner);
                 let listener = Box::new(move |result: Result<(), &crate::policy::PolicyErrors>| {
                     Python::attach(|py| {
+                        if let Some(engine) = watched.upgrade() {
+                            // The reload is over: its span (if any) covers the report, not the compile.
+                            super::telemetry::reloaded(py, super::telemetry::start(), &engine, result.err().map(|e| e.to_string()));
+                        }
                         let logger = logger.bind(py);
                         let _ = match result {
                             Ok(()) => logger.call_method1("info", ("reloaded policies from %s", &dir)),
@@ -209,7 +234,7 @@ impl PyEngine {
 
     /// Loads policies given as YAML/JSON strings or dicts.
     #[staticmethod]
-    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", audit=None))]
+    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", audit=None, policy_version=None))]
     #[allow(clippy::too_many_arguments)]
     fn from_policies(
         py: Python<'_>,
@@ -222,8 +247,10 @@ impl PyEngine {
         default_policy_version: &str,
         default_scope: &str,
         audit: Option<&Bound<'_, PyAny>>,
+        policy_version: Option<String>,
     ) -> PyResult<PyEngine> {
         guard("Engine.from_policies", || {
+            let policy_version = checked_version(policy_version)?;
             let c = config(
                 globals,
                 Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope },
@@ -244,7 +271,9 @@ impl PyEngine {
                     return Err(at.type_error(format_args!("expected a YAML/JSON string or a dict, got {}", type_name(&item))));
                 }
             }
-            build(py, PolicySource::Documents(docs), c, keysets, audit)
+            let engine = build(py, PolicySource::Documents(docs), c, keysets, audit)?;
+            engine.inner.set_policy_version(policy_version);
+            Ok(engine)
         })
     }
 
@@ -287,7 +316,10 @@ impl PyEngine {
             let allowed = |out: &[crate::eval::CheckOutput]| out[0].actions.0.first().is_some_and(|(_, e)| allows(e));
             if self.inner.audit_log().is_none() {
                 // A single decision takes about a microsecond: releasing the GIL would cost more than it frees.
-                return Ok(allowed(&self.inner.check(std::slice::from_ref(&input), now)));
+                let timer = super::telemetry::start();
+                let out = self.inner.check(std::slice::from_ref(&input), now);
+                super::telemetry::checked(py, timer, &self.inner, std::slice::from_ref(&input), &out);
+                return Ok(allowed(&out));
             }
             Ok(decide(py, &self.inner, vec![input], now, allowed))
         })
@@ -426,11 +458,17 @@ impl PyEngine {
 
     // --- end of query planning --------------------------------------------------------------------
 
-    /// Reads and compiles the policies again; on failure raises `PolicyError` and keeps the current set.
-    fn reload(&self, py: Python<'_>) -> PyResult<()> {
+    /// Reads and compiles the policies again; on failure raises `PolicyError` and keeps the current
+    /// set and its version. On success `policy_version` becomes the given one (else `None`).
+    #[pyo3(signature = (*, policy_version=None))]
+    fn reload(&self, py: Python<'_>, policy_version: Option<String>) -> PyResult<()> {
         guard("Engine.reload", || {
+            let version = checked_version(policy_version)?;
             let engine = self.inner.clone();
-            py.detach(move || engine.reload()).map_err(|e| policy_error(py, &e))
+            let timer = super::telemetry::start();
+            let result = py.detach(move || engine.reload_as(version));
+            super::telemetry::reloaded(py, timer, &self.inner, result.as_ref().err().map(|e| e.to_string()));
+            result.map_err(|e| policy_error(py, &e))
         })
     }
 

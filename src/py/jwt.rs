@@ -166,7 +166,10 @@ impl PyVerifier {
     fn verify<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyAny>> {
         guard("JWTVerifier.verify", || {
             let verifier = &*self.inner;
+            let timer = super::telemetry::start();
+            let fetches = verifier.remote_keys().map_or(0, |r| r.fetch_count());
             let result = py.detach(|| verifier.verify(token));
+            super::telemetry::verified(py, timer, &result, verifier.remote_keys(), fetches);
             if let Some(remote) = verifier.remote_keys() {
                 log_events(py, remote)?;
             }
@@ -182,7 +185,10 @@ impl PyVerifier {
     fn verify_cached<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
         guard("JWTVerifier.verify_cached", || {
             let verifier = &*self.inner;
-            match py.detach(|| verifier.verify_with(token, FetchMode::CacheOnly)) {
+            let timer = super::telemetry::start();
+            let result = py.detach(|| verifier.verify_with(token, FetchMode::CacheOnly));
+            super::telemetry::verified(py, timer, &result, None, 0);
+            match result {
                 Ok(claims) => to_dict(py, &claims).map(Some),
                 Err(e) if e.kind == ErrorKind::WouldBlock => Ok(None),
                 Err(e) => Err(token_err(py, e)),
@@ -196,7 +202,10 @@ impl PyVerifier {
             let Some(remote) = self.inner.remote_keys() else {
                 return Err(PyValueError::new_err("refresh_keys: this verifier has no remote key set"));
             };
+            let timer = super::telemetry::start();
+            let fetches = remote.fetch_count();
             let result = py.detach(|| remote.refresh());
+            super::telemetry::refreshed(py, timer, remote, fetches);
             log_events(py, remote)?;
             result.map_err(|e| token_err(py, VerifyError::unavailable(format!("signing keys are unavailable: {e}"))))
         })
@@ -260,7 +269,10 @@ impl PyIntrospector {
     fn verify<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyAny>> {
         guard("Introspector.verify", || {
             let inner = &*self.inner;
-            match py.detach(|| inner.introspect(token)) {
+            let timer = super::telemetry::start();
+            let result = py.detach(|| inner.introspect(token));
+            super::telemetry::verified(py, timer, &result, None, 0);
+            match result {
                 Ok(claims) => to_dict(py, &claims),
                 Err(e) => Err(token_err(py, e)),
             }
@@ -299,7 +311,10 @@ impl PyTokenInfo {
     fn verify<'py>(&self, py: Python<'py>, token: &str) -> PyResult<Bound<'py, PyAny>> {
         guard("TokenInfo.verify", || {
             let inner = &*self.inner;
-            match py.detach(|| inner.check(token)) {
+            let timer = super::telemetry::start();
+            let result = py.detach(|| inner.check(token));
+            super::telemetry::verified(py, timer, &result, None, 0);
+            match result {
                 Ok(claims) => to_dict(py, &claims),
                 Err(e) => Err(token_err(py, e)),
             }

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod rego;
 pub mod requests;
 pub mod results;
+pub mod telemetry;
 pub mod values;
 
 /// Panics with `message` inside the panic guard of every entry point: the test suite checks with it
@@ -41,5 +42,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     jwt::register(m)?;
     rego::register(m)?;
     logging::install();
+    telemetry::register(m)?;
     Ok(())
 }

@@ -11,6 +11,20 @@ use super::requests::{self, Rules};
 use super::values::{serialized_to_py, Path};
 use crate::plan::{PlanInput, PlanOptions, PlanResource, PlanResourcesRequest};
 
+/// Telemetry for a plan: the filter's kind is what a trace needs of the answer.
+fn planned(
+    py: Python<'_>,
+    timer: Option<super::telemetry::Timer>,
+    engine: &PyEngine,
+    principal: &str,
+    kind: &str,
+    actions: &[String],
+    filter: &serde_json::Value,
+) {
+    let filter_kind = filter.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+    super::telemetry::planned(py, timer, &engine.inner, principal, kind, actions, filter_kind);
+}
+
 /// `actions`: one action name or a list of them.
 fn actions_from_py(actions: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     let at = Path::root("actions");
@@ -55,12 +69,14 @@ pub fn plan_resources<'py>(
         };
         let now = super::audit::now_if_logged(&engine.inner, now);
         let inner = engine.inner.clone();
+        let timer = super::telemetry::start();
         let (input, out) = py.detach(move || {
             let out = inner.plan_with(&input, now, &options);
             (input, out)
         });
         let response = request.response(out.map_err(PyValueError::new_err)?);
         let result = serialized_to_py(py, &response);
+        planned(py, timer, engine, &request.principal.id, &request.resource.kind, &request.actions, &response.filter);
         if let Some(now) = now {
             super::audit::log_plan(py, &engine.inner, input, response, now);
         }
@@ -78,30 +94,34 @@ pub fn plan_resources_json<'py>(
     guard("Engine.plan_resources_json", || {
         let req: PlanResourcesRequest = api_request(request)?;
         let now = parse_now(now)?;
-        if engine.inner.audit_log().is_some() {
+        let timer = super::telemetry::start();
+        let actions = if req.actions.is_empty() && !req.action.is_empty() { vec![req.action.clone()] } else { req.actions.clone() };
+        let (principal_id, kind) = (req.principal.id.clone(), req.resource.kind.clone());
+        let inner = engine.inner.clone();
+        if inner.audit_log().is_some() {
             // Logged: the engine-level input is kept for the entry.
-            let now = super::audit::now_if_logged(&engine.inner, now);
-            let input = match req.to_input(engine.inner.token_verifier()) {
+            let now = super::audit::now_if_logged(&inner, now);
+            let input = match req.to_input(inner.token_verifier()) {
                 Ok(i) => i,
                 Err(e) => {
-                    super::audit::log_error(py, &engine.inner, e.clone());
+                    super::audit::log_error(py, &inner, e.clone());
                     return Err(PyValueError::new_err(e));
                 }
             };
-            let inner = engine.inner.clone();
             let (input, out) = py.detach(move || {
-                let out = inner.plan(&input, now);
+                let out = inner.plan_with(&input, now, &options);
                 (input, out)
             });
             let resp = req.response(out.map_err(PyValueError::new_err)?);
             let result = serialized_to_py(py, &resp);
+            planned(py, timer, engine, &principal_id, &kind, &actions, &resp.filter);
             if let Some(now) = now {
                 super::audit::log_plan(py, &engine.inner, input, resp, now);
             }
             return result;
         }
-        let inner = engine.inner.clone();
         let resp = py.detach(move || inner.plan_resources_with(&req, now, &options)).map_err(PyValueError::new_err)?;
+        planned(py, timer, engine, &principal_id, &kind, &actions, &resp.filter);
         serialized_to_py(py, &resp)
     })
 }
