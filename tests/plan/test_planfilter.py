@@ -83,3 +83,13 @@ def test_cel_equality_and_ordering_of_known_values():
     assert cel_equal([1, "a"], [1.0, "a"]) and not cel_equal({"a": 1}, {"a": 2})
     assert cel_order("lt", 1, 1.5) is True and cel_order("ge", "b", "a") is True
     assert cel_order("lt", "a", 1) is None and cel_order("lt", None, None) is None
+
+
+def test_a_malformed_operand_is_named_alike_by_both_adapters():
+    import sqlalchemy as sa
+    from warden.sqlalchemy import get_query
+
+    table = sa.Table("t", sa.MetaData(), sa.Column("id", sa.String, primary_key=True))
+    plan = {"filter": {"kind": "KIND_CONDITIONAL", "condition": {"expression": {"operator": "and", "operands": [{}]}}}}
+    with pytest.raises(PlanTranslationError, match=r"condition.operands\[0\]: expected one of value"):
+        get_query(plan, table, {})
