@@ -38,7 +38,7 @@ from sqlalchemy import false, select, true
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
-from warden._planfilter.plan import ALWAYS_ALLOWED, ALWAYS_DENIED, NotAPlan, PlanError, read_plan
+from warden._planfilter.plan import ALWAYS_ALLOWED, ALWAYS_DENIED, NotAPlan, PlanError, parse_operand, read_plan
 from warden._sqlplan.errors import PlanTranslationError
 from warden._sqlplan.logic import holds
 from warden._sqlplan.schema import Schema
@@ -149,7 +149,10 @@ def _translate(
 def _filter(plan: Any) -> Tuple[str, Any]:
     """``(kind, condition dict)`` of any supported plan shape (``warden._planfilter.read_plan``)."""
     try:
-        return read_plan(plan)
+        kind, condition = read_plan(plan)
+        if condition is not None:
+            parse_operand(condition)  # a malformed operand is named as every adapter names it
+        return kind, condition
     except NotAPlan:  # no plan at all: a TypeError, as before
         raise
     except PlanError as exc:
