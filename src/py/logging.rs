@@ -5,8 +5,11 @@ use pyo3::prelude::*;
 struct ToPython;
 
 impl log::Log for ToPython {
+    /// warden's own records only: a dependency logging from one of its internal threads (an HTTP
+    /// client's runtime) while a Python thread holding the GIL waits on that thread would wait
+    /// for the GIL forever.
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::Level::Warn
+        metadata.level() <= log::Level::Warn && metadata.target() == "warden"
     }
 
     fn log(&self, record: &log::Record<'_>) {

@@ -216,3 +216,17 @@ def test_bad_arguments_are_errors_not_panics():
 
 def test_http_input_shape():
     assert http_input("GET", "/sayhello", "tok") == {"method": "GET", "api": "/sayhello", "jwt": {"tokenValue": "tok"}}
+
+
+def test_recursion_is_refused_at_load():
+    """OPA refuses recursion at compile time (rego_recursion_error); evaluated, it would overflow
+    the native stack of the process."""
+    recursive = "package p\nf(n) = x { n > 0; x := f(n - 1) }\nallow { f(3) }\n"
+    with pytest.raises(
+        RegoLoadError,
+        match=r"^f\.rego:2:1: rego_recursion_error: rule data\.p\.f is recursive: data\.p\.f -> data\.p\.f$",
+    ):
+        Rego.from_policies({"f.rego": recursive})
+    mutual = {"a.rego": "package a\nx if data.b.y\n", "b.rego": "package b\ny if data.a.x\n"}
+    with pytest.raises(RegoLoadError, match=r"data\.a\.x -> data\.b\.y -> data\.a\.x"):
+        Rego.from_policies(mutual)
