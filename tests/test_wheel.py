@@ -73,10 +73,12 @@ def installed(wheel, tmp_path_factory) -> dict:
     for tool in TOOLCHAIN:
         assert shutil.which(tool, path=env["PATH"]) is None, f"{tool} is still on the PATH"
 
-    # the versions of the environment running the tests (already in pip's cache), never warden itself
+    # the versions of the environment running the tests (already in pip's cache), never warden itself;
+    # only `name==version` pins (a package installed from a path or URL is left to the resolver)
     frozen = _run([sys.executable, "-m", "pip", "freeze", "--exclude-editable", "--exclude", "warden-authz"]).stdout
+    pins = [line for line in frozen.splitlines() if re.fullmatch(r"[A-Za-z0-9._-]+==[^\s;@]+", line)]
     constraints = venv.parent / "constraints.txt"
-    constraints.write_text(frozen)
+    constraints.write_text("\n".join(pins) + "\n")
     _run(
         [
             str(bin_dir / "python"),
