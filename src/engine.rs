@@ -207,7 +207,7 @@ impl Engine {
     pub fn reload_as(&self, version: Option<String>) -> Result<(), PolicyErrors> {
         let table = load(&self.source)?;
         let mut current = self.table.write().unwrap_or_else(|e| e.into_inner());
-        *self.policy_version.write().unwrap_or_else(|e| e.into_inner()) = version;
+        self.set_policy_version(version);
         *current = Arc::new(table);
         Ok(())
     }
@@ -219,6 +219,10 @@ impl Engine {
 
     /// Records the version of the set in force (after `new`, which knows none).
     pub fn set_policy_version(&self, version: Option<String>) {
+        // The decision log stamps each record with the version when it is queued.
+        if let Some(log) = &self.audit_log {
+            log.set_policy_version(version.as_deref());
+        }
         *self.policy_version.write().unwrap_or_else(|e| e.into_inner()) = version;
     }
 

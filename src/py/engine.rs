@@ -494,6 +494,13 @@ impl PyEngine {
         })
     }
 
+    /// The version the policies in force came from (a git commit, a bundle digest), as given
+    /// to the constructor or `reload`; `None` when nobody said.
+    #[getter]
+    fn policy_version(&self) -> Option<String> {
+        self.inner.policy_version()
+    }
+
     fn __repr__(&self) -> PyResult<String> {
         guard("Engine.__repr__", || {
             let t = self.inner.table();

@@ -141,10 +141,6 @@ def test_policy_source_given_by_the_app(policies):
     assert entries[0]["policySource"] == source
 
 
-@pytest.mark.skipif(
-    not hasattr(warden.Engine, "policy_version"),
-    reason="Engine.policy_version comes with warden.sources (the fleet work); this runs once both are merged",
-)
 def test_entries_carry_the_policy_version(policies):
     entries: list = []
     source = {"git": {"repositoryUrl": "https://git.example.test/policies.git", "branch": "main"}}
