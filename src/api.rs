@@ -69,6 +69,44 @@ impl AuxDataRequest {
     }
 }
 
+/// Cerbos's `server.requestLimits`: how many resources one API request may carry and how many
+/// actions one resource may list. `None` leaves that count unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    pub max_resources_per_request: Option<usize>,
+    pub max_actions_per_resource: Option<usize>,
+}
+
+impl RequestLimits {
+    /// Cerbos's defaults (`internal/server/conf.go`).
+    pub const CERBOS: RequestLimits = RequestLimits { max_resources_per_request: Some(50), max_actions_per_resource: Some(50) };
+    pub const UNLIMITED: RequestLimits = RequestLimits { max_resources_per_request: None, max_actions_per_resource: None };
+
+    /// Refuses `count` resources at `field` beyond the limit, in Cerbos's words plus the limit's name.
+    pub fn check_resources(&self, count: usize, field: &str) -> Result<(), String> {
+        match self.max_resources_per_request {
+            Some(max) if count > max => {
+                Err(format!("{field}: number of resources in batch ({count}) exceeds configured limit max_resources_per_request ({max})"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses `count` actions of one resource at `field` beyond the limit.
+    pub fn check_actions(&self, count: usize, field: &str) -> Result<(), String> {
+        match self.max_actions_per_resource {
+            Some(max) if count > max => Err(format!("{field}: number of actions ({count}) exceeds configured limit max_actions_per_resource ({max})")),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits::CERBOS
+    }
+}
+
 /// Turns a token from the request's aux data into verified claims (the engine's configured key sets).
 pub trait TokenVerifier: Send + Sync {
     fn verify(&self, token: &str, key_set_id: Option<&str>) -> Result<Map<String, Json>, String>;
@@ -146,9 +184,20 @@ impl CheckResourcesRequest {
         Ok(())
     }
 
+    /// Refuses a request larger than `limits` allow, naming the field (as Cerbos's service does
+    /// before it decides anything).
+    pub fn check_limits(&self, limits: &RequestLimits) -> Result<(), String> {
+        limits.check_resources(self.resources.len(), "resources")?;
+        for (i, r) in self.resources.iter().enumerate() {
+            limits.check_actions(r.actions.len(), &format!("resources[{i}].actions"))?;
+        }
+        Ok(())
+    }
+
     /// The engine inputs, with JWTs verified into claims.
-    pub fn to_inputs(&self, verifier: Option<&dyn TokenVerifier>) -> Result<Vec<CheckInput>, String> {
+    pub fn to_inputs(&self, verifier: Option<&dyn TokenVerifier>, limits: &RequestLimits) -> Result<Vec<CheckInput>, String> {
         self.validate()?;
+        self.check_limits(limits)?;
         let aux = self.aux_data.as_ref().map(|a| a.verified(verifier)).transpose()?;
         Ok(self
             .resources

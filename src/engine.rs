@@ -141,13 +141,14 @@ impl Engine {
         self.token_verifier = Some(v);
     }
 
-    /// Answers a Cerbos `CheckResourcesRequest` as Cerbos's API would.
+    /// Answers a Cerbos `CheckResourcesRequest` as Cerbos's API would, refusing one larger than `limits`.
     pub fn check_resources(
         &self,
         req: &crate::api::CheckResourcesRequest,
+        limits: &crate::api::RequestLimits,
         now: Option<DateTime<FixedOffset>>,
     ) -> Result<crate::api::CheckResourcesResponse, String> {
-        let inputs = req.to_inputs(self.token_verifier.as_deref())?;
+        let inputs = req.to_inputs(self.token_verifier.as_deref(), limits)?;
         Ok(req.response(self.check(&inputs, now)))
     }
 

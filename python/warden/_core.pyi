@@ -46,6 +46,8 @@ class Engine:
         strict_evaluation: bool = False,
         default_policy_version: str = "default",
         default_scope: str = "",
+        max_resources_per_request: Optional[int] = ...,
+        max_actions_per_resource: Optional[int] = ...,
     ) -> "Engine":
         """Load every policy under ``path`` the way Cerbos's disk store does (YAML and JSON,
         recursively; skipping ``*_test.*``, hidden files, ``testdata/`` and disabled policies;
@@ -56,6 +58,11 @@ class Engine:
         in :meth:`check_resources_json`. ``strict_evaluation=True`` is Cerbos's strict mode: a
         condition that fails to evaluate denies the action instead of counting as false.
         ``default_policy_version``/``default_scope`` apply to requests that leave them empty.
+        ``max_resources_per_request``/``max_actions_per_resource`` are Cerbos's request limits
+        (50 each unless given; ``None``: no limit) for :meth:`check_resources_json`,
+        :meth:`plan_resources_json` and ``Client.check_resources``; given explicitly, they also
+        limit :meth:`check`, :meth:`decision_table` and :meth:`plan_resources`. A request over a
+        limit raises ``ValueError`` naming the field, the count and the limit.
         Raises :class:`PolicyError` listing every problem."""
     @staticmethod
     def from_policies(
@@ -68,8 +75,11 @@ class Engine:
         strict_evaluation: bool = False,
         default_policy_version: str = "default",
         default_scope: str = "",
+        max_resources_per_request: Optional[int] = ...,
+        max_actions_per_resource: Optional[int] = ...,
     ) -> "Engine":
-        """Load policies given as YAML/JSON texts or dicts (errors name them ``policies[i]``)."""
+        """Load policies given as YAML/JSON texts or dicts (errors name them ``policies[i]``);
+        the keywords are those of :meth:`from_directory`."""
     def check(self, inputs: List[Mapping[str, Any]], *, now: _Now = None) -> List[Dict[str, Any]]:
         """Decide Cerbos engine ``CheckInput`` dicts; return ``CheckOutput`` dicts (camelCase,
         empty fields omitted): ``requestId``, ``resourceId``, ``actions`` (``{action: {effect,

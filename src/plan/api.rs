@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use super::{PlanInput, PlanOutput, PlanResource};
-use crate::api::AuxDataRequest;
+use crate::api::{AuxDataRequest, RequestLimits};
 use crate::eval::request::{PrincipalInput, ValidationError};
 use crate::Engine;
 
@@ -104,9 +104,10 @@ impl PlanResourcesRequest {
         Ok(())
     }
 
-    /// The engine input, with JWTs verified into claims.
-    pub fn to_input(&self, verifier: Option<&dyn crate::api::TokenVerifier>) -> Result<PlanInput, String> {
+    /// The engine input, with JWTs verified into claims; the actions count against `limits`.
+    pub fn to_input(&self, verifier: Option<&dyn crate::api::TokenVerifier>, limits: &RequestLimits) -> Result<PlanInput, String> {
         self.validate()?;
+        limits.check_actions(self.actions.len(), "actions")?;
         let aux_data = self.aux_data.as_ref().map(|a| a.verified(verifier)).transpose()?;
         let actions = if self.action.is_empty() { self.actions.clone() } else { vec![self.action.clone()] };
         Ok(PlanInput { request_id: self.request_id.clone(), actions, principal: self.principal.clone(), resource: self.resource.clone(), aux_data })
@@ -138,9 +139,15 @@ impl PlanResourcesRequest {
 }
 
 impl Engine {
-    /// Answers a Cerbos `PlanResourcesRequest` as Cerbos's API would.
-    pub fn plan_resources(&self, req: &PlanResourcesRequest, now: Option<DateTime<FixedOffset>>) -> Result<PlanResourcesResponse, String> {
-        let input = req.to_input(self.token_verifier())?;
+    /// Answers a Cerbos `PlanResourcesRequest` as Cerbos's API would, refusing one with more
+    /// actions than `limits` allow.
+    pub fn plan_resources(
+        &self,
+        req: &PlanResourcesRequest,
+        limits: &RequestLimits,
+        now: Option<DateTime<FixedOffset>>,
+    ) -> Result<PlanResourcesResponse, String> {
+        let input = req.to_input(self.token_verifier(), limits)?;
         Ok(req.response(self.plan(&input, now)?))
     }
 }

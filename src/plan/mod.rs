@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! Engine::plan(&PlanInput, now) -> Result<PlanOutput, String>              // engine level
-//! Engine::plan_resources(&PlanResourcesRequest, now) -> Result<PlanResourcesResponse, String>
+//! Engine::plan_resources(&PlanResourcesRequest, &RequestLimits, now) -> Result<PlanResourcesResponse, String>
 //!                                        // Cerbos's public API shape (POST /api/plan/resources)
 //! PlanOutput { filter: Filter { kind, condition: Option<Operand> }, filter_debug, matched_scopes,
 //!              validation_errors, evaluation_errors, .. }

@@ -210,7 +210,7 @@ fn public_response_shape() {
         "principal": {"id": "alice", "roles": ["user"]}, "resource": {"kind": "doc", "policyVersion": "default"},
     }))
     .unwrap();
-    let resp = serde_json::to_value(e.plan_resources(&req, None).unwrap()).unwrap();
+    let resp = serde_json::to_value(e.plan_resources(&req, &crate::api::RequestLimits::CERBOS, None).unwrap()).unwrap();
     assert_eq!(
         resp,
         json!({
@@ -224,7 +224,7 @@ fn public_response_shape() {
         "actions": ["read", "write"], "principal": {"id": "alice", "roles": ["user"]}, "resource": {"kind": "doc"},
     }))
     .unwrap();
-    let resp = serde_json::to_value(e.plan_resources(&req, None).unwrap()).unwrap();
+    let resp = serde_json::to_value(e.plan_resources(&req, &crate::api::RequestLimits::CERBOS, None).unwrap()).unwrap();
     assert_eq!(resp, json!({"actions": ["read", "write"], "resourceKind": "doc", "filter": {"kind": "KIND_ALWAYS_DENIED"}}));
 }
 

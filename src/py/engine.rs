@@ -3,6 +3,7 @@ use super::errors::{guard, policy_error};
 use super::requests::{self, Rules};
 use super::results::{allows, explained, output_dicts};
 use super::values::{self, serialized_to_py, type_name, Path};
+use crate::api::RequestLimits;
 use crate::engine::{Engine, EngineConfig, PolicySource, SchemaEnforcement};
 use crate::eval::CheckInput;
 use chrono::{DateTime, FixedOffset};
@@ -19,6 +20,55 @@ pub const RELEASE_GIL_FROM: usize = 4;
 #[pyclass(name = "Engine", module = "warden._core", frozen)]
 pub struct PyEngine {
     pub inner: Arc<Engine>,
+    pub limits: Limits,
+}
+
+/// The request limits of an engine's calls: the Cerbos-API-shaped calls (`check_resources_json`,
+/// `plan_resources_json`, `Client.check_resources`) have Cerbos's defaults; the library calls
+/// (`check`, `decision_table`, `plan_resources`) are the app's own and have limits only when the
+/// keywords are given.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub api: RequestLimits,
+    pub calls: RequestLimits,
+}
+
+/// One limit keyword: left out, `None` (no limit) or a count of at least 1.
+#[derive(Debug, Clone, Copy)]
+pub enum LimitArg {
+    Unset,
+    Set(Option<usize>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for LimitArg {
+    type Error = PyErr;
+    fn extract(v: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if v.is_none() {
+            return Ok(LimitArg::Set(None));
+        }
+        if v.is_instance_of::<pyo3::types::PyBool>() {
+            return Err(PyTypeError::new_err("expected an int or None, got bool"));
+        }
+        match v.extract::<usize>() {
+            Ok(n) if n >= 1 => Ok(LimitArg::Set(Some(n))),
+            _ => Err(PyValueError::new_err(format!("expected an int of at least 1 or None (no limit), got {}", v.repr()?))),
+        }
+    }
+}
+
+impl Limits {
+    fn new(max_resources_per_request: LimitArg, max_actions_per_resource: LimitArg) -> Limits {
+        let pick = |arg: LimitArg, cerbos: Option<usize>| match arg {
+            LimitArg::Unset => (cerbos, None),
+            LimitArg::Set(v) => (v, v),
+        };
+        let (api_resources, call_resources) = pick(max_resources_per_request, RequestLimits::CERBOS.max_resources_per_request);
+        let (api_actions, call_actions) = pick(max_actions_per_resource, RequestLimits::CERBOS.max_actions_per_resource);
+        Limits {
+            api: RequestLimits { max_resources_per_request: api_resources, max_actions_per_resource: api_actions },
+            calls: RequestLimits { max_resources_per_request: call_resources, max_actions_per_resource: call_actions },
+        }
+    }
 }
 
 /// Evaluation options shared by the constructors.
@@ -48,14 +98,14 @@ fn config(globals: Option<&Bound<'_, PyAny>>, o: Options<'_>) -> PyResult<Engine
     Ok(c)
 }
 
-fn build(py: Python<'_>, source: PolicySource, config: EngineConfig, keysets: Option<crate::auxdata::KeySets>) -> PyResult<PyEngine> {
+fn build(py: Python<'_>, source: PolicySource, config: EngineConfig, keysets: Option<crate::auxdata::KeySets>, limits: Limits) -> PyResult<PyEngine> {
     let result = py.detach(|| Engine::new(source, config));
     match result {
         Ok(mut e) => {
             if let Some(k) = keysets {
                 e.set_token_verifier(Box::new(k));
             }
-            Ok(PyEngine { inner: Arc::new(e) })
+            Ok(PyEngine { inner: Arc::new(e), limits })
         }
         Err(e) => Err(policy_error(py, &e)),
     }
@@ -145,7 +195,7 @@ impl PyEngine {
     /// Loads every policy under `path` (YAML and JSON, recursively, skipping tests, hidden files,
     /// `testdata/` and disabled policies). Raises `PolicyError` listing every problem.
     #[staticmethod]
-    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope=""))]
+    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", max_resources_per_request=LimitArg::Unset, max_actions_per_resource=LimitArg::Unset))]
     #[allow(clippy::too_many_arguments)]
     fn from_directory(
         py: Python<'_>,
@@ -158,6 +208,8 @@ impl PyEngine {
         strict_evaluation: bool,
         default_policy_version: &str,
         default_scope: &str,
+        max_resources_per_request: LimitArg,
+        max_actions_per_resource: LimitArg,
     ) -> PyResult<PyEngine> {
         guard("Engine.from_directory", || {
             let c = config(
@@ -165,7 +217,8 @@ impl PyEngine {
                 Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope },
             )?;
             let keysets = keysets_from_py(jwt_keysets)?;
-            let engine = build(py, PolicySource::Directory(path.clone()), c, keysets)?;
+            let limits = Limits::new(max_resources_per_request, max_actions_per_resource);
+            let engine = build(py, PolicySource::Directory(path.clone()), c, keysets, limits)?;
             if watch {
                 let logger: Py<PyAny> = py.import("logging")?.call_method1("getLogger", ("warden",))?.unbind();
                 let dir = path.display().to_string();
@@ -188,7 +241,7 @@ impl PyEngine {
 
     /// Loads policies given as YAML/JSON strings or dicts.
     #[staticmethod]
-    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope=""))]
+    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", max_resources_per_request=LimitArg::Unset, max_actions_per_resource=LimitArg::Unset))]
     #[allow(clippy::too_many_arguments)]
     fn from_policies(
         py: Python<'_>,
@@ -200,6 +253,8 @@ impl PyEngine {
         strict_evaluation: bool,
         default_policy_version: &str,
         default_scope: &str,
+        max_resources_per_request: LimitArg,
+        max_actions_per_resource: LimitArg,
     ) -> PyResult<PyEngine> {
         guard("Engine.from_policies", || {
             let c = config(
@@ -222,7 +277,7 @@ impl PyEngine {
                     return Err(at.type_error(format_args!("expected a YAML/JSON string or a dict, got {}", type_name(&item))));
                 }
             }
-            build(py, PolicySource::Documents(docs), c, keysets)
+            build(py, PolicySource::Documents(docs), c, keysets, Limits::new(max_resources_per_request, max_actions_per_resource))
         })
     }
 
@@ -231,6 +286,11 @@ impl PyEngine {
     fn check<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         guard("Engine.check", || {
             let inputs = requests::check_inputs(inputs)?;
+            let limits = &self.limits.calls;
+            limits.check_resources(inputs.len(), "inputs").map_err(PyValueError::new_err)?;
+            for (i, input) in inputs.iter().enumerate() {
+                limits.check_actions(input.actions.len(), &format!("inputs[{i}].actions")).map_err(PyValueError::new_err)?;
+            }
             let now = parse_now(now)?;
             Ok(output_dicts(py, &decide(py, &self.inner, inputs, now))?.into_any())
         })
@@ -291,6 +351,8 @@ impl PyEngine {
             if actions.is_empty() {
                 return Err(actions_at.value_error("at least one action is required"));
             }
+            let limits = &self.limits.calls;
+            limits.check_actions(actions.len(), "actions").map_err(PyValueError::new_err)?;
             let aux = match aux_data {
                 Some(a) => requests::aux_data(a, &Path::root("aux_data"))?,
                 None => None,
@@ -315,6 +377,7 @@ impl PyEngine {
                 input.validate().map_err(|e| at.value_error(e))?;
                 inputs.push(input);
             }
+            limits.check_resources(inputs.len(), "resources").map_err(PyValueError::new_err)?;
             let now = parse_now(now)?;
             let outputs = decide(py, &self.inner, inputs, now);
             Ok(outputs.iter().map(|o| actions.iter().map(|a| o.effect(a).is_some_and(allows)).collect()).collect())
@@ -342,7 +405,8 @@ impl PyEngine {
             let req: crate::api::CheckResourcesRequest = api_request(request)?;
             let now = parse_now(now)?;
             let engine = self.inner.clone();
-            let resp = py.detach(move || engine.check_resources(&req, now)).map_err(PyValueError::new_err)?;
+            let limits = self.limits.api;
+            let resp = py.detach(move || engine.check_resources(&req, &limits, now)).map_err(PyValueError::new_err)?;
             serialized_to_py(py, &resp)
         })
     }

@@ -36,6 +36,7 @@ pub fn plan_resources<'py>(
         let r = requests::resource(resource, &Path::root("resource"), Rules::Engine)?;
         let resource = PlanResource { kind: r.kind, policy_version: r.policy_version, scope: r.scope, attr: r.attr };
         let actions = actions_from_py(actions)?;
+        engine.limits.calls.check_actions(actions.len(), "actions").map_err(PyValueError::new_err)?;
         let aux_data = match aux_data {
             Some(a) => requests::aux_data(a, &Path::root("aux_data"))?,
             None => None,
@@ -69,7 +70,8 @@ pub fn plan_resources_json<'py>(
         let req: PlanResourcesRequest = api_request(request)?;
         let now = parse_now(now)?;
         let inner = engine.inner.clone();
-        let resp = py.detach(move || inner.plan_resources(&req, now)).map_err(PyValueError::new_err)?;
+        let limits = engine.limits.api;
+        let resp = py.detach(move || inner.plan_resources(&req, &limits, now)).map_err(PyValueError::new_err)?;
         serialized_to_py(py, &resp)
     })
 }
