@@ -295,6 +295,76 @@ mod tests {
         assert_eq!(files, (0..10).map(|k| format!("p{:04}.yaml", k * 100 + 7)).collect::<Vec<_>>());
     }
 
+    /// Whether `now()` was read, per decision: only expressions actually evaluated count.
+    #[test]
+    fn used_now_reports_only_evaluated_reads_of_now() {
+        let doc = r#"
+apiVersion: api.cerbos.dev/v1
+resourcePolicy:
+  resource: doc
+  version: default
+  variables:
+    local:
+      late: now() > timestamp("2000-01-01T00:00:00Z")
+  rules:
+    - actions: [plain]
+      roles: [user]
+      effect: EFFECT_ALLOW
+    - actions: [timed]
+      roles: [user]
+      effect: EFFECT_ALLOW
+      condition:
+        match:
+          expr: timestamp(R.attr.at).timeSince() > duration("1h")
+    - actions: [short]
+      roles: [user]
+      effect: EFFECT_ALLOW
+      condition:
+        match:
+          expr: R.attr.flag && now() > timestamp("2000-01-01T00:00:00Z")
+    - actions: [timed]
+      roles: [admin]
+      effect: EFFECT_ALLOW
+      condition:
+        match:
+          expr: now() > timestamp("2000-01-01T00:00:00Z")
+    - actions: [late]
+      roles: [user]
+      effect: EFFECT_ALLOW
+      condition:
+        match:
+          expr: V.late
+    - actions: [emitting]
+      roles: [user]
+      effect: EFFECT_ALLOW
+      output:
+        when:
+          ruleActivated: string(now())
+"#;
+        let plain = doc.replace("      late: now() > timestamp(\"2000-01-01T00:00:00Z\")\n", "      late: true\n");
+        let engine = |text: &str| Engine::new(PolicySource::Documents(vec![("doc.yaml".into(), text.to_string())]), EngineConfig::default()).unwrap();
+        let used_now = |e: &Engine, roles: &[&str], actions: &[&str], flag: bool| -> bool {
+            let input: CheckInput = serde_json::from_value(json!({
+                "principal": {"id": "u", "roles": roles},
+                "resource": {"kind": "doc", "id": "1", "attr": {"at": "2000-01-01T00:00:00Z", "flag": flag}},
+                "actions": actions
+            }))
+            .unwrap();
+            e.check(&[input], None)[0].used_now
+        };
+        let (with_var, without_var) = (engine(doc), engine(&plain));
+        // The variables a policy uses are evaluated when the policy is reached, as Cerbos does.
+        assert!(used_now(&with_var, &["user"], &["plain"], false));
+        assert!(!used_now(&without_var, &["user"], &["plain"], false));
+        assert!(!used_now(&without_var, &["guest"], &["timed"], false), "no rule reached");
+        assert!(used_now(&without_var, &["user"], &["timed"], false), "timeSince() reads now()");
+        assert!(used_now(&without_var, &["admin"], &["timed"], false));
+        assert!(!used_now(&without_var, &["user"], &["short"], false), "short-circuited before now()");
+        assert!(used_now(&without_var, &["user"], &["short"], true));
+        assert!(used_now(&without_var, &["user"], &["emitting"], false), "an output reads now()");
+        assert!(used_now(&without_var, &["user"], &["plain", "timed"], false));
+    }
+
     #[test]
     fn watch_reloads_on_change() {
         let dir = tempfile::tempdir().unwrap();

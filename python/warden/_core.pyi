@@ -80,11 +80,15 @@ class Engine:
     ) -> "Engine":
         """Load policies given as YAML/JSON texts or dicts (errors name them ``policies[i]``);
         the keywords are those of :meth:`from_directory`."""
-    def check(self, inputs: List[Mapping[str, Any]], *, now: _Now = None) -> List[Dict[str, Any]]:
+    def check(
+        self, inputs: List[Mapping[str, Any]], *, now: _Now = None, report_used_now: bool = False
+    ) -> List[Dict[str, Any]]:
         """Decide Cerbos engine ``CheckInput`` dicts; return ``CheckOutput`` dicts (camelCase,
         empty fields omitted): ``requestId``, ``resourceId``, ``actions`` (``{action: {effect,
         policy, scope}}``), ``effectiveDerivedRoles``, ``validationErrors``, ``outputs``,
-        ``evaluationErrors``. ``now`` fixes ``now()`` for the batch. Raises ``ValueError`` or
+        ``evaluationErrors``. ``now`` fixes ``now()`` for the batch. ``report_used_now=True``
+        adds ``usedNow`` (warden's own field): whether a condition, variable or output evaluated
+        for that decision read ``now()`` or ``timeSince()``. Raises ``ValueError`` or
         ``TypeError`` naming the offending field (``inputs[0].principal.roles``)."""
     def is_allowed(
         self,

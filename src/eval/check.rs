@@ -395,6 +395,7 @@ fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<
             effects[ai] = Some(action_effect);
         }
         out.evaluation_errors = ev.take_errors();
+        out.used_now = ev.used_now();
         if let Some(x) = explain.as_deref_mut() {
             finish_explanation(x, input, &effects, &decided_by, r_version, r_scope);
         }

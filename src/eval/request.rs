@@ -156,6 +156,10 @@ pub struct CheckOutput {
     pub outputs: Vec<OutputEntry>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evaluation_errors: Vec<EvaluationError>,
+    /// Whether a condition, variable or output evaluated for this decision read `now()`
+    /// (warden's own; not part of Cerbos's `CheckOutput`, so never serialized).
+    #[serde(skip)]
+    pub used_now: bool,
 }
 
 impl CheckOutput {

@@ -282,8 +282,9 @@ impl PyEngine {
     }
 
     /// Decides a batch of Cerbos engine `CheckInput` dicts; returns `CheckOutput` dicts (camelCase).
-    #[pyo3(signature = (inputs, *, now=None))]
-    fn check<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    /// `report_used_now=True` adds `usedNow`: whether an expression evaluated for that decision read `now()`.
+    #[pyo3(signature = (inputs, *, now=None, report_used_now=false))]
+    fn check<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>, report_used_now: bool) -> PyResult<Bound<'py, PyAny>> {
         guard("Engine.check", || {
             let inputs = requests::check_inputs(inputs)?;
             let limits = &self.limits.calls;
@@ -292,7 +293,7 @@ impl PyEngine {
                 limits.check_actions(input.actions.len(), &format!("inputs[{i}].actions")).map_err(PyValueError::new_err)?;
             }
             let now = parse_now(now)?;
-            Ok(output_dicts(py, &decide(py, &self.inner, inputs, now))?.into_any())
+            Ok(output_dicts(py, &decide(py, &self.inner, inputs, now), report_used_now)?.into_any())
         })
     }
 
