@@ -2,6 +2,7 @@
 //! that speak Cerbos's HTTP API can use warden unchanged. Each resource entry becomes one engine
 //! `CheckInput`; the response echoes the request's resource version and scope, as Cerbos does.
 use crate::eval::request::{AuxData, CheckInput, CheckOutput, OutputEntry, PrincipalInput, ResourceInput, ValidationError};
+use crate::naming::check_scope;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
@@ -165,6 +166,7 @@ impl CheckResourcesRequest {
         if self.principal.roles.is_empty() {
             return Err("principal.roles must list at least one role".into());
         }
+        check_scope(&self.principal.scope, "principal.scope")?;
         if self.resources.is_empty() {
             return Err("resources must list at least one resource".into());
         }
@@ -175,6 +177,7 @@ impl CheckResourcesRequest {
             if r.resource.kind.is_empty() {
                 return Err(format!("resources[{i}].resource.kind must not be empty"));
             }
+            check_scope(&r.resource.scope, &format!("resources[{i}].resource.scope"))?;
         }
         if let Some(a) = &self.aux_data {
             if a.jwt.is_some() && a.jwts.is_some() {

@@ -85,7 +85,8 @@ impl CheckInput {
         if self.principal.roles.is_empty() {
             return Err("principal.roles must list at least one role".into());
         }
-        Ok(())
+        crate::naming::check_scope(&self.principal.scope, "principal.scope")?;
+        crate::naming::check_scope(&self.resource.scope, "resource.scope")
     }
 }
 

@@ -96,6 +96,8 @@ impl PlanResourcesRequest {
         if self.resource.kind.is_empty() {
             return Err("resource.kind must not be empty".into());
         }
+        crate::naming::check_scope(&self.principal.scope, "principal.scope")?;
+        crate::naming::check_scope(&self.resource.scope, "resource.scope")?;
         if let Some(a) = &self.aux_data {
             if a.jwt.is_some() && a.jwts.is_some() {
                 return Err("auxData: use either jwt or jwts, not both".into());

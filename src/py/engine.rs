@@ -84,6 +84,7 @@ fn config(globals: Option<&Bound<'_, PyAny>>, o: Options<'_>) -> PyResult<Engine
     if o.default_policy_version.is_empty() {
         return Err(PyValueError::new_err("default_policy_version must not be empty"));
     }
+    crate::naming::check_scope(o.default_scope, "default_scope").map_err(PyValueError::new_err)?;
     let mut c = EngineConfig {
         lenient_scope_search: o.lenient,
         strict_evaluation: o.strict,
