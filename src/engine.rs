@@ -383,6 +383,56 @@ resourcePolicy:
     }
 }
 
+/// Policies whose size once made loading quadratic; each must load in time linear in its size.
+#[cfg(test)]
+mod large_loads {
+    use super::*;
+    use std::fmt::Write;
+
+    fn load_one(text: String) -> RuleTable {
+        let t = std::time::Instant::now();
+        let table = load(&PolicySource::Documents(vec![("big.yaml".into(), text)])).unwrap();
+        // Printed for comparison by hand (`--nocapture`); no timing is asserted.
+        println!("loaded in {:.2?}", t.elapsed());
+        table
+    }
+
+    fn check_one(table: &RuleTable, action: &str, attr: serde_json::Value) -> String {
+        let input: CheckInput = serde_json::from_value(serde_json::json!({
+            "principal": {"id": "u", "roles": ["user"]},
+            "resource": {"kind": "doc", "id": "1", "attr": attr},
+            "actions": [action]
+        }))
+        .unwrap();
+        eval::check(table, &EvalConf::default(), &input, Utc::now().fixed_offset()).effect(action).unwrap().effect.to_string()
+    }
+
+    #[test]
+    fn a_rule_with_100k_actions() {
+        let mut text = String::from("apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  resource: doc\n  version: default\n  rules:\n    - roles: [user]\n      effect: EFFECT_ALLOW\n      actions:\n");
+        for i in 0..100_000 {
+            writeln!(text, "        - a{i}").unwrap();
+        }
+        let table = load_one(text);
+        assert_eq!(check_one(&table, "a99999", serde_json::json!({})), "EFFECT_ALLOW");
+        assert_eq!(check_one(&table, "b", serde_json::json!({})), "EFFECT_DENY");
+    }
+
+    #[test]
+    fn a_chain_of_10k_variables() {
+        let n = 10_000;
+        let mut text =
+            String::from("apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  resource: doc\n  version: default\n  variables:\n    local:\n      v0: R.attr.n\n");
+        for i in 1..n {
+            writeln!(text, "      v{i}: V.v{} + 1.0", i - 1).unwrap();
+        }
+        write!(text, "  rules:\n    - actions: [read]\n      roles: [user]\n      effect: EFFECT_ALLOW\n      condition:\n        match:\n          expr: V.v{} == {}.0\n", n - 1, n - 1).unwrap();
+        let table = load_one(text);
+        assert_eq!(check_one(&table, "read", serde_json::json!({"n": 0})), "EFFECT_ALLOW");
+        assert_eq!(check_one(&table, "read", serde_json::json!({"n": 1})), "EFFECT_DENY");
+    }
+}
+
 #[cfg(test)]
 mod timing {
     use super::*;

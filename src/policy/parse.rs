@@ -158,9 +158,10 @@ fn check_doc(file: &str, doc: &PolicyDoc, out: &mut Vec<Problem>) {
     };
     let check_actions = |actions: &[Spanned<String>], at: (u32, u32), what: &str, field: &mut dyn FnMut(bool, (u32, u32), String)| {
         field(!actions.is_empty(), at, format!("`{what}` must list at least one action"));
-        for (i, a) in actions.iter().enumerate() {
+        let mut seen = std::collections::HashSet::with_capacity(actions.len());
+        for a in actions {
             field(!a.value.is_empty(), pos(a), "an action must not be empty".to_string());
-            field(!actions[..i].iter().any(|b| b.value == a.value), pos(a), format!("action `{}` is listed twice", a.value));
+            field(seen.insert(a.value.as_str()), pos(a), format!("action `{}` is listed twice", a.value));
         }
     };
 
