@@ -144,7 +144,7 @@ pub struct ResultMeta {
 #[serde(rename_all = "camelCase")]
 pub struct ResultEntry {
     pub resource: ResultResource,
-    pub actions: BTreeMap<String, &'static str>,
+    pub actions: BTreeMap<String, crate::policy::Effect>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub validation_errors: Vec<ValidationError>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -439,6 +439,7 @@ mod timing {
     use serde_json::json;
 
     /// Rough per-decision cost without Python: `cargo test --release --lib timing -- --ignored --nocapture`.
+    /// `WARDEN_TIMING_DECISIONS=n` sets how many decisions are timed (e.g. fewer under callgrind).
     #[test]
     #[ignore = "a measurement, not a test; run by hand"]
     fn time_contacts_decision() {
@@ -452,10 +453,10 @@ mod timing {
         .unwrap();
         let inputs = vec![input];
         let now = Some(Utc::now().fixed_offset());
-        for _ in 0..10_000 {
+        let n: u32 = std::env::var("WARDEN_TIMING_DECISIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+        for _ in 0..n.min(10_000) {
             std::hint::black_box(e.check(&inputs, now));
         }
-        let n = 200_000;
         let t = std::time::Instant::now();
         for _ in 0..n {
             std::hint::black_box(e.check(&inputs, now));

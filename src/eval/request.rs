@@ -1,4 +1,5 @@
 //! Cerbos engine `CheckInput` / `CheckOutput` in their protojson form (camelCase; empty fields omitted).
+use crate::policy::Effect;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value as Json};
@@ -92,7 +93,7 @@ impl CheckInput {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ActionEffect {
-    pub effect: &'static str,
+    pub effect: Effect,
     pub policy: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,

@@ -214,7 +214,7 @@ fn compare(engine: &Engine, s: &Scenario, rows: usize, rng: &mut Rng, counts: &m
             counts.check_errors += 1;
             continue;
         }
-        let allowed = out.effect(&s.action).is_some_and(|e| e.effect == "EFFECT_ALLOW");
+        let allowed = out.effect(&s.action).is_some_and(|e| e.effect == crate::policy::Effect::Allow);
         let planned = match (&plan.filter.kind, &compiled) {
             (FilterKind::AlwaysAllowed, _) => true,
             (FilterKind::AlwaysDenied, _) | (_, None) => false,

@@ -9,7 +9,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyType};
 
 /// Whether an action's effect is an allow.
 pub fn allows(e: &ActionEffect) -> bool {
-    e.effect == "EFFECT_ALLOW"
+    e.effect == crate::policy::Effect::Allow
 }
 
 /// Python strings for the texts the outputs of a batch repeat (action names, policy keys), each
