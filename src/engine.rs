@@ -1,54 +1,12 @@
 //! The engine: a compiled policy set that can be swapped atomically, plus its evaluation settings.
 use crate::compile::{self, table::RuleTable};
-use crate::eval::{self, CheckInput, CheckOutput, EvalConf};
+use crate::eval::{self, CheckInput, CheckOutput};
+pub use crate::eval::{EngineConfig, SchemaEnforcement};
 use crate::policy::{self, PolicyErrors, Problem};
 use chrono::{DateTime, FixedOffset, Utc};
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SchemaEnforcement {
-    None,
-    Warn,
-    Reject,
-}
-
-impl std::str::FromStr for SchemaEnforcement {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "none" => Ok(SchemaEnforcement::None),
-            "warn" => Ok(SchemaEnforcement::Warn),
-            "reject" => Ok(SchemaEnforcement::Reject),
-            other => Err(format!("schema_enforcement must be \"none\", \"warn\" or \"reject\", not {other:?}")),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    pub globals: serde_json::Map<String, serde_json::Value>,
-    pub lenient_scope_search: bool,
-    pub schema_enforcement: SchemaEnforcement,
-    /// Cerbos's strict evaluation: a condition that fails to evaluate denies the action.
-    pub strict_evaluation: bool,
-    pub default_policy_version: String,
-    pub default_scope: String,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            globals: serde_json::Map::new(),
-            lenient_scope_search: false,
-            schema_enforcement: SchemaEnforcement::None,
-            strict_evaluation: false,
-            default_policy_version: "default".into(),
-            default_scope: String::new(),
-        }
-    }
-}
 
 /// Where the policies come from, so that a reload reads them again.
 #[derive(Debug, Clone)]
@@ -60,7 +18,6 @@ pub enum PolicySource {
 
 pub struct Engine {
     source: PolicySource,
-    conf: EvalConf,
     config: EngineConfig,
     table: RwLock<Arc<RuleTable>>,
     /// Verifies `auxData` tokens of `check_resources` requests (the engine's JWT key sets).
@@ -125,15 +82,7 @@ fn parse_all(docs: &[(String, String)]) -> Vec<Result<policy::SourcePolicy, Vec<
 impl Engine {
     pub fn new(source: PolicySource, config: EngineConfig) -> Result<Engine, PolicyErrors> {
         let table = load(&source)?;
-        let conf = EvalConf {
-            schema_enforcement: config.schema_enforcement,
-            strict_evaluation: config.strict_evaluation,
-            default_policy_version: config.default_policy_version.clone(),
-            default_scope: config.default_scope.clone(),
-            lenient_scope_search: config.lenient_scope_search,
-            globals: crate::cel::Vars::from_json_map(&config.globals),
-        };
-        Ok(Engine { source, conf, config, table: RwLock::new(Arc::new(table)), token_verifier: None, watcher: Mutex::new(None) })
+        Ok(Engine { source, config, table: RwLock::new(Arc::new(table)), token_verifier: None, watcher: Mutex::new(None) })
     }
 
     /// Sets what verifies `auxData` JWTs in `check_resources` requests.
@@ -154,11 +103,6 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.config
-    }
-
-    /// The evaluation settings derived from the config (for the planner, src/plan).
-    pub(crate) fn eval_conf(&self) -> &EvalConf {
-        &self.conf
     }
 
     /// What verifies `auxData` tokens of API-shaped requests (for the planner, src/plan).
@@ -219,14 +163,14 @@ impl Engine {
     /// Decides one input and explains the decision (rules reached, condition values, derived roles).
     pub fn explain(&self, input: &CheckInput, now: Option<DateTime<FixedOffset>>) -> (CheckOutput, eval::Explanation) {
         let now = now.unwrap_or_else(|| Utc::now().fixed_offset());
-        eval::check_explained(&self.table(), &self.conf, input, now)
+        eval::check_explained(&self.table(), &self.config, input, now)
     }
 
     /// Decides each input. `now` is fixed once for the whole batch, as Cerbos does.
     pub fn check(&self, inputs: &[CheckInput], now: Option<DateTime<FixedOffset>>) -> Vec<CheckOutput> {
         let now = now.unwrap_or_else(|| Utc::now().fixed_offset());
         let table = self.table();
-        inputs.iter().map(|i| eval::check(&table, &self.conf, i, now)).collect()
+        inputs.iter().map(|i| eval::check(&table, &self.config, i, now)).collect()
     }
 }
 
@@ -404,7 +348,7 @@ mod large_loads {
             "actions": [action]
         }))
         .unwrap();
-        eval::check(table, &EvalConf::default(), &input, Utc::now().fixed_offset()).effect(action).unwrap().effect.to_string()
+        eval::check(table, &EngineConfig::default(), &input, Utc::now().fixed_offset()).effect(action).unwrap().effect.to_string()
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod cel;
 pub mod compile;
 pub mod engine;
 pub mod eval;
+pub mod glob;
 pub mod naming;
 pub mod plan;
 pub mod policy;

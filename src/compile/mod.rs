@@ -3,7 +3,7 @@
 pub mod params;
 pub mod table;
 
-use crate::eval::glob::Pattern;
+use crate::glob::Pattern;
 use crate::policy::model::{self, Condition, Match, Output};
 use crate::policy::parse::pos;
 use crate::policy::{PolicyErrors, Problem, SourcePolicy};

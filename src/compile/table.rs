@@ -1,7 +1,7 @@
 //! The compiled rule table: one row per (rule, action, role) as in Cerbos's rule table,
 //! plus what evaluation needs beside rows (derived roles, parent roles, scope permissions).
 use crate::cel::CompiledExpr;
-use crate::eval::glob::Pattern;
+use crate::glob::Pattern;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashMap;
 use std::sync::Arc;

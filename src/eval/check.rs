@@ -7,11 +7,12 @@
 //! the output is assembled. What an explanation needs is handed to a [`Record`], which costs
 //! nothing when the check is not explained ([`NoRecord`]).
 use super::conditions::{CondEvaluator, RequestValues};
+use super::config::EngineConfig;
 use super::explain::{DerivedRoleStep, Explanation, NoRecord, Record, Recorder, RuleStep};
 use super::request::*;
 use crate::compile::table::*;
 use crate::compile::{policy_key, principal_policy_fqn, resource_policy_fqn, resource_policy_key, role_policy_fqn, sanitized, scope_parents};
-use crate::eval::glob::Pattern;
+use crate::glob::Pattern;
 use chrono::{DateTime, FixedOffset};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -19,30 +20,6 @@ use std::sync::Arc;
 
 pub const NO_MATCH: &str = "NO_MATCH";
 const NO_MATCH_FOR_SCOPE_PERMISSIONS: &str = "NO_MATCH_FOR_SCOPE_PERMISSIONS";
-
-#[derive(Debug, Clone)]
-pub struct EvalConf {
-    pub schema_enforcement: crate::engine::SchemaEnforcement,
-    /// Cerbos's strict evaluation: a condition that fails to evaluate denies the action.
-    pub strict_evaluation: bool,
-    pub default_policy_version: String,
-    pub default_scope: String,
-    pub lenient_scope_search: bool,
-    pub globals: crate::cel::Vars,
-}
-
-impl Default for EvalConf {
-    fn default() -> Self {
-        EvalConf {
-            schema_enforcement: crate::engine::SchemaEnforcement::None,
-            strict_evaluation: false,
-            default_policy_version: "default".into(),
-            default_scope: String::new(),
-            lenient_scope_search: false,
-            globals: crate::cel::Vars::new(),
-        }
-    }
-}
 
 /// How an action, or one role's pass over it, stands: `effect` None is "no match yet". The policy
 /// key borrows from the table or from the keys computed once per check.
@@ -167,12 +144,12 @@ pub(crate) fn all_scopes<'t>(
 }
 
 /// Decides one input.
-pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<FixedOffset>) -> CheckOutput {
+pub fn check(table: &RuleTable, conf: &EngineConfig, input: &CheckInput, now: DateTime<FixedOffset>) -> CheckOutput {
     decide(table, conf, input, now, &mut NoRecord)
 }
 
 /// Decides one input and explains how: the rules reached per action, with condition values.
-pub fn check_explained(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<FixedOffset>) -> (CheckOutput, Explanation) {
+pub fn check_explained(table: &RuleTable, conf: &EngineConfig, input: &CheckInput, now: DateTime<FixedOffset>) -> (CheckOutput, Explanation) {
     let mut recorder = Recorder::default();
     let out = decide(table, conf, input, now, &mut recorder);
     (out, recorder.into_explanation())
@@ -194,7 +171,7 @@ struct Lookup<'t, 'i> {
 }
 
 impl<'t, 'i> Lookup<'t, 'i> {
-    fn resolve(table: &'t RuleTable, conf: &'i EvalConf, input: &'i CheckInput) -> Self {
+    fn resolve(table: &'t RuleTable, conf: &'i EngineConfig, input: &'i CheckInput) -> Self {
         let version = |v: &'i str| if v.is_empty() { conf.default_policy_version.as_str() } else { v };
         let principal_scope = scope_value(&input.principal.scope, &conf.default_scope);
         let resource_scope = scope_value(&input.resource.scope, &conf.default_scope);
@@ -244,8 +221,8 @@ impl<'t, 'i> Lookup<'t, 'i> {
 
 /// Step 2: the attributes, validated against the schemas of the root of the matched resource
 /// policy's chain. Returns true when the request is rejected (every action denied).
-fn enforce_schemas(table: &RuleTable, conf: &EvalConf, input: &CheckInput, lookup: &Lookup, out: &mut CheckOutput) -> bool {
-    use crate::engine::SchemaEnforcement;
+fn enforce_schemas(table: &RuleTable, conf: &EngineConfig, input: &CheckInput, lookup: &Lookup, out: &mut CheckOutput) -> bool {
+    use super::config::SchemaEnforcement;
     if !lookup.any_scope() || !lookup.resource_policy_found || conf.schema_enforcement == SchemaEnforcement::None {
         return false;
     }
@@ -265,7 +242,7 @@ fn repeated(actions: &[String], i: usize) -> bool {
     actions[..i].contains(&actions[i])
 }
 
-fn decide<R: Record>(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<FixedOffset>, rec: &mut R) -> CheckOutput {
+fn decide<R: Record>(table: &RuleTable, conf: &EngineConfig, input: &CheckInput, now: DateTime<FixedOffset>, rec: &mut R) -> CheckOutput {
     let lookup = Lookup::resolve(table, conf, input);
     let resource = sanitized(&input.resource.kind);
     let values = RequestValues::new(input, lookup.principal_scope, lookup.resource_scope, now);

@@ -251,7 +251,7 @@ fn compare(engine: &Engine, s: &Scenario, rows: usize, rng: &mut Rng, counts: &m
 
 fn planner_store_scenarios() -> (Engine, Vec<Scenario>) {
     let testdata = super::conformance_tests::testdata();
-    let config = EngineConfig { globals: json!({"environment": "test"}).as_object().unwrap().clone(), ..Default::default() };
+    let config = EngineConfig { globals: crate::cel::Vars::from_json_map(json!({"environment": "test"}).as_object().unwrap()), ..Default::default() };
     let engine = Engine::new(PolicySource::Directory(testdata.join("query_planner/policies")), config).unwrap();
     let mut scenarios = Vec::new();
     for dir in ["common", "strict_scope_search"] {

@@ -176,6 +176,6 @@ impl Engine {
     pub fn plan_with(&self, input: &PlanInput, now: Option<DateTime<FixedOffset>>, options: &PlanOptions) -> Result<PlanOutput, String> {
         input.validate()?;
         let now = now.unwrap_or_else(|| Utc::now().fixed_offset());
-        rules::plan(&self.table(), self.eval_conf(), input, now, options)
+        rules::plan(&self.table(), self.config(), input, now, options)
     }
 }

@@ -17,7 +17,7 @@ fn engine_for(expr: &str) -> Engine {
         "    - actions: [read]\n      roles: [user]\n      effect: EFFECT_ALLOW\n      condition:\n        match:\n          expr: {}\n",
         serde_json::to_string(expr).unwrap()
     );
-    engine_with(&rule, EngineConfig { globals: json!({"env": "prod"}).as_object().unwrap().clone(), ..Default::default() })
+    engine_with(&rule, EngineConfig { globals: crate::cel::Vars::from_json_map(json!({"env": "prod"}).as_object().unwrap()), ..Default::default() })
 }
 
 fn input(attr: Value) -> PlanInput {

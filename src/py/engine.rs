@@ -94,7 +94,7 @@ fn config(globals: Option<&Bound<'_, PyAny>>, o: Options<'_>) -> PyResult<Engine
     };
     c.schema_enforcement = o.enforcement.parse::<SchemaEnforcement>().map_err(PyValueError::new_err)?;
     if let Some(g) = globals.filter(|g| !g.is_none()) {
-        c.globals = values::map_of::<Json>(g, &Path::root("globals"), "a dict")?;
+        c.globals = crate::cel::Vars::from_json_map(&values::map_of::<Json>(g, &Path::root("globals"), "a dict")?);
     }
     Ok(c)
 }
