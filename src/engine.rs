@@ -20,8 +20,6 @@ pub struct Engine {
     source: PolicySource,
     config: EngineConfig,
     table: RwLock<Arc<RuleTable>>,
-    /// Verifies `auxData` tokens of `check_resources` requests (the engine's JWT key sets).
-    token_verifier: Option<Box<dyn crate::api::TokenVerifier>>,
     /// Kept alive while the engine watches its directory; dropping it stops the watch thread.
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
 }
@@ -82,32 +80,11 @@ fn parse_all(docs: &[(String, String)]) -> Vec<Result<policy::SourcePolicy, Vec<
 impl Engine {
     pub fn new(source: PolicySource, config: EngineConfig) -> Result<Engine, PolicyErrors> {
         let table = load(&source)?;
-        Ok(Engine { source, config, table: RwLock::new(Arc::new(table)), token_verifier: None, watcher: Mutex::new(None) })
-    }
-
-    /// Sets what verifies `auxData` JWTs in `check_resources` requests.
-    pub fn set_token_verifier(&mut self, v: Box<dyn crate::api::TokenVerifier>) {
-        self.token_verifier = Some(v);
-    }
-
-    /// Answers a Cerbos `CheckResourcesRequest` as Cerbos's API would, refusing one larger than `limits`.
-    pub fn check_resources(
-        &self,
-        req: &crate::api::CheckResourcesRequest,
-        limits: &crate::api::RequestLimits,
-        now: Option<DateTime<FixedOffset>>,
-    ) -> Result<crate::api::CheckResourcesResponse, String> {
-        let inputs = req.to_inputs(self.token_verifier.as_deref(), limits)?;
-        Ok(req.response(self.check(&inputs, now)))
+        Ok(Engine { source, config, table: RwLock::new(Arc::new(table)), watcher: Mutex::new(None) })
     }
 
     pub fn config(&self) -> &EngineConfig {
         &self.config
-    }
-
-    /// What verifies `auxData` tokens of API-shaped requests (for the planner, src/plan).
-    pub(crate) fn token_verifier(&self) -> Option<&dyn crate::api::TokenVerifier> {
-        self.token_verifier.as_deref()
     }
 
     pub fn source(&self) -> &PolicySource {

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! Engine::plan(&PlanInput, now) -> Result<PlanOutput, String>              // engine level
-//! Engine::plan_resources(&PlanResourcesRequest, &RequestLimits, now) -> Result<PlanResourcesResponse, String>
-//!                                        // Cerbos's public API shape (POST /api/plan/resources)
+//! CerbosApi::plan_resources(&PlanResourcesRequest, now)                    // Cerbos's public API
+//!                                        // shape (POST /api/plan/resources), in crate::api::plan
 //! PlanOutput { filter: Filter { kind, condition: Option<Operand> }, filter_debug, matched_scopes,
 //!              validation_errors, evaluation_errors, .. }
 //! Operand::{Value(json), Variable("request.resource.attr.x"), Expression { operator, operands }}
@@ -47,7 +47,6 @@
 //! assert_eq!(plan.filter_debug, r#"(eq request.resource.attr.owner "alice")"#);
 //! ```
 
-mod api;
 mod condition;
 mod expr;
 mod filter;
@@ -63,7 +62,6 @@ mod differential_tests;
 #[cfg(test)]
 mod tests;
 
-pub use api::{PlanResourcesRequest, PlanResourcesResponse};
 pub use filter::{expand_abbrev, merge_with_and, normalise, Expression, Filter, FilterKind, Operand};
 
 use chrono::{DateTime, FixedOffset, Utc};

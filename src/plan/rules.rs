@@ -10,10 +10,10 @@ use super::node::{self, Node, NodeFilter};
 use super::{PlanInput, PlanOptions, PlanOutput};
 use crate::cel::{AuxDataFields, PrincipalFields, Request, ResourceFields};
 use crate::compile::table::{Effect, PolicyKind, RuleTable, ScopeKey, ScopePermissions};
-use crate::compile::{resource_policy_fqn, sanitized};
 use crate::eval::check::{all_scopes, query, scope_value, Binding};
 use crate::eval::request::{CelError, EvaluationError, ValidationError};
 use crate::eval::EngineConfig;
+use crate::naming::{resource_policy_fqn, sanitized};
 
 /// What `filterDebug` says when no policy applies to any action.
 const NO_MATCH: &str = "NO_MATCH";

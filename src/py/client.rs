@@ -117,7 +117,7 @@ impl PyClientCore {
     fn new(engine: &Bound<'_, PyEngine>) -> PyResult<Self> {
         guard("Client.__init__", || {
             let engine = engine.get();
-            Ok(PyClientCore { engine: RwLock::new(Some(engine.inner.clone())), limits: engine.limits.api })
+            Ok(PyClientCore { engine: RwLock::new(Some(engine.inner.clone())), limits: engine.api.limits() })
         })
     }
 

@@ -3,7 +3,7 @@ use super::errors::{guard, policy_error};
 use super::requests::{self, Rules};
 use super::results::{allows, explained, output_dicts};
 use super::values::{self, serialized_to_py, type_name, Path};
-use crate::api::RequestLimits;
+use crate::api::{CerbosApi, RequestLimits};
 use crate::engine::{Engine, EngineConfig, PolicySource, SchemaEnforcement};
 use crate::eval::CheckInput;
 use chrono::{DateTime, FixedOffset};
@@ -20,17 +20,19 @@ pub const RELEASE_GIL_FROM: usize = 4;
 #[pyclass(name = "Engine", module = "warden._core", frozen)]
 pub struct PyEngine {
     pub inner: Arc<Engine>,
-    pub limits: Limits,
+    /// The Cerbos-API-shaped calls (`check_resources_json`, `plan_resources_json`,
+    /// `Client.check_resources`): with their request limits and aux-data key sets.
+    pub api: CerbosApi,
+    /// The limits of the library calls (`check`, `decision_table`, `plan_resources`).
+    pub call_limits: RequestLimits,
 }
 
-/// The request limits of an engine's calls: the Cerbos-API-shaped calls (`check_resources_json`,
-/// `plan_resources_json`, `Client.check_resources`) have Cerbos's defaults; the library calls
-/// (`check`, `decision_table`, `plan_resources`) are the app's own and have limits only when the
-/// keywords are given.
+/// The request limits of an engine's calls: the Cerbos-API-shaped calls have Cerbos's defaults;
+/// the library calls are the app's own and have limits only when the keywords are given.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub api: RequestLimits,
-    pub calls: RequestLimits,
+struct Limits {
+    api: RequestLimits,
+    calls: RequestLimits,
 }
 
 /// One limit keyword: left out, `None` (no limit) or a count of at least 1.
@@ -99,14 +101,16 @@ fn config(globals: Option<&Bound<'_, PyAny>>, o: Options<'_>) -> PyResult<Engine
     Ok(c)
 }
 
-fn build(py: Python<'_>, source: PolicySource, config: EngineConfig, keysets: Option<crate::auxdata::KeySets>, limits: Limits) -> PyResult<PyEngine> {
+fn build(py: Python<'_>, source: PolicySource, config: EngineConfig, keysets: Option<crate::api::auxdata::KeySets>, limits: Limits) -> PyResult<PyEngine> {
     let result = py.detach(|| Engine::new(source, config));
     match result {
-        Ok(mut e) => {
+        Ok(e) => {
+            let inner = Arc::new(e);
+            let mut api = CerbosApi::new(inner.clone(), limits.api);
             if let Some(k) = keysets {
-                e.set_token_verifier(Box::new(k));
+                api = api.with_token_verifier(Box::new(k));
             }
-            Ok(PyEngine { inner: Arc::new(e), limits })
+            Ok(PyEngine { inner, api, call_limits: limits.calls })
         }
         Err(e) => Err(policy_error(py, &e)),
     }
@@ -114,8 +118,8 @@ fn build(py: Python<'_>, source: PolicySource, config: EngineConfig, keysets: Op
 
 /// `jwt_keysets={"name": source}`: a JWKS/JWK dict, a JWKS URL, a path to a JWK(S) or PEM file,
 /// or JWK(S)/PEM text. Tokens in `check_resources_json` aux data are verified with them.
-fn keysets_from_py(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<crate::auxdata::KeySets>> {
-    use crate::auxdata::{KeySetSpec, KeySets};
+fn keysets_from_py(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<crate::api::auxdata::KeySets>> {
+    use crate::api::auxdata::{KeySetSpec, KeySets};
     let Some(v) = v.filter(|v| !v.is_none()) else { return Ok(None) };
     let root = Path::root("jwt_keysets");
     let d = v.cast::<PyDict>().map_err(|_| root.type_error("expected a dict of name -> key source"))?;
@@ -288,7 +292,7 @@ impl PyEngine {
     fn check<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>, report_used_now: bool) -> PyResult<Bound<'py, PyAny>> {
         guard("Engine.check", || {
             let inputs = requests::check_inputs(inputs)?;
-            let limits = &self.limits.calls;
+            let limits = &self.call_limits;
             limits.check_resources(inputs.len(), "inputs").map_err(PyValueError::new_err)?;
             for (i, input) in inputs.iter().enumerate() {
                 limits.check_actions(input.actions.len(), &format!("inputs[{i}].actions")).map_err(PyValueError::new_err)?;
@@ -353,7 +357,7 @@ impl PyEngine {
             if actions.is_empty() {
                 return Err(actions_at.value_error("at least one action is required"));
             }
-            let limits = &self.limits.calls;
+            let limits = &self.call_limits;
             limits.check_actions(actions.len(), "actions").map_err(PyValueError::new_err)?;
             let aux = match aux_data {
                 Some(a) => requests::aux_data(a, &Path::root("aux_data"))?,
@@ -406,9 +410,7 @@ impl PyEngine {
         guard("Engine.check_resources_json", || {
             let req: crate::api::CheckResourcesRequest = api_request(request)?;
             let now = parse_now(now)?;
-            let engine = self.inner.clone();
-            let limits = self.limits.api;
-            let resp = py.detach(move || engine.check_resources(&req, &limits, now)).map_err(PyValueError::new_err)?;
+            let resp = py.detach(|| self.api.check_resources(&req, now)).map_err(PyValueError::new_err)?;
             serialized_to_py(py, &resp)
         })
     }

@@ -9,7 +9,8 @@ use super::engine::{api_request, parse_now, PyEngine};
 use super::errors::guard;
 use super::requests::{self, Rules};
 use super::values::{serialized_to_py, Path};
-use crate::plan::{PlanInput, PlanOptions, PlanResource, PlanResourcesRequest};
+use crate::api::plan::PlanResourcesRequest;
+use crate::plan::{PlanInput, PlanOptions, PlanResource};
 
 /// `actions`: one action name or a list of them.
 fn actions_from_py(actions: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
@@ -36,7 +37,7 @@ pub fn plan_resources<'py>(
         let r = requests::resource(resource, &Path::root("resource"), Rules::Engine)?;
         let resource = PlanResource { kind: r.kind, policy_version: r.policy_version, scope: r.scope, attr: r.attr };
         let actions = actions_from_py(actions)?;
-        engine.limits.calls.check_actions(actions.len(), "actions").map_err(PyValueError::new_err)?;
+        engine.call_limits.check_actions(actions.len(), "actions").map_err(PyValueError::new_err)?;
         let aux_data = match aux_data {
             Some(a) => requests::aux_data(a, &Path::root("aux_data"))?,
             None => None,
@@ -69,9 +70,7 @@ pub fn plan_resources_json<'py>(
     guard("Engine.plan_resources_json", || {
         let req: PlanResourcesRequest = api_request(request)?;
         let now = parse_now(now)?;
-        let inner = engine.inner.clone();
-        let limits = engine.limits.api;
-        let resp = py.detach(move || inner.plan_resources(&req, &limits, now)).map_err(PyValueError::new_err)?;
+        let resp = py.detach(|| engine.api.plan_resources(&req, now)).map_err(PyValueError::new_err)?;
         serialized_to_py(py, &resp)
     })
 }

@@ -1,11 +1,20 @@
-//! Cerbos's public `CheckResources` API shape (`POST /api/check/resources`, camelCase JSON), so tools
-//! that speak Cerbos's HTTP API can use warden unchanged. Each resource entry becomes one engine
-//! `CheckInput`; the response echoes the request's resource version and scope, as Cerbos does.
+//! Cerbos's public API over an [`Engine`]: the `CheckResources` shape here (`POST /api/check/resources`,
+//! camelCase JSON) and `PlanResources` in [`plan`], so tools that speak Cerbos's HTTP API can use
+//! warden unchanged. [`CerbosApi`] wraps the engine with what only the API has: request
+//! validation, Cerbos's request limits and the key sets that verify aux-data JWTs ([`auxdata`]).
+//! Each resource entry becomes one engine `CheckInput`; the response echoes the request's resource
+//! version and scope, as Cerbos does.
+pub mod auxdata;
+pub mod plan;
+
 use crate::eval::request::{AuxData, CheckInput, CheckOutput, OutputEntry, PrincipalInput, ResourceInput, ValidationError};
 use crate::naming::check_scope;
+use crate::Engine;
+use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -67,6 +76,44 @@ impl AuxDataRequest {
             }
         }
         Ok(out)
+    }
+}
+
+/// An engine answering Cerbos's public API requests.
+pub struct CerbosApi {
+    engine: Arc<Engine>,
+    limits: RequestLimits,
+    /// Verifies `auxData` tokens (the key sets configured for the API).
+    token_verifier: Option<Box<dyn TokenVerifier>>,
+}
+
+impl CerbosApi {
+    pub fn new(engine: Arc<Engine>, limits: RequestLimits) -> CerbosApi {
+        CerbosApi { engine, limits, token_verifier: None }
+    }
+
+    /// Sets what verifies `auxData` JWTs of requests.
+    pub fn with_token_verifier(mut self, verifier: Box<dyn TokenVerifier>) -> CerbosApi {
+        self.token_verifier = Some(verifier);
+        self
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    pub fn limits(&self) -> RequestLimits {
+        self.limits
+    }
+
+    fn token_verifier(&self) -> Option<&dyn TokenVerifier> {
+        self.token_verifier.as_deref()
+    }
+
+    /// Answers a Cerbos `CheckResourcesRequest` as Cerbos's API would, refusing one larger than the limits.
+    pub fn check_resources(&self, req: &CheckResourcesRequest, now: Option<DateTime<FixedOffset>>) -> Result<CheckResourcesResponse, String> {
+        let inputs = req.to_inputs(self.token_verifier(), &self.limits)?;
+        Ok(req.response(self.engine.check(&inputs, now)))
     }
 }
 

@@ -1,5 +1,5 @@
 //! Cerbos's public `PlanResources` API shape (`POST /api/plan/resources`, camelCase JSON), as
-//! `crate::api` does for `CheckResources`: the request with `action` or `actions`, tokens in
+//! `super` does for `CheckResources`: the request with `action` or `actions`, tokens in
 //! `auxData` verified with the engine's key sets; the response echoes the request's kind and
 //! policy version and carries `meta` only when `includeMeta` is set.
 use std::collections::{BTreeMap, HashSet};
@@ -8,10 +8,9 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{PlanInput, PlanOutput, PlanResource};
-use crate::api::{AuxDataRequest, RequestLimits};
+use super::{AuxDataRequest, CerbosApi, RequestLimits, TokenVerifier};
 use crate::eval::request::{PrincipalInput, ValidationError};
-use crate::Engine;
+use crate::plan::{PlanInput, PlanOutput, PlanResource};
 
 /// Cerbos's limit on the actions of one plan request.
 const MAX_ACTIONS: usize = 20;
@@ -60,7 +59,7 @@ pub struct PlanResourcesResponse {
     pub resource_kind: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub policy_version: String,
-    /// The filter in protojson form (see [`super::Filter::to_json`]).
+    /// The filter in protojson form (see [`crate::plan::Filter::to_json`]).
     pub filter: Json,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meta: Option<PlanResourcesMeta>,
@@ -107,7 +106,7 @@ impl PlanResourcesRequest {
     }
 
     /// The engine input, with JWTs verified into claims; the actions count against `limits`.
-    pub fn to_input(&self, verifier: Option<&dyn crate::api::TokenVerifier>, limits: &RequestLimits) -> Result<PlanInput, String> {
+    pub fn to_input(&self, verifier: Option<&dyn TokenVerifier>, limits: &RequestLimits) -> Result<PlanInput, String> {
         self.validate()?;
         limits.check_actions(self.actions.len(), "actions")?;
         let aux_data = self.aux_data.as_ref().map(|a| a.verified(verifier)).transpose()?;
@@ -140,16 +139,11 @@ impl PlanResourcesRequest {
     }
 }
 
-impl Engine {
+impl CerbosApi {
     /// Answers a Cerbos `PlanResourcesRequest` as Cerbos's API would, refusing one with more
-    /// actions than `limits` allow.
-    pub fn plan_resources(
-        &self,
-        req: &PlanResourcesRequest,
-        limits: &RequestLimits,
-        now: Option<DateTime<FixedOffset>>,
-    ) -> Result<PlanResourcesResponse, String> {
-        let input = req.to_input(self.token_verifier(), limits)?;
-        Ok(req.response(self.plan(&input, now)?))
+    /// actions than the limits allow.
+    pub fn plan_resources(&self, req: &PlanResourcesRequest, now: Option<DateTime<FixedOffset>>) -> Result<PlanResourcesResponse, String> {
+        let input = req.to_input(self.token_verifier(), &self.limits)?;
+        Ok(req.response(self.engine().plan(&input, now)?))
     }
 }
