@@ -1,54 +1,12 @@
 //! The engine: a compiled policy set that can be swapped atomically, plus its evaluation settings.
 use crate::compile::{self, table::RuleTable};
-use crate::eval::{self, CheckInput, CheckOutput, EvalConf};
+use crate::eval::{self, CheckInput, CheckOutput};
+pub use crate::eval::{EngineConfig, SchemaEnforcement};
 use crate::policy::{self, PolicyErrors, Problem};
 use chrono::{DateTime, FixedOffset, Utc};
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SchemaEnforcement {
-    None,
-    Warn,
-    Reject,
-}
-
-impl std::str::FromStr for SchemaEnforcement {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "none" => Ok(SchemaEnforcement::None),
-            "warn" => Ok(SchemaEnforcement::Warn),
-            "reject" => Ok(SchemaEnforcement::Reject),
-            other => Err(format!("schema_enforcement must be \"none\", \"warn\" or \"reject\", not {other:?}")),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    pub globals: serde_json::Map<String, serde_json::Value>,
-    pub lenient_scope_search: bool,
-    pub schema_enforcement: SchemaEnforcement,
-    /// Cerbos's strict evaluation: a condition that fails to evaluate denies the action.
-    pub strict_evaluation: bool,
-    pub default_policy_version: String,
-    pub default_scope: String,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            globals: serde_json::Map::new(),
-            lenient_scope_search: false,
-            schema_enforcement: SchemaEnforcement::None,
-            strict_evaluation: false,
-            default_policy_version: "default".into(),
-            default_scope: String::new(),
-        }
-    }
-}
 
 /// Where the policies come from, so that a reload reads them again.
 #[derive(Debug, Clone)]
@@ -60,11 +18,8 @@ pub enum PolicySource {
 
 pub struct Engine {
     source: PolicySource,
-    conf: EvalConf,
     config: EngineConfig,
     table: RwLock<Arc<RuleTable>>,
-    /// Verifies `auxData` tokens of `check_resources` requests (the engine's JWT key sets).
-    token_verifier: Option<Box<dyn crate::api::TokenVerifier>>,
     /// Kept alive while the engine watches its directory; dropping it stops the watch thread.
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
     /// Where decisions are logged, if anywhere (src/audit); the bindings hand records to it.
@@ -130,39 +85,7 @@ fn parse_all(docs: &[(String, String)]) -> Vec<Result<policy::SourcePolicy, Vec<
 impl Engine {
     pub fn new(source: PolicySource, config: EngineConfig) -> Result<Engine, PolicyErrors> {
         let table = load(&source)?;
-        let conf = EvalConf {
-            schema_enforcement: config.schema_enforcement,
-            strict_evaluation: config.strict_evaluation,
-            default_policy_version: config.default_policy_version.clone(),
-            default_scope: config.default_scope.clone(),
-            lenient_scope_search: config.lenient_scope_search,
-            globals: crate::cel::Vars::from_json_map(&config.globals),
-        };
-        Ok(Engine {
-            source,
-            conf,
-            config,
-            table: RwLock::new(Arc::new(table)),
-            token_verifier: None,
-            watcher: Mutex::new(None),
-            audit_log: None,
-            policy_version: RwLock::new(None),
-        })
-    }
-
-    /// Sets what verifies `auxData` JWTs in `check_resources` requests.
-    pub fn set_token_verifier(&mut self, v: Box<dyn crate::api::TokenVerifier>) {
-        self.token_verifier = Some(v);
-    }
-
-    /// Answers a Cerbos `CheckResourcesRequest` as Cerbos's API would.
-    pub fn check_resources(
-        &self,
-        req: &crate::api::CheckResourcesRequest,
-        now: Option<DateTime<FixedOffset>>,
-    ) -> Result<crate::api::CheckResourcesResponse, String> {
-        let inputs = req.to_inputs(self.token_verifier.as_deref())?;
-        Ok(req.response(self.check(&inputs, now)))
+        Ok(Engine { source, config, table: RwLock::new(Arc::new(table)), watcher: Mutex::new(None), audit_log: None, policy_version: RwLock::new(None) })
     }
 
     /// Logs this engine's decisions to `log` (see src/audit).
@@ -176,16 +99,6 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.config
-    }
-
-    /// The evaluation settings derived from the config (for the planner, src/plan).
-    pub(crate) fn eval_conf(&self) -> &EvalConf {
-        &self.conf
-    }
-
-    /// What verifies `auxData` tokens of API-shaped requests (for the planner, src/plan).
-    pub(crate) fn token_verifier(&self) -> Option<&dyn crate::api::TokenVerifier> {
-        self.token_verifier.as_deref()
     }
 
     pub fn source(&self) -> &PolicySource {
@@ -263,14 +176,14 @@ impl Engine {
     /// Decides one input and explains the decision (rules reached, condition values, derived roles).
     pub fn explain(&self, input: &CheckInput, now: Option<DateTime<FixedOffset>>) -> (CheckOutput, eval::Explanation) {
         let now = now.unwrap_or_else(|| Utc::now().fixed_offset());
-        eval::check_explained(&self.table(), &self.conf, input, now)
+        eval::check_explained(&self.table(), &self.config, input, now)
     }
 
     /// Decides each input. `now` is fixed once for the whole batch, as Cerbos does.
     pub fn check(&self, inputs: &[CheckInput], now: Option<DateTime<FixedOffset>>) -> Vec<CheckOutput> {
         let now = now.unwrap_or_else(|| Utc::now().fixed_offset());
         let table = self.table();
-        inputs.iter().map(|i| eval::check(&table, &self.conf, i, now)).collect()
+        inputs.iter().map(|i| eval::check(&table, &self.config, i, now)).collect()
     }
 }
 
@@ -360,6 +273,76 @@ mod tests {
         assert_eq!(files, (0..10).map(|k| format!("p{:04}.yaml", k * 100 + 7)).collect::<Vec<_>>());
     }
 
+    /// Whether `now()` was read, per decision: only expressions actually evaluated count.
+    #[test]
+    fn used_now_reports_only_evaluated_reads_of_now() {
+        let doc = r#"
+apiVersion: api.cerbos.dev/v1
+resourcePolicy:
+  resource: doc
+  version: default
+  variables:
+    local:
+      late: now() > timestamp("2000-01-01T00:00:00Z")
+  rules:
+    - actions: [plain]
+      roles: [user]
+      effect: EFFECT_ALLOW
+    - actions: [timed]
+      roles: [user]
+      effect: EFFECT_ALLOW
+      condition:
+        match:
+          expr: timestamp(R.attr.at).timeSince() > duration("1h")
+    - actions: [short]
+      roles: [user]
+      effect: EFFECT_ALLOW
+      condition:
+        match:
+          expr: R.attr.flag && now() > timestamp("2000-01-01T00:00:00Z")
+    - actions: [timed]
+      roles: [admin]
+      effect: EFFECT_ALLOW
+      condition:
+        match:
+          expr: now() > timestamp("2000-01-01T00:00:00Z")
+    - actions: [late]
+      roles: [user]
+      effect: EFFECT_ALLOW
+      condition:
+        match:
+          expr: V.late
+    - actions: [emitting]
+      roles: [user]
+      effect: EFFECT_ALLOW
+      output:
+        when:
+          ruleActivated: string(now())
+"#;
+        let plain = doc.replace("      late: now() > timestamp(\"2000-01-01T00:00:00Z\")\n", "      late: true\n");
+        let engine = |text: &str| Engine::new(PolicySource::Documents(vec![("doc.yaml".into(), text.to_string())]), EngineConfig::default()).unwrap();
+        let used_now = |e: &Engine, roles: &[&str], actions: &[&str], flag: bool| -> bool {
+            let input: CheckInput = serde_json::from_value(json!({
+                "principal": {"id": "u", "roles": roles},
+                "resource": {"kind": "doc", "id": "1", "attr": {"at": "2000-01-01T00:00:00Z", "flag": flag}},
+                "actions": actions
+            }))
+            .unwrap();
+            e.check(&[input], None)[0].used_now
+        };
+        let (with_var, without_var) = (engine(doc), engine(&plain));
+        // The variables a policy uses are evaluated when the policy is reached, as Cerbos does.
+        assert!(used_now(&with_var, &["user"], &["plain"], false));
+        assert!(!used_now(&without_var, &["user"], &["plain"], false));
+        assert!(!used_now(&without_var, &["guest"], &["timed"], false), "no rule reached");
+        assert!(used_now(&without_var, &["user"], &["timed"], false), "timeSince() reads now()");
+        assert!(used_now(&without_var, &["admin"], &["timed"], false));
+        assert!(!used_now(&without_var, &["user"], &["short"], false), "short-circuited before now()");
+        assert!(used_now(&without_var, &["user"], &["short"], true));
+        assert!(used_now(&without_var, &["user"], &["emitting"], false), "an output reads now()");
+        assert!(used_now(&without_var, &["user"], &["plain", "timed"], false));
+    }
+
     #[test]
     fn watch_reloads_on_change() {
         let dir = tempfile::tempdir().unwrap();
@@ -378,12 +361,63 @@ mod tests {
     }
 }
 
+/// Policies whose size once made loading quadratic; each must load in time linear in its size.
+#[cfg(test)]
+mod large_loads {
+    use super::*;
+    use std::fmt::Write;
+
+    fn load_one(text: String) -> RuleTable {
+        let t = std::time::Instant::now();
+        let table = load(&PolicySource::Documents(vec![("big.yaml".into(), text)])).unwrap();
+        // Printed for comparison by hand (`--nocapture`); no timing is asserted.
+        println!("loaded in {:.2?}", t.elapsed());
+        table
+    }
+
+    fn check_one(table: &RuleTable, action: &str, attr: serde_json::Value) -> String {
+        let input: CheckInput = serde_json::from_value(serde_json::json!({
+            "principal": {"id": "u", "roles": ["user"]},
+            "resource": {"kind": "doc", "id": "1", "attr": attr},
+            "actions": [action]
+        }))
+        .unwrap();
+        eval::check(table, &EngineConfig::default(), &input, Utc::now().fixed_offset()).effect(action).unwrap().effect.to_string()
+    }
+
+    #[test]
+    fn a_rule_with_100k_actions() {
+        let mut text = String::from("apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  resource: doc\n  version: default\n  rules:\n    - roles: [user]\n      effect: EFFECT_ALLOW\n      actions:\n");
+        for i in 0..100_000 {
+            writeln!(text, "        - a{i}").unwrap();
+        }
+        let table = load_one(text);
+        assert_eq!(check_one(&table, "a99999", serde_json::json!({})), "EFFECT_ALLOW");
+        assert_eq!(check_one(&table, "b", serde_json::json!({})), "EFFECT_DENY");
+    }
+
+    #[test]
+    fn a_chain_of_10k_variables() {
+        let n = 10_000;
+        let mut text =
+            String::from("apiVersion: api.cerbos.dev/v1\nresourcePolicy:\n  resource: doc\n  version: default\n  variables:\n    local:\n      v0: R.attr.n\n");
+        for i in 1..n {
+            writeln!(text, "      v{i}: V.v{} + 1.0", i - 1).unwrap();
+        }
+        write!(text, "  rules:\n    - actions: [read]\n      roles: [user]\n      effect: EFFECT_ALLOW\n      condition:\n        match:\n          expr: V.v{} == {}.0\n", n - 1, n - 1).unwrap();
+        let table = load_one(text);
+        assert_eq!(check_one(&table, "read", serde_json::json!({"n": 0})), "EFFECT_ALLOW");
+        assert_eq!(check_one(&table, "read", serde_json::json!({"n": 1})), "EFFECT_DENY");
+    }
+}
+
 #[cfg(test)]
 mod timing {
     use super::*;
     use serde_json::json;
 
     /// Rough per-decision cost without Python: `cargo test --release --lib timing -- --ignored --nocapture`.
+    /// `WARDEN_TIMING_DECISIONS=n` sets how many decisions are timed (e.g. fewer under callgrind).
     #[test]
     #[ignore = "a measurement, not a test; run by hand"]
     fn time_contacts_decision() {
@@ -397,10 +431,10 @@ mod timing {
         .unwrap();
         let inputs = vec![input];
         let now = Some(Utc::now().fixed_offset());
-        for _ in 0..10_000 {
+        let n: u32 = std::env::var("WARDEN_TIMING_DECISIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+        for _ in 0..n.min(10_000) {
             std::hint::black_box(e.check(&inputs, now));
         }
-        let n = 200_000;
         let t = std::time::Instant::now();
         for _ in 0..n {
             std::hint::black_box(e.check(&inputs, now));

@@ -1,14 +1,22 @@
 //! warden's Rust core: Cerbos-format policies and bearer-token verification.
 //! The core is plain Rust; pyo3 lives only in `py`, behind the `python` feature.
+//!
+//! Policies flow one way: `policy` (documents parsed, every problem at its file and line) →
+//! `compile` (the rule table) → `eval` (one decision, optionally explained) → `api` (Cerbos's
+//! public request and response shapes, request limits and aux-data key sets, wrapping `engine`,
+//! which holds the compiled set and reloads it). `plan` answers PlanResources from the same table.
+//! Below them: `naming` (scopes, policy names) and `glob` (Cerbos's wildcards); beside them:
+//! `cel`, `schema`, `jwt`, `rego`.
 
 pub mod api;
 pub mod audit;
-pub mod auxdata;
 pub mod cel;
 pub mod compile;
 pub mod engine;
 pub mod eval;
 pub mod fswalk;
+pub mod glob;
+pub mod naming;
 pub mod plan;
 pub mod policy;
 pub mod rego;

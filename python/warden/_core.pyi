@@ -51,6 +51,8 @@ class Engine:
         default_scope: str = "",
         audit: Optional[Any] = None,
         policy_version: Optional[str] = None,
+        max_resources_per_request: Optional[int] = ...,
+        max_actions_per_resource: Optional[int] = ...,
     ) -> "Engine":
         """Load every policy under ``path`` the way Cerbos's disk store does (YAML and JSON,
         recursively; skipping ``*_test.*``, hidden files, ``testdata/`` and disabled policies;
@@ -64,6 +66,11 @@ class Engine:
         ``audit`` logs every decision (see :mod:`warden.audit`): a callable, ``"logging"``, a
         ``LoggingSink``, a ``FileSink`` or ``AuditOptions``.
         ``policy_version`` labels the loaded set (see :attr:`policy_version`).
+        ``max_resources_per_request``/``max_actions_per_resource`` are Cerbos's request limits
+        (50 each unless given; ``None``: no limit) for :meth:`check_resources_json`,
+        :meth:`plan_resources_json` and ``Client.check_resources``; given explicitly, they also
+        limit :meth:`check`, :meth:`decision_table` and :meth:`plan_resources`. A request over a
+        limit raises ``ValueError`` naming the field, the count and the limit.
         Raises :class:`PolicyError` listing every problem."""
     @staticmethod
     def from_policies(
@@ -78,13 +85,20 @@ class Engine:
         default_scope: str = "",
         audit: Optional[Any] = None,
         policy_version: Optional[str] = None,
+        max_resources_per_request: Optional[int] = ...,
+        max_actions_per_resource: Optional[int] = ...,
     ) -> "Engine":
-        """Load policies given as YAML/JSON texts or dicts (errors name them ``policies[i]``)."""
-    def check(self, inputs: List[Mapping[str, Any]], *, now: _Now = None) -> List[Dict[str, Any]]:
+        """Load policies given as YAML/JSON texts or dicts (errors name them ``policies[i]``);
+        the keywords are those of :meth:`from_directory`."""
+    def check(
+        self, inputs: List[Mapping[str, Any]], *, now: _Now = None, report_used_now: bool = False
+    ) -> List[Dict[str, Any]]:
         """Decide Cerbos engine ``CheckInput`` dicts; return ``CheckOutput`` dicts (camelCase,
         empty fields omitted): ``requestId``, ``resourceId``, ``actions`` (``{action: {effect,
         policy, scope}}``), ``effectiveDerivedRoles``, ``validationErrors``, ``outputs``,
-        ``evaluationErrors``. ``now`` fixes ``now()`` for the batch. Raises ``ValueError`` or
+        ``evaluationErrors``. ``now`` fixes ``now()`` for the batch. ``report_used_now=True``
+        adds ``usedNow`` (warden's own field): whether a condition, variable or output evaluated
+        for that decision read ``now()`` or ``timeSince()``. Raises ``ValueError`` or
         ``TypeError`` naming the offending field (``inputs[0].principal.roles``)."""
     def is_allowed(
         self,

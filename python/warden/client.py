@@ -57,7 +57,10 @@ class Client:
     ``policies`` is a policy directory (loaded like Cerbos's disk store), a
     list of policy texts or dicts, or an already built :class:`warden.Engine`.
     Keyword ``options`` (``globals``, ``lenient_scope_search``,
-    ``schema_enforcement``) are passed to the engine when it loads policies.
+    ``schema_enforcement``, ``max_resources_per_request``,
+    ``max_actions_per_resource``, ...) are passed to the engine when it loads
+    policies. ``check_resources`` keeps the PDP's request limits (50 resources,
+    50 actions per resource unless configured; ``None`` turns one off).
 
     Requests are checked as the PDP checks them (ids, roles and actions must
     be non-empty strings) and bad input raises ``TypeError``/``ValueError``

@@ -1,11 +1,12 @@
 //! Records (what a decision hands over) and the entries built from them, field for field as
 //! Cerbos's protojson writes a `DecisionLogEntry`: camelCase names, empty fields left out.
 use super::filter::Filters;
-use crate::compile::scope_parents;
+use crate::api::plan::PlanResourcesResponse;
 use crate::compile::table::RuleTable;
 use crate::eval::request::{AuxData, PrincipalInput};
-use crate::eval::{CheckInput, CheckOutput, EvalConf};
-use crate::plan::{PlanInput, PlanResourcesResponse};
+use crate::eval::{CheckInput, CheckOutput, EngineConfig};
+use crate::naming::scope_parents;
+use crate::plan::PlanInput;
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use rustc_hash::FxHashMap;
 use serde::ser::{SerializeMap, Serializer};
@@ -27,7 +28,7 @@ pub enum Record {
 /// Builds entries for one engine: its evaluation settings (to retrace which policies a decision
 /// reached), where its policies come from, and the filters.
 pub struct EntryBuilder {
-    conf: EvalConf,
+    conf: EngineConfig,
     /// Cerbos's `policySource` (e.g. `{"disk": {"directory": ...}}`), if the source has a Cerbos name.
     policy_source: Option<Json>,
     /// `driver` of every policy's source attributes (`disk` for a directory).
@@ -40,7 +41,7 @@ pub struct EntryBuilder {
 }
 
 impl EntryBuilder {
-    pub fn new(conf: EvalConf, policy_source: Option<Json>, driver: &'static str, filters: Filters) -> EntryBuilder {
+    pub fn new(conf: EngineConfig, policy_source: Option<Json>, driver: &'static str, filters: Filters) -> EntryBuilder {
         EntryBuilder { conf, policy_source, source_given: false, driver, filters, files: None }
     }
 
@@ -141,7 +142,7 @@ impl EntryBuilder {
     fn plan_trail(&mut self, table: &Arc<RuleTable>, input: &PlanInput) -> Trail {
         let version = |v: &str| if v.is_empty() { self.conf.default_policy_version.clone() } else { v.to_string() };
         let scope = |s: &str| crate::eval::check::scope_value(s, &self.conf.default_scope).to_string();
-        let r = crate::compile::resource_policy_key(&input.resource.kind, &version(&input.resource.policy_version), &scope(&input.resource.scope));
+        let r = crate::naming::resource_policy_key(&input.resource.kind, &version(&input.resource.policy_version), &scope(&input.resource.scope));
         let p = principal_key(&input.principal, &version(&input.principal.policy_version), &scope(&input.principal.scope));
         self.trail(table, [r, p].into_iter().collect())
     }
@@ -291,7 +292,7 @@ impl Serialize for PrincipalJson<'_> {
 }
 
 fn principal_key(p: &PrincipalInput, version: &str, scope: &str) -> String {
-    crate::compile::policy_key(&crate::compile::principal_policy_fqn(&p.id, version, scope)).to_string()
+    crate::naming::policy_key(&crate::naming::principal_policy_fqn(&p.id, version, scope)).to_string()
 }
 
 /// A policy key and the keys of the policies it inherits from (role policies inherit nothing):
@@ -393,6 +394,6 @@ impl EntryBuilder {
             // Policies handed over in memory: no Cerbos store name; each keeps its document name as `source`.
             crate::engine::PolicySource::Documents(_) => (None, "inline"),
         };
-        EntryBuilder::new(engine.eval_conf().clone(), source, driver, filters)
+        EntryBuilder::new(engine.config().clone(), source, driver, filters)
     }
 }

@@ -147,7 +147,7 @@ impl AuditLog {
 
     /// Whether a check with these outputs is logged (filters and sampling, before anything is queued).
     pub fn wants_check(&self, outputs: &[CheckOutput]) -> bool {
-        if self.settings.ignore_allow_all && !outputs.iter().any(|o| o.actions.0.iter().any(|(_, e)| e.effect == "EFFECT_DENY")) {
+        if self.settings.ignore_allow_all && !outputs.iter().any(|o| o.actions.0.iter().any(|(_, e)| e.effect == crate::policy::Effect::Deny)) {
             return false;
         }
         self.sampled()

@@ -64,7 +64,7 @@ impl Sink for Collect {
 #[test]
 fn engine_cases_decision_logs() {
     let Some(testdata) = store() else { return };
-    let config = EngineConfig { globals: json!({"environment": "test"}).as_object().unwrap().clone(), ..Default::default() };
+    let config = EngineConfig { globals: crate::cel::Vars::from_json_map(json!({"environment": "test"}).as_object().unwrap()), ..Default::default() };
     let dir = testdata.join("store");
     let engine = Engine::new(PolicySource::Directory(dir.clone()), config).unwrap();
     let mut builder = EntryBuilder::for_engine(&engine, Filters::default());
@@ -288,7 +288,7 @@ fn time_entry() {
         std::hint::black_box(e.check(std::slice::from_ref(&input), Some(now)));
     });
     time("retrace (check_explained)", &mut || {
-        std::hint::black_box(crate::eval::check_explained(&table, e.eval_conf(), &input, now));
+        std::hint::black_box(crate::eval::check_explained(&table, e.config(), &input, now));
     });
     time("input clone", &mut || {
         std::hint::black_box(input.clone());

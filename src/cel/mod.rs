@@ -112,6 +112,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod tests_util;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use cel::common::ast::IdedExpr;
@@ -238,6 +239,9 @@ pub struct Activation<'a> {
     runtime_val: OnceLock<Box<dyn Val + 'static>>,
     now: Option<CelTimestamp>,
     limits: Limits,
+    /// Set when an evaluation reads `now()` (or `timeSince()`); atomic because the evaluation
+    /// may run on a helper thread with a larger stack.
+    now_read: AtomicBool,
 }
 
 impl<'a> Activation<'a> {
@@ -251,7 +255,12 @@ impl<'a> Activation<'a> {
             runtime_val: OnceLock::new(),
             now: None,
             limits: Limits::default(),
+            now_read: AtomicBool::new(false),
         }
+    }
+    /// Whether an evaluation with this activation read `now()` (`timeSince()` reads it too).
+    pub fn read_now(&self) -> bool {
+        self.now_read.load(Ordering::Relaxed)
     }
     /// Evaluates within `limits` (their steps and bytes parts) instead of the defaults.
     pub fn with_limits(mut self, limits: Limits) -> Self {
@@ -330,7 +339,10 @@ impl<'a> Activation<'a> {
             "C" | "constants" => &self.constants,
             "G" | "globals" => &self.globals,
             "runtime" => self.runtime_val(),
-            compile::NOW_IDENT => self.now.as_ref().unwrap_or(&self.request.now),
+            compile::NOW_IDENT => {
+                self.now_read.store(true, Ordering::Relaxed);
+                self.now.as_ref().unwrap_or(&self.request.now)
+            }
             _ => return None,
         })
     }

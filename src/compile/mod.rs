@@ -3,83 +3,16 @@
 pub mod params;
 pub mod table;
 
-use crate::eval::glob::Pattern;
+use crate::glob::Pattern;
+use crate::naming::{policy_key, principal_policy_fqn, resource_policy_fqn, role_policy_fqn, sanitize, scope_parents, DEFAULT_VERSION};
 use crate::policy::model::{self, Condition, Match, Output};
 use crate::policy::parse::pos;
 use crate::policy::{PolicyErrors, Problem, SourcePolicy};
 use params::{compile_expr, Exports, ParamScope};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use table::*;
-
-pub const DEFAULT_VERSION: &str = "default";
-
-static OLD_NAME_RE: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"^[[:alpha:]][\w@.\-/]*(:[[:alpha:]][\w@.\-/]*)*$").unwrap());
-static INVALID_IDENT_RE: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"[^\w.]+").unwrap());
-
-/// Cerbos keeps pre-0.30 names stable by replacing non-word characters (`album:object` -> `album_object`).
-pub fn sanitize(v: &str) -> String {
-    sanitized(v).into_owned()
-}
-
-/// [`sanitize`] without allocating when nothing changes (names of word characters and dots).
-pub fn sanitized(v: &str) -> std::borrow::Cow<'_, str> {
-    if v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
-        return std::borrow::Cow::Borrowed(v);
-    }
-    if OLD_NAME_RE.is_match(v) {
-        INVALID_IDENT_RE.replace_all(v, "_")
-    } else {
-        std::borrow::Cow::Borrowed(v)
-    }
-}
-
-fn with_scope(fqn: String, scope: &str) -> String {
-    if scope.is_empty() {
-        fqn
-    } else {
-        format!("{fqn}/{scope}")
-    }
-}
-
-pub fn resource_policy_fqn(resource: &str, version: &str, scope: &str) -> String {
-    with_scope(format!("cerbos.resource.{}.v{}", sanitize(resource), sanitize(version)), scope)
-}
-
-pub fn principal_policy_fqn(principal: &str, version: &str, scope: &str) -> String {
-    with_scope(format!("cerbos.principal.{}.v{}", sanitize(principal), sanitize(version)), scope)
-}
-
-pub fn role_policy_fqn(role: &str, version: &str, scope: &str) -> String {
-    let version = if version.is_empty() { DEFAULT_VERSION } else { version };
-    with_scope(format!("cerbos.role.{}.v{}", sanitize(role), sanitize(version)), scope)
-}
-
-/// The key (FQN without `cerbos.`) of a resource policy, built with one allocation.
-pub fn resource_policy_key(resource: &str, version: &str, scope: &str) -> String {
-    let (r, v) = (sanitized(resource), sanitized(version));
-    let mut key = String::with_capacity(11 + r.len() + v.len() + scope.len());
-    key.push_str("resource.");
-    key.push_str(&r);
-    key.push_str(".v");
-    key.push_str(&v);
-    if !scope.is_empty() {
-        key.push('/');
-        key.push_str(scope);
-    }
-    key
-}
-
-pub fn policy_key(fqn: &str) -> &str {
-    fqn.strip_prefix("cerbos.").unwrap_or(fqn)
-}
-
-/// The scope and its ancestors, most specific first, ending with the root "".
-pub fn scope_parents(scope: &str) -> impl Iterator<Item = &str> {
-    let bytes = scope.as_bytes();
-    (0..bytes.len()).rev().filter(move |&i| bytes[i] == b'.' || i == 0).map(move |i| &scope[..i])
-}
 
 struct DerivedRoleSet {
     file: String,

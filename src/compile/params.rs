@@ -246,54 +246,56 @@ impl ParamScope {
     }
 
     fn check_cycles(&self, problems: &mut Vec<Problem>) {
-        // Strongly connected components (Tarjan): each non-trivial one, or a self-reference, is a cycle.
-        struct St<'a> {
-            index: HashMap<&'a str, usize>,
-            low: HashMap<&'a str, usize>,
-            stack: Vec<&'a str>,
-            on: BTreeSet<&'a str>,
-            n: usize,
-            comps: Vec<Vec<&'a str>>,
-        }
-        fn strong<'a>(s: &'a ParamScope, v: &'a str, st: &mut St<'a>) {
-            st.index.insert(v, st.n);
-            st.low.insert(v, st.n);
-            st.n += 1;
-            st.stack.push(v);
-            st.on.insert(v);
-            for w in s.variables[v].expr.variable_refs() {
-                let Some((w, _)) = s.variables.get_key_value(w.as_str()) else { continue };
-                let w = w.as_str();
-                if !st.index.contains_key(w) {
-                    strong(s, w, st);
-                    let lw = st.low[w];
-                    let lv = st.low[v];
-                    st.low.insert(v, lv.min(lw));
-                } else if st.on.contains(w) {
-                    let iw = st.index[w];
-                    let lv = st.low[v];
-                    st.low.insert(v, lv.min(iw));
-                }
+        // Strongly connected components (Tarjan's algorithm, iterative so that a long chain of
+        // variables cannot exhaust the stack): each non-trivial one, or a self-reference, is a cycle.
+        let names: Vec<&str> = self.variables.keys().map(String::as_str).collect();
+        let number: HashMap<&str, usize> = names.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let edges: Vec<Vec<usize>> =
+            names.iter().map(|n| self.variables[*n].expr.variable_refs().iter().filter_map(|w| number.get(w.as_str()).copied()).collect()).collect();
+        const UNVISITED: usize = usize::MAX;
+        let (mut index, mut low, mut on) = (vec![UNVISITED; names.len()], vec![0; names.len()], vec![false; names.len()]);
+        let (mut stack, mut comps, mut next_index) = (Vec::new(), Vec::new(), 0);
+        // (vertex, how many of its edges have been followed)
+        let mut calls: Vec<(usize, usize)> = Vec::new();
+        for root in 0..names.len() {
+            if index[root] != UNVISITED {
+                continue;
             }
-            if st.low[v] == st.index[v] {
-                let mut comp = Vec::new();
-                while let Some(w) = st.stack.pop() {
-                    st.on.remove(w);
-                    comp.push(w);
-                    if w == v {
-                        break;
+            calls.push((root, 0));
+            while let Some(&mut (v, ref mut followed)) = calls.last_mut() {
+                if *followed == 0 && index[v] == UNVISITED {
+                    (index[v], low[v]) = (next_index, next_index);
+                    next_index += 1;
+                    stack.push(v);
+                    on[v] = true;
+                }
+                if let Some(&w) = edges[v].get(*followed) {
+                    *followed += 1;
+                    if index[w] == UNVISITED {
+                        calls.push((w, 0));
+                    } else if on[w] {
+                        low[v] = low[v].min(index[w]);
                     }
+                    continue;
                 }
-                st.comps.push(comp);
+                calls.pop();
+                if let Some(&(parent, _)) = calls.last() {
+                    low[parent] = low[parent].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    let mut comp = Vec::new();
+                    while let Some(w) = stack.pop() {
+                        on[w] = false;
+                        comp.push(names[w]);
+                        if w == v {
+                            break;
+                        }
+                    }
+                    comps.push(comp);
+                }
             }
         }
-        let mut st = St { index: HashMap::new(), low: HashMap::new(), stack: vec![], on: BTreeSet::new(), n: 0, comps: vec![] };
-        for v in self.variables.keys() {
-            if !st.index.contains_key(v.as_str()) {
-                strong(self, v, &mut st);
-            }
-        }
-        for mut comp in st.comps {
+        for mut comp in comps {
             comp.sort();
             let first = &self.variables[comp[0]];
             if comp.len() == 1 {
@@ -348,15 +350,32 @@ impl ParamScope {
                 }
             }
         }
-        // Kahn's algorithm, always taking the alphabetically first ready variable.
+        // Kahn's algorithm, always taking the alphabetically first ready variable: each variable
+        // counts the used variables it waits for, and is ready at zero.
+        let mut waiting: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
+        for n in &used {
+            let deps: BTreeSet<&str> = self.variables[n].expr.variable_refs().iter().map(String::as_str).filter(|d| used.contains(*d) && *d != n).collect();
+            waiting.insert(n, deps.len());
+            for d in deps {
+                dependents.entry(d).or_default().push(n);
+            }
+        }
+        let mut ready: BTreeSet<&str> = waiting.iter().filter(|(_, &w)| w == 0).map(|(&n, _)| n).collect();
         let mut order = Vec::with_capacity(used.len());
-        let mut remaining = used;
-        while !remaining.is_empty() {
-            let ready = remaining.iter().find(|n| self.variables[*n].expr.variable_refs().iter().all(|d| !remaining.contains(d) || d == *n)).cloned();
+        while !waiting.is_empty() {
             // A cycle was already reported; take the rest in name order.
-            let next = ready.unwrap_or_else(|| remaining.iter().next().cloned().unwrap_or_default());
-            remaining.remove(&next);
-            order.push((next.clone(), self.variables[&next].expr.clone()));
+            let Some(next) = ready.pop_first().or_else(|| waiting.keys().next().copied()) else { break };
+            waiting.remove(next);
+            order.push((next.to_string(), self.variables[next].expr.clone()));
+            for d in dependents.get(next).into_iter().flatten() {
+                if let Some(w) = waiting.get_mut(d) {
+                    *w = w.saturating_sub(1);
+                    if *w == 0 {
+                        ready.insert(d);
+                    }
+                }
+            }
         }
         let constants = cel::Vars::from_json_map(&self.constants.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
         Params { key, constants, variables: order }

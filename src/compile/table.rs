@@ -1,25 +1,12 @@
 //! The compiled rule table: one row per (rule, action, role) as in Cerbos's rule table,
 //! plus what evaluation needs beside rows (derived roles, parent roles, scope permissions).
 use crate::cel::CompiledExpr;
-use crate::eval::glob::Pattern;
+use crate::glob::Pattern;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    Allow,
-    Deny,
-}
-
-impl Effect {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Effect::Allow => "EFFECT_ALLOW",
-            Effect::Deny => "EFFECT_DENY",
-        }
-    }
-}
+pub use crate::policy::Effect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PolicyKind {

@@ -1,12 +1,18 @@
 //! One check, decided exactly as Cerbos's rule table decides it (internal/ruletable/check.go):
 //! principal policies first, then resource policies; per role, scopes from most specific to root;
 //! DENY beats ALLOW within a role, any role's ALLOW wins, anything undecided is DENY.
+//!
+//! The steps, in order: [`Lookup::resolve`] (scopes, versions and policy keys), [`enforce_schemas`],
+//! [`Decider::decide_action`] for each action (per policy kind, per role, per scope, per rule), then
+//! the output is assembled. What an explanation needs is handed to a [`Record`], which costs
+//! nothing when the check is not explained ([`NoRecord`]).
 use super::conditions::{CondEvaluator, RequestValues};
-use super::explain::{ActionExplanation, DerivedRoleStep, Explanation, RuleStep};
+use super::config::EngineConfig;
+use super::explain::{DerivedRoleStep, Explanation, NoRecord, Record, Recorder, RuleStep};
 use super::request::*;
 use crate::compile::table::*;
-use crate::compile::{policy_key, principal_policy_fqn, resource_policy_fqn, resource_policy_key, role_policy_fqn, sanitized, scope_parents};
-use crate::eval::glob::Pattern;
+use crate::glob::Pattern;
+use crate::naming::{policy_key, principal_policy_fqn, resource_policy_fqn, resource_policy_key, role_policy_fqn, sanitized, scope_parents};
 use chrono::{DateTime, FixedOffset};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -15,43 +21,27 @@ use std::sync::Arc;
 pub const NO_MATCH: &str = "NO_MATCH";
 const NO_MATCH_FOR_SCOPE_PERMISSIONS: &str = "NO_MATCH_FOR_SCOPE_PERMISSIONS";
 
+/// How an action, or one role's pass over it, stands: `effect` None is "no match yet". The policy
+/// key borrows from the table or from the keys computed once per check.
 #[derive(Debug, Clone)]
-pub struct EvalConf {
-    pub schema_enforcement: crate::engine::SchemaEnforcement,
-    /// Cerbos's strict evaluation: a condition that fails to evaluate denies the action.
-    pub strict_evaluation: bool,
-    pub default_policy_version: String,
-    pub default_scope: String,
-    pub lenient_scope_search: bool,
-    pub globals: crate::cel::Vars,
-}
-
-impl Default for EvalConf {
-    fn default() -> Self {
-        EvalConf {
-            schema_enforcement: crate::engine::SchemaEnforcement::None,
-            strict_evaluation: false,
-            default_policy_version: "default".into(),
-            default_scope: String::new(),
-            lenient_scope_search: false,
-            globals: crate::cel::Vars::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    NoMatch,
-    Allow,
-    Deny,
-}
-
-/// Policy keys borrow from the table or from the keys computed once per check.
-#[derive(Debug, Clone)]
-struct EffectInfo<'a> {
-    effect: Outcome,
+struct Decided<'a> {
+    effect: Option<Effect>,
     policy: Cow<'a, str>,
     scope: &'a str,
+}
+
+impl<'a> Decided<'a> {
+    fn undecided(policy: &'a str) -> Self {
+        Decided { effect: None, policy: Cow::Borrowed(policy), scope: "" }
+    }
+
+    fn deny(policy: Cow<'a, str>, scope: &'a str) -> Self {
+        Decided { effect: Some(Effect::Deny), policy, scope }
+    }
+
+    fn to_action_effect(&self) -> ActionEffect {
+        ActionEffect { effect: self.effect.unwrap_or(Effect::Deny), policy: self.policy.to_string(), scope: self.scope.to_string() }
+    }
 }
 
 /// A row as the evaluator sees it: an indexed row, or one synthesised from a role policy.
@@ -72,10 +62,47 @@ pub(crate) struct Synthetic<'t> {
 }
 
 impl Binding<'_> {
-    fn effect(&self) -> Option<Effect> {
+    pub(crate) fn effect(&self) -> Option<Effect> {
         match self {
             Binding::Row(r) => r.effect,
             Binding::Synthetic(s) => s.effect,
+        }
+    }
+
+    fn params(&self) -> Option<&Arc<Params>> {
+        match self {
+            Binding::Row(r) => r.params.as_ref(),
+            Binding::Synthetic(s) => s.params,
+        }
+    }
+
+    fn condition(&self) -> Option<&Cond> {
+        match self {
+            Binding::Row(r) => r.condition.as_deref(),
+            Binding::Synthetic(s) => s.condition.as_ref(),
+        }
+    }
+
+    fn output(&self) -> Option<&OutputExprs> {
+        match self {
+            Binding::Row(r) => r.output.as_deref(),
+            Binding::Synthetic(s) => s.output.as_ref(),
+        }
+    }
+
+    /// The key of the rule's cached condition value (None: nothing to cache).
+    fn eval_key(&self) -> Option<usize> {
+        match self {
+            Binding::Row(r) => Some(r.eval_key),
+            Binding::Synthetic(s) => s.eval_key,
+        }
+    }
+
+    /// (policy key, rule name, whether the rule comes from a role policy)
+    fn origin<'b>(&'b self, table: &'b RuleTable) -> (&'b str, &'b str, bool) {
+        match self {
+            Binding::Row(r) => (table.meta[r.origin].key.as_str(), r.name.as_str(), r.from_role_policy),
+            Binding::Synthetic(s) => (policy_key(&s.origin_fqn), s.name, true),
         }
     }
 }
@@ -86,16 +113,19 @@ pub(crate) fn scope_value<'a>(scope: &'a str, default: &'a str) -> &'a str {
     s.strip_prefix('.').unwrap_or(s)
 }
 
+/// Scopes that have policies, most specific first, each with its index key for the version
+/// (None: nothing indexed under it).
+type Scopes<'t> = Vec<(&'t str, Option<ScopeKey>)>;
+
 /// Cerbos's `GetAllScopes`: the scopes (most specific first) that have policies of a kind, and the
 /// first of them (for the policy key). Strict search needs the requested scope itself to exist.
-/// Each scope comes with its index key for the version (None: nothing indexed under it).
 pub(crate) fn all_scopes<'t>(
     table: &'t RuleTable,
     set: &rustc_hash::FxHashSet<u32>,
     scope: &str,
     version: Option<u32>,
     lenient: bool,
-) -> (Vec<(&'t str, Option<ScopeKey>)>, Option<&'t str>) {
+) -> (Scopes<'t>, Option<&'t str>) {
     let mut scopes = Vec::new();
     let present = |s: &str| table.scopes.get(s).filter(|id| set.contains(id));
     let with_key = |id: u32| (table.scopes.name(id), version.map(|v| ScopeKey::new(v, id)));
@@ -114,15 +144,448 @@ pub(crate) fn all_scopes<'t>(
 }
 
 /// Decides one input.
-pub fn check(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<FixedOffset>) -> CheckOutput {
-    decide(table, conf, input, now, None)
+pub fn check(table: &RuleTable, conf: &EngineConfig, input: &CheckInput, now: DateTime<FixedOffset>) -> CheckOutput {
+    decide(table, conf, input, now, &mut NoRecord)
 }
 
 /// Decides one input and explains how: the rules reached per action, with condition values.
-pub fn check_explained(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<FixedOffset>) -> (CheckOutput, Explanation) {
-    let mut explanation = Explanation::default();
-    let out = decide(table, conf, input, now, Some(&mut explanation));
-    (out, explanation)
+pub fn check_explained(table: &RuleTable, conf: &EngineConfig, input: &CheckInput, now: DateTime<FixedOffset>) -> (CheckOutput, Explanation) {
+    let mut recorder = Recorder::default();
+    let out = decide(table, conf, input, now, &mut recorder);
+    (out, recorder.into_explanation())
+}
+
+/// Step 1: where to look. The scopes with policies for the principal and the resource, the
+/// versions asked for, and the keys of the policies that would decide.
+struct Lookup<'t, 'i> {
+    principal_scope: &'i str,
+    resource_scope: &'i str,
+    principal_version: &'i str,
+    resource_version: &'i str,
+    principal_scopes: Scopes<'t>,
+    resource_scopes: Scopes<'t>,
+    principal_key: String,
+    resource_key: String,
+    /// Whether a resource policy of the kind exists in the requested scope chain.
+    resource_policy_found: bool,
+}
+
+impl<'t, 'i> Lookup<'t, 'i> {
+    fn resolve(table: &'t RuleTable, conf: &'i EngineConfig, input: &'i CheckInput) -> Self {
+        let version = |v: &'i str| if v.is_empty() { conf.default_policy_version.as_str() } else { v };
+        let principal_scope = scope_value(&input.principal.scope, &conf.default_scope);
+        let resource_scope = scope_value(&input.resource.scope, &conf.default_scope);
+        let (principal_version, resource_version) = (version(&input.principal.policy_version), version(&input.resource.policy_version));
+        let lenient = conf.lenient_scope_search;
+        // Cerbos queries principal rows with the resource version too: its index has one version dimension.
+        let version_id = table.versions.get(resource_version);
+        let (principal_scopes, p_first) = all_scopes(table, &table.principal_scopes, principal_scope, version_id, lenient);
+        let (resource_scopes, r_first) = all_scopes(table, &table.resource_scopes, resource_scope, version_id, lenient);
+        let principal_key = p_first.map(|s| policy_key(&principal_policy_fqn(&input.principal.id, principal_version, s)).to_string()).unwrap_or_default();
+        let resource_key = r_first.map(|s| resource_policy_key(&input.resource.kind, resource_version, s)).unwrap_or_default();
+        Lookup {
+            principal_scope,
+            resource_scope,
+            principal_version,
+            resource_version,
+            principal_scopes,
+            resource_scopes,
+            principal_key,
+            resource_key,
+            resource_policy_found: r_first.is_some(),
+        }
+    }
+
+    fn any_scope(&self) -> bool {
+        !(self.principal_scopes.is_empty() && self.resource_scopes.is_empty())
+    }
+
+    /// Whether principal rows exist for the request (under the principal's version).
+    fn principal_policies_exist(&self, table: &RuleTable) -> bool {
+        self.any_scope()
+            && self.principal_scopes.iter().any(|&(s, key)| {
+                let key = if self.principal_version == self.resource_version { key } else { table.scope_key(self.principal_version, s) };
+                key.is_some_and(|k| table.bucket_exists(PolicyKind::Principal, k))
+            })
+    }
+
+    /// Whether resource rows (or role-policy rows) exist for the kind in the resource's scopes.
+    fn resource_policies_exist(&self, table: &RuleTable, kind: &str) -> bool {
+        self.any_scope()
+            && self.resource_scopes.iter().filter_map(|&(_, key)| key).any(|key| {
+                table.has_rows_for(PolicyKind::Resource, key, kind)
+                    || table.role_policy_rows.get(key).is_some_and(|rows| rows.iter().any(|&i| table.rows[i as usize].resource.matches(kind)))
+            })
+    }
+}
+
+/// Step 2: the attributes, validated against the schemas of the root of the matched resource
+/// policy's chain. Returns true when the request is rejected (every action denied).
+fn enforce_schemas(table: &RuleTable, conf: &EngineConfig, input: &CheckInput, lookup: &Lookup, out: &mut CheckOutput) -> bool {
+    use super::config::SchemaEnforcement;
+    if !lookup.any_scope() || !lookup.resource_policy_found || conf.schema_enforcement == SchemaEnforcement::None {
+        return false;
+    }
+    let root = resource_policy_fqn(&input.resource.kind, lookup.resource_version, "");
+    let Some(s) = table.schemas.get(&root) else { return false };
+    let errors = table.schema_store.validate(s.principal.as_ref(), s.resource.as_ref(), &input.principal.attr, &input.resource.attr, &input.actions);
+    if errors.is_empty() {
+        return false;
+    }
+    out.validation_errors = errors.into_iter().map(|e| ValidationError { path: e.path, message: e.message, source: e.source }).collect();
+    conf.schema_enforcement == SchemaEnforcement::Reject
+}
+
+/// Whether `actions[i]` repeats an earlier action (a repeated action is decided once, as Cerbos
+/// resolves each action once).
+fn repeated(actions: &[String], i: usize) -> bool {
+    actions[..i].contains(&actions[i])
+}
+
+fn decide<R: Record>(table: &RuleTable, conf: &EngineConfig, input: &CheckInput, now: DateTime<FixedOffset>, rec: &mut R) -> CheckOutput {
+    let lookup = Lookup::resolve(table, conf, input);
+    let resource = sanitized(&input.resource.kind);
+    let values = RequestValues::new(input, lookup.principal_scope, lookup.resource_scope, now);
+    let mut out = CheckOutput { request_id: input.request_id.clone(), resource_id: input.resource.id.clone(), ..Default::default() };
+    // Indexed like `input.actions`; None until decided.
+    let mut decisions: Vec<Option<Decided>> = vec![None; input.actions.len()];
+
+    if enforce_schemas(table, conf, input, &lookup, &mut out) {
+        for d in decisions.iter_mut() {
+            *d = Some(Decided::deny(Cow::Borrowed(lookup.resource_key.as_str()), ""));
+        }
+    } else {
+        let principal_exists = lookup.principal_policies_exist(table);
+        let resource_exists = lookup.resource_policies_exist(table, &resource);
+        if principal_exists || resource_exists {
+            let mut ev = CondEvaluator::new(&values, &conf.globals);
+            ev.set_strict(conf.strict_evaluation);
+            if R::ON {
+                ev.record_leaves();
+            }
+            let mut decider = Decider {
+                table,
+                input,
+                lookup: &lookup,
+                resource: &resource,
+                principal_exists,
+                resource_exists,
+                all_roles: table.add_parent_roles(lookup.resource_scope, &input.principal.roles),
+                ev,
+                derived_roles: Vec::new(),
+                effective_derived_roles: BTreeSet::new(),
+                // Sized for the usual handful of rows, so that filling them does not grow them step by step.
+                candidates: Vec::with_capacity(8),
+                bindings: Vec::with_capacity(8),
+                outputs: Vec::new(),
+                rec: &mut *rec,
+            };
+            for (i, action) in input.actions.iter().enumerate() {
+                if !repeated(&input.actions, i) {
+                    decisions[i] = Some(decider.decide_action(action));
+                }
+            }
+            out.evaluation_errors = decider.ev.take_errors();
+            out.used_now = decider.ev.used_now();
+            out.effective_derived_roles = decider.effective_derived_roles.iter().map(|r| r.to_string()).collect();
+            out.outputs = std::mem::take(&mut decider.outputs);
+        }
+    }
+
+    // Step 4: the output, one entry per distinct action in request order.
+    out.actions.0.reserve(input.actions.len());
+    for (i, action) in input.actions.iter().enumerate() {
+        if !repeated(&input.actions, i) {
+            let effect = match &decisions[i] {
+                Some(d) => d.to_action_effect(),
+                None => ActionEffect { effect: Effect::Deny, policy: NO_MATCH.to_string(), scope: String::new() },
+            };
+            out.actions.0.push((action.clone(), effect));
+        }
+    }
+    out.outputs.sort_by(|a, b| a.src.cmp(&b.src));
+    if R::ON {
+        rec.finish(input, &out.actions.0, lookup.resource_version, lookup.resource_scope);
+    }
+    out
+}
+
+/// Step 3: deciding each action of one input, with what the actions share: the condition
+/// evaluator and its caches, the derived roles active per scope, the outputs emitted.
+struct Decider<'a, 't, 'r, R: Record> {
+    table: &'t RuleTable,
+    input: &'a CheckInput,
+    lookup: &'a Lookup<'t, 'a>,
+    /// The sanitized resource kind.
+    resource: &'a str,
+    principal_exists: bool,
+    resource_exists: bool,
+    /// The principal's roles with their role-policy ancestors.
+    all_roles: Cow<'a, [String]>,
+    ev: CondEvaluator<'a>,
+    /// Per scope: the active derived roles, and (strict mode) those whose condition failed.
+    derived_roles: Vec<(&'t str, BTreeSet<&'t str>, Vec<&'t str>)>,
+    effective_derived_roles: BTreeSet<&'t str>,
+    candidates: Vec<u32>,
+    bindings: Vec<Binding<'t>>,
+    outputs: Vec<OutputEntry>,
+    rec: &'r mut R,
+}
+
+/// A strict-mode evaluation failure: it denies the action at once.
+struct EvaluationFailed;
+
+impl<'a, 't: 'a, R: Record> Decider<'a, 't, '_, R> {
+    /// Principal policies first, then resource policies; the first kind that decides wins.
+    fn decide_action(&mut self, action: &str) -> Decided<'a> {
+        let mut decided = Decided::undecided("");
+        for kind in [PolicyKind::Principal, PolicyKind::Resource] {
+            decided.effect = None;
+            if let Err(failed) = self.decide_kind(kind, action, &mut decided) {
+                decided = failed;
+                break;
+            }
+            if decided.effect.is_some() {
+                break;
+            }
+        }
+        let effect = *decided.effect.get_or_insert(Effect::Deny);
+        self.rec.action_decided(action, effect);
+        decided
+    }
+
+    /// One policy kind: each role in turn (principal rows match any role: one pass covers them).
+    /// Any role's ALLOW decides; a role's DENY stands unless another role allows.
+    /// Err: a strict-mode failure denied the action.
+    fn decide_kind(&mut self, kind: PolicyKind, action: &str, decided: &mut Decided<'a>) -> Result<(), Decided<'a>> {
+        let roles = &self.input.principal.roles;
+        let roles = if kind == PolicyKind::Principal { &roles[..roles.len().min(1)] } else { &roles[..] };
+        for role in roles {
+            let role_decided = self.decide_role(kind, role, action)?;
+            if decided.effect.is_none() {
+                *decided = role_decided.clone();
+            }
+            if role_decided.effect == Some(Effect::Allow) {
+                *decided = role_decided;
+                break;
+            } else if role_decided.effect == Some(Effect::Deny)
+                && decided.policy == NO_MATCH_FOR_SCOPE_PERMISSIONS
+                && role_decided.policy != NO_MATCH_FOR_SCOPE_PERMISSIONS
+            {
+                *decided = role_decided;
+            }
+        }
+        Ok(())
+    }
+
+    /// One role: the scopes from most specific to root, until a rule denies or a scope's
+    /// permissions let an allow stand. Err: a strict-mode failure denied the action.
+    fn decide_role(&mut self, kind: PolicyKind, role: &String, action: &str) -> Result<Decided<'a>, Decided<'a>> {
+        let lookup = self.lookup;
+        let (main_key, scopes, exists) = match kind {
+            PolicyKind::Principal => (lookup.principal_key.as_str(), &lookup.principal_scopes, self.principal_exists),
+            PolicyKind::Resource => (lookup.resource_key.as_str(), &lookup.resource_scopes, self.resource_exists),
+        };
+        let mut decided = Decided::undecided(if exists { main_key } else { NO_MATCH });
+        let parent_roles = self.table.add_parent_roles(lookup.resource_scope, std::slice::from_ref(role));
+        // Whether a rule allowed, in this scope or a lower one whose permissions deferred to its parent.
+        let mut has_allow = false;
+        self.rec.role_started();
+        for &(scope, key) in scopes {
+            if kind == PolicyKind::Resource {
+                self.activate_derived_roles(scope, key);
+            }
+            if decided.effect.is_some() {
+                break;
+            }
+            let mut bindings = std::mem::take(&mut self.bindings);
+            query(self.table, kind, key, self.resource, action, &parent_roles, &self.input.principal.id, &mut self.candidates, &mut bindings);
+            let denied = self.apply_rules(kind, role, scope, action, &bindings, &mut has_allow);
+            self.bindings = bindings;
+            if let Some(role_policy) = denied? {
+                decided.effect = Some(Effect::Deny);
+                decided.scope = scope;
+                if let Some(key) = role_policy {
+                    decided.policy = Cow::Owned(key);
+                }
+                break;
+            }
+            if has_allow {
+                match self.table.scope_permissions.get(scope) {
+                    Some(ScopePermissions::RequireParentalConsentForAllows) => has_allow = false,
+                    Some(ScopePermissions::OverrideParent) => {
+                        self.rec.role_allowed();
+                        decided.effect = Some(Effect::Allow);
+                        decided.scope = scope;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(decided)
+    }
+
+    /// The rules of one scope for one role, in order, emitting their outputs. Ok(Some): a rule
+    /// denied (with its role policy's key when it comes from one). Err: a strict-mode failure.
+    fn apply_rules(
+        &mut self,
+        kind: PolicyKind,
+        role: &str,
+        scope: &'a str,
+        action: &str,
+        bindings: &[Binding<'t>],
+        has_allow: &mut bool,
+    ) -> Result<Option<Option<String>>, Decided<'a>> {
+        for b in bindings {
+            let (origin_key, rule_name, from_role_policy) = b.origin(self.table);
+            let Some(satisfied) = self.rule_holds(kind, role, scope, b).map_err(|EvaluationFailed| Decided::deny(Cow::Owned(origin_key.to_string()), scope))?
+            else {
+                continue;
+            };
+            let output = b.output();
+            if !satisfied {
+                self.emit(output.and_then(|o| o.condition_not_met.as_ref()), b, action);
+                continue;
+            }
+            self.emit(output.and_then(|o| o.rule_activated.as_ref()), b, action);
+            match b.effect() {
+                Some(Effect::Allow) => {
+                    *has_allow = true;
+                    self.rec.allowed_by(origin_key, rule_name);
+                }
+                Some(Effect::Deny) => {
+                    self.rec.denied_by(origin_key, rule_name);
+                    return Ok(Some(from_role_policy.then(|| origin_key.to_string())));
+                }
+                None => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether a rule's conditions hold, its derived role's condition first; each rule is
+    /// evaluated once per request. Ok(None): its derived role is not active, the rule is skipped.
+    fn rule_holds(&mut self, kind: PolicyKind, role: &str, scope: &str, b: &Binding<'t>) -> Result<Option<bool>, EvaluationFailed> {
+        let params = b.params();
+        if let Some(p) = params {
+            self.ev.ensure_variables(p);
+        }
+        let eval_key = b.eval_key();
+        if let Some(v) = eval_key.and_then(|k| self.ev.cached_condition(k)) {
+            self.record_rule(kind, role, scope, b, v, true);
+            return Ok(Some(v));
+        }
+        if let Binding::Row(Row { derived_role_condition: Some(c), derived_role_params, .. }) = b {
+            let p = derived_role_params.as_ref().expect("derived-role rows carry their params");
+            self.ev.ensure_variables(p);
+            match self.ev.satisfies(c, Some(p)) {
+                // Strict evaluation: a condition that fails to evaluate denies the action.
+                Err(_) => {
+                    self.record_rule(kind, role, scope, b, false, false);
+                    return Err(EvaluationFailed);
+                }
+                Ok(false) => {
+                    if let Some(k) = eval_key {
+                        self.ev.cache_condition(k, false);
+                    }
+                    self.record_rule(kind, role, scope, b, false, false);
+                    return Ok(None);
+                }
+                Ok(true) => {}
+            }
+        }
+        let Ok(v) = b.condition().map_or(Ok(true), |c| self.ev.satisfies(c, params)) else {
+            self.record_rule(kind, role, scope, b, false, false);
+            return Err(EvaluationFailed);
+        };
+        if let Some(k) = eval_key {
+            self.ev.cache_condition(k, v);
+        }
+        self.record_rule(kind, role, scope, b, v, false);
+        Ok(Some(v))
+    }
+
+    fn record_rule(&mut self, kind: PolicyKind, role: &str, scope: &str, b: &Binding<'t>, matched: bool, cached: bool) {
+        if !R::ON {
+            return;
+        }
+        let (policy, rule, _) = b.origin(self.table);
+        self.rec.rule(RuleStep {
+            policy_kind: kind_name(kind),
+            role: role.to_string(),
+            scope: scope.to_string(),
+            policy: policy.to_string(),
+            rule: rule.to_string(),
+            derived_role: match b {
+                Binding::Row(r) => r.origin_derived_role.clone(),
+                Binding::Synthetic(_) => None,
+            },
+            effect: b.effect(),
+            matched,
+            cached,
+            conditions: self.ev.take_leaves(),
+        });
+    }
+
+    /// Evaluates an output expression of a rule, if it has one.
+    fn emit(&mut self, expr: Option<&Arc<crate::cel::CompiledExpr>>, b: &Binding<'t>, action: &str) {
+        if let Some(e) = expr {
+            let (policy, rule, _) = b.origin(self.table);
+            let src = format!("{policy}#{rule}");
+            let entry = self.ev.output(e, b.params(), src, action);
+            self.outputs.push(entry);
+        }
+    }
+
+    /// Makes the derived roles active in `scope` visible to conditions (`runtime`), computing
+    /// them the first time the scope is reached.
+    fn activate_derived_roles(&mut self, scope: &'t str, key: Option<ScopeKey>) {
+        let at = match self.derived_roles.iter().position(|(s, _, _)| *s == scope) {
+            Some(at) => at,
+            None => {
+                let (roles, failed) = self.active_derived_roles(key, scope);
+                self.derived_roles.push((scope, roles, failed));
+                self.derived_roles.len() - 1
+            }
+        };
+        let (_, roles, failed) = &self.derived_roles[at];
+        self.effective_derived_roles.extend(roles.iter().copied());
+        self.ev.set_effective_derived_roles(roles);
+        self.ev.set_runtime_error(failed);
+    }
+
+    /// Derived roles imported by the resource policy at `scope` that are active for this request,
+    /// and, in strict mode, the roles whose condition failed to evaluate.
+    fn active_derived_roles(&mut self, key: Option<ScopeKey>, scope: &str) -> (BTreeSet<&'t str>, Vec<&'t str>) {
+        let table = self.table;
+        let mut active = BTreeSet::new();
+        let mut failed = Vec::new();
+        let Some(defs) = key.and_then(|k| table.derived_roles.get(k)).and_then(|by_kind| by_kind.get(self.resource)) else { return (active, failed) };
+        for dr in defs {
+            let intersects = dr.parent_roles.iter().any(|p| p == "*" || self.all_roles.iter().any(|r| r == p));
+            if !intersects {
+                continue;
+            }
+            self.ev.ensure_variables(&dr.params);
+            let ok = match &dr.condition {
+                Some(c) => self.ev.satisfies(c, Some(&dr.params)).unwrap_or_else(|_| {
+                    failed.push(dr.name.as_str());
+                    false
+                }),
+                None => true,
+            };
+            if R::ON {
+                let conditions = self.ev.take_leaves();
+                self.rec.derived_role(DerivedRoleStep { name: dr.name.clone(), scope: scope.to_string(), active: ok, conditions });
+            }
+            if ok {
+                active.insert(dr.name.as_str());
+            }
+        }
+        failed.sort();
+        (active, failed)
+    }
 }
 
 fn kind_name(k: PolicyKind) -> &'static str {
@@ -131,389 +594,6 @@ fn kind_name(k: PolicyKind) -> &'static str {
         PolicyKind::Resource => "resource",
     }
 }
-
-fn decide(table: &RuleTable, conf: &EvalConf, input: &CheckInput, now: DateTime<FixedOffset>, mut explain: Option<&mut Explanation>) -> CheckOutput {
-    let p_scope = scope_value(&input.principal.scope, &conf.default_scope);
-    let r_scope = scope_value(&input.resource.scope, &conf.default_scope);
-    let p_version = if input.principal.policy_version.is_empty() { conf.default_policy_version.as_str() } else { &input.principal.policy_version };
-    let r_version = if input.resource.policy_version.is_empty() { conf.default_policy_version.as_str() } else { &input.resource.policy_version };
-
-    let mut out = CheckOutput { request_id: input.request_id.clone(), resource_id: input.resource.id.clone(), ..Default::default() };
-    // Indexed like `input.actions`; None until decided.
-    let mut effects: Vec<Option<EffectInfo>> = vec![None; input.actions.len()];
-
-    let lenient = conf.lenient_scope_search;
-    // Cerbos queries principal rows with the resource version too: its index has one version dimension.
-    let r_version_id = table.versions.get(r_version);
-    let (p_scopes, p_first) = all_scopes(table, &table.principal_scopes, p_scope, r_version_id, lenient);
-    let (r_scopes, r_first) = all_scopes(table, &table.resource_scopes, r_scope, r_version_id, lenient);
-    let p_key: String = p_first.map(|s| policy_key(&principal_policy_fqn(&input.principal.id, p_version, s)).to_string()).unwrap_or_default();
-    let r_key: String = r_first.map(|s| resource_policy_key(&input.resource.kind, r_version, s)).unwrap_or_default();
-    let any_scope = !(p_scopes.is_empty() && r_scopes.is_empty());
-
-    // Attributes are validated against the schemas of the root of the matched resource policy's chain.
-    if any_scope && r_first.is_some() && conf.schema_enforcement != crate::engine::SchemaEnforcement::None {
-        let root = resource_policy_fqn(&input.resource.kind, r_version, "");
-        if let Some(s) = table.schemas.get(&root) {
-            let errors = table.schema_store.validate(s.principal.as_ref(), s.resource.as_ref(), &input.principal.attr, &input.resource.attr, &input.actions);
-            if !errors.is_empty() {
-                out.validation_errors = errors.into_iter().map(|e| ValidationError { path: e.path, message: e.message, source: e.source }).collect();
-                if conf.schema_enforcement == crate::engine::SchemaEnforcement::Reject {
-                    for e in effects.iter_mut() {
-                        *e = Some(EffectInfo { effect: Outcome::Deny, policy: Cow::Borrowed(r_key.as_str()), scope: "" });
-                    }
-                }
-            }
-        }
-    }
-    let rejected = effects.iter().any(|e| e.is_some());
-
-    let resource = sanitized(&input.resource.kind);
-    let principal_exists = any_scope
-        && p_scopes.iter().any(|&(s, r_key)| {
-            let key = if p_version == r_version { r_key } else { table.scope_key(p_version, s) };
-            key.is_some_and(|k| table.bucket_exists(PolicyKind::Principal, k))
-        });
-    let resource_exists = any_scope && scoped_resource_exists(table, &resource, &r_scopes);
-
-    let mut edr: BTreeSet<&str> = BTreeSet::new();
-    if !rejected && (principal_exists || resource_exists) {
-        let values = RequestValues::new(input, p_scope, r_scope, now);
-        let mut ev = CondEvaluator::new(&values, &conf.globals);
-        ev.set_strict(conf.strict_evaluation);
-        if explain.is_some() {
-            ev.record_leaves();
-        }
-        // When explaining: the steps of the current action, and the rule that decided each action.
-        let mut steps: Vec<RuleStep> = Vec::new();
-        let mut decided_by: Vec<Option<(String, String)>> = Vec::new();
-
-        let all_roles = table.add_parent_roles(r_scope, &input.principal.roles);
-        // Per scope: the active derived roles, and (strict mode) those whose condition failed.
-        let mut scoped_drs: Vec<(&str, BTreeSet<&str>, Vec<&str>)> = Vec::new();
-        // Sized for the usual handful of rows, so that filling them does not grow them step by step.
-        let mut candidates = Vec::with_capacity(8);
-        let mut bindings: Vec<Binding> = Vec::with_capacity(8);
-
-        for (ai, action) in input.actions.iter().enumerate() {
-            if input.actions[..ai].contains(action) {
-                continue; // a repeated action is decided once, as Cerbos resolves each action once
-            }
-            let mut action_effect = EffectInfo { effect: Outcome::NoMatch, policy: Cow::Borrowed(""), scope: "" };
-            let mut first_allow: Option<(String, String)> = None;
-            let mut decided: Option<(String, String)> = None;
-            'policies: for kind in [PolicyKind::Principal, PolicyKind::Resource] {
-                let (main_key, scopes, exists) = match kind {
-                    PolicyKind::Principal => (p_key.as_str(), &p_scopes, principal_exists),
-                    PolicyKind::Resource => (r_key.as_str(), &r_scopes, resource_exists),
-                };
-                action_effect.effect = Outcome::NoMatch;
-                for (i, role) in input.principal.roles.iter().enumerate() {
-                    if i > 0 && kind == PolicyKind::Principal {
-                        break; // principal rows match any role: one pass covers them all
-                    }
-                    let mut has_allow = false;
-                    let mut role_allow: Option<(String, String)> = None;
-                    let mut role_effect = EffectInfo { effect: Outcome::NoMatch, policy: Cow::Borrowed(if exists { main_key } else { NO_MATCH }), scope: "" };
-                    let parent_roles = table.add_parent_roles(r_scope, std::slice::from_ref(role));
-
-                    'scopes: for &(scope, key) in scopes.iter() {
-                        if kind == PolicyKind::Resource {
-                            let at = match scoped_drs.iter().position(|(s, _, _)| *s == scope) {
-                                Some(at) => at,
-                                None => {
-                                    let (roles, failed) = active_derived_roles(table, &mut ev, &resource, key, scope, &all_roles, explain.as_deref_mut());
-                                    scoped_drs.push((scope, roles, failed));
-                                    scoped_drs.len() - 1
-                                }
-                            };
-                            let (_, roles, failed) = &scoped_drs[at];
-                            edr.extend(roles.iter().copied());
-                            ev.set_effective_derived_roles(roles);
-                            ev.set_runtime_error(failed);
-                        }
-                        if role_effect.effect != Outcome::NoMatch {
-                            break;
-                        }
-                        query(table, kind, key, &resource, action, &parent_roles, &input.principal.id, &mut candidates, &mut bindings);
-                        for b in &bindings {
-                            let (params, dr_cond, dr_params, eval_key) = match b {
-                                Binding::Row(r) => (r.params.as_ref(), r.derived_role_condition.as_deref(), r.derived_role_params.as_ref(), Some(r.eval_key)),
-                                Binding::Synthetic(s) => (s.params, None, None, s.eval_key),
-                            };
-                            if let Some(p) = params {
-                                ev.ensure_variables(p);
-                            }
-                            let cached = eval_key.and_then(|k| ev.cached_condition(k));
-                            let (origin_key, rule_name, from_role_policy) = match b {
-                                Binding::Row(r) => (table.meta[r.origin].key.as_str(), r.name.as_str(), r.from_role_policy),
-                                Binding::Synthetic(s) => (policy_key(&s.origin_fqn), s.name, true),
-                            };
-                            let mut record = |ev: &mut CondEvaluator, matched: bool, cached: bool| {
-                                if explain.is_some() {
-                                    steps.push(RuleStep {
-                                        policy_kind: kind_name(kind),
-                                        role: role.clone(),
-                                        scope: scope.to_string(),
-                                        policy: origin_key.to_string(),
-                                        rule: rule_name.to_string(),
-                                        derived_role: match b {
-                                            Binding::Row(r) => r.origin_derived_role.clone(),
-                                            _ => None,
-                                        },
-                                        effect: b.effect().map(|e| e.as_str()),
-                                        matched,
-                                        cached,
-                                        conditions: ev.take_leaves(),
-                                    });
-                                }
-                            };
-                            let satisfied = match cached {
-                                Some(v) => {
-                                    record(&mut ev, v, true);
-                                    v
-                                }
-                                None => {
-                                    let dr_ok = match dr_cond {
-                                        Some(c) => {
-                                            let p = dr_params.expect("derived-role rows carry their params");
-                                            ev.ensure_variables(p);
-                                            ev.satisfies(c, Some(p))
-                                        }
-                                        None => Ok(true),
-                                    };
-                                    // Strict evaluation: a condition that fails to evaluate denies the action.
-                                    let Ok(dr_ok) = dr_ok else {
-                                        record(&mut ev, false, false);
-                                        action_effect = EffectInfo { effect: Outcome::Deny, policy: Cow::Owned(origin_key.to_string()), scope };
-                                        break 'policies;
-                                    };
-                                    if !dr_ok {
-                                        if let Some(k) = eval_key {
-                                            ev.cache_condition(k, false);
-                                        }
-                                        record(&mut ev, false, false);
-                                        continue;
-                                    }
-                                    let cond = match b {
-                                        Binding::Row(r) => r.condition.as_deref(),
-                                        Binding::Synthetic(s) => s.condition.as_ref(),
-                                    };
-                                    let v = match cond {
-                                        Some(c) => ev.satisfies(c, params),
-                                        None => Ok(true),
-                                    };
-                                    let Ok(v) = v else {
-                                        record(&mut ev, false, false);
-                                        action_effect = EffectInfo { effect: Outcome::Deny, policy: Cow::Owned(origin_key.to_string()), scope };
-                                        break 'policies;
-                                    };
-                                    if let Some(k) = eval_key {
-                                        ev.cache_condition(k, v);
-                                    }
-                                    record(&mut ev, v, false);
-                                    v
-                                }
-                            };
-                            let output = match b {
-                                Binding::Row(r) => r.output.as_deref(),
-                                Binding::Synthetic(s) => s.output.as_ref(),
-                            };
-                            let emit = |which: Option<&Arc<crate::cel::CompiledExpr>>, ev: &mut CondEvaluator, out: &mut CheckOutput| {
-                                if let Some(e) = which {
-                                    let src = format!("{origin_key}#{rule_name}");
-                                    out.outputs.push(ev.output(e, params, src, action));
-                                }
-                            };
-                            if satisfied {
-                                emit(output.and_then(|o| o.rule_activated.as_ref()), &mut ev, &mut out);
-                                match b.effect() {
-                                    Some(Effect::Allow) => {
-                                        has_allow = true;
-                                        if explain.is_some() && role_allow.is_none() {
-                                            role_allow = Some((origin_key.to_string(), rule_name.to_string()));
-                                        }
-                                    }
-                                    Some(Effect::Deny) => {
-                                        if explain.is_some() && decided.is_none() {
-                                            decided = Some((origin_key.to_string(), rule_name.to_string()));
-                                        }
-                                        role_effect.effect = Outcome::Deny;
-                                        role_effect.scope = scope;
-                                        if from_role_policy {
-                                            role_effect.policy = Cow::Owned(origin_key.to_string());
-                                        }
-                                        break 'scopes;
-                                    }
-                                    None => {}
-                                }
-                            } else {
-                                emit(output.and_then(|o| o.condition_not_met.as_ref()), &mut ev, &mut out);
-                            }
-                        }
-                        if has_allow {
-                            match table.scope_permissions.get(scope) {
-                                Some(ScopePermissions::RequireParentalConsentForAllows) => has_allow = false,
-                                Some(ScopePermissions::OverrideParent) => {
-                                    if first_allow.is_none() {
-                                        first_allow = role_allow.clone();
-                                    }
-                                    role_effect.effect = Outcome::Allow;
-                                    role_effect.scope = scope;
-                                    break 'scopes;
-                                }
-                                _ => {}
-                            }
-                        }
-                    }
-
-                    if action_effect.effect == Outcome::NoMatch {
-                        action_effect = role_effect.clone();
-                    }
-                    if role_effect.effect == Outcome::Allow {
-                        action_effect = role_effect;
-                        break;
-                    } else if role_effect.effect == Outcome::Deny
-                        && action_effect.policy == NO_MATCH_FOR_SCOPE_PERMISSIONS
-                        && role_effect.policy != NO_MATCH_FOR_SCOPE_PERMISSIONS
-                    {
-                        action_effect = role_effect;
-                    }
-                }
-                if matches!(action_effect.effect, Outcome::Allow | Outcome::Deny) {
-                    break;
-                }
-            }
-            if action_effect.effect == Outcome::NoMatch {
-                action_effect.effect = Outcome::Deny;
-            }
-            if let Some(x) = explain.as_deref_mut() {
-                decided_by.resize(input.actions.len(), None);
-                decided_by[ai] = if action_effect.effect == Outcome::Allow { first_allow } else { decided };
-                x.actions.push(ActionExplanation { action: action.clone(), steps: std::mem::take(&mut steps), ..Default::default() });
-            }
-            effects[ai] = Some(action_effect);
-        }
-        out.evaluation_errors = ev.take_errors();
-        if let Some(x) = explain.as_deref_mut() {
-            finish_explanation(x, input, &effects, &decided_by, r_version, r_scope);
-        }
-    } else if let Some(x) = explain {
-        finish_explanation(x, input, &effects, &[], r_version, r_scope);
-    }
-
-    out.actions.0.reserve(input.actions.len());
-    for (ai, action) in input.actions.iter().enumerate() {
-        if input.actions[..ai].contains(action) {
-            continue;
-        }
-        out.actions.0.push((action.clone(), action_effect_of(effects[ai].as_ref())));
-    }
-    out.effective_derived_roles = edr.into_iter().map(str::to_string).collect();
-    out.outputs.sort_by(|a, b| a.src.cmp(&b.src));
-    out
-}
-
-fn action_effect_of(e: Option<&EffectInfo>) -> ActionEffect {
-    match e {
-        Some(info) => ActionEffect {
-            effect: if info.effect == Outcome::Allow { "EFFECT_ALLOW" } else { "EFFECT_DENY" },
-            policy: info.policy.to_string(),
-            scope: info.scope.to_string(),
-        },
-        None => ActionEffect { effect: "EFFECT_DENY", policy: NO_MATCH.to_string(), scope: String::new() },
-    }
-}
-
-fn finish_explanation(
-    x: &mut Explanation,
-    input: &CheckInput,
-    effects: &[Option<EffectInfo>],
-    decided_by: &[Option<(String, String)>],
-    version: &str,
-    scope: &str,
-) {
-    for (ai, action) in input.actions.iter().enumerate() {
-        if input.actions[..ai].contains(action) {
-            continue;
-        }
-        let e = action_effect_of(effects[ai].as_ref());
-        let i = match x.actions.iter().position(|a| &a.action == action) {
-            Some(i) => i,
-            None => {
-                x.actions.push(ActionExplanation { action: action.clone(), ..Default::default() });
-                x.actions.len() - 1
-            }
-        };
-        let a = &mut x.actions[i];
-        a.reason = reason(input, &e, decided_by.get(ai).and_then(|d| d.as_ref()), version, scope);
-        a.effect = e.effect.to_string();
-        a.policy = e.policy;
-        a.scope = e.scope;
-    }
-}
-
-fn reason(input: &CheckInput, e: &ActionEffect, by: Option<&(String, String)>, version: &str, scope: &str) -> String {
-    let allowed = e.effect == "EFFECT_ALLOW";
-    match (allowed, by) {
-        (true, Some((p, r))) => format!("allowed by rule `{r}` of `{p}`"),
-        (false, Some((p, r))) if r.is_empty() => format!("denied by role policy `{p}`: it does not allow this action"),
-        (false, Some((p, r))) => format!("denied by rule `{r}` of `{p}`"),
-        (_, None) if e.policy == NO_MATCH => format!(
-            "denied by default: no policy matches principal `{}` or resource kind `{}` (version `{version}`, scope `{scope}`)",
-            input.principal.id, input.resource.kind
-        ),
-        _ => format!("denied by default: no rule of `{}` allows this action for roles {:?}", e.policy, input.principal.roles),
-    }
-}
-
-fn scoped_resource_exists(table: &RuleTable, resource: &str, scopes: &[(&str, Option<ScopeKey>)]) -> bool {
-    scopes.iter().filter_map(|&(_, key)| key).any(|key| {
-        table.has_rows_for(PolicyKind::Resource, key, resource)
-            || table.role_policy_rows.get(key).is_some_and(|rows| rows.iter().any(|&i| table.rows[i as usize].resource.matches(resource)))
-    })
-}
-
-/// Derived roles imported by the resource policy at `scope` that are active for this request.
-/// Returns the active roles and, in strict mode, the roles whose condition failed to evaluate.
-#[allow(clippy::too_many_arguments)]
-fn active_derived_roles<'t>(
-    table: &'t RuleTable,
-    ev: &mut CondEvaluator,
-    kind: &str,
-    key: Option<ScopeKey>,
-    scope: &str,
-    all_roles: &[String],
-    explain: Option<&mut Explanation>,
-) -> (BTreeSet<&'t str>, Vec<&'t str>) {
-    let mut explain = explain;
-    let mut active = BTreeSet::new();
-    let mut failed = Vec::new();
-    let Some(defs) = key.and_then(|k| table.derived_roles.get(k)).and_then(|by_kind| by_kind.get(kind)) else { return (active, failed) };
-    for dr in defs {
-        let intersects = dr.parent_roles.iter().any(|p| p == "*" || all_roles.iter().any(|r| r == p));
-        if !intersects {
-            continue;
-        }
-        ev.ensure_variables(&dr.params);
-        let ok = match &dr.condition {
-            Some(c) => ev.satisfies(c, Some(&dr.params)).unwrap_or_else(|_| {
-                failed.push(dr.name.as_str());
-                false
-            }),
-            None => true,
-        };
-        if let Some(x) = explain.as_deref_mut() {
-            x.derived_roles.push(DerivedRoleStep { name: dr.name.clone(), scope: scope.to_string(), active: ok, conditions: ev.take_leaves() });
-        }
-        if ok {
-            active.insert(dr.name.as_str());
-        }
-    }
-    failed.sort();
-    (active, failed)
-}
-
 /// Rows for one (kind, version, scope, action, roles), with role-policy denies first (Cerbos's `Index.Query`).
 /// `key` is the (resource version, scope) pair; None when nothing is indexed under it.
 #[allow(clippy::too_many_arguments)]

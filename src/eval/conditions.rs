@@ -5,6 +5,7 @@ use super::request::{CelError, CheckInput, EvaluationError, OutputEntry};
 use crate::cel::{self, Activation, AuxDataFields, CompiledExpr, PrincipalFields, Request, ResourceFields, Vars};
 use crate::compile::table::{Cond, Params};
 use chrono::{DateTime, FixedOffset};
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock, OnceLock};
 
@@ -53,6 +54,8 @@ pub struct CondEvaluator<'a> {
     strict: bool,
     /// In strict mode, why `runtime.effectiveDerivedRoles` could not be computed in this scope.
     runtime_error: Option<String>,
+    /// Whether an expression evaluated for this request read `now()`.
+    used_now: Cell<bool>,
 }
 
 /// A condition whose evaluation failed in strict mode (the error is already recorded).
@@ -71,6 +74,7 @@ impl<'a> CondEvaluator<'a> {
             leaves: None,
             strict: false,
             runtime_error: None,
+            used_now: Cell::new(false),
         }
     }
 
@@ -133,8 +137,24 @@ impl<'a> CondEvaluator<'a> {
         }
     }
 
+    /// Runs one evaluation of `expr`, noting whether it read `now()`.
+    fn evaluate<T>(&self, expr: &CompiledExpr, constants: &Vars, variables: &Vars, eval: impl FnOnce(&CompiledExpr, &Activation) -> T) -> T {
+        let act = self.activation(expr, constants, variables);
+        let result = eval(expr, &act);
+        if expr.uses_now() && act.read_now() {
+            self.used_now.set(true);
+        }
+        result
+    }
+
     fn eval_raw(&self, expr: &CompiledExpr, constants: &Vars, variables: &Vars) -> Result<cel::CelValue, String> {
-        cel::eval(expr, &self.activation(expr, constants, variables)).map_err(|e| e.message)
+        self.evaluate(expr, constants, variables, cel::eval).map_err(|e| e.message)
+    }
+
+    /// Whether any expression evaluated so far read `now()` (a condition, variable or output
+    /// that was reached; one skipped by short-circuiting or caching did not).
+    pub fn used_now(&self) -> bool {
+        self.used_now.get()
     }
 
     fn params_vars<'p>(&'p self, params: Option<&'p Arc<Params>>) -> (&'p Vars, &'p Vars) {
@@ -185,7 +205,7 @@ impl<'a> CondEvaluator<'a> {
                         Err(msg) => failed(errors, e, msg),
                     };
                 }
-                match cel::eval_bool(e, &self.activation(e, constants, variables)) {
+                match self.evaluate(e, constants, variables, cel::eval_bool) {
                     Ok(b) => Ok(b),
                     Err(err) => failed(errors, e, err.message),
                 }

@@ -21,7 +21,7 @@ fn engine(lenient: bool) -> Engine {
 fn engine_with(lenient: bool, enforcement: crate::engine::SchemaEnforcement) -> Engine {
     let config = EngineConfig {
         schema_enforcement: enforcement,
-        globals: json!({"environment": "test"}).as_object().unwrap().clone(),
+        globals: crate::cel::Vars::from_json_map(json!({"environment": "test"}).as_object().unwrap()),
         lenient_scope_search: lenient,
         ..Default::default()
     };

@@ -1,11 +1,12 @@
 //! Deciding requests against a compiled rule table.
 pub mod check;
 pub mod conditions;
+pub mod config;
 pub mod explain;
-pub mod glob;
 pub mod request;
 
-pub use check::{check, check_explained, EvalConf};
+pub use check::{check, check_explained};
+pub use config::{EngineConfig, SchemaEnforcement};
 pub use explain::Explanation;
 pub use request::{CheckInput, CheckOutput};
 

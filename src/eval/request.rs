@@ -1,4 +1,5 @@
 //! Cerbos engine `CheckInput` / `CheckOutput` in their protojson form (camelCase; empty fields omitted).
+use crate::policy::Effect;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value as Json};
@@ -85,13 +86,14 @@ impl CheckInput {
         if self.principal.roles.is_empty() {
             return Err("principal.roles must list at least one role".into());
         }
-        Ok(())
+        crate::naming::check_scope(&self.principal.scope, "principal.scope")?;
+        crate::naming::check_scope(&self.resource.scope, "resource.scope")
     }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ActionEffect {
-    pub effect: &'static str,
+    pub effect: Effect,
     pub policy: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,
@@ -156,6 +158,10 @@ pub struct CheckOutput {
     pub outputs: Vec<OutputEntry>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evaluation_errors: Vec<EvaluationError>,
+    /// Whether a condition, variable or output evaluated for this decision read `now()`
+    /// (warden's own; not part of Cerbos's `CheckOutput`, so never serialized).
+    #[serde(skip)]
+    pub used_now: bool,
 }
 
 impl CheckOutput {

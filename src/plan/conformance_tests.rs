@@ -49,7 +49,11 @@ fn stabilise_filter(f: &Filter) -> Value {
 }
 
 fn planner_engine(lenient: bool) -> Engine {
-    let config = EngineConfig { globals: json!({"environment": "test"}).as_object().unwrap().clone(), lenient_scope_search: lenient, ..Default::default() };
+    let config = EngineConfig {
+        globals: crate::cel::Vars::from_json_map(json!({"environment": "test"}).as_object().unwrap()),
+        lenient_scope_search: lenient,
+        ..Default::default()
+    };
     Engine::new(PolicySource::Directory(testdata().join("query_planner/policies")), config).expect("the query planner store compiles")
 }
 

@@ -238,7 +238,7 @@ fn compare(engine: &Engine, s: &Scenario, rows: usize, rng: &mut Rng, counts: &m
             counts.check_errors += 1;
             continue;
         }
-        let allowed = out.effect(&s.action).is_some_and(|e| e.effect == "EFFECT_ALLOW");
+        let allowed = out.effect(&s.action).is_some_and(|e| e.effect == crate::policy::Effect::Allow);
         let r = &check.resource;
         let p_scope = principal.scope.strip_prefix('.').unwrap_or(&principal.scope);
         let pi = PrincipalFields { id: &principal.id, roles: &principal.roles, attr: &principal.attr, policy_version: "", scope: p_scope };
@@ -280,7 +280,7 @@ fn compare(engine: &Engine, s: &Scenario, rows: usize, rng: &mut Rng, counts: &m
 
 fn planner_store_scenarios() -> (Engine, Vec<Scenario>) {
     let testdata = super::conformance_tests::testdata();
-    let config = EngineConfig { globals: json!({"environment": "test"}).as_object().unwrap().clone(), ..Default::default() };
+    let config = EngineConfig { globals: crate::cel::Vars::from_json_map(json!({"environment": "test"}).as_object().unwrap()), ..Default::default() };
     let engine = Engine::new(PolicySource::Directory(testdata.join("query_planner/policies")), config).unwrap();
     let mut scenarios = Vec::new();
     for dir in ["common", "strict_scope_search"] {

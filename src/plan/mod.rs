@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! Engine::plan(&PlanInput, now) -> Result<PlanOutput, String>              // engine level
-//! Engine::plan_resources(&PlanResourcesRequest, now) -> Result<PlanResourcesResponse, String>
-//!                                        // Cerbos's public API shape (POST /api/plan/resources)
+//! CerbosApi::plan_resources(&PlanResourcesRequest, now)                    // Cerbos's public API
+//!                                        // shape (POST /api/plan/resources), in crate::api::plan
 //! PlanOutput { filter: Filter { kind, condition: Option<Operand> }, filter_debug, matched_scopes,
 //!              validation_errors, evaluation_errors, .. }
 //! Operand::{Value(json), Variable("request.resource.attr.x"), Expression { operator, operands }}
@@ -47,7 +47,6 @@
 //! assert_eq!(plan.filter_debug, r#"(eq request.resource.attr.owner "alice")"#);
 //! ```
 
-mod api;
 mod condition;
 mod exact;
 mod expr;
@@ -64,7 +63,6 @@ mod differential_tests;
 #[cfg(test)]
 mod tests;
 
-pub use api::{PlanResourcesRequest, PlanResourcesResponse};
 pub use condition::IS_TRUE;
 pub use filter::{expand_abbrev, merge_with_and, normalise, Expression, Filter, FilterKind, Operand};
 
@@ -118,7 +116,8 @@ impl PlanInput {
         if self.principal.roles.is_empty() {
             return Err("principal.roles must list at least one role".into());
         }
-        Ok(())
+        crate::naming::check_scope(&self.principal.scope, "principal.scope")?;
+        crate::naming::check_scope(&self.resource.scope, "resource.scope")
     }
 }
 
@@ -183,6 +182,6 @@ impl Engine {
     pub fn plan_with(&self, input: &PlanInput, now: Option<DateTime<FixedOffset>>, options: &PlanOptions) -> Result<PlanOutput, String> {
         input.validate()?;
         let now = now.unwrap_or_else(|| Utc::now().fixed_offset());
-        rules::plan(&self.table(), self.eval_conf(), input, now, options)
+        rules::plan(&self.table(), self.config(), input, now, options)
     }
 }

@@ -10,9 +10,10 @@ use super::node::{self, Node, NodeFilter};
 use super::{PlanInput, PlanOptions, PlanOutput};
 use crate::cel::{AuxDataFields, PrincipalFields, Request, ResourceFields};
 use crate::compile::table::{Cond, Effect, Params, PolicyKind, RuleTable, ScopeKey, ScopePermissions};
-use crate::compile::{resource_policy_fqn, sanitized};
-use crate::eval::check::{all_scopes, query, scope_value, Binding, EvalConf};
+use crate::eval::check::{all_scopes, query, scope_value, Binding};
 use crate::eval::request::{CelError, EvaluationError, ValidationError};
+use crate::eval::EngineConfig;
+use crate::naming::{resource_policy_fqn, sanitized};
 
 /// What `filterDebug` says when no policy applies to any action.
 const NO_MATCH: &str = "NO_MATCH";
@@ -24,7 +25,7 @@ pub(crate) const STRICT_EXACT: &str = "exact plans are not available with strict
 
 /// Plans `input`. An error means a condition the planner cannot represent (Cerbos fails the
 /// request the same way).
-pub(crate) fn plan(table: &RuleTable, conf: &EvalConf, input: &PlanInput, now: DateTime<FixedOffset>, options: &PlanOptions) -> Result<PlanOutput, String> {
+pub(crate) fn plan(table: &RuleTable, conf: &EngineConfig, input: &PlanInput, now: DateTime<FixedOffset>, options: &PlanOptions) -> Result<PlanOutput, String> {
     let p_scope = scope_value(&input.principal.scope, &conf.default_scope);
     let r_scope = scope_value(&input.resource.scope, &conf.default_scope);
     let r_version = if input.resource.policy_version.is_empty() { conf.default_policy_version.as_str() } else { &input.resource.policy_version };
@@ -44,7 +45,7 @@ pub(crate) fn plan(table: &RuleTable, conf: &EvalConf, input: &PlanInput, now: D
         return Ok(out);
     }
 
-    if r_first.is_some() && conf.schema_enforcement != crate::engine::SchemaEnforcement::None {
+    if r_first.is_some() && conf.schema_enforcement != crate::eval::SchemaEnforcement::None {
         if let Some(s) = table.schemas.get(&resource_policy_fqn(&input.resource.kind, r_version, "")) {
             let errors = table.schema_store.validate_plan_resources(
                 s.principal.as_ref(),
@@ -55,7 +56,7 @@ pub(crate) fn plan(table: &RuleTable, conf: &EvalConf, input: &PlanInput, now: D
             );
             if !errors.is_empty() {
                 out.validation_errors = errors.into_iter().map(|e| ValidationError { path: e.path, message: e.message, source: e.source }).collect();
-                if conf.schema_enforcement == crate::engine::SchemaEnforcement::Reject {
+                if conf.schema_enforcement == crate::eval::SchemaEnforcement::Reject {
                     out.filter = Filter::always_denied();
                     out.filter_debug = out.filter.debug_string();
                     return Ok(out);

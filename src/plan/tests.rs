@@ -3,7 +3,9 @@
 //! and the public API shape.
 use serde_json::{json, Value};
 
-use super::{FilterKind, PlanInput, PlanResourcesRequest};
+use super::{FilterKind, PlanInput};
+use crate::api::plan::PlanResourcesRequest;
+use crate::api::{CerbosApi, RequestLimits};
 use crate::engine::{Engine, EngineConfig, PolicySource, SchemaEnforcement};
 
 fn engine_with(rules: &str, config: EngineConfig) -> Engine {
@@ -17,7 +19,7 @@ fn engine_for(expr: &str) -> Engine {
         "    - actions: [read]\n      roles: [user]\n      effect: EFFECT_ALLOW\n      condition:\n        match:\n          expr: {}\n",
         serde_json::to_string(expr).unwrap()
     );
-    engine_with(&rule, EngineConfig { globals: json!({"env": "prod"}).as_object().unwrap().clone(), ..Default::default() })
+    engine_with(&rule, EngineConfig { globals: crate::cel::Vars::from_json_map(json!({"env": "prod"}).as_object().unwrap()), ..Default::default() })
 }
 
 fn input(attr: Value) -> PlanInput {
@@ -204,13 +206,13 @@ fn invalid_inputs_name_the_field() {
 
 #[test]
 fn public_response_shape() {
-    let e = engine_for("R.attr.owner == P.id");
+    let api = CerbosApi::new(std::sync::Arc::new(engine_for("R.attr.owner == P.id")), RequestLimits::CERBOS);
     let req: PlanResourcesRequest = serde_json::from_value(json!({
         "requestId": "r1", "action": "read", "includeMeta": true,
         "principal": {"id": "alice", "roles": ["user"]}, "resource": {"kind": "doc", "policyVersion": "default"},
     }))
     .unwrap();
-    let resp = serde_json::to_value(e.plan_resources(&req, None).unwrap()).unwrap();
+    let resp = serde_json::to_value(api.plan_resources(&req, None).unwrap()).unwrap();
     assert_eq!(
         resp,
         json!({
@@ -224,7 +226,7 @@ fn public_response_shape() {
         "actions": ["read", "write"], "principal": {"id": "alice", "roles": ["user"]}, "resource": {"kind": "doc"},
     }))
     .unwrap();
-    let resp = serde_json::to_value(e.plan_resources(&req, None).unwrap()).unwrap();
+    let resp = serde_json::to_value(api.plan_resources(&req, None).unwrap()).unwrap();
     assert_eq!(resp, json!({"actions": ["read", "write"], "resourceKind": "doc", "filter": {"kind": "KIND_ALWAYS_DENIED"}}));
 }
 

@@ -70,7 +70,6 @@ impl SourcePolicy {
 static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[^!*?\[\]{}]+$").unwrap());
 static VERSION_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\w+$").unwrap());
 static ROLE_VERSION_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\w*$").unwrap());
-static SCOPE_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\.|[0-9a-zA-Z][\w\-]*(\.\w[\w\-]*)*)?$").unwrap());
 static RULE_NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([a-zA-Z][\w@.\-]*)*$").unwrap());
 static SET_NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[\w\-.]+$").unwrap());
 
@@ -127,9 +126,10 @@ fn check_doc(file: &str, doc: &PolicyDoc, out: &mut Vec<Problem>) {
             out.push(Problem::new(file, at, msg));
         }
     };
-    let check_scope = |s: &Option<Spanned<String>>, field: &mut dyn FnMut(bool, (u32, u32), String)| {
+    // Cerbos's validation message: a leading, trailing or doubled dot is refused at load.
+    let check_scope = |s: &Option<Spanned<String>>, section: &str, field: &mut dyn FnMut(bool, (u32, u32), String)| {
         if let Some(s) = s {
-            field(SCOPE_RE.is_match(&s.value), pos(s), format!("invalid scope `{}`", s.value));
+            field(crate::naming::is_valid_scope(&s.value), pos(s), format!("{section}.scope: does not match regex pattern `{}`", crate::naming::SCOPE_PATTERN));
         }
     };
     let check_perm = |s: &Option<Spanned<String>>, field: &mut dyn FnMut(bool, (u32, u32), String)| {
@@ -158,9 +158,10 @@ fn check_doc(file: &str, doc: &PolicyDoc, out: &mut Vec<Problem>) {
     };
     let check_actions = |actions: &[Spanned<String>], at: (u32, u32), what: &str, field: &mut dyn FnMut(bool, (u32, u32), String)| {
         field(!actions.is_empty(), at, format!("`{what}` must list at least one action"));
-        for (i, a) in actions.iter().enumerate() {
+        let mut seen = std::collections::HashSet::with_capacity(actions.len());
+        for a in actions {
             field(!a.value.is_empty(), pos(a), "an action must not be empty".to_string());
-            field(!actions[..i].iter().any(|b| b.value == a.value), pos(a), format!("action `{}` is listed twice", a.value));
+            field(seen.insert(a.value.as_str()), pos(a), format!("action `{}` is listed twice", a.value));
         }
     };
 
@@ -168,7 +169,7 @@ fn check_doc(file: &str, doc: &PolicyDoc, out: &mut Vec<Problem>) {
         let p = &rp.value;
         field(NAME_RE.is_match(&p.resource.value), pos(&p.resource), format!("invalid resource kind `{}`: wildcards are not allowed", p.resource.value));
         field(VERSION_RE.is_match(&p.version.value), pos(&p.version), format!("invalid version `{}`: use letters, digits and `_`", p.version.value));
-        check_scope(&p.scope, &mut field);
+        check_scope(&p.scope, "resourcePolicy", &mut field);
         check_perm(&p.scope_permissions, &mut field);
         for r in &p.rules {
             check_actions(&r.value.actions, pos(r), "actions", &mut field);
@@ -180,7 +181,7 @@ fn check_doc(file: &str, doc: &PolicyDoc, out: &mut Vec<Problem>) {
         let p = &pp.value;
         field(NAME_RE.is_match(&p.principal.value), pos(&p.principal), format!("invalid principal `{}`: wildcards are not allowed", p.principal.value));
         field(VERSION_RE.is_match(&p.version.value), pos(&p.version), format!("invalid version `{}`: use letters, digits and `_`", p.version.value));
-        check_scope(&p.scope, &mut field);
+        check_scope(&p.scope, "principalPolicy", &mut field);
         check_perm(&p.scope_permissions, &mut field);
         for r in &p.rules {
             field(!r.value.actions.is_empty(), pos(r), "a principal rule must list at least one action".to_string());
@@ -212,7 +213,7 @@ fn check_doc(file: &str, doc: &PolicyDoc, out: &mut Vec<Problem>) {
         if let Some(v) = &p.version {
             field(ROLE_VERSION_RE.is_match(&v.value), pos(v), format!("invalid version `{}`", v.value));
         }
-        check_scope(&p.scope, &mut field);
+        check_scope(&p.scope, "rolePolicy", &mut field);
         for r in &p.rules {
             check_actions(&r.value.allow_actions, pos(r), "allowActions", &mut field);
             check_rule_name(&r.value.name, &mut field);
@@ -253,6 +254,28 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.len(), 2, "{e:?}");
         assert_eq!(e[1].line, 8);
+    }
+
+    #[test]
+    fn malformed_scopes_are_refused_where_they_are_written() {
+        let policies = [
+            ("resourcePolicy", "resourcePolicy:\n  resource: doc\n  version: default\n"),
+            ("principalPolicy", "principalPolicy:\n  principal: u\n  version: default\n"),
+            ("rolePolicy", "rolePolicy:\n  role: admin\n"),
+        ];
+        for (section, head) in policies {
+            for scope in [".acme", "acme.", "a..b"] {
+                let text = format!("apiVersion: api.cerbos.dev/v1\n{head}  scope: \"{scope}\"\n");
+                let e = parse_policy("a.yaml", &text).unwrap_err();
+                let line = text.lines().position(|l| l.contains("scope:")).unwrap() as u32 + 1;
+                assert_eq!((e.len(), e[0].line), (1, line), "{e:?}");
+                assert_eq!(e[0].message, format!("{section}.scope: does not match regex pattern `{}`", crate::naming::SCOPE_PATTERN));
+            }
+            for scope in ["acme", "acme.hr", ".", ""] {
+                let text = format!("apiVersion: api.cerbos.dev/v1\n{head}  scope: \"{scope}\"\n");
+                assert!(!parse_policy("a.yaml", &text).err().unwrap_or_default().iter().any(|p| p.message.contains("scope")), "{scope:?}");
+            }
+        }
     }
 
     #[test]

@@ -159,7 +159,7 @@ pub fn decide_logged<R>(
     let table = engine.table();
     let now = now.unwrap_or_else(|| Utc::now().fixed_offset());
     let decide = |table: &crate::compile::table::RuleTable, inputs: &[CheckInput]| -> Vec<CheckOutput> {
-        inputs.iter().map(|i| crate::eval::check(table, engine.eval_conf(), i, now)).collect()
+        inputs.iter().map(|i| crate::eval::check(table, engine.config(), i, now)).collect()
     };
     let outputs = if inputs.len() >= super::engine::RELEASE_GIL_FROM { py.detach(|| decide(&table, &inputs)) } else { decide(&table, &inputs) };
     let result = read(&inputs, &outputs);
@@ -179,7 +179,7 @@ pub fn now_if_logged(engine: &Engine, now: Option<DateTime<FixedOffset>>) -> Opt
 }
 
 /// Logs a plan (`plan_resources`, `plan_resources_json`).
-pub fn log_plan(py: Python<'_>, engine: &Engine, input: crate::plan::PlanInput, response: crate::plan::PlanResourcesResponse, now: DateTime<FixedOffset>) {
+pub fn log_plan(py: Python<'_>, engine: &Engine, input: crate::plan::PlanInput, response: crate::api::plan::PlanResourcesResponse, now: DateTime<FixedOffset>) {
     let Some(log) = engine.audit_log() else { return };
     let kind = response.filter.get("kind").and_then(Json::as_str).unwrap_or("");
     if log.wants_plan(kind) {

@@ -7,9 +7,10 @@ use super::models::Models;
 use super::requests::{self, Rules};
 use super::results::{allows, echo, response};
 use super::values::{as_mapping, type_name, Path};
+use crate::api::RequestLimits;
 use crate::engine::Engine;
 use crate::eval::request::{AuxData, CheckInput};
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -20,6 +21,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 pub struct PyClientCore {
     /// `None` once closed.
     engine: RwLock<Option<Arc<Engine>>>,
+    /// The PDP's request limits, as the engine was configured.
+    limits: RequestLimits,
 }
 
 impl PyClientCore {
@@ -112,7 +115,10 @@ fn resource_entry<'py>(entry: &Bound<'py, PyAny>, at: &Path<'_>) -> PyResult<(Bo
 impl PyClientCore {
     #[new]
     fn new(engine: &Bound<'_, PyEngine>) -> PyResult<Self> {
-        guard("Client.__init__", || Ok(PyClientCore { engine: RwLock::new(Some(engine.get().inner.clone())) }))
+        guard("Client.__init__", || {
+            let engine = engine.get();
+            Ok(PyClientCore { engine: RwLock::new(Some(engine.inner.clone())), limits: engine.api.limits() })
+        })
     }
 
     /// `Client.is_allowed`: whether `principal` may do `action` on `resource`. The signature is the
@@ -165,6 +171,7 @@ impl PyClientCore {
             let aux = self::aux_data(aux_data, models)?;
             let root = Path::root("resources");
             let entries = resource_entries(resources, &root)?;
+            self.limits.check_resources(entries.len()?, "resources").map_err(PyValueError::new_err)?;
             let at = root.at(&entries);
             let mut named = Vec::new();
             let mut inputs = Vec::new();
@@ -172,13 +179,15 @@ impl PyClientCore {
                 let entry = entry?;
                 let at = at.index(i, Some(&entry));
                 let (resource, actions) = resource_entry(&entry, &at)?;
+                let actions_at = at.field("actions", Some(&actions));
                 let input = CheckInput {
                     request_id: String::new(),
                     principal: principal.clone(),
                     resource: requests::resource(&resource, &at.field("resource", Some(&resource)), Rules::Api)?,
-                    actions: requests::names(&actions, &at.field("actions", Some(&actions)), Rules::Api)?,
+                    actions: requests::names(&actions, &actions_at, Rules::Api)?,
                     aux_data: aux.clone(),
                 };
+                self.limits.check_actions(input.actions.len(), &actions_at.to_string()).map_err(PyValueError::new_err)?;
                 named.push(echo(models, &resource, &input.resource)?);
                 inputs.push(input);
             }

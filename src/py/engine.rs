@@ -3,6 +3,7 @@ use super::errors::{guard, policy_error};
 use super::requests::{self, Rules};
 use super::results::{allows, explained, output_dicts};
 use super::values::{self, serialized_to_py, type_name, Path};
+use crate::api::{CerbosApi, RequestLimits};
 use crate::engine::{Engine, EngineConfig, PolicySource, SchemaEnforcement};
 use crate::eval::CheckInput;
 use chrono::{DateTime, FixedOffset};
@@ -19,6 +20,57 @@ pub const RELEASE_GIL_FROM: usize = 4;
 #[pyclass(name = "Engine", module = "warden._core", frozen)]
 pub struct PyEngine {
     pub inner: Arc<Engine>,
+    /// The Cerbos-API-shaped calls (`check_resources_json`, `plan_resources_json`,
+    /// `Client.check_resources`): with their request limits and aux-data key sets.
+    pub api: CerbosApi,
+    /// The limits of the library calls (`check`, `decision_table`, `plan_resources`).
+    pub call_limits: RequestLimits,
+}
+
+/// The request limits of an engine's calls: the Cerbos-API-shaped calls have Cerbos's defaults;
+/// the library calls are the app's own and have limits only when the keywords are given.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    api: RequestLimits,
+    calls: RequestLimits,
+}
+
+/// One limit keyword: left out, `None` (no limit) or a count of at least 1.
+#[derive(Debug, Clone, Copy)]
+pub enum LimitArg {
+    Unset,
+    Set(Option<usize>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for LimitArg {
+    type Error = PyErr;
+    fn extract(v: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if v.is_none() {
+            return Ok(LimitArg::Set(None));
+        }
+        if v.is_instance_of::<pyo3::types::PyBool>() {
+            return Err(PyTypeError::new_err("expected an int or None, got bool"));
+        }
+        match v.extract::<usize>() {
+            Ok(n) if n >= 1 => Ok(LimitArg::Set(Some(n))),
+            _ => Err(PyValueError::new_err(format!("expected an int of at least 1 or None (no limit), got {}", v.repr()?))),
+        }
+    }
+}
+
+impl Limits {
+    fn new(max_resources_per_request: LimitArg, max_actions_per_resource: LimitArg) -> Limits {
+        let pick = |arg: LimitArg, cerbos: Option<usize>| match arg {
+            LimitArg::Unset => (cerbos, None),
+            LimitArg::Set(v) => (v, v),
+        };
+        let (api_resources, call_resources) = pick(max_resources_per_request, RequestLimits::CERBOS.max_resources_per_request);
+        let (api_actions, call_actions) = pick(max_actions_per_resource, RequestLimits::CERBOS.max_actions_per_resource);
+        Limits {
+            api: RequestLimits { max_resources_per_request: api_resources, max_actions_per_resource: api_actions },
+            calls: RequestLimits { max_resources_per_request: call_resources, max_actions_per_resource: call_actions },
+        }
+    }
 }
 
 /// Evaluation options shared by the constructors.
@@ -34,6 +86,7 @@ fn config(globals: Option<&Bound<'_, PyAny>>, o: Options<'_>) -> PyResult<Engine
     if o.default_policy_version.is_empty() {
         return Err(PyValueError::new_err("default_policy_version must not be empty"));
     }
+    crate::naming::check_scope(o.default_scope, "default_scope").map_err(PyValueError::new_err)?;
     let mut c = EngineConfig {
         lenient_scope_search: o.lenient,
         strict_evaluation: o.strict,
@@ -43,7 +96,7 @@ fn config(globals: Option<&Bound<'_, PyAny>>, o: Options<'_>) -> PyResult<Engine
     };
     c.schema_enforcement = o.enforcement.parse::<SchemaEnforcement>().map_err(PyValueError::new_err)?;
     if let Some(g) = globals.filter(|g| !g.is_none()) {
-        c.globals = values::map_of::<Json>(g, &Path::root("globals"), "a dict")?;
+        c.globals = crate::cel::Vars::from_json_map(&values::map_of::<Json>(g, &Path::root("globals"), "a dict")?);
     }
     Ok(c)
 }
@@ -52,19 +105,22 @@ fn build(
     py: Python<'_>,
     source: PolicySource,
     config: EngineConfig,
-    keysets: Option<crate::auxdata::KeySets>,
+    keysets: Option<crate::api::auxdata::KeySets>,
+    limits: Limits,
     audit: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyEngine> {
     let result = py.detach(|| Engine::new(source, config));
     match result {
         Ok(mut e) => {
-            if let Some(k) = keysets {
-                e.set_token_verifier(Box::new(k));
-            }
             if let Some(a) = audit.filter(|a| !a.is_none()) {
                 super::audit::start(py, &mut e, a)?;
             }
-            Ok(PyEngine { inner: Arc::new(e) })
+            let inner = Arc::new(e);
+            let mut api = CerbosApi::new(inner.clone(), limits.api);
+            if let Some(k) = keysets {
+                api = api.with_token_verifier(Box::new(k));
+            }
+            Ok(PyEngine { inner, api, call_limits: limits.calls })
         }
         Err(e) => Err(policy_error(py, &e)),
     }
@@ -72,8 +128,8 @@ fn build(
 
 /// `jwt_keysets={"name": source}`: a JWKS/JWK dict, a JWKS URL, a path to a JWK(S) or PEM file,
 /// or JWK(S)/PEM text. Tokens in `check_resources_json` aux data are verified with them.
-fn keysets_from_py(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<crate::auxdata::KeySets>> {
-    use crate::auxdata::{KeySetSpec, KeySets};
+fn keysets_from_py(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<crate::api::auxdata::KeySets>> {
+    use crate::api::auxdata::{KeySetSpec, KeySets};
     let Some(v) = v.filter(|v| !v.is_none()) else { return Ok(None) };
     let root = Path::root("jwt_keysets");
     let d = v.cast::<PyDict>().map_err(|_| root.type_error("expected a dict of name -> key source"))?;
@@ -182,7 +238,7 @@ impl PyEngine {
     /// Loads every policy under `path` (YAML and JSON, recursively, skipping tests, hidden files,
     /// `testdata/` and disabled policies). Raises `PolicyError` listing every problem.
     #[staticmethod]
-    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", audit=None, policy_version=None))]
+    #[pyo3(signature = (path, *, globals=None, lenient_scope_search=false, schema_enforcement="none", watch=false, jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", audit=None, policy_version=None, max_resources_per_request=LimitArg::Unset, max_actions_per_resource=LimitArg::Unset))]
     #[allow(clippy::too_many_arguments)]
     fn from_directory(
         py: Python<'_>,
@@ -197,6 +253,8 @@ impl PyEngine {
         default_scope: &str,
         audit: Option<&Bound<'_, PyAny>>,
         policy_version: Option<String>,
+        max_resources_per_request: LimitArg,
+        max_actions_per_resource: LimitArg,
     ) -> PyResult<PyEngine> {
         guard("Engine.from_directory", || {
             let policy_version = checked_version(policy_version)?;
@@ -205,7 +263,8 @@ impl PyEngine {
                 Options { lenient: lenient_scope_search, enforcement: schema_enforcement, strict: strict_evaluation, default_policy_version, default_scope },
             )?;
             let keysets = keysets_from_py(jwt_keysets)?;
-            let engine = build(py, PolicySource::Directory(path.clone()), c, keysets, audit)?;
+            let limits = Limits::new(max_resources_per_request, max_actions_per_resource);
+            let engine = build(py, PolicySource::Directory(path.clone()), c, keysets, limits, audit)?;
             engine.inner.set_policy_version(policy_version);
             if watch {
                 let logger: Py<PyAny> = py.import("logging")?.call_method1("getLogger", ("warden",))?.unbind();
@@ -234,7 +293,7 @@ impl PyEngine {
 
     /// Loads policies given as YAML/JSON strings or dicts.
     #[staticmethod]
-    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", audit=None, policy_version=None))]
+    #[pyo3(signature = (items, *, globals=None, lenient_scope_search=false, schema_enforcement="none", jwt_keysets=None, strict_evaluation=false, default_policy_version="default", default_scope="", audit=None, policy_version=None, max_resources_per_request=LimitArg::Unset, max_actions_per_resource=LimitArg::Unset))]
     #[allow(clippy::too_many_arguments)]
     fn from_policies(
         py: Python<'_>,
@@ -248,6 +307,8 @@ impl PyEngine {
         default_scope: &str,
         audit: Option<&Bound<'_, PyAny>>,
         policy_version: Option<String>,
+        max_resources_per_request: LimitArg,
+        max_actions_per_resource: LimitArg,
     ) -> PyResult<PyEngine> {
         guard("Engine.from_policies", || {
             let policy_version = checked_version(policy_version)?;
@@ -271,19 +332,26 @@ impl PyEngine {
                     return Err(at.type_error(format_args!("expected a YAML/JSON string or a dict, got {}", type_name(&item))));
                 }
             }
-            let engine = build(py, PolicySource::Documents(docs), c, keysets, audit)?;
+            let limits = Limits::new(max_resources_per_request, max_actions_per_resource);
+            let engine = build(py, PolicySource::Documents(docs), c, keysets, limits, audit)?;
             engine.inner.set_policy_version(policy_version);
             Ok(engine)
         })
     }
 
     /// Decides a batch of Cerbos engine `CheckInput` dicts; returns `CheckOutput` dicts (camelCase).
-    #[pyo3(signature = (inputs, *, now=None))]
-    fn check<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    /// `report_used_now=True` adds `usedNow`: whether an expression evaluated for that decision read `now()`.
+    #[pyo3(signature = (inputs, *, now=None, report_used_now=false))]
+    fn check<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>, report_used_now: bool) -> PyResult<Bound<'py, PyAny>> {
         guard("Engine.check", || {
             let inputs = requests::check_inputs(inputs)?;
+            let limits = &self.call_limits;
+            limits.check_resources(inputs.len(), "inputs").map_err(PyValueError::new_err)?;
+            for (i, input) in inputs.iter().enumerate() {
+                limits.check_actions(input.actions.len(), &format!("inputs[{i}].actions")).map_err(PyValueError::new_err)?;
+            }
             let now = parse_now(now)?;
-            Ok(decide(py, &self.inner, inputs, now, |outputs| output_dicts(py, outputs))?.into_any())
+            Ok(decide(py, &self.inner, inputs, now, |outputs| output_dicts(py, outputs, report_used_now))?.into_any())
         })
     }
 
@@ -350,6 +418,8 @@ impl PyEngine {
             if actions.is_empty() {
                 return Err(actions_at.value_error("at least one action is required"));
             }
+            let limits = &self.call_limits;
+            limits.check_actions(actions.len(), "actions").map_err(PyValueError::new_err)?;
             let aux = match aux_data {
                 Some(a) => requests::aux_data(a, &Path::root("aux_data"))?,
                 None => None,
@@ -374,6 +444,7 @@ impl PyEngine {
                 input.validate().map_err(|e| at.value_error(e))?;
                 inputs.push(input);
             }
+            limits.check_resources(inputs.len(), "resources").map_err(PyValueError::new_err)?;
             let now = parse_now(now)?;
             Ok(decide(py, &self.inner, inputs, now, |outputs| {
                 outputs.iter().map(|o| actions.iter().map(|a| o.effect(a).is_some_and(allows)).collect()).collect()
@@ -403,7 +474,7 @@ impl PyEngine {
             let now = parse_now(now)?;
             if self.inner.audit_log().is_some() {
                 // Logged: the inputs are decided through `decide`, which logs them.
-                let inputs = match req.to_inputs(self.inner.token_verifier()) {
+                let inputs = match self.api.check_inputs(&req) {
                     Ok(i) => i,
                     Err(e) => {
                         super::audit::log_error(py, &self.inner, e.clone());
@@ -413,8 +484,7 @@ impl PyEngine {
                 let resp = decide(py, &self.inner, inputs, now, |outputs| req.response(outputs.to_vec()));
                 return serialized_to_py(py, &resp);
             }
-            let engine = self.inner.clone();
-            let resp = py.detach(move || engine.check_resources(&req, now)).map_err(PyValueError::new_err)?;
+            let resp = py.detach(|| self.api.check_resources(&req, now)).map_err(PyValueError::new_err)?;
             serialized_to_py(py, &resp)
         })
     }

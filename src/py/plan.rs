@@ -9,7 +9,8 @@ use super::engine::{api_request, parse_now, PyEngine};
 use super::errors::guard;
 use super::requests::{self, Rules};
 use super::values::{serialized_to_py, Path};
-use crate::plan::{PlanInput, PlanOptions, PlanResource, PlanResourcesRequest};
+use crate::api::plan::PlanResourcesRequest;
+use crate::plan::{PlanInput, PlanOptions, PlanResource};
 
 /// Telemetry for a plan: the filter's kind is what a trace needs of the answer.
 fn planned(
@@ -50,6 +51,7 @@ pub fn plan_resources<'py>(
         let r = requests::resource(resource, &Path::root("resource"), Rules::Engine)?;
         let resource = PlanResource { kind: r.kind, policy_version: r.policy_version, scope: r.scope, attr: r.attr };
         let actions = actions_from_py(actions)?;
+        engine.call_limits.check_actions(actions.len(), "actions").map_err(PyValueError::new_err)?;
         let aux_data = match aux_data {
             Some(a) => requests::aux_data(a, &Path::root("aux_data"))?,
             None => None,
@@ -101,7 +103,7 @@ pub fn plan_resources_json<'py>(
         if inner.audit_log().is_some() {
             // Logged: the engine-level input is kept for the entry.
             let now = super::audit::now_if_logged(&inner, now);
-            let input = match req.to_input(inner.token_verifier()) {
+            let input = match engine.api.plan_input(&req) {
                 Ok(i) => i,
                 Err(e) => {
                     super::audit::log_error(py, &inner, e.clone());
@@ -120,7 +122,7 @@ pub fn plan_resources_json<'py>(
             }
             return result;
         }
-        let resp = py.detach(move || inner.plan_resources_with(&req, now, &options)).map_err(PyValueError::new_err)?;
+        let resp = py.detach(|| engine.api.plan_resources_with(&req, now, &options)).map_err(PyValueError::new_err)?;
         planned(py, timer, engine, &principal_id, &kind, &actions, &resp.filter);
         serialized_to_py(py, &resp)
     })

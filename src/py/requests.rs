@@ -29,6 +29,8 @@ enum Text {
     Required,
     /// Must be a non-empty str.
     NonEmpty,
+    /// Optional, and a well-formed scope (no leading, trailing or doubled dot).
+    Scope,
 }
 
 /// A request object read field by field. Names are interned Python strings (`intern!`): a `&str`
@@ -118,12 +120,15 @@ impl<'a, 'py> Fields<'a, 'py> {
             Some(v) => match v.cast::<PyString>() {
                 Ok(s) => match s.to_str() {
                     Ok("") if rule == Text::NonEmpty => Err(at(Some(&v)).value_error("must not be empty")),
+                    Ok(t) if rule == Text::Scope && !crate::naming::is_valid_scope(t) => {
+                        Err(at(Some(&v)).value_error(format_args!("value does not match regex pattern `{}`", crate::naming::SCOPE_PATTERN)))
+                    }
                     Ok(t) => Ok(t.to_owned()),
                     Err(e) => Err(at(Some(&v)).value_error(e)),
                 },
                 Err(_) => Err(at(Some(&v)).type_error(format_args!("expected str, got {}", type_name(&v)))),
             },
-            None if rule == Text::Optional => Ok(String::new()),
+            None if rule == Text::Optional || rule == Text::Scope => Ok(String::new()),
             None if rule == Text::Required && self.has(camel, snake)? => Ok(String::new()),
             None if self.has(camel, snake)? => Err(at(None).type_error("expected str, got NoneType")),
             None => Err(at(None).type_error("missing (required)")),
@@ -213,7 +218,7 @@ pub fn principal(v: &Bound<'_, PyAny>, at: &Path<'_>, rules: Rules) -> PyResult<
             roles: f.names(intern!(py, "roles"), rules)?,
             attr: f.attr()?,
             policy_version: f.text(intern!(py, "policyVersion"), intern!(py, "policy_version"), Text::Optional)?,
-            scope: f.text(intern!(py, "scope"), intern!(py, "scope"), Text::Optional)?,
+            scope: f.text(intern!(py, "scope"), intern!(py, "scope"), Text::Scope)?,
         })
     })
 }
@@ -229,7 +234,7 @@ pub fn resource(v: &Bound<'_, PyAny>, at: &Path<'_>, rules: Rules) -> PyResult<R
             id: f.text(intern!(py, "id"), intern!(py, "id"), id)?,
             attr: f.attr()?,
             policy_version: f.text(intern!(py, "policyVersion"), intern!(py, "policy_version"), Text::Optional)?,
-            scope: f.text(intern!(py, "scope"), intern!(py, "scope"), Text::Optional)?,
+            scope: f.text(intern!(py, "scope"), intern!(py, "scope"), Text::Scope)?,
         })
     })
 }

@@ -9,7 +9,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyType};
 
 /// Whether an action's effect is an allow.
 pub fn allows(e: &ActionEffect) -> bool {
-    e.effect == "EFFECT_ALLOW"
+    e.effect == crate::policy::Effect::Allow
 }
 
 /// Python strings for the texts the outputs of a batch repeat (action names, policy keys), each
@@ -75,12 +75,16 @@ fn output_dict<'a, 'py>(py: Python<'py>, o: &'a CheckOutput, texts: &mut Repeate
     Ok(d)
 }
 
-/// `Engine.check`'s answer: one `CheckOutput` dict per input.
-pub fn output_dicts<'py>(py: Python<'py>, outputs: &[CheckOutput]) -> PyResult<Bound<'py, PyList>> {
+/// `Engine.check`'s answer: one `CheckOutput` dict per input, with warden's `usedNow` if asked.
+pub fn output_dicts<'py>(py: Python<'py>, outputs: &[CheckOutput], report_used_now: bool) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
     let mut texts = RepeatedTexts::new(py);
     for o in outputs {
-        list.append(output_dict(py, o, &mut texts)?)?;
+        let d = output_dict(py, o, &mut texts)?;
+        if report_used_now {
+            d.set_item(intern!(py, "usedNow"), o.used_now)?;
+        }
+        list.append(d)?;
     }
     Ok(list)
 }

@@ -153,7 +153,7 @@ pub fn checked(py: Python<'_>, timer: Option<Timer>, engine: &crate::engine::Eng
             a.set_item("cerbos.request.resource_id", &input.resource.id)?;
             if let [(action, e)] = out.actions.0.as_slice() {
                 a.set_item("warden.action", action)?;
-                a.set_item("warden.effect", e.effect)?;
+                a.set_item("warden.effect", e.effect.as_str())?;
                 a.set_item("cerbos.policy.fqn", &e.policy)?;
             } else {
                 a.set_item("warden.actions", PyList::new(py, out.actions.0.iter().map(|(name, _)| name))?)?;

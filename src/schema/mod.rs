@@ -13,7 +13,6 @@
 //! current directory, as in v5). `http(s):` schemas are not fetched: they fail to load with v5's
 //! `no Loader found for <url>` (Cerbos's PDP would fetch them).
 
-mod glob;
 mod message;
 
 #[cfg(test)]
@@ -278,7 +277,7 @@ fn format_uri_reference(v: &Value) -> Result<(), Box<dyn Error>> {
 
 /// `filterActionsToValidate`: the actions that match none of the ignore globs.
 fn actions_to_validate<'a>(ignore: &[String], actions: &'a [String]) -> Vec<&'a String> {
-    let globs: Vec<Option<regex::Regex>> = ignore.iter().map(|g| glob::compile(g)).collect();
+    let globs: Vec<Option<regex::Regex>> = ignore.iter().map(|g| crate::glob::compile(g)).collect();
     actions.iter().filter(|a| !globs.iter().any(|g| g.as_ref().is_some_and(|r| r.is_match(a)))).collect()
 }
 

@@ -98,6 +98,64 @@ def test_options_precedence_default_deny_and_now(project: Path) -> None:
     }
 
 
+NOW_POLICY = """\
+apiVersion: api.cerbos.dev/v1
+resourcePolicy:
+  version: default
+  resource: note
+  rules:
+    - actions: [quoted]
+      effect: EFFECT_ALLOW
+      roles: [user]
+      condition:
+        match:
+          expr: request.resource.attr.text != "now() and timeSince()"
+    - actions: [emit]
+      effect: EFFECT_ALLOW
+      roles: [user]
+      output:
+        when:
+          ruleActivated: now() == now()
+    - actions: [skipped]
+      effect: EFFECT_ALLOW
+      roles: [user]
+      condition:
+        match:
+          expr: request.resource.attr.flag && now() > timestamp("2000-01-01T00:00:00Z")
+"""
+
+NOW_SUITE = """\
+name: Now
+principals:
+  u: {id: u, roles: [user]}
+resources:
+  n: {kind: note, id: n, attr: {text: "", flag: false}}
+tests:
+  - name: the text of a condition is not a read of now
+    input: {principals: [u], resources: [n], actions: [quoted]}
+    expected: [{principal: u, resource: n, actions: {quoted: EFFECT_ALLOW}}]
+  - name: an output that reads now, whatever its value
+    input: {principals: [u], resources: [n], actions: [emit]}
+    expected: [{principal: u, resource: n, actions: {emit: EFFECT_ALLOW}}]
+  - name: a short-circuited now is not read
+    input: {principals: [u], resources: [n], actions: [skipped]}
+    expected: [{principal: u, resource: n, actions: {skipped: EFFECT_DENY}}]
+"""
+
+
+def test_now_not_provided_is_decided_by_what_the_engine_evaluated(tmp_path: Path) -> None:
+    # The engine reports whether a decision read now(): no guess from expression texts or from
+    # deciding again at another instant.
+    (tmp_path / "note.yaml").write_text(NOW_POLICY)
+    (tmp_path / "note_test.yaml").write_text(NOW_SUITE)
+    results = run_suites(str(tmp_path))
+    assert _actions(results, "the text of a condition is not a read of now")["quoted"]["result"] == "RESULT_PASSED"
+    assert _actions(results, "an output that reads now, whatever its value") == {
+        "emit": {"result": "RESULT_ERRORED", "error": NOW_NOT_PROVIDED}
+    }
+    assert _actions(results, "a short-circuited now is not read")["skipped"]["result"] == "RESULT_PASSED"
+
+
 def test_protobuf_value_equality() -> None:
     assert values_equal(1, 1.0)
     assert not values_equal(True, 1)

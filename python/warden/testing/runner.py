@@ -32,9 +32,6 @@ SKIP_REASON_RESOURCE = "Resource matched a policy that was excluded from the bun
 SKIP_REASON_PRINCIPAL = "Principal matched a policy that was excluded from the bundle"
 # Cerbos's zero time (Go's time.Time{}), the value of now() when no `now` option is given.
 ZERO_TIME = "0001-01-01T00:00:00Z"
-# A second instant used to notice that a decision depends on now() (see _check_without_now).
-PROBE_TIME = "2000-06-15T12:00:00Z"
-_TIME_FUNCTIONS = re.compile(r"\bnow\s*\(|\.?\btimeSince\s*\(")
 
 
 class SuiteError(Exception):
@@ -324,27 +321,6 @@ def check_input(test: PolicyTest, actions: Iterable[str]) -> Dict[str, Any]:
     return out
 
 
-def _uses_time(explanation: Dict[str, Any]) -> bool:
-    conds = [c for a in explanation.get("actions", []) for s in a.get("steps", []) for c in s.get("conditions", [])]
-    conds += [c for d in explanation.get("derivedRoles", []) for c in d.get("conditions") or []]
-    return any(_TIME_FUNCTIONS.search(c.get("expr", "")) for c in conds)
-
-
-def _check_without_now(engine: Any, inp: Dict[str, Any]) -> Tuple[Dict[str, Any], bool]:
-    """Decide at Cerbos's zero time and tell whether a policy used ``now()``/``timeSince()``.
-
-    warden's engine does not report whether ``now`` was read, so this is inferred: a
-    decision that uses the time shows a ``now()``/``timeSince()`` call among the evaluated
-    conditions of its explanation, or gives a different answer at another instant
-    (outputs and variables that call ``now()`` are caught that way).
-    """
-    first = engine.check([inp], now=ZERO_TIME)[0]
-    if _uses_time(engine.explain(inp, now=ZERO_TIME)):
-        return first, True
-    second = engine.check([inp], now=PROBE_TIME)[0]
-    return first, _value_key(first) != _value_key(second)
-
-
 def values_equal(want: Any, got: Any) -> bool:
     """Equality of two ``google.protobuf.Value``s: numbers compare as doubles, bools are not numbers."""
     if isinstance(want, bool) or isinstance(got, bool):
@@ -367,8 +343,9 @@ def run_test(pool: EnginePool, test: PolicyTest, actions: Optional[List[str]] = 
         if test.options.get("now"):
             output = engine.check([inp], now=test.options["now"])[0]
         else:
-            output, used_now = _check_without_now(engine, inp)
-            if used_now:
+            # As Cerbos: without a `now` option, now() is the zero time and reading it errors the test.
+            output = engine.check([inp], now=ZERO_TIME, report_used_now=True)[0]
+            if output.pop("usedNow"):
                 return {a: {"result": "RESULT_ERRORED", "error": NOW_NOT_PROVIDED} for a in actions}
     except Exception as exc:  # an engine or input error errors every action, as in Cerbos
         return {a: {"result": "RESULT_ERRORED", "error": str(exc)} for a in actions}

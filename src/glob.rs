@@ -1,11 +1,56 @@
-//! Cerbos's action globs (`internal/util/globs_common.go`): gobwas/glob compiled with `:` as the
-//! separator, a bare `*` being treated as `**`. Translated to a regex once per expression.
-
+//! Cerbos's wildcards: `github.com/gobwas/glob` compiled with `:` as the separator, used for
+//! action, role and resource keys of rules and for a schema's `ignoreWhen` actions. `*` matches
+//! within one `:`-separated part, `**` across parts, `?` one character of a part, `[a-z]`/`[!a-z]`
+//! a class, `{a,b}` alternatives, `\` escapes. A bare `*` matches everything (Cerbos treats it
+//! as `**`). Each glob is translated to an anchored regex once.
 use regex::Regex;
 
-/// Compiles a gobwas-style glob to an anchored regex. `None` if the glob is malformed (Cerbos
-/// logs it and treats it as matching nothing).
-pub(crate) fn compile(glob: &str) -> Option<Regex> {
+/// A key of the rule table: Cerbos indexes a key as a glob only if it contains `*`; any other key
+/// is compared literally.
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    Any,
+    Literal(String),
+    Glob(String, Regex),
+}
+
+impl Pattern {
+    pub fn new(p: &str) -> Result<Pattern, String> {
+        if p == "*" || p == "**" {
+            return Ok(Pattern::Any);
+        }
+        if !p.contains('*') {
+            return Ok(Pattern::Literal(p.to_string()));
+        }
+        compile(p).map(|re| Pattern::Glob(p.to_string(), re)).ok_or_else(|| format!("invalid wildcard `{p}`"))
+    }
+
+    pub fn matches(&self, s: &str) -> bool {
+        match self {
+            Pattern::Any => true,
+            Pattern::Literal(l) => l == s,
+            Pattern::Glob(_, re) => re.is_match(s),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Pattern::Any => "*",
+            Pattern::Literal(l) | Pattern::Glob(l, _) => l,
+        }
+    }
+
+    pub fn literal(&self) -> Option<&str> {
+        match self {
+            Pattern::Literal(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
+/// Compiles a glob to an anchored regex. `None` if the glob is malformed (Cerbos logs it and
+/// treats it as matching nothing).
+pub fn compile(glob: &str) -> Option<Regex> {
     let glob = if glob == "*" { "**" } else { glob };
     let mut re = String::from("^");
     let chars: Vec<char> = glob.chars().collect();
@@ -17,7 +62,6 @@ pub(crate) fn compile(glob: &str) -> Option<Regex> {
     re.push('$');
     Regex::new(&re).ok()
 }
-
 /// Translates until the end or, inside `{...}`, until the closing `}` (left unconsumed).
 fn translate(c: &[char], i: &mut usize, re: &mut String, in_alt: bool) -> Option<()> {
     while *i < c.len() {
@@ -98,30 +142,47 @@ fn translate(c: &[char], i: &mut usize, re: &mut String, in_alt: bool) -> Option
 }
 
 #[cfg(test)]
-pub(crate) fn matches(glob: &str, value: &str) -> bool {
-    compile(glob).is_some_and(|r| r.is_match(value))
-}
-
-#[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::*;
+
+    fn matches(glob: &str, value: &str) -> bool {
+        compile(glob).is_some_and(|r| r.is_match(value))
+    }
 
     #[test]
-    fn cerbos_globs() {
+    fn gobwas_semantics_with_colon_separator() {
         assert!(matches("*", "view:public"));
         assert!(matches("*", "a:b:c"));
         assert!(matches("view:*", "view:public"));
         assert!(!matches("view:*", "view:public:x"));
+        assert!(!matches("view:*", "view"));
         assert!(matches("view:**", "view:public:x"));
-        assert!(!matches("view:*", "defer"));
-        assert!(matches("view:public", "view:public"));
-        assert!(!matches("view:public", "view:publicx"));
+        assert!(matches("view:**", "view:a\nb"), "** matches any character");
+        assert!(matches("a:*:d", "a:x:d"));
+        assert!(!matches("a:*:d", "a:x"));
         assert!(matches("v?ew:*", "view:x"));
+        assert!(!matches("a?b", "a:b"), "? does not match the separator");
         assert!(matches("{view,edit}:*", "edit:x"));
+        assert!(!matches("{view,edit}:*", "delete:x"));
         assert!(matches("[a-c]x", "bx"));
         assert!(!matches("[!a-c]x", "bx"));
+        assert!(matches("v[0-9]:*", "v1:a"));
+        assert!(!matches("v[0-9]:*", "vx:a"));
+        assert!(matches("[.]x", ".x") && !matches("[.]x", "ax"), "class members are literal");
+        assert!(matches(r"a\*b", "a*b") && !matches(r"a\*b", "axb"));
         assert!(matches("a.b", "a.b"));
         assert!(!matches("a.b", "axb"));
-        assert!(!matches("[", "["));
+        for malformed in ["[", "[]", "a[b", "{a,b", "a\\"] {
+            assert!(compile(malformed).is_none(), "{malformed}");
+        }
+    }
+
+    #[test]
+    fn keys_are_globs_only_with_a_star() {
+        assert!(Pattern::new("*").unwrap().matches(""));
+        assert!(Pattern::new("view:*").unwrap().matches("view:public"));
+        let literal = Pattern::new("a?b").unwrap();
+        assert!(literal.matches("a?b") && !literal.matches("axb"));
+        assert_eq!(Pattern::new("v[:*").unwrap_err(), "invalid wildcard `v[:*`");
     }
 }

@@ -1,10 +1,20 @@
-//! Cerbos's public `CheckResources` API shape (`POST /api/check/resources`, camelCase JSON), so tools
-//! that speak Cerbos's HTTP API can use warden unchanged. Each resource entry becomes one engine
-//! `CheckInput`; the response echoes the request's resource version and scope, as Cerbos does.
+//! Cerbos's public API over an [`Engine`]: the `CheckResources` shape here (`POST /api/check/resources`,
+//! camelCase JSON) and `PlanResources` in [`plan`], so tools that speak Cerbos's HTTP API can use
+//! warden unchanged. [`CerbosApi`] wraps the engine with what only the API has: request
+//! validation, Cerbos's request limits and the key sets that verify aux-data JWTs ([`auxdata`]).
+//! Each resource entry becomes one engine `CheckInput`; the response echoes the request's resource
+//! version and scope, as Cerbos does.
+pub mod auxdata;
+pub mod plan;
+
 use crate::eval::request::{AuxData, CheckInput, CheckOutput, OutputEntry, PrincipalInput, ResourceInput, ValidationError};
+use crate::naming::check_scope;
+use crate::Engine;
+use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -69,6 +79,88 @@ impl AuxDataRequest {
     }
 }
 
+/// An engine answering Cerbos's public API requests.
+pub struct CerbosApi {
+    engine: Arc<Engine>,
+    limits: RequestLimits,
+    /// Verifies `auxData` tokens (the key sets configured for the API).
+    token_verifier: Option<Box<dyn TokenVerifier>>,
+}
+
+impl CerbosApi {
+    pub fn new(engine: Arc<Engine>, limits: RequestLimits) -> CerbosApi {
+        CerbosApi { engine, limits, token_verifier: None }
+    }
+
+    /// Sets what verifies `auxData` JWTs of requests.
+    pub fn with_token_verifier(mut self, verifier: Box<dyn TokenVerifier>) -> CerbosApi {
+        self.token_verifier = Some(verifier);
+        self
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    pub fn limits(&self) -> RequestLimits {
+        self.limits
+    }
+
+    fn token_verifier(&self) -> Option<&dyn TokenVerifier> {
+        self.token_verifier.as_deref()
+    }
+
+    /// The engine inputs of `req`: validated, within the limits, its tokens verified with the
+    /// API's key sets (for callers that decide the inputs themselves, e.g. to log the decision).
+    pub fn check_inputs(&self, req: &CheckResourcesRequest) -> Result<Vec<CheckInput>, String> {
+        req.to_inputs(self.token_verifier(), &self.limits)
+    }
+
+    /// Answers a Cerbos `CheckResourcesRequest` as Cerbos's API would, refusing one larger than the limits.
+    pub fn check_resources(&self, req: &CheckResourcesRequest, now: Option<DateTime<FixedOffset>>) -> Result<CheckResourcesResponse, String> {
+        let inputs = self.check_inputs(req)?;
+        Ok(req.response(self.engine.check(&inputs, now)))
+    }
+}
+
+/// Cerbos's `server.requestLimits`: how many resources one API request may carry and how many
+/// actions one resource may list. `None` leaves that count unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    pub max_resources_per_request: Option<usize>,
+    pub max_actions_per_resource: Option<usize>,
+}
+
+impl RequestLimits {
+    /// Cerbos's defaults (`internal/server/conf.go`).
+    pub const CERBOS: RequestLimits = RequestLimits { max_resources_per_request: Some(50), max_actions_per_resource: Some(50) };
+    pub const UNLIMITED: RequestLimits = RequestLimits { max_resources_per_request: None, max_actions_per_resource: None };
+
+    /// Refuses `count` resources at `field` beyond the limit, in Cerbos's words plus the limit's name.
+    pub fn check_resources(&self, count: usize, field: &str) -> Result<(), String> {
+        match self.max_resources_per_request {
+            Some(max) if count > max => {
+                Err(format!("{field}: number of resources in batch ({count}) exceeds configured limit max_resources_per_request ({max})"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses `count` actions of one resource at `field` beyond the limit.
+    pub fn check_actions(&self, count: usize, field: &str) -> Result<(), String> {
+        match self.max_actions_per_resource {
+            Some(max) if count > max => Err(format!("{field}: number of actions ({count}) exceeds configured limit max_actions_per_resource ({max})")),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits::CERBOS
+    }
+}
+
 /// Turns a token from the request's aux data into verified claims (the engine's configured key sets).
 pub trait TokenVerifier: Send + Sync {
     fn verify(&self, token: &str, key_set_id: Option<&str>) -> Result<Map<String, Json>, String>;
@@ -105,7 +197,7 @@ pub struct ResultMeta {
 #[serde(rename_all = "camelCase")]
 pub struct ResultEntry {
     pub resource: ResultResource,
-    pub actions: BTreeMap<String, &'static str>,
+    pub actions: BTreeMap<String, crate::policy::Effect>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub validation_errors: Vec<ValidationError>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,6 +219,7 @@ impl CheckResourcesRequest {
         if self.principal.roles.is_empty() {
             return Err("principal.roles must list at least one role".into());
         }
+        check_scope(&self.principal.scope, "principal.scope")?;
         if self.resources.is_empty() {
             return Err("resources must list at least one resource".into());
         }
@@ -137,6 +230,7 @@ impl CheckResourcesRequest {
             if r.resource.kind.is_empty() {
                 return Err(format!("resources[{i}].resource.kind must not be empty"));
             }
+            check_scope(&r.resource.scope, &format!("resources[{i}].resource.scope"))?;
         }
         if let Some(a) = &self.aux_data {
             if a.jwt.is_some() && a.jwts.is_some() {
@@ -146,9 +240,20 @@ impl CheckResourcesRequest {
         Ok(())
     }
 
+    /// Refuses a request larger than `limits` allow, naming the field (as Cerbos's service does
+    /// before it decides anything).
+    pub fn check_limits(&self, limits: &RequestLimits) -> Result<(), String> {
+        limits.check_resources(self.resources.len(), "resources")?;
+        for (i, r) in self.resources.iter().enumerate() {
+            limits.check_actions(r.actions.len(), &format!("resources[{i}].actions"))?;
+        }
+        Ok(())
+    }
+
     /// The engine inputs, with JWTs verified into claims.
-    pub fn to_inputs(&self, verifier: Option<&dyn TokenVerifier>) -> Result<Vec<CheckInput>, String> {
+    pub fn to_inputs(&self, verifier: Option<&dyn TokenVerifier>, limits: &RequestLimits) -> Result<Vec<CheckInput>, String> {
         self.validate()?;
+        self.check_limits(limits)?;
         let aux = self.aux_data.as_ref().map(|a| a.verified(verifier)).transpose()?;
         Ok(self
             .resources

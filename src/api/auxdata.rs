@@ -1,6 +1,6 @@
 //! Cerbos's aux-data JWT key sets: tokens in a `CheckResources` request's `auxData` are verified
 //! with the engine's named key sets and their claims become `request.auxData.jwt` in conditions.
-use crate::api::TokenVerifier;
+use super::TokenVerifier;
 use crate::jwt::{ConfigError, KeySet, KeySource, Verifier, VerifierConfig};
 use serde_json::{Map, Value as Json};
 

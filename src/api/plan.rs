@@ -1,5 +1,5 @@
 //! Cerbos's public `PlanResources` API shape (`POST /api/plan/resources`, camelCase JSON), as
-//! `crate::api` does for `CheckResources`: the request with `action` or `actions`, tokens in
+//! `super` does for `CheckResources`: the request with `action` or `actions`, tokens in
 //! `auxData` verified with the engine's key sets; the response echoes the request's kind and
 //! policy version and carries `meta` only when `includeMeta` is set.
 use std::collections::{BTreeMap, HashSet};
@@ -8,10 +8,9 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::{PlanInput, PlanOutput, PlanResource};
-use crate::api::AuxDataRequest;
+use super::{AuxDataRequest, CerbosApi, RequestLimits, TokenVerifier};
 use crate::eval::request::{PrincipalInput, ValidationError};
-use crate::Engine;
+use crate::plan::{PlanInput, PlanOptions, PlanOutput, PlanResource};
 
 /// Cerbos's limit on the actions of one plan request.
 const MAX_ACTIONS: usize = 20;
@@ -60,7 +59,7 @@ pub struct PlanResourcesResponse {
     pub resource_kind: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub policy_version: String,
-    /// The filter in protojson form (see [`super::Filter::to_json`]).
+    /// The filter in protojson form (see [`crate::plan::Filter::to_json`]).
     pub filter: Json,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meta: Option<PlanResourcesMeta>,
@@ -96,6 +95,8 @@ impl PlanResourcesRequest {
         if self.resource.kind.is_empty() {
             return Err("resource.kind must not be empty".into());
         }
+        crate::naming::check_scope(&self.principal.scope, "principal.scope")?;
+        crate::naming::check_scope(&self.resource.scope, "resource.scope")?;
         if let Some(a) = &self.aux_data {
             if a.jwt.is_some() && a.jwts.is_some() {
                 return Err("auxData: use either jwt or jwts, not both".into());
@@ -104,9 +105,10 @@ impl PlanResourcesRequest {
         Ok(())
     }
 
-    /// The engine input, with JWTs verified into claims.
-    pub fn to_input(&self, verifier: Option<&dyn crate::api::TokenVerifier>) -> Result<PlanInput, String> {
+    /// The engine input, with JWTs verified into claims; the actions count against `limits`.
+    pub fn to_input(&self, verifier: Option<&dyn TokenVerifier>, limits: &RequestLimits) -> Result<PlanInput, String> {
         self.validate()?;
+        limits.check_actions(self.actions.len(), "actions")?;
         let aux_data = self.aux_data.as_ref().map(|a| a.verified(verifier)).transpose()?;
         let actions = if self.action.is_empty() { self.actions.clone() } else { vec![self.action.clone()] };
         Ok(PlanInput { request_id: self.request_id.clone(), actions, principal: self.principal.clone(), resource: self.resource.clone(), aux_data })
@@ -137,20 +139,27 @@ impl PlanResourcesRequest {
     }
 }
 
-impl Engine {
-    /// Answers a Cerbos `PlanResourcesRequest` as Cerbos's API would.
-    pub fn plan_resources(&self, req: &PlanResourcesRequest, now: Option<DateTime<FixedOffset>>) -> Result<PlanResourcesResponse, String> {
-        self.plan_resources_with(req, now, &super::PlanOptions::default())
+impl CerbosApi {
+    /// The planner input of `req`: validated, within the limits, its tokens verified with the
+    /// API's key sets (for callers that plan the input themselves, e.g. to log the plan).
+    pub fn plan_input(&self, req: &PlanResourcesRequest) -> Result<PlanInput, String> {
+        req.to_input(self.token_verifier(), &self.limits)
     }
 
-    /// [`Engine::plan_resources`] with [`super::PlanOptions`].
+    /// Answers a Cerbos `PlanResourcesRequest` as Cerbos's API would, refusing one with more
+    /// actions than the limits allow.
+    pub fn plan_resources(&self, req: &PlanResourcesRequest, now: Option<DateTime<FixedOffset>>) -> Result<PlanResourcesResponse, String> {
+        self.plan_resources_with(req, now, &PlanOptions::default())
+    }
+
+    /// [`CerbosApi::plan_resources`] with [`PlanOptions`] (presence tests, exact plans).
     pub fn plan_resources_with(
         &self,
         req: &PlanResourcesRequest,
         now: Option<DateTime<FixedOffset>>,
-        options: &super::PlanOptions,
+        options: &PlanOptions,
     ) -> Result<PlanResourcesResponse, String> {
-        let input = req.to_input(self.token_verifier())?;
-        Ok(req.response(self.plan_with(&input, now, options)?))
+        let input = self.plan_input(req)?;
+        Ok(req.response(self.engine().plan_with(&input, now, options)?))
     }
 }
