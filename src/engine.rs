@@ -343,6 +343,30 @@ resourcePolicy:
         assert!(used_now(&without_var, &["user"], &["plain", "timed"], false));
     }
 
+    /// Cerbos matches a role policy's allowActions with `MatchesGlob`: a glob even without `*`.
+    #[test]
+    fn role_policy_allow_actions_match_as_globs() {
+        let role = "apiVersion: api.cerbos.dev/v1\nrolePolicy:\n  role: editor\n  rules:\n    - resource: doc\n      allowActions: [\"re?d\", \"{list,search}\", edit]\n";
+        let docs = vec![
+            ("role.yaml".to_string(), role.to_string()),
+            ("doc.yaml".to_string(), policy("EFFECT_ALLOW").replace("[read]", "[\"*\"]").replace("[user]", "[editor]")),
+        ];
+        let e = Engine::new(PolicySource::Documents(docs), EngineConfig::default()).unwrap();
+        let allowed = |action: &str| {
+            let input: CheckInput = serde_json::from_value(json!({
+                "principal": {"id": "u", "roles": ["editor"]},
+                "resource": {"kind": "doc", "id": "1"},
+                "actions": [action]
+            }))
+            .unwrap();
+            e.check(&[input], None)[0].effect(action).unwrap().effect == crate::policy::Effect::Allow
+        };
+        for action in ["read", "rexd", "list", "search", "edit"] {
+            assert!(allowed(action), "{action}");
+        }
+        assert!(!allowed("delete") && !allowed("re:d"));
+    }
+
     #[test]
     fn watch_reloads_on_change() {
         let dir = tempfile::tempdir().unwrap();

@@ -25,6 +25,16 @@ impl Pattern {
         compile(p).map(|re| Pattern::Glob(p.to_string(), re)).ok_or_else(|| format!("invalid wildcard `{p}`"))
     }
 
+    /// Cerbos's `av == action || MatchesGlob(av, action)`: any text is also a glob (role
+    /// policies' `allowActions` match this way, so `a?b` allows `axb`). Text that is no valid glob
+    /// and has no `*` is compared literally, as Cerbos's equality test still matches it.
+    pub fn glob(p: &str) -> Result<Pattern, String> {
+        if p.contains(['?', '[', '{', '\\']) && !p.contains('*') {
+            return Ok(compile(p).map_or_else(|| Pattern::Literal(p.to_string()), |re| Pattern::Glob(p.to_string(), re)));
+        }
+        Pattern::new(p)
+    }
+
     pub fn matches(&self, s: &str) -> bool {
         match self {
             Pattern::Any => true,
@@ -184,5 +194,11 @@ mod tests {
         let literal = Pattern::new("a?b").unwrap();
         assert!(literal.matches("a?b") && !literal.matches("axb"));
         assert_eq!(Pattern::new("v[:*").unwrap_err(), "invalid wildcard `v[:*`");
+        let glob = Pattern::glob("a?b").unwrap();
+        assert!(glob.matches("axb") && !glob.matches("a:b"), "Cerbos's MatchesGlob reads any text as a glob");
+        assert!(Pattern::glob("{read,list}").unwrap().matches("list"));
+        assert!(Pattern::glob("read").unwrap().literal() == Some("read"));
+        let malformed = Pattern::glob("a[").unwrap();
+        assert!(malformed.matches("a[") && !malformed.matches("ab"));
     }
 }

@@ -451,7 +451,8 @@ impl Compiler {
             let rule = &r.value;
             let condition = self.compile_condition(file, &rule.condition, &params_scope, &mut exprs);
             let output = self.compile_output(file, &rule.output, &params_scope, &mut exprs);
-            let allow = self.patterns(file, &rule.allow_actions);
+            // Cerbos matches allowActions with MatchesGlob: a glob even without `*`.
+            let allow = rule.allow_actions.iter().map(|s| self.checked(file, s, Pattern::glob(&s.value))).collect();
             let idx = per_resource_idx.entry(rule.resource.value.clone()).or_insert(0);
             let eval_key = format!("role|{}#{}_rule-{:03}", policy_key(&fqn), role, *idx);
             *idx += 1;
@@ -477,7 +478,12 @@ impl Compiler {
     }
 
     fn pattern(&mut self, file: &str, s: &Spanned<String>) -> Pattern {
-        match Pattern::new(&s.value) {
+        self.checked(file, s, Pattern::new(&s.value))
+    }
+
+    /// The pattern, or a problem at its position and the text taken literally.
+    fn checked(&mut self, file: &str, s: &Spanned<String>, pattern: Result<Pattern, String>) -> Pattern {
+        match pattern {
             Ok(p) => p,
             Err(e) => {
                 self.problems.push(Problem::new(file, pos(s), e));
