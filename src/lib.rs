@@ -6,7 +6,8 @@
 //! public request and response shapes, request limits and aux-data key sets, wrapping `engine`,
 //! which holds the compiled set and reloads it). `plan` answers PlanResources from the same table.
 //! Below them: `naming` (scopes, policy names) and `glob` (Cerbos's wildcards); beside them:
-//! `cel`, `schema`, `jwt`, `rego`.
+//! `cel`, `schema`, `jwt`, `rego`, and `audit` (decision logs: the engine holds its log, so
+//! library calls and API calls alike are logged, stamped with the engine's policy version).
 
 pub mod api;
 pub mod audit;
