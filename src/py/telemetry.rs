@@ -72,13 +72,12 @@ static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
 /// When a call started, if telemetry is on.
 pub struct Timer {
     start: Instant,
-    wall: SystemTime,
 }
 
 /// Starts timing a call; `None` (and nothing else happens) while telemetry is off.
 #[inline]
 pub fn start() -> Option<Timer> {
-    ON.load(Relaxed).then(|| Timer { start: Instant::now(), wall: SystemTime::now() })
+    ON.load(Relaxed).then(|| Timer { start: Instant::now() })
 }
 
 fn epoch_ns(t: SystemTime) -> u128 {
@@ -87,27 +86,25 @@ fn epoch_ns(t: SystemTime) -> u128 {
 
 /// Calls the span hook if the call was made inside a trace (or always, if so configured).
 fn span(py: Python<'_>, timer: &Timer, kind: &str, attributes: impl FnOnce(&Bound<'_, PyDict>) -> PyResult<()>) {
-    // Cloned out of the lock: the hook may turn telemetry off (which takes the lock to write).
-    let Some(h) = HOOK.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|h| Hook {
-        hook: h.hook.clone_ref(py),
-        context: h.context.clone_ref(py),
-        span_key: h.span_key.clone_ref(py),
-        always: h.always,
-    }) else {
-        return;
-    };
     let result = (|| -> PyResult<()> {
-        if !h.always {
-            let current = h.context.bind(py).call_method0(pyo3::intern!(py, "get"))?;
-            let in_trace = current.cast::<PyDict>().is_ok_and(|c| c.contains(h.span_key.bind(py)).unwrap_or(false));
-            if !in_trace {
-                return Ok(());
+        // The hook is cloned out of the lock: it may turn telemetry off (which takes the lock to write).
+        let hook = {
+            let guard = HOOK.read().unwrap_or_else(|e| e.into_inner());
+            let Some(h) = guard.as_ref() else { return Ok(()) };
+            if !h.always {
+                let current = h.context.bind(py).call_method0(pyo3::intern!(py, "get"))?;
+                if !current.cast::<PyDict>().is_ok_and(|c| c.contains(h.span_key.bind(py)).unwrap_or(false)) {
+                    return Ok(());
+                }
             }
-        }
+            h.hook.clone_ref(py)
+        };
         let attrs = PyDict::new(py);
         attributes(&attrs)?;
-        let end = epoch_ns(timer.wall + timer.start.elapsed());
-        h.hook.bind(py).call1((kind, epoch_ns(timer.wall), end, attrs))?;
+        // One clock read for the wall times: the end is now, the start is the call's duration before.
+        let end = SystemTime::now();
+        let start = end.checked_sub(timer.start.elapsed()).unwrap_or(end);
+        hook.bind(py).call1((kind, epoch_ns(start), epoch_ns(end), attrs))?;
         Ok(())
     })();
     if let Err(e) = result {
