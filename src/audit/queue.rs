@@ -1,6 +1,10 @@
 //! The bounded queue between decisions and the writer thread. A decision only moves its record
 //! into the queue; the writer builds entries and writes them in batches. When the queue is full
 //! the app's choice applies: drop the record and count it, or block until there is room.
+//!
+//! The writer is not woken for each record (a wake-up is a system call, costlier than the
+//! decision): it drains the queue, then sleeps for `IDLE` at most. A full queue and a flush wake
+//! it at once.
 use super::entry::{EntryBuilder, Record};
 use crate::eval::CheckOutput;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -97,6 +101,8 @@ type Queued = (Record, Option<Arc<str>>);
 
 pub struct AuditLog {
     tx: SyncSender<Queued>,
+    /// The writer thread, to wake when the queue is full or flushed.
+    writer: std::thread::Thread,
     shared: Arc<Shared>,
     settings: Settings,
     /// Sampling threshold over a u64 (u64::MAX: log everything) and the generator's state.
@@ -106,6 +112,9 @@ pub struct AuditLog {
 
 /// Entries per batch the writer hands to the sink at most.
 const BATCH: usize = 256;
+
+/// How long the writer sleeps when the queue is empty: the longest an entry waits to be written.
+const IDLE: Duration = Duration::from_millis(10);
 
 impl AuditLog {
     /// Starts the writer thread. It ends once the log is dropped and the queue is drained.
@@ -119,13 +128,15 @@ impl AuditLog {
         let (tx, rx) = sync_channel(settings.capacity);
         let shared = Arc::new(Shared::default());
         let writer_shared = shared.clone();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("warden-audit-writer".into())
             .spawn(move || write_loop(rx, builder, sink, on_error, writer_shared))
-            .map_err(|e| format!("cannot start the decision-log writer: {e}"))?;
+            .map_err(|e| format!("cannot start the decision-log writer: {e}"))?
+            .thread()
+            .clone();
         let sample_below = if settings.sample_rate >= 1.0 { u64::MAX } else { (settings.sample_rate * u64::MAX as f64) as u64 };
         let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64) | 1;
-        Ok(AuditLog { tx, shared, settings, sample_below, rng: AtomicU64::new(seed) })
+        Ok(AuditLog { tx, writer, shared, settings, sample_below, rng: AtomicU64::new(seed) })
     }
 
     pub fn on_full(&self) -> OnFull {
@@ -184,6 +195,7 @@ impl AuditLog {
 
     /// What `submit` does once `try_submit` found the queue full.
     pub fn on_full_queue(&self, r: Record) {
+        self.writer.unpark();
         match self.settings.on_full {
             OnFull::Drop => {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -203,6 +215,7 @@ impl AuditLog {
     /// flushed). False if `timeout` passed first.
     pub fn flush(&self, timeout: Option<Duration>) -> bool {
         let target = self.shared.queued.load(Ordering::SeqCst);
+        self.writer.unpark();
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut done = self.shared.processed.lock().unwrap_or_else(|e| e.into_inner());
         while *done < target {
@@ -238,13 +251,25 @@ impl AuditLog {
 
 fn write_loop(rx: Receiver<Queued>, mut builder: EntryBuilder, mut sink: Box<dyn Sink>, on_error: ErrorReporter, shared: Arc<Shared>) {
     let mut batch = Vec::with_capacity(BATCH);
-    while let Ok(first) = rx.recv() {
-        batch.push(first);
+    loop {
+        let mut closed = false;
         while batch.len() < BATCH {
             match rx.try_recv() {
                 Ok(r) => batch.push(r),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    closed = true;
+                    break;
+                }
             }
+        }
+        if batch.is_empty() {
+            if closed {
+                break;
+            }
+            // Nothing queued: sleep until woken (full queue, flush) or `IDLE` has passed.
+            std::thread::park_timeout(IDLE);
+            continue;
         }
         let n = batch.len() as u64;
         // A panic while building or writing loses this batch only; the writer goes on.

@@ -126,9 +126,10 @@ pub fn start(py: Python<'_>, engine: &mut Engine, audit: &Bound<'_, PyAny>) -> P
 
 /// The request the web integrations attached (`warden.audit.request_context`), as entry fields.
 fn context(py: Python<'_>) -> Option<Json> {
-    static VAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let var = VAR.get_or_try_init(py, || py.import("warden.audit")?.getattr("_request_context").map(Bound::unbind)).ok()?;
-    let value = var.bind(py).call_method0("get").ok()?;
+    // The variable's bound `get`, looked up once: reading it is then one call.
+    static GET: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let get = GET.get_or_try_init(py, || py.import("warden.audit")?.getattr("_request_context")?.getattr("get").map(Bound::unbind)).ok()?;
+    let value = get.bind(py).call0().ok()?;
     if value.is_none() {
         return None;
     }

@@ -157,3 +157,27 @@ def test_entries_carry_the_policy_version(policies):
     engine.is_allowed(PRINCIPAL, DOC, action="read")
     engine.flush_audit()
     assert plain[0]["policySource"] == {"hub": {"localBundle": {"path": str(policies), "bundleId": "c0ffee1"}}}
+
+
+def test_logged_answers_are_the_same_answers():
+    plain = warden.Engine.from_policies([POLICY])
+    logged = warden.Engine.from_policies([POLICY], audit=lambda entry: None)
+    request = {
+        "requestId": "r1",
+        "includeMeta": True,
+        "principal": PRINCIPAL,
+        "resources": [{"resource": DOC, "actions": ["read", "write"]}],
+    }
+    now = "2026-01-01T00:00:00Z"
+    assert logged.check_resources_json(request, now=now) == plain.check_resources_json(request, now=now)
+    inputs = [{"principal": PRINCIPAL, "resource": DOC, "actions": ["read", "write"]}] * 5
+    assert logged.check(inputs, now=now) == plain.check(inputs, now=now)
+    assert logged.decision_table(PRINCIPAL, [DOC] * 5, ["read", "write"]) == plain.decision_table(
+        PRINCIPAL, [DOC] * 5, ["read", "write"]
+    )
+    assert logged.plan_resources_json(
+        {"requestId": "p", "action": "read", "principal": PRINCIPAL, "resource": {"kind": "doc"}, "includeMeta": True}
+    ) == plain.plan_resources_json(
+        {"requestId": "p", "action": "read", "principal": PRINCIPAL, "resource": {"kind": "doc"}, "includeMeta": True}
+    )
+    logged.flush_audit()

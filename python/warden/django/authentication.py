@@ -13,6 +13,7 @@ from typing import Any, Dict, NamedTuple, Optional
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from warden._access import RequestFacts, refused
 from warden._web import Refusal, authentication_refusal
 from warden.django.conf import Runtime, runtime
 from warden.jwt import InvalidToken
@@ -114,7 +115,23 @@ def _refused(
     rt: Runtime, request: HttpRequest, token: str, source: Optional[str], error: InvalidToken
 ) -> Authentication:
     rt.sources.forget(request, source, error)
+    refused(rt.engine, lambda: request_facts(request), error)
     return Authentication(None, None, error, token, source)
+
+
+def request_facts(request: HttpRequest) -> RequestFacts:
+    """The request as decision-log entries and access-log lines describe it (route pattern, peer, headers)."""
+    match = getattr(request, "resolver_match", None)
+    headers = request.headers
+    return RequestFacts(
+        method=request.method or "",
+        route="/" + match.route if match is not None and match.route else request.path,
+        address=request.META.get("REMOTE_ADDR"),
+        user_agent=headers.get("User-Agent"),
+        forwarded_for=headers.get("X-Forwarded-For"),
+        request_id=headers.get("X-Request-ID"),
+        headers=dict(headers),
+    )
 
 
 def principal_of(request: Any) -> Optional[Principal]:

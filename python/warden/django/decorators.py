@@ -29,9 +29,16 @@ from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 
+from warden import _access
 from warden._web import ScopeRequirement, check_name, login_location
 from warden.django.attributes import AttributeSpec, ModelAttributes
-from warden.django.authentication import Authentication, authenticate, authenticate_async, refusal_response
+from warden.django.authentication import (
+    Authentication,
+    authenticate,
+    authenticate_async,
+    refusal_response,
+    request_facts,
+)
 from warden.django.conf import runtime
 from warden.django.policy import resource_of
 
@@ -80,7 +87,7 @@ def require(
         if refusal is not None:
             return refusal_response(refusal)
         target = resource_of(loaded, kind, attributes)
-        if rt.engine.is_allowed(principal, target, action=action):
+        if _access.decide(rt.engine, lambda: request_facts(request), principal, target, action):
             return None
         if login:
             raise PermissionDenied(f"not allowed to {action} {target.kind} {target.id}")
