@@ -40,6 +40,7 @@ def test_metadata_keys(policies):
     engine, entries = engine_with(policies)
     with request_context(metadata=headers):
         engine.is_allowed(PRINCIPAL, DOC, action="read")
+    engine.flush_audit()
     engine, excluded = engine_with(policies, exclude_metadata_keys=["cookie"])
     with request_context(metadata=headers):
         engine.is_allowed(PRINCIPAL, DOC, action="read")
