@@ -4,7 +4,6 @@ a polling thread, and the swap that lets a new version in only when it compiles.
 from __future__ import annotations
 
 import dataclasses
-
 import logging
 import shutil
 import tempfile
