@@ -94,3 +94,18 @@ def test_the_polling_thread_picks_up_commits_and_stops_on_close(server):
     assert source._thread is not None and not source._thread.is_alive()
     assert not source._cache.exists(), "the private cache is removed"
     assert effect(source.engine) == "EFFECT_DENY", "the engine keeps serving after close"
+
+
+def test_decision_log_entries_name_the_repository_and_commit(server, tmp_path):
+    first = server.commit({"doc.yaml": policy("EFFECT_ALLOW")})
+    entries: list = []
+    with GitSource(server.url, ref="main", poll_interval=None, audit=entries.append) as source:
+        effect(source.engine)
+        second = server.commit({"doc.yaml": policy("EFFECT_DENY")})
+        assert source.poll() == "updated"
+        effect(source.engine)
+        source.engine.flush_audit()
+    assert [e["policySource"] for e in entries] == [
+        {"git": {"repositoryUrl": server.url, "branch": "main", "hash": first}},
+        {"git": {"repositoryUrl": server.url, "branch": "main", "hash": second}},
+    ]

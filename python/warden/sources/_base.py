@@ -3,6 +3,7 @@ a polling thread, and the swap that lets a new version in only when it compiles.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import tempfile
@@ -69,7 +70,8 @@ class PolledSource:
                 raise PolicySourceError(f"{location}: nothing to load")
             shutil.rmtree(self._live, ignore_errors=True)
             staged.rename(self._live)
-            self.engine: Engine = Engine.from_directory(self._live, policy_version=version, **engine_options)
+            options = _with_policy_source(engine_options, self._policy_source())
+            self.engine: Engine = Engine.from_directory(self._live, policy_version=version, **options)
         except BaseException:
             self._remove_cache()
             raise
@@ -79,6 +81,11 @@ class PolledSource:
             self._thread.start()
 
     # --- what subclasses provide --------------------------------------------------------------
+
+    def _policy_source(self) -> Optional[Dict[str, Any]]:
+        """Where the policies come from, as Cerbos's decision-log ``policySource``; ``None``:
+        the engine's own (its directory, as a local bundle carrying the version)."""
+        return None
 
     def _prepare(self) -> None:
         """Sets up the cache before the first fetch (a git repository, for instance)."""
@@ -185,3 +192,16 @@ class PolledSource:
     def _remove_cache(self) -> None:
         if self._own_cache:
             shutil.rmtree(self._cache, ignore_errors=True)
+
+
+def _with_policy_source(engine_options: Dict[str, Any], source: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """``engine_options`` whose decision log (``audit=``), if any, names ``source`` unless the app named one."""
+    audit = engine_options.get("audit")
+    if audit is None or source is None:
+        return engine_options
+    from ..audit import AuditOptions
+
+    options = audit if isinstance(audit, AuditOptions) else AuditOptions(sink=audit)
+    if options.policy_source is not None:
+        return engine_options
+    return {**engine_options, "audit": dataclasses.replace(options, policy_source=source)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path, PurePosixPath
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from warden.sources._archive import ArchiveLimits, UnsafeArchive, extract_bytes
 from warden.sources._base import PolicySourceError, PolledSource
@@ -60,6 +60,12 @@ class GitSource(PolledSource):
     @property
     def _repo(self) -> Path:
         return self._cache / "repo.git"
+
+    def _policy_source(self) -> Dict[str, Any]:
+        source: Dict[str, Any] = {"repositoryUrl": self.url, "branch": self.ref}
+        if self.path:
+            source["subdirectory"] = self.path
+        return {"git": source}
 
     def _prepare(self) -> None:
         if not (self._repo / "HEAD").exists():
