@@ -251,6 +251,14 @@ mod tests {
         returns_within_bound(rego, "rego/timeout-nested-braces-found");
     }
 
+    /// Found by the `rego` target: as above with `[` (14 unclosed levels took 3.4 s).
+    #[test]
+    #[ignore = "hangs until Rego loading bounds bracket nesting (src/rego, being changed by the hardening work)"]
+    fn rego_nested_brackets_do_not_hang() {
+        returns_within_bound(rego, "rego/timeout-nested-brackets");
+        returns_within_bound(rego, "rego/timeout-nested-brackets-found");
+    }
+
     #[test]
     fn kinds_are_read_from_yaml_and_json() {
         assert_eq!(kinds_named_in("resourcePolicy:\n  resource: \"leave_request\"\n"), ["leave_request", "doc"]);
