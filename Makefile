@@ -25,7 +25,7 @@ PYTEST_FLAGS ?=
 # what the native extension is built from
 NATIVE_INPUTS := $(shell find src -name '*.rs' 2>/dev/null) Cargo.toml Cargo.lock pyproject.toml
 
-.PHONY: all demo test lint fmt cargo-test pytest bench build build-release venv clean wheel wheel-test docs docs-serve
+.PHONY: all demo test lint fmt cargo-test pytest bench build build-release venv clean wheel wheel-test docs docs-serve fuzz
 
 all: test
 
@@ -146,3 +146,23 @@ wheel-test: $(VENV)/.stamp-ext-debug
 
 clean:
 	rm -rf $(VENV) python/warden/_core*.so dist site
+	rm -rf $(VENV) python/warden/_core*.so
+
+# Each cargo-fuzz target (fuzz/fuzz_targets) for FUZZ_SECONDS, from the committed seeds in fuzz/corpus/<target>;
+# what it adds goes to fuzz/work/<target>, a crash or hang to fuzz/artifacts/<target> (both ignored by git).
+# cargo-fuzz is installed into .cargo-tools/ on first use; its nightly flags work on the stable
+# toolchain with RUSTC_BOOTSTRAP=1. The first build takes a while (every dependency, instrumented).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= policy cel token rego
+FUZZ_FLAGS ?= -max_len=4096 -timeout=10 -rss_limit_mb=2048
+CARGO_FUZZ := .cargo-tools/bin/cargo-fuzz
+$(CARGO_FUZZ):
+	$(CARGO) install cargo-fuzz --locked --version 0.13.2 --root .cargo-tools
+
+fuzz: $(CARGO_FUZZ)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/work/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		PATH="$(abspath .cargo-tools/bin):$$PATH" RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t fuzz/work/$$t fuzz/corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) -print_final_stats=1 || exit 1; \
+	done

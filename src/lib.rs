@@ -32,3 +32,7 @@ pub use engine::{Engine, EngineConfig, PolicySource, SchemaEnforcement};
 mod py;
 
 pub mod jwt;
+
+/// The fuzz targets' bodies (`fuzz/`), replayed over the committed corpora by `cargo test`.
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;

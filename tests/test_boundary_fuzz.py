@@ -9,6 +9,10 @@ The example count is bounded for `make test`; a longer run:
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import os
 from collections.abc import Mapping
 from typing import Any, Callable
@@ -212,6 +216,21 @@ HOSTILE = st.one_of(
 )
 
 
+def signed_token(claims: Any) -> str:
+    """An HS256 token over `claims` as JSON (values JSON cannot hold become their repr)."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    try:
+        payload = json.dumps(claims, default=repr).encode()
+    except (ValueError, TypeError, RecursionError):
+        payload = b"{}"
+    signing_input = b64(b'{"alg":"HS256","typ":"JWT"}') + "." + b64(payload)
+    signature = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64(signature)
+
+
 def survives(call: Callable[[], Any]) -> None:
     """A decision, a value, or an Exception; anything else (a BaseException) fails the test."""
     try:
@@ -253,6 +272,16 @@ ENGINE_CALLS: list[Callable[[Any], Any]] = [
     lambda x: ENGINE.check_resources_json(
         {"principal": PRINCIPAL, "resources": [{"actions": ["read"], "resource": RESOURCE}], "auxData": x}
     ),
+    lambda x: ENGINE.plan_resources(x, {"kind": "contact"}, "read"),
+    lambda x: ENGINE.plan_resources(PRINCIPAL, x, "read"),
+    lambda x: ENGINE.plan_resources(PRINCIPAL, {"kind": "contact", "attr": x}, ["read"], presence_tests=True),
+    lambda x: ENGINE.plan_resources(PRINCIPAL, {"kind": "contact"}, x),
+    lambda x: ENGINE.plan_resources(PRINCIPAL, {"kind": "contact"}, "read", aux_data=x, now=x),
+    lambda x: ENGINE.plan_resources_json(x),
+    lambda x: ENGINE.plan_resources_json({"action": "read", "principal": x, "resource": {"kind": "contact"}}),
+    lambda x: ENGINE.plan_resources_json(
+        {"action": "read", "principal": PRINCIPAL, "resource": {"kind": "contact", "attr": x}}
+    ),
 ]
 
 CLIENT_CALLS: list[Callable[[Any], Any]] = [
@@ -267,6 +296,8 @@ CLIENT_CALLS: list[Callable[[Any], Any]] = [
     lambda x: CLIENT.check_resources(PRINCIPAL, ResourceList([ResourceAction(x, ["read"])])),
     lambda x: CLIENT.check_resources(PRINCIPAL, [ResourceAction(Resource("c", "contact", attr={"x": x}), {"read"})]),
     lambda x: CLIENT.with_principal(x).is_allowed("read", RESOURCE),
+    lambda x: CLIENT.plan_resources("read", x, {"kind": "contact"}),
+    lambda x: CLIENT.plan_resources(x, PRINCIPAL, {"kind": "contact", "attr": x}),
 ]
 
 REGO_CALLS: list[Callable[[Any], Any]] = [
@@ -284,6 +315,10 @@ REGO_CALLS: list[Callable[[Any], Any]] = [
 TOKEN_AND_MODEL_CALLS: list[Callable[[Any], Any]] = [
     lambda x: VERIFIER.verify(x),
     lambda x: VERIFIER.principal(x),
+    lambda x: VERIFIER.verify_cached(x),
+    # well-formed tokens (signed with the verifier's secret) whose claims are the generated value
+    lambda x: VERIFIER.verify(signed_token(x)),
+    lambda x: VERIFIER.verify(signed_token({"exp": 4102444800, "sub": x, "aud": x})),
     lambda x: JWTVerifier(key=SECRET, algorithms=["HS256"], expected_claims=x),
     lambda x: JWTVerifier(key=SECRET, algorithms=x),
     lambda x: JWTVerifier(jwks=x),
@@ -337,6 +372,7 @@ def test_loading_boundary(call, value):
 
 def test_the_strategies_reach_the_checks():
     """The generated families do reach the boundary checks (else the properties would test little)."""
+    assert VERIFIER.verify(signed_token({"exp": 4102444800, "sub": "bob"}))["sub"] == "bob"
     with pytest.raises(ValueError, match="contains itself"):
         ENGINE.is_allowed({**PRINCIPAL, "attr": {"x": cyclic(1, False)}}, RESOURCE, action="read")
     with pytest.raises(ValueError, match="nested more than"):

@@ -657,7 +657,9 @@ impl<'source> Parser<'source> {
         let mut depth = 0usize;
         loop {
             if self.tok.0 == TokenKind::Eof {
-                return true;
+                // Unclosed: no comprehension can follow; the parse as an item reports the error
+                // (trying both at every unclosed level would double the work per level).
+                return false;
             }
             if self.tok.0 == TokenKind::Symbol {
                 match self.token_text() {
@@ -669,8 +671,8 @@ impl<'source> Parser<'source> {
                 }
             }
             if self.next_token().is_err() {
-                // Let the parse proper report the lexer's error.
-                return true;
+                // Let the parse as an item report the lexer's error (once, not once per level).
+                return false;
             }
         }
     }
