@@ -432,7 +432,7 @@ fn syntax_errors_read_like_cel_go() {
 
 /// Rough cost of one evaluation (run with `--ignored --nocapture`, ideally optimised).
 #[test]
-#[ignore]
+#[ignore = "a measurement, not a test; run by hand"]
 fn bench_simple_condition() {
     let r = req();
     let vars = Vars::new();
@@ -464,7 +464,7 @@ fn bench_simple_condition() {
 /// Compiles every CEL expression found in Cerbos's test data and prints the failures
 /// (some are meant to fail). Run with `--ignored --nocapture`.
 #[test]
-#[ignore]
+#[ignore = "a survey that prints, not a test (some expressions are meant to fail); run by hand"]
 fn compile_all_testdata_expressions() {
     fn walk_dir(p: &std::path::Path, out: &mut Vec<PathBuf>) {
         if let Ok(rd) = std::fs::read_dir(p) {
